@@ -1,0 +1,62 @@
+"""The application's wiring: settings, database, clock, secrets and adapters.
+
+Every service function takes an ``App`` first. The dashboard builds one per
+process (cached), the CLI one per command, tests one per test with a frozen
+clock and test doubles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.adapters.captcha import ArithmeticCaptcha, Captcha
+from core.adapters.passwords import Argon2Hasher, BcryptHasher
+from core.adapters.senders import LogFileSender, Sender
+from core.clock import Clock, SystemClock
+from core.config import Settings, load_settings
+from core.db.engine import make_engine
+from core.db.models import Channel
+from core.secrets import Secrets, load_or_create
+from core.uow import UnitOfWork
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    secrets: Secrets
+    captcha: Captcha
+    customer_hasher: Argon2Hasher
+    staff_hasher: BcryptHasher
+    senders: dict[Channel, Sender] = field(default_factory=dict)
+
+    def uow(self, *, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, write=write)
+
+    def now(self):  # type: ignore[no-untyped-def]
+        return self.clock.now()
+
+
+def build_app(settings: Settings | None = None, *, clock: Clock | None = None,
+              captcha: Captcha | None = None, secrets: Secrets | None = None,
+              senders: dict[Channel, Sender] | None = None, engine: Engine | None = None) -> App:
+    settings = settings or load_settings()
+    clock = clock or SystemClock()
+    secrets = secrets or load_or_create(settings.secrets_file)
+    engine = engine or make_engine(settings.database_url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    default_senders: dict[Channel, Sender] = {
+        Channel.SMS: LogFileSender(settings.notify_log_dir / "sms.log", clock.now),
+        Channel.EMAIL: LogFileSender(settings.notify_log_dir / "email.log", clock.now),
+    }
+    return App(
+        settings=settings, engine=engine, session_factory=factory, clock=clock, secrets=secrets,
+        captcha=captcha or ArithmeticCaptcha(secrets.hmac_key, clock),
+        customer_hasher=Argon2Hasher(settings.hashing),
+        staff_hasher=BcryptHasher(settings.hashing),
+        senders=senders or default_senders,
+    )

@@ -1,0 +1,293 @@
+"""Typed ORM models. Enums are stored by value as short strings.
+
+Status is never a column when it can be derived: a cabinet is blocked while it
+has a block row that is not lifted (see ``CabinetBlock``).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON, MetaData, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.db.types import UTCDateTime, intpk, utc_moment
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
+                length=length, validate_strings=True, create_constraint=False)
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so later migrations can drop or alter them on SQLite too.
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s"})
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class ActorKind(str, enum.Enum):
+    """Who did something."""
+
+    CUSTOMER = "customer"  # the cabinet's owner, through the cabinet
+    STAFF = "staff"  # a back-office user, named by staff_id
+    SYSTEM = "system"  # the service itself (jobs, demo seeding)
+
+
+class StaffRole(str, enum.Enum):
+    """What a back-office user may do (pages and actions follow from it)."""
+
+    AGENT = "agent"  # contact center: find, identify, block/unblock customers
+    FINANCE = "finance"  # payments, refunds, reconciliation, payouts
+    MANAGER = "manager"  # analytics only, no personal data
+    ADMIN = "admin"  # everything, staff accounts, overrides
+
+
+class MessageStatus(str, enum.Enum):
+    """Where a notification is in the outbox."""
+
+    QUEUED = "queued"  # waiting for a sender (also after a failed attempt that will retry)
+    SENT = "sent"  # handed to the channel
+    FAILED = "failed"  # gave up after the attempt limit
+
+
+class Channel(str, enum.Enum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Customer(Base):
+    """A personal cabinet («личный кабинет») and its owner's data."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[intpk]
+    phone: Mapped[str] = mapped_column(String(12), unique=True)  # +7XXXXXXXXXX
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id
+    code_word_hash: Mapped[str] = mapped_column(String(255))  # argon2id of the normalised word
+    surname: Mapped[Optional[str]] = mapped_column(String(100))
+    first_name: Mapped[Optional[str]] = mapped_column(String(100))
+    patronymic: Mapped[Optional[str]] = mapped_column(String(100))
+    birth_date: Mapped[Optional[date]] = mapped_column(Date)
+    address: Mapped[Optional[str]] = mapped_column(String(300))
+    # Lower-cased "surname first patronymic": SQLite's lower() knows only ASCII,
+    # so name search compares against this Python-lowered copy.
+    search_name: Mapped[str] = mapped_column(String(310), default="", index=True)
+    agreement_version: Mapped[str] = mapped_column(String(20))
+    agreement_accepted_at: Mapped[datetime]
+    registered_at: Mapped[datetime] = mapped_column(index=True)
+    activated_at: Mapped[Optional[datetime]]
+    # Wrong code-word answers in a row; at 3 the checks lock until an admin clears them.
+    code_word_failures: Mapped[int] = mapped_column(Integer, default=0)
+    code_word_locked_at: Mapped[Optional[datetime]]
+
+    blocks: Mapped[list["CabinetBlock"]] = relationship(
+        back_populates="customer", order_by="CabinetBlock.blocked_at")
+
+
+class CabinetBlock(Base):
+    """One blocking of a cabinet; the cabinet is blocked while any row has lifted_at NULL."""
+
+    __tablename__ = "cabinet_blocks"
+    __table_args__ = (
+        Index("ix_cabinet_blocks_customer_open", "customer_id", "lifted_at"),
+        CheckConstraint("length(reason) > 0", name="reason_not_empty"),
+    )
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    blocked_by_kind: Mapped[ActorKind] = mapped_column(_enum(ActorKind))
+    blocked_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    blocked_at: Mapped[datetime]
+    lifted_at: Mapped[Optional[datetime]]
+    lifted_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    lift_reason: Mapped[Optional[str]] = mapped_column(String(500))
+    # "code_word": an agent verified the caller; "admin_override": an admin's written reason.
+    lift_method: Mapped[Optional[str]] = mapped_column(String(20))
+
+    customer: Mapped[Customer] = relationship(back_populates="blocks")
+    blocked_by: Mapped[Optional["StaffUser"]] = relationship(foreign_keys=[blocked_by_staff_id])
+    lifted_by: Mapped[Optional["StaffUser"]] = relationship(foreign_keys=[lifted_by_staff_id])
+
+
+class ActivationCode(Base):
+    """A 4-digit SMS code; only its HMAC is kept, bound to the cabinet and this row."""
+
+    __tablename__ = "activation_codes"
+    __table_args__ = (Index("ix_activation_codes_customer", "customer_id", "created_at"),)
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))  # hex HMAC-SHA256
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong entries so far
+    used_at: Mapped[Optional[datetime]]
+    voided_at: Mapped[Optional[datetime]]  # replaced by a newer code or too many attempts
+
+
+class CustomerSession(Base):
+    """A customer's login, kept on the server so that blocking can end it."""
+
+    __tablename__ = "customer_sessions"
+    __table_args__ = (Index("ix_customer_sessions_customer", "customer_id", "ended_at"),)
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[Optional[datetime]]
+    end_reason: Mapped[Optional[str]] = mapped_column(String(30))
+
+
+class LoginThrottle(Base):
+    """Failed logins per login name, for customers and staff alike.
+
+    Keyed by the name typed, not by an account, so an unknown login is locked
+    exactly like a real one and the lock reveals nothing.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("scope", "login_key", name="uq_login_throttles_key"),)
+
+    id: Mapped[intpk]
+    scope: Mapped[str] = mapped_column(String(10))  # "customer" | "staff"
+    login_key: Mapped[str] = mapped_column(String(254))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]]
+    updated_at: Mapped[datetime]
+
+
+class CodeWordCheck(Base):
+    """An agent's check of the code word a caller named; a success allows one unblock."""
+
+    __tablename__ = "code_word_checks"
+    __table_args__ = (Index("ix_code_word_checks_customer", "customer_id", "checked_at"),)
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    checked_at: Mapped[datetime]
+    success: Mapped[bool] = mapped_column(Boolean)
+    used_at: Mapped[Optional[datetime]]  # consumed by an unblock
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[intpk]
+    login: Mapped[str] = mapped_column(String(50), unique=True)  # lower-case
+    name: Mapped[str] = mapped_column(String(150))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    password_hash: Mapped[str] = mapped_column(String(255))  # bcrypt (what the login widget checks)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sessions and login cookies issued before this moment are void: set on
+    # logout, password or role change and deactivation.
+    sessions_valid_after: Mapped[datetime]
+    last_seen_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime]
+
+
+class StaffSession(Base):
+    """One dashboard login of a staff member (one browser tab's Streamlit session)."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_staff", "staff_id", "ended_at"),)
+
+    id: Mapped[intpk]
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))  # the role it was opened with
+    origin: Mapped[str] = mapped_column(String(10))  # "password" | "cookie"
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[Optional[datetime]]
+    end_reason: Mapped[Optional[str]] = mapped_column(String(30))
+
+    staff: Mapped[StaffUser] = relationship()
+
+
+class CustomerNote(Base):
+    """An internal note by staff about a customer; never shown to the customer."""
+
+    __tablename__ = "customer_notes"
+    __table_args__ = (Index("ix_customer_notes_customer", "customer_id", "created_at"),)
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    staff: Mapped[StaffUser] = relationship()
+
+
+class AuditEntry(Base):
+    """Append-only journal (database triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_staff_at", "staff_id", "at"),
+        Index("ix_audit_log_customer_at", "customer_id", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+    )
+
+    id: Mapped[intpk]
+    at: Mapped[datetime]
+    actor_kind: Mapped[ActorKind] = mapped_column(_enum(ActorKind))
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    # The login typed at a failed staff login, when no staff row matches.
+    actor_label: Mapped[Optional[str]] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
+    reason: Mapped[Optional[str]] = mapped_column(String(1000))
+    before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    after: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    result: Mapped[str] = mapped_column(String(20), default="ok")  # "ok" | "refused" | "failed"
+
+    staff: Mapped[Optional[StaffUser]] = relationship()
+
+
+class OutboxMessage(Base):
+    """A notification waiting for, or handed to, a sender (SMS or e-mail)."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_customer", "customer_id", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, 10))
+    topic: Mapped[str] = mapped_column(String(30))  # "activation", later invoices, payments...
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[Optional[str]] = mapped_column(String(200))
+    # What the sender sends. For a message carrying a secret (an activation
+    # code) it is replaced by redacted_body once sent, so the clear code lives
+    # only on the customer's phone (the SMS sink stands in for it).
+    body: Mapped[str] = mapped_column(Text)
+    redacted_body: Mapped[Optional[str]] = mapped_column(Text)
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus, 10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[Optional[datetime]]
+
+    @property
+    def display_body(self) -> str:
+        """What staff may see: never a clear code."""
+        return self.redacted_body if self.redacted_body is not None else self.body

@@ -1,0 +1,132 @@
+"""The append-only audit log: written in the same transaction as the action."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.app import App
+from core.db.models import ActorKind, AuditEntry, Customer, StaffRole, StaffUser
+from core.domain.customers import format_phone
+from core.paging import Page, PageRequest
+from core.timefmt import MOSCOW
+from core.actors import StaffActor, require_role
+
+ACTION_LABELS: dict[str, str] = {
+    "customer.register": "Регистрация",
+    "customer.activate": "Активация кабинета",
+    "customer.block": "Блокировка",
+    "customer.unblock": "Разблокировка",
+    "customer.unblock_override": "Разблокировка администратором",
+    "customer.code_word_check": "Проверка кодового слова",
+    "customer.code_word_unlock": "Снятие блокировки проверок кодового слова",
+    "customer.activation_resend": "Повторная отправка кода активации",
+    "customer.card_view": "Просмотр карточки клиента",
+    "customer.note_add": "Заметка о клиенте",
+    "customer.profile_update": "Изменение личных данных",
+    "customer.password_change": "Смена пароля",
+    "customer.code_word_change": "Смена кодового слова",
+    "customer.login": "Вход клиента",
+    "staff.login": "Вход сотрудника",
+    "staff.login_failed": "Неудачный вход сотрудника",
+    "staff.logout": "Выход сотрудника",
+    "staff.add": "Новый сотрудник",
+    "staff.role_change": "Смена роли сотрудника",
+    "staff.password_change": "Смена пароля сотрудника",
+    "staff.deactivate": "Отключение сотрудника",
+    "staff.activate": "Включение сотрудника",
+}
+
+
+def record(session: Session, *, at: datetime, action: str, actor: StaffActor | None = None,
+           actor_kind: ActorKind | None = None, actor_label: str | None = None,
+           customer_id: int | None = None, reason: str | None = None,
+           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+           result: str = "ok") -> None:
+    session.add(AuditEntry(
+        at=at, action=action,
+        actor_kind=actor_kind or (ActorKind.STAFF if actor else ActorKind.SYSTEM),
+        staff_id=actor.staff_id if actor else None,
+        actor_label=actor_label or (actor.login if actor else None),
+        customer_id=customer_id, reason=reason, before=before, after=after, result=result,
+    ))
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    staff_id: int | None = None
+    action: str | None = None
+    customer_id: int | None = None
+    date_from: date | None = None  # Moscow dates, inclusive
+    date_to: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    action_label: str
+    customer: str | None
+    customer_id: int | None
+    reason: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    result: str
+
+
+def _moscow_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), MOSCOW).astimezone(timezone.utc)
+
+
+def list_entries(app: App, actor: StaffActor, flt: AuditFilter, page: PageRequest) -> Page[AuditRow]:
+    """Admins see everything; agents and finance only their own actions."""
+    require_role(actor, {StaffRole.ADMIN, StaffRole.AGENT, StaffRole.FINANCE}, "журнал действий")
+    conditions = []
+    staff_id = flt.staff_id
+    if actor.role is not StaffRole.ADMIN:
+        staff_id = actor.staff_id
+    if staff_id is not None:
+        conditions.append(AuditEntry.staff_id == staff_id)
+    if flt.action:
+        conditions.append(AuditEntry.action == flt.action)
+    if flt.customer_id is not None:
+        conditions.append(AuditEntry.customer_id == flt.customer_id)
+    if flt.date_from:
+        conditions.append(AuditEntry.at >= _moscow_midnight_utc(flt.date_from))
+    if flt.date_to:
+        conditions.append(AuditEntry.at < _moscow_midnight_utc(flt.date_to + timedelta(days=1)))
+    with app.uow(write=False) as uow:
+        total = uow.session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
+        rows = uow.session.execute(
+            select(AuditEntry, StaffUser.name, Customer.phone, Customer.search_name)
+            .outerjoin(StaffUser, StaffUser.id == AuditEntry.staff_id)
+            .outerjoin(Customer, Customer.id == AuditEntry.customer_id)
+            .where(*conditions)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(page.size).offset(page.offset)
+        ).all()
+    items = [
+        AuditRow(
+            id=e.id, at=e.at,
+            actor=staff_name or _actor_fallback(e),
+            action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
+            customer=(f"{format_phone(phone)} {name.title()}".strip() if phone else None),
+            customer_id=e.customer_id, reason=e.reason, before=e.before, after=e.after,
+            result=e.result,
+        )
+        for e, staff_name, phone, name in rows
+    ]
+    return Page(items=items, total=int(total or 0), request=page)
+
+
+def _actor_fallback(entry: AuditEntry) -> str:
+    if entry.actor_kind is ActorKind.CUSTOMER:
+        return "Клиент"
+    if entry.actor_kind is ActorKind.SYSTEM:
+        return "Система"
+    return entry.actor_label or "—"

@@ -1,0 +1,369 @@
+"""Contact-center use cases: find a customer, identify the caller, block, unblock.
+
+Every function takes the acting staff member, checks the role, and writes an
+audit record in the same transaction as its change.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.actors import StaffActor, require_role
+from core.app import App
+from core.db.models import (
+    ActorKind, CabinetBlock, CodeWordCheck, Customer, CustomerNote, OutboxMessage, StaffRole,
+)
+from core.domain.customers import (
+    CabinetStatus, clean_reason, format_phone, normalize_code_word, try_normalize_phone,
+)
+from core.errors import (
+    AlreadyBlocked, AlreadyActivated, CodeWordLocked, CodeWordNotVerified, NotBlocked,
+    ValidationError,
+)
+from core.paging import Page, PageRequest
+from core.services import audit
+from core.services.cabinet import (
+    end_sessions, get_customer, issue_activation_code, open_block, open_block_exists, status_of,
+)
+
+CODE_WORD_MAX_FAILURES = 3
+# A correct code word lets the same agent unblock within this window, once.
+CODE_WORD_CHECK_VALID = timedelta(minutes=15)
+SEARCH_MAX_LENGTH = 100
+
+VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
+ACTORS = {StaffRole.AGENT, StaffRole.ADMIN}
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: int
+    full_name: str
+    phone: str  # formatted +7 999 123-45-67
+    email: str
+    status: CabinetStatus
+    registered_at: datetime
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    reason: str
+    blocked_at: datetime
+    blocked_by: str  # «клиент» or the staff member's name
+    lifted_at: datetime | None
+    lifted_by: str | None
+    lift_reason: str | None
+    lift_method: str | None
+
+
+@dataclass(frozen=True)
+class NoteInfo:
+    text: str
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    created_at: datetime
+    channel: str
+    topic: str
+    recipient: str
+    body: str  # redacted: never a clear code
+    status: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    id: int
+    full_name: str
+    surname: str | None
+    first_name: str | None
+    patronymic: str | None
+    phone: str
+    email: str
+    birth_date: date | None
+    address: str | None
+    status: CabinetStatus
+    registered_at: datetime
+    activated_at: datetime | None
+    agreement_version: str
+    agreement_accepted_at: datetime
+    current_block: BlockInfo | None
+    blocks: list[BlockInfo]
+    code_word_failures: int
+    code_word_locked: bool
+    code_word_attempts_left: int
+    can_unblock_by_code_word: bool  # this agent verified the code word recently
+    notes: list[NoteInfo]
+    messages: list[MessageInfo]
+
+
+def _full_name(c: Customer) -> str:
+    return " ".join(p for p in (c.surname, c.first_name, c.patronymic) if p) or "—"
+
+
+def search_customers(app: App, actor: StaffActor, query: str,
+                     page: PageRequest) -> Page[CustomerRow]:
+    """Phone in any common format, e-mail, name, or a part of them."""
+    require_role(actor, VIEWERS, "поиск клиентов")
+    text = " ".join((query or "").split())
+    if len(text) > SEARCH_MAX_LENGTH:
+        raise ValidationError("Поиск", f"не длиннее {SEARCH_MAX_LENGTH} символов", field="query")
+    if len(text) < 2:
+        raise ValidationError("Поиск", "введите хотя бы 2 символа", field="query")
+    condition = _search_condition(text)
+    with app.uow(write=False) as uow:
+        s = uow.session
+        total = s.scalar(select(func.count()).select_from(Customer).where(condition)) or 0
+        blocked = open_block_exists().label("blocked")
+        rows = s.execute(select(Customer, blocked).where(condition)
+                         .order_by(Customer.registered_at.desc(), Customer.id.desc())
+                         .limit(page.size).offset(page.offset)).all()
+    items = [CustomerRow(
+        id=c.id, full_name=_full_name(c), phone=format_phone(c.phone), email=c.email,
+        status=(CabinetStatus.BLOCKED if is_blocked else CabinetStatus.ACTIVE
+                if c.activated_at else CabinetStatus.PENDING_ACTIVATION),
+        registered_at=c.registered_at) for c, is_blocked in rows]
+    return Page(items=items, total=int(total), request=page)
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search_condition(text: str):  # type: ignore[no-untyped-def]
+    """Bound parameters only: the query text never becomes SQL."""
+    phone = try_normalize_phone(text)
+    if phone:
+        return Customer.phone == phone
+    lowered = text.lower()
+    if "@" in text:
+        return Customer.email.like(_like_escape(lowered) + "%", escape="\\")
+    digits = re.sub(r"\D", "", text)
+    if digits and len(digits) >= 3 and re.fullmatch(r"[\d\s()+\-]+", text):
+        return Customer.phone.like("%" + digits + "%")
+    words = lowered.replace("ё", "е").split()
+    name_match = and_(*[Customer.search_name.like("%" + _like_escape(w) + "%", escape="\\")
+                        for w in words])
+    return or_(name_match, Customer.email.like("%" + _like_escape(lowered) + "%", escape="\\"))
+
+
+def open_customer_card(app: App, actor: StaffActor, customer_id: int) -> CustomerCard:
+    """Opening a card is itself audited: who looked at whose personal data."""
+    require_role(actor, VIEWERS, "карточка клиента")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        card = _card(s, customer, actor, now)
+        audit.record(s, at=now, action="customer.card_view", actor=actor,
+                     customer_id=customer.id)
+        uow.commit()
+        return card
+
+
+def _block_info(b: CabinetBlock) -> BlockInfo:
+    by = b.blocked_by.name if b.blocked_by else ("клиент" if b.blocked_by_kind is
+                                                 ActorKind.CUSTOMER else "система")
+    return BlockInfo(reason=b.reason, blocked_at=b.blocked_at, blocked_by=by,
+                     lifted_at=b.lifted_at, lifted_by=b.lifted_by.name if b.lifted_by else None,
+                     lift_reason=b.lift_reason, lift_method=b.lift_method)
+
+
+def _card(s: Session, c: Customer, actor: StaffActor, now: datetime) -> CustomerCard:
+    blocks = [_block_info(b) for b in reversed(c.blocks)]
+    current = next((b for b in blocks if b.lifted_at is None), None)
+    notes = s.scalars(select(CustomerNote).where(CustomerNote.customer_id == c.id)
+                      .order_by(CustomerNote.created_at.desc()).limit(100)).all()
+    messages = s.scalars(select(OutboxMessage).where(OutboxMessage.customer_id == c.id)
+                         .order_by(OutboxMessage.created_at.desc()).limit(50)).all()
+    return CustomerCard(
+        id=c.id, full_name=_full_name(c), surname=c.surname, first_name=c.first_name,
+        patronymic=c.patronymic, phone=format_phone(c.phone), email=c.email,
+        birth_date=c.birth_date, address=c.address, status=status_of(s, c),
+        registered_at=c.registered_at, activated_at=c.activated_at,
+        agreement_version=c.agreement_version, agreement_accepted_at=c.agreement_accepted_at,
+        current_block=current, blocks=blocks,
+        code_word_failures=c.code_word_failures,
+        code_word_locked=c.code_word_locked_at is not None,
+        code_word_attempts_left=max(0, CODE_WORD_MAX_FAILURES - c.code_word_failures),
+        can_unblock_by_code_word=_fresh_check(s, c.id, actor, now) is not None,
+        notes=[NoteInfo(n.text, n.staff.name, n.created_at) for n in notes],
+        messages=[MessageInfo(m.created_at, m.channel.value, m.topic, m.recipient,
+                              m.display_body, m.status.value, m.sent_at) for m in messages],
+    )
+
+
+@dataclass(frozen=True)
+class CodeWordResult:
+    correct: bool
+    attempts_left: int
+    locked: bool
+
+
+def verify_code_word(app: App, actor: StaffActor, customer_id: int,
+                     answer: str) -> CodeWordResult:
+    """The agent types what the caller says; 3 wrong answers lock the checks."""
+    require_role(actor, ACTORS, "проверка кодового слова")
+    word = normalize_code_word(answer, label="Кодовое слово")
+    with app.uow(write=False) as uow:
+        customer = get_customer(uow.session, customer_id)
+        if customer.code_word_locked_at is not None:
+            raise CodeWordLocked()
+        stored = customer.code_word_hash
+    correct = app.customer_hasher.verify(stored, word)  # slow: outside the write lock
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        if customer.code_word_locked_at is not None:  # locked meanwhile by another agent
+            raise CodeWordLocked()
+        before = {"failures": customer.code_word_failures}
+        customer.code_word_failures = 0 if correct else customer.code_word_failures + 1
+        locked = customer.code_word_failures >= CODE_WORD_MAX_FAILURES
+        if locked:
+            customer.code_word_locked_at = now
+        s.add(CodeWordCheck(customer_id=customer.id, staff_id=actor.staff_id, checked_at=now,
+                            success=correct))
+        audit.record(s, at=now, action="customer.code_word_check", actor=actor,
+                     customer_id=customer.id, before=before,
+                     after={"failures": customer.code_word_failures, "locked": locked},
+                     result="ok" if correct else "refused")
+        uow.commit()
+        return CodeWordResult(correct=correct,
+                              attempts_left=max(0, CODE_WORD_MAX_FAILURES
+                                                - customer.code_word_failures),
+                              locked=locked)
+
+
+def _fresh_check(s: Session, customer_id: int, actor: StaffActor,
+                 now: datetime) -> CodeWordCheck | None:
+    return s.scalar(select(CodeWordCheck).where(
+        CodeWordCheck.customer_id == customer_id, CodeWordCheck.staff_id == actor.staff_id,
+        CodeWordCheck.success.is_(True), CodeWordCheck.used_at.is_(None),
+        CodeWordCheck.checked_at > now - CODE_WORD_CHECK_VALID,
+    ).order_by(CodeWordCheck.checked_at.desc()).limit(1))
+
+
+def unblock(app: App, actor: StaffActor, customer_id: int, comment: str | None = None) -> None:
+    """Unblock after this agent verified the caller's code word (the check is used up)."""
+    require_role(actor, ACTORS, "разблокировка")
+    now = app.now()
+    note = " ".join((comment or "").split())[:500] or None
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        block = open_block(s, customer.id)
+        if block is None:
+            raise NotBlocked()
+        check = _fresh_check(s, customer.id, actor, now)
+        if check is None:
+            raise CodeWordNotVerified()
+        check.used_at = now
+        _lift(s, customer.id, actor, now, note or "Кодовое слово подтверждено", "code_word")
+        audit.record(s, at=now, action="customer.unblock", actor=actor, customer_id=customer.id,
+                     reason=note, before={"status": "blocked", "block_reason": block.reason},
+                     after={"status": status_of(s, customer).value})
+        uow.commit()
+
+
+def admin_unblock(app: App, actor: StaffActor, customer_id: int, reason: str) -> None:
+    """An administrator's override without the code word; a written reason is required."""
+    require_role(actor, {StaffRole.ADMIN}, "разблокировка без кодового слова")
+    why = clean_reason(reason, "Причина разблокировки")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        block = open_block(s, customer.id)
+        if block is None:
+            raise NotBlocked()
+        _lift(s, customer.id, actor, now, why, "admin_override")
+        audit.record(s, at=now, action="customer.unblock_override", actor=actor,
+                     customer_id=customer.id, reason=why,
+                     before={"status": "blocked", "block_reason": block.reason},
+                     after={"status": status_of(s, customer).value})
+        uow.commit()
+
+
+def _lift(s: Session, customer_id: int, actor: StaffActor, now: datetime, reason: str,
+          method: str) -> None:
+    for block in s.scalars(select(CabinetBlock).where(CabinetBlock.customer_id == customer_id,
+                                                      CabinetBlock.lifted_at.is_(None))):
+        block.lifted_at, block.lifted_by_staff_id = now, actor.staff_id
+        block.lift_reason, block.lift_method = reason, method
+    s.flush()
+
+
+def block(app: App, actor: StaffActor, customer_id: int, reason: str) -> None:
+    require_role(actor, ACTORS, "блокировка")
+    why = clean_reason(reason, "Причина блокировки")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        if open_block(s, customer.id) is not None:
+            raise AlreadyBlocked()
+        before = status_of(s, customer).value
+        s.add(CabinetBlock(customer_id=customer.id, reason=why, blocked_by_kind=ActorKind.STAFF,
+                           blocked_by_staff_id=actor.staff_id, blocked_at=now))
+        ended = end_sessions(s, customer.id, now, "blocked")
+        audit.record(s, at=now, action="customer.block", actor=actor, customer_id=customer.id,
+                     reason=why, before={"status": before},
+                     after={"status": "blocked", "sessions_ended": ended})
+        uow.commit()
+
+
+def resend_activation_code(app: App, actor: StaffActor, customer_id: int) -> None:
+    require_role(actor, ACTORS, "повторная отправка кода активации")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        if customer.activated_at is not None:
+            raise AlreadyActivated()
+        issue_activation_code(app, s, customer, now)
+        audit.record(s, at=now, action="customer.activation_resend", actor=actor,
+                     customer_id=customer.id)
+        uow.commit()
+
+
+def clear_code_word_lock(app: App, actor: StaffActor, customer_id: int, reason: str) -> None:
+    require_role(actor, {StaffRole.ADMIN}, "снятие блокировки проверок кодового слова")
+    why = clean_reason(reason)
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        if customer.code_word_locked_at is None:
+            raise ValidationError("Кодовое слово", "проверки не заблокированы")
+        before = {"failures": customer.code_word_failures, "locked": True}
+        customer.code_word_failures, customer.code_word_locked_at = 0, None
+        audit.record(s, at=now, action="customer.code_word_unlock", actor=actor,
+                     customer_id=customer.id, reason=why, before=before,
+                     after={"failures": 0, "locked": False})
+        uow.commit()
+
+
+def add_note(app: App, actor: StaffActor, customer_id: int, text: str) -> None:
+    require_role(actor, VIEWERS, "заметки о клиенте")
+    body = (text or "").strip()
+    if not body:
+        raise ValidationError("Заметка", "обязательное поле", field="note")
+    if len(body) > 2000:
+        raise ValidationError("Заметка", "не длиннее 2000 символов", field="note")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        s.add(CustomerNote(customer_id=customer.id, staff_id=actor.staff_id, text=body,
+                           created_at=now))
+        audit.record(s, at=now, action="customer.note_add", actor=actor,
+                     customer_id=customer.id, after={"length": len(body)})
+        uow.commit()

@@ -1,0 +1,324 @@
+"""The customer's own use cases: register, activate, log in, profile, block.
+
+Each function is one transaction. Customers act through a session token that
+``login``/``activate`` hand out; the server keeps only its digest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.adapters.captcha import CaptchaChallenge
+from core.app import App
+from core.config import USER_AGREEMENT_VERSION
+from core.db.models import (
+    ActivationCode, ActorKind, CabinetBlock, Customer, CustomerSession,
+)
+from core.domain import codes
+from core.domain.customers import (
+    CabinetStatus, PersonalData, clean_reason, normalize_code_word, normalize_email,
+    normalize_phone, search_name_of, try_normalize_phone, validate_password,
+)
+from core.errors import (
+    AlreadyActivated, AlreadyBlocked, AttemptsExceeded, CabinetBlocked, CodeAlreadyUsed,
+    CodeExpired, CodeInvalid, EmailTaken, LoginFailed, NotActivated, PhoneTaken,
+    SessionInvalid, ValidationError, WrongPassword,
+)
+from core.services import audit, throttle
+from core.services.cabinet import (
+    ACTIVATION_PURPOSE, end_sessions, get_customer, issue_activation_code, open_block,
+    status_of,
+)
+
+THROTTLE_SCOPE = "customer"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the registration form sends."""
+
+    phone: str
+    email: str
+    password: str
+    code_word: str
+    agreement_accepted: bool
+    captcha_token: str
+    captcha_answer: str
+    personal: PersonalData = PersonalData()
+
+
+@dataclass(frozen=True)
+class CustomerLogin:
+    customer_id: int
+    session_token: str  # give to the client; the server keeps only its SHA-256
+
+
+def new_captcha(app: App) -> CaptchaChallenge:
+    return app.captcha.challenge()
+
+
+def register(app: App, form: Registration) -> int:
+    """Create a cabinet waiting for activation and queue the SMS with its code."""
+    now = app.now()
+    phone = normalize_phone(form.phone)
+    email = normalize_email(form.email)
+    password = validate_password(form.password, min_length=app.settings.password_min_length,
+                                 max_length=app.settings.password_max_length)
+    code_word = normalize_code_word(form.code_word)
+    personal = form.personal.cleaned(now.date())
+    if not form.agreement_accepted:
+        raise ValidationError("Пользовательское соглашение",
+                              "необходимо ознакомиться и принять условия", field="agreement")
+    if not app.captcha.verify(form.captcha_token, form.captcha_answer or ""):
+        raise ValidationError("Код с картинки", "введён неверно, попробуйте ещё раз",
+                              field="captcha")
+    # Slow hashes are computed before the write transaction opens, so they never
+    # hold SQLite's write lock.
+    password_hash = app.customer_hasher.hash(password)
+    code_word_hash = app.customer_hasher.hash(code_word)
+    with app.uow() as uow:
+        s = uow.session
+        _ensure_unique(s, phone, email)
+        customer = Customer(
+            phone=phone, email=email,
+            password_hash=password_hash, code_word_hash=code_word_hash,
+            surname=personal.surname, first_name=personal.first_name,
+            patronymic=personal.patronymic, birth_date=personal.birth_date,
+            address=personal.address,
+            search_name=search_name_of(personal.surname, personal.first_name,
+                                       personal.patronymic),
+            agreement_version=USER_AGREEMENT_VERSION, agreement_accepted_at=now,
+            registered_at=now, code_word_failures=0,
+        )
+        s.add(customer)
+        try:
+            s.flush()
+        except IntegrityError:  # a concurrent registration won the race
+            uow.session.rollback()
+            raise PhoneTaken() from None
+        issue_activation_code(app, s, customer, now)
+        audit.record(s, at=now, action="customer.register", actor_kind=ActorKind.CUSTOMER,
+                     customer_id=customer.id,
+                     after={"phone": phone, "email": email,
+                            "agreement_version": USER_AGREEMENT_VERSION})
+        uow.commit()
+        return customer.id
+
+
+def _ensure_unique(session: Session, phone: str, email: str) -> None:
+    if session.scalar(select(Customer.id).where(Customer.phone == phone)) is not None:
+        raise PhoneTaken()
+    if session.scalar(select(Customer.id).where(Customer.email == email)) is not None:
+        raise EmailTaken()
+
+
+def request_activation_code(app: App, customer_id: int) -> None:
+    """«Отправить код повторно» from the activation page."""
+    with app.uow() as uow:
+        customer = get_customer(uow.session, customer_id)
+        if customer.activated_at is not None:
+            raise AlreadyActivated()
+        issue_activation_code(app, uow.session, customer, app.now())
+        uow.commit()
+
+
+def activate(app: App, customer_id: int, code: str) -> CustomerLogin:
+    """The right code activates the cabinet and logs the customer in."""
+    entered = (code or "").strip()
+    if not (entered.isdigit() and len(entered) == codes.ACTIVATION_CODE_DIGITS):
+        raise ValidationError("Код активации", "введите 4 цифры из SMS", field="code")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        if customer.activated_at is not None:
+            raise AlreadyActivated()
+        if open_block(s, customer.id) is not None:
+            raise CabinetBlocked()
+        row = s.scalar(select(ActivationCode).where(ActivationCode.customer_id == customer.id)
+                       .order_by(ActivationCode.created_at.desc(), ActivationCode.id.desc())
+                       .limit(1))
+        if row is None:
+            raise CodeExpired()
+        if row.used_at is not None:
+            raise CodeAlreadyUsed()
+        if row.voided_at is not None:
+            raise AttemptsExceeded() if row.attempts >= codes.ACTIVATION_MAX_ATTEMPTS \
+                else CodeExpired()
+        if row.expires_at <= now:
+            raise CodeExpired()
+        if not codes.code_matches(app.secrets.hmac_key, row.code_hash, ACTIVATION_PURPOSE,
+                                  customer.id, row.id, entered):
+            row.attempts += 1
+            left = codes.ACTIVATION_MAX_ATTEMPTS - row.attempts
+            if left <= 0:
+                row.voided_at = now
+            uow.commit()  # the wrong attempt counts even though we refuse
+            raise AttemptsExceeded() if left <= 0 else CodeInvalid(left)
+        row.used_at = now
+        customer.activated_at = now
+        token = _start_session(s, customer.id, now)
+        audit.record(s, at=now, action="customer.activate", actor_kind=ActorKind.CUSTOMER,
+                     customer_id=customer.id)
+        uow.commit()
+        return CustomerLogin(customer.id, token)
+
+
+def _start_session(session: Session, customer_id: int, now: datetime) -> str:
+    token, digest = codes.new_token()
+    session.add(CustomerSession(customer_id=customer_id, token_hash=digest, created_at=now,
+                                last_seen_at=now))
+    return token
+
+
+def _login_key(login: str) -> tuple[str, str | None, str | None]:
+    """(throttle key, phone, email) for what the customer typed."""
+    raw = (login or "").strip()
+    if "@" in raw:
+        return raw.lower()[:254], None, raw.lower()
+    phone = try_normalize_phone(raw)
+    return (phone or raw.lower()[:254]), phone, None
+
+
+def login(app: App, login_name: str, password: str) -> CustomerLogin:
+    """Log in by phone or e-mail. Unknown login and wrong password answer alike."""
+    now = app.now()
+    key, phone, email = _login_key(login_name)
+    if not key or not password:
+        raise LoginFailed()
+    with app.uow(write=False) as uow:
+        throttle.ensure_not_locked(uow.session, THROTTLE_SCOPE, key, now)
+        found = None
+        if phone or email:
+            column = Customer.phone if phone else Customer.email
+            found = uow.session.execute(select(Customer.id, Customer.password_hash)
+                                        .where(column == (phone or email))).first()
+    # The slow check runs outside any transaction; an unknown login is checked
+    # against a dummy hash so it takes as long as a real one.
+    stored = found.password_hash if found else app.customer_hasher.dummy_hash
+    password_ok = app.customer_hasher.verify(stored, password[:256]) and found is not None
+    with app.uow() as uow:
+        s = uow.session
+        if not password_ok:
+            throttle.register_failure(s, THROTTLE_SCOPE, key, now)
+            uow.commit()
+            raise LoginFailed()
+        throttle.register_success(s, THROTTLE_SCOPE, key)
+        customer = get_customer(s, found.id)
+        status = status_of(s, customer)
+        if status is not CabinetStatus.ACTIVE:
+            uow.commit()
+            raise CabinetBlocked() if status is CabinetStatus.BLOCKED else NotActivated()
+        token = _start_session(s, customer.id, now)
+        uow.commit()
+        return CustomerLogin(customer.id, token)
+
+
+def _session_customer(session: Session, token: str, now: datetime) -> Customer:
+    row = session.scalar(select(CustomerSession)
+                         .where(CustomerSession.token_hash == codes.token_digest(token or "")))
+    if row is None or row.ended_at is not None:
+        raise SessionInvalid()
+    customer = get_customer(session, row.customer_id)
+    if open_block(session, customer.id) is not None:
+        raise CabinetBlocked()
+    row.last_seen_at = now
+    return customer
+
+
+def current_customer_id(app: App, token: str) -> int:
+    with app.uow() as uow:
+        customer = _session_customer(uow.session, token, app.now())
+        uow.commit()
+        return customer.id
+
+
+def logout(app: App, token: str) -> None:
+    with app.uow() as uow:
+        row = uow.session.scalar(select(CustomerSession).where(
+            CustomerSession.token_hash == codes.token_digest(token or "")))
+        if row is not None and row.ended_at is None:
+            row.ended_at, row.end_reason = app.now(), "logout"
+            uow.commit()
+
+
+def update_profile(app: App, token: str, data: PersonalData) -> None:
+    now = app.now()
+    cleaned = data.cleaned(now.date())
+    with app.uow() as uow:
+        customer = _session_customer(uow.session, token, now)
+        before = _personal_snapshot(customer)
+        customer.surname, customer.first_name = cleaned.surname, cleaned.first_name
+        customer.patronymic, customer.birth_date = cleaned.patronymic, cleaned.birth_date
+        customer.address = cleaned.address
+        customer.search_name = search_name_of(cleaned.surname, cleaned.first_name,
+                                              cleaned.patronymic)
+        audit.record(uow.session, at=now, action="customer.profile_update",
+                     actor_kind=ActorKind.CUSTOMER, customer_id=customer.id,
+                     before=before, after=_personal_snapshot(customer))
+        uow.commit()
+
+
+def _personal_snapshot(customer: Customer) -> dict[str, str | None]:
+    return {"surname": customer.surname, "first_name": customer.first_name,
+            "patronymic": customer.patronymic,
+            "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
+            "address": customer.address}
+
+
+def change_password(app: App, token: str, old_password: str, new_password: str) -> str:
+    """Changes the password and ends every session; returns a fresh session token."""
+    now = app.now()
+    new = validate_password(new_password, min_length=app.settings.password_min_length,
+                            max_length=app.settings.password_max_length,
+                            label="Новый пароль", field="new_password")
+    with app.uow() as uow:
+        s = uow.session
+        customer = _session_customer(s, token, now)
+        if not app.customer_hasher.verify(customer.password_hash, (old_password or "")[:256]):
+            raise WrongPassword("Текущий пароль")
+        if old_password == new:
+            raise ValidationError("Новый пароль", "должен отличаться от текущего",
+                                  field="new_password")
+        customer.password_hash = app.customer_hasher.hash(new)
+        end_sessions(s, customer.id, now, "password_change")
+        fresh = _start_session(s, customer.id, now)
+        audit.record(s, at=now, action="customer.password_change",
+                     actor_kind=ActorKind.CUSTOMER, customer_id=customer.id)
+        uow.commit()
+        return fresh
+
+
+def change_code_word(app: App, token: str, password: str, new_code_word: str) -> None:
+    now = app.now()
+    word = normalize_code_word(new_code_word, label="Новое кодовое слово")
+    with app.uow() as uow:
+        customer = _session_customer(uow.session, token, now)
+        if not app.customer_hasher.verify(customer.password_hash, (password or "")[:256]):
+            raise WrongPassword("Пароль")
+        customer.code_word_hash = app.customer_hasher.hash(word)
+        audit.record(uow.session, at=now, action="customer.code_word_change",
+                     actor_kind=ActorKind.CUSTOMER, customer_id=customer.id)
+        uow.commit()
+
+
+def block_own_cabinet(app: App, token: str, reason: str) -> None:
+    """«Блокировка личного кабинета»: access stops, sessions end, notifications stop."""
+    now = app.now()
+    why = clean_reason(reason, "Причина блокировки")
+    with app.uow() as uow:
+        s = uow.session
+        customer = _session_customer(s, token, now)
+        if open_block(s, customer.id) is not None:
+            raise AlreadyBlocked()
+        s.add(CabinetBlock(customer_id=customer.id, reason=why,
+                           blocked_by_kind=ActorKind.CUSTOMER, blocked_at=now))
+        end_sessions(s, customer.id, now, "blocked")
+        audit.record(s, at=now, action="customer.block", actor_kind=ActorKind.CUSTOMER,
+                     customer_id=customer.id, reason=why,
+                     before={"status": "active"}, after={"status": "blocked"})
+        uow.commit()

@@ -1,0 +1,336 @@
+"""Staff accounts, dashboard logins and server-side staff sessions.
+
+streamlit-authenticator draws the login form and keeps a re-login cookie, but
+keeps nothing on the server: its logout does not void a copied cookie and a
+password change ends nothing. So every dashboard session is a row here, checked
+on every rerun, and ``sessions_valid_after`` on the staff row voids all
+sessions and cookies issued before a logout, password or role change, or
+deactivation.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.actors import StaffActor, require_role
+from core.app import App
+from core.db.models import ActorKind, StaffRole, StaffSession, StaffUser
+from core.domain import codes
+from core.domain.customers import normalize_email
+from core.errors import (
+    LoginFailed, NotFound, SessionInvalid, StaffLoginTaken, ValidationError,
+)
+from core.services import audit, throttle
+
+THROTTLE_SCOPE = "staff"
+STAFF_PASSWORD_MIN = 10
+STAFF_PASSWORD_MAX_BYTES = 72  # bcrypt ignores anything longer
+TOUCH_EVERY = timedelta(seconds=30)  # how often a rerun writes last_seen
+_LOGIN_RE = re.compile(r"[a-z0-9][a-z0-9._-]{2,49}")
+
+ROLE_LABELS = {StaffRole.AGENT: "Оператор контакт-центра", StaffRole.FINANCE: "Финансист",
+               StaffRole.MANAGER: "Менеджер", StaffRole.ADMIN: "Администратор"}
+
+END_MESSAGES = {
+    "logout": "Сеанс завершён: сотрудник вышел из системы",
+    "idle": "Сеанс завершён после 15 минут бездействия: введите пароль снова",
+    "password_change": "Сеанс завершён: пароль сотрудника изменён",
+    "role_change": "Сеанс завершён: роль сотрудника изменена",
+    "deactivated": "Сеанс завершён: учётная запись сотрудника отключена",
+}
+
+
+@dataclass(frozen=True)
+class StaffLogin:
+    actor: StaffActor
+    name: str
+    session_token: str
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    id: int
+    login: str
+    name: str
+    email: str
+    role: StaffRole
+    is_active: bool
+    last_seen_at: datetime | None
+    created_at: datetime
+
+
+def validate_staff_password(password: str, label: str = "Пароль") -> str:
+    value = password or ""
+    if len(value) < STAFF_PASSWORD_MIN:
+        raise ValidationError(label, f"не короче {STAFF_PASSWORD_MIN} символов", field="password")
+    if len(value.encode()) > STAFF_PASSWORD_MAX_BYTES:
+        raise ValidationError(label, f"не длиннее {STAFF_PASSWORD_MAX_BYTES} байт",
+                              field="password")
+    if value.isdigit() or value.isalpha():
+        raise ValidationError(label, "должен содержать и буквы, и цифры или знаки",
+                              field="password")
+    return value
+
+
+def _clean_login(raw: str) -> str:
+    login = (raw or "").strip().lower()
+    if not _LOGIN_RE.fullmatch(login):
+        raise ValidationError("Логин", "3–50 символов: латинские буквы, цифры, точка, дефис, "
+                              "подчёркивание; начинается с буквы или цифры", field="login")
+    return login
+
+
+def parse_role(raw: str) -> StaffRole:
+    try:
+        return StaffRole(raw)
+    except ValueError:
+        raise ValidationError("Роль", "одна из: agent, finance, manager, admin",
+                              field="role") from None
+
+
+def add_staff(app: App, actor: StaffActor | None, *, login: str, name: str, email: str,
+              role: StaffRole, password: str) -> int:
+    """``actor`` None means the operator's CLI (recorded as the system)."""
+    if actor is not None:
+        require_role(actor, {StaffRole.ADMIN}, "управление сотрудниками")
+    clean = _clean_login(login)
+    full_name = " ".join((name or "").split())
+    if not full_name or len(full_name) > 150:
+        raise ValidationError("ФИО", "обязательное поле, не длиннее 150 символов", field="name")
+    mail = normalize_email(email)
+    password_hash = app.staff_hasher.hash(validate_staff_password(password))
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        if s.scalar(select(StaffUser.id).where(StaffUser.login == clean)) is not None:
+            raise StaffLoginTaken()
+        staff = StaffUser(login=clean, name=full_name, email=mail, role=role,
+                          password_hash=password_hash, is_active=True,
+                          sessions_valid_after=now, created_at=now)
+        s.add(staff)
+        s.flush()
+        audit.record(s, at=now, action="staff.add", actor=actor,
+                     actor_kind=None if actor else ActorKind.SYSTEM,
+                     after={"login": clean, "role": role.value})
+        uow.commit()
+        return staff.id
+
+
+def login_form_credentials(app: App) -> dict[str, dict[str, dict[str, object]]]:
+    """The credentials dict streamlit-authenticator wants, from active staff only."""
+    with app.uow(write=False) as uow:
+        rows = uow.session.scalars(select(StaffUser).where(StaffUser.is_active.is_(True))).all()
+    return {"usernames": {s.login: {"name": s.name, "email": s.email,
+                                    "password": s.password_hash, "roles": [s.role.value]}
+                          for s in rows}}
+
+
+def login(app: App, login_name: str, password: str) -> StaffLogin:
+    """Check the password (with lockout) and open a server-side session."""
+    key = (login_name or "").strip().lower()[:100]
+    now = app.now()
+    with app.uow(write=False) as uow:
+        throttle.ensure_not_locked(uow.session, THROTTLE_SCOPE, key, now)
+        staff = uow.session.scalar(select(StaffUser).where(StaffUser.login == key))
+    stored = staff.password_hash if staff else app.staff_hasher.dummy_hash
+    ok = bool(key and password) and app.staff_hasher.verify(
+        stored, (password or "")[:STAFF_PASSWORD_MAX_BYTES]) and staff is not None \
+        and staff.is_active
+    with app.uow() as uow:
+        s = uow.session
+        if not ok:
+            locked = throttle.register_failure(s, THROTTLE_SCOPE, key, now)
+            audit.record(s, at=now, action="staff.login_failed", actor_kind=ActorKind.STAFF,
+                         actor_label=key or "(пусто)",
+                         after={"locked": True} if locked else None, result="refused")
+            uow.commit()
+            raise LoginFailed()
+        assert staff is not None
+        throttle.register_success(s, THROTTLE_SCOPE, key)
+        result = _open_session(s, staff, now, "password")
+        uow.commit()
+        return result
+
+
+def _open_session(s: Session, staff: StaffUser, now: datetime, origin: str) -> StaffLogin:
+    token, digest = codes.new_token()
+    s.add(StaffSession(staff_id=staff.id, token_hash=digest, role=staff.role, origin=origin,
+                       created_at=now, last_seen_at=now))
+    s.execute(update(StaffUser).where(StaffUser.id == staff.id).values(last_seen_at=now))
+    actor = StaffActor(staff.id, staff.login, staff.role)
+    audit.record(s, at=now, action="staff.login", actor=actor, after={"via": origin})
+    return StaffLogin(actor=actor, name=staff.name, session_token=token)
+
+
+def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime) -> StaffLogin:
+    """A browser came back with the login widget's cookie: accept it only if nothing
+    voided it since it was issued and the staff member has not been idle too long."""
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        staff = s.scalar(select(StaffUser).where(StaffUser.login == (login_name or "").lower()))
+        if staff is None or not staff.is_active:
+            raise SessionInvalid(END_MESSAGES["deactivated"])
+        if cookie_issued_at < staff.sessions_valid_after:
+            raise SessionInvalid("Сеанс завершён: войдите снова")
+        idle = timedelta(minutes=app.settings.staff_idle_minutes)
+        if staff.last_seen_at is None or now - staff.last_seen_at > idle:
+            raise SessionInvalid(END_MESSAGES["idle"])
+        result = _open_session(s, staff, now, "cookie")
+        uow.commit()
+        return result
+
+
+def check_session(app: App, token: str) -> StaffActor:
+    """Called on every dashboard rerun: the session is still valid, and now touched."""
+    now = app.now()
+    digest = codes.token_digest(token or "")
+    with app.uow(write=False) as uow:
+        row = uow.session.scalar(select(StaffSession).where(StaffSession.token_hash == digest))
+        if row is None:
+            raise SessionInvalid()
+        staff = row.staff
+        reason = _end_reason(row, staff, now, app.settings.staff_idle_minutes)
+        needs_touch = now - row.last_seen_at >= TOUCH_EVERY
+        actor = StaffActor(staff.id, staff.login, staff.role)
+    if reason is None and not needs_touch:
+        return actor
+    with app.uow() as uow:
+        s = uow.session
+        if reason is not None:
+            s.execute(update(StaffSession).where(StaffSession.token_hash == digest,
+                                                 StaffSession.ended_at.is_(None))
+                      .values(ended_at=now, end_reason=reason))
+            uow.commit()
+            raise SessionInvalid(END_MESSAGES.get(reason, "Сеанс завершён, войдите снова"))
+        s.execute(update(StaffSession).where(StaffSession.token_hash == digest)
+                  .values(last_seen_at=now))
+        s.execute(update(StaffUser).where(StaffUser.id == actor.staff_id)
+                  .values(last_seen_at=now))
+        uow.commit()
+    return actor
+
+
+def _end_reason(row: StaffSession, staff: StaffUser, now: datetime,
+                idle_minutes: int) -> str | None:
+    if row.ended_at is not None:
+        return row.end_reason or "logout"
+    if not staff.is_active:
+        return "deactivated"
+    if row.created_at < staff.sessions_valid_after:
+        return "logout"
+    if row.role is not staff.role:
+        return "role_change"
+    if now - row.last_seen_at > timedelta(minutes=idle_minutes):
+        return "idle"
+    return None
+
+
+def _void_sessions(s: Session, staff: StaffUser, now: datetime, reason: str) -> None:
+    staff.sessions_valid_after = now
+    s.execute(update(StaffSession).where(StaffSession.staff_id == staff.id,
+                                         StaffSession.ended_at.is_(None))
+              .values(ended_at=now, end_reason=reason))
+
+
+def logout(app: App, token: str) -> None:
+    """Ends every session of this staff member and voids their login cookies."""
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        row = s.scalar(select(StaffSession)
+                       .where(StaffSession.token_hash == codes.token_digest(token or "")))
+        if row is None:
+            return
+        staff = row.staff
+        _void_sessions(s, staff, now, "logout")
+        audit.record(s, at=now, action="staff.logout",
+                     actor=StaffActor(staff.id, staff.login, staff.role))
+        uow.commit()
+
+
+def _get_staff(s: Session, staff_id: int) -> StaffUser:
+    staff = s.get(StaffUser, staff_id)
+    if staff is None:
+        raise NotFound("Сотрудник не найден")
+    return staff
+
+
+def change_password(app: App, actor: StaffActor | None, staff_id: int, new_password: str) -> None:
+    """An admin resets anyone's password; a staff member may change their own."""
+    if actor is not None and actor.staff_id != staff_id:
+        require_role(actor, {StaffRole.ADMIN}, "смена пароля другого сотрудника")
+    password_hash = app.staff_hasher.hash(validate_staff_password(new_password, "Новый пароль"))
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        staff = _get_staff(s, staff_id)
+        staff.password_hash = password_hash
+        _void_sessions(s, staff, now, "password_change")
+        audit.record(s, at=now, action="staff.password_change", actor=actor,
+                     after={"login": staff.login})
+        uow.commit()
+
+
+def change_role(app: App, actor: StaffActor | None, staff_id: int, role: StaffRole) -> None:
+    if actor is not None:
+        require_role(actor, {StaffRole.ADMIN}, "смена роли")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        staff = _get_staff(s, staff_id)
+        if staff.role is role:
+            raise ValidationError("Роль", "сотрудник уже в этой роли", field="role")
+        before = staff.role.value
+        staff.role = role
+        _void_sessions(s, staff, now, "role_change")
+        audit.record(s, at=now, action="staff.role_change", actor=actor,
+                     before={"login": staff.login, "role": before}, after={"role": role.value})
+        uow.commit()
+
+
+def set_active(app: App, actor: StaffActor | None, staff_id: int, active: bool) -> None:
+    if actor is not None:
+        require_role(actor, {StaffRole.ADMIN}, "отключение сотрудников")
+        if actor.staff_id == staff_id and not active:
+            raise ValidationError("Сотрудник", "нельзя отключить собственную учётную запись")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        staff = _get_staff(s, staff_id)
+        if staff.is_active == active:
+            return
+        staff.is_active = active
+        if not active:
+            _void_sessions(s, staff, now, "deactivated")
+        audit.record(s, at=now, action="staff.activate" if active else "staff.deactivate",
+                     actor=actor, after={"login": staff.login})
+        uow.commit()
+
+
+def find_staff_id(app: App, login_name: str) -> int:
+    with app.uow(write=False) as uow:
+        staff_id = uow.session.scalar(select(StaffUser.id)
+                                      .where(StaffUser.login == (login_name or "").lower()))
+    if staff_id is None:
+        raise NotFound("Сотрудник с таким логином не найден")
+    return staff_id
+
+
+def list_staff(app: App, actor: StaffActor) -> list[StaffInfo]:
+    require_role(actor, {StaffRole.ADMIN}, "список сотрудников")
+    with app.uow(write=False) as uow:
+        rows = uow.session.scalars(select(StaffUser).order_by(StaffUser.login)).all()
+    return [StaffInfo(s.id, s.login, s.name, s.email, s.role, s.is_active, s.last_seen_at,
+                      s.created_at) for s in rows]
+
+
+def staff_choices(app: App, actor: StaffActor) -> dict[int, str]:
+    """For the audit filter: admins pick anyone, others only see themselves."""
+    if actor.role is StaffRole.ADMIN:
+        return {s.id: f"{s.name} ({s.login})" for s in list_staff(app, actor)}
+    return {actor.staff_id: actor.login}

@@ -1,0 +1,97 @@
+"""Shared fixtures. Every test that takes ``app`` runs on SQLite and, when
+TEST_DATABASE_URL points at a PostgreSQL server, again on PostgreSQL."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.adapters.captcha import StaticCaptcha
+from core.adapters.senders import LogFileSender, RecordingSender
+from core.app import App, build_app
+from core.clock import FrozenClock
+from core.config import FAST_HASHING, Settings
+from core.db.engine import make_engine
+from core.db.migrate import upgrade
+from core.db.models import Base, Channel
+from core.secrets import Secrets
+
+TEST_SECRETS = Secrets(cookie_key="test-cookie-key-" + "x" * 32, hmac_key=b"test-hmac-key")
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+PG_SKIP_REASON = ("PostgreSQL tests skipped: TEST_DATABASE_URL is not set "
+                  "(.ci/run starts a throwaway cluster and sets it)")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once; each test gets a copy of the file (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh database on the test server, migrated once for the whole run."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "app.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_database")
+    yield url
+    engine = make_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def email_sender() -> RecordingSender:
+    return RecordingSender()
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path, clock: FrozenClock,
+        email_sender: RecordingSender) -> Iterator[App]:
+    settings = Settings(database_url=db_url, secrets_file=tmp_path / "secrets.toml",
+                        notify_log_dir=tmp_path / "notify", hashing=FAST_HASHING)
+    application = build_app(
+        settings, clock=clock, captcha=StaticCaptcha("ok"), secrets=TEST_SECRETS,
+        senders={Channel.SMS: LogFileSender(tmp_path / "notify" / "sms.log", clock.now),
+                 Channel.EMAIL: email_sender})
+    yield application
+    application.engine.dispose()
