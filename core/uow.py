@@ -29,10 +29,9 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        # close() discards anything uncommitted (the connection rolls back) without
+        # expiring loaded objects, so read models built from them stay usable.
+        self.session.close()
 
     def commit(self) -> None:
         self.session.commit()

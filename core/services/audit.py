@@ -1,7 +1,7 @@
 """The append-only audit log: written in the same transaction as the action."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from core.app import App
 from core.db.models import ActorKind, AuditEntry, Customer, StaffRole, StaffUser
-from core.domain.customers import format_phone
+from core.domain.customers import format_phone, normalize_phone
+from core.errors import ValidationError
 from core.paging import Page, PageRequest
 from core.timefmt import MOSCOW
 from core.actors import StaffActor, require_role
@@ -60,6 +61,7 @@ class AuditFilter:
     staff_id: int | None = None
     action: str | None = None
     customer_id: int | None = None
+    customer_phone: str | None = None  # as typed; any common format
     date_from: date | None = None  # Moscow dates, inclusive
     date_to: date | None = None
 
@@ -84,14 +86,24 @@ def _moscow_midnight_utc(day: date) -> datetime:
 
 
 def list_entries(app: App, actor: StaffActor, flt: AuditFilter, page: PageRequest) -> Page[AuditRow]:
-    """Admins see everything; agents and finance only their own actions."""
+    """«Журнал действий»: admins see everything; agents and finance their own actions."""
     require_role(actor, {StaffRole.ADMIN, StaffRole.AGENT, StaffRole.FINANCE}, "журнал действий")
-    conditions = []
-    staff_id = flt.staff_id
     if actor.role is not StaffRole.ADMIN:
-        staff_id = actor.staff_id
-    if staff_id is not None:
-        conditions.append(AuditEntry.staff_id == staff_id)
+        flt = replace(flt, staff_id=actor.staff_id)
+    return query_entries(app, flt, page)
+
+
+def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRow]:
+    """The query behind the journal; callers check the role first."""
+    if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
+        raise ValidationError("Период", "дата «с» позже даты «по»", field="date_from")
+    conditions = []
+    if flt.staff_id is not None:
+        conditions.append(AuditEntry.staff_id == flt.staff_id)
+    if flt.customer_phone:
+        phone = normalize_phone(flt.customer_phone)
+        conditions.append(AuditEntry.customer_id.in_(
+            select(Customer.id).where(Customer.phone == phone)))
     if flt.action:
         conditions.append(AuditEntry.action == flt.action)
     if flt.customer_id is not None:

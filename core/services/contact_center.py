@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import (
-    ActorKind, CabinetBlock, CodeWordCheck, Customer, CustomerNote, OutboxMessage, StaffRole,
+    ActorKind, AuditEntry, CabinetBlock, CodeWordCheck, Customer, CustomerNote, OutboxMessage, StaffRole,
 )
 from core.domain.customers import (
     CabinetStatus, clean_reason, format_phone, normalize_code_word, try_normalize_phone,
@@ -31,6 +31,8 @@ from core.services.cabinet import (
 )
 
 CODE_WORD_MAX_FAILURES = 3
+# Reruns of an open card are one viewing: a new audit row only after this gap.
+CARD_VIEW_WINDOW = timedelta(minutes=10)
 # A correct code word lets the same agent unblock within this window, once.
 CODE_WORD_CHECK_VALID = timedelta(minutes=15)
 SEARCH_MAX_LENGTH = 100
@@ -162,9 +164,14 @@ def open_customer_card(app: App, actor: StaffActor, customer_id: int) -> Custome
         s = uow.session
         customer = get_customer(s, customer_id)
         card = _card(s, customer, actor, now)
-        audit.record(s, at=now, action="customer.card_view", actor=actor,
-                     customer_id=customer.id)
-        uow.commit()
+        seen_recently = s.scalar(select(AuditEntry.id).where(
+            AuditEntry.staff_id == actor.staff_id, AuditEntry.customer_id == customer.id,
+            AuditEntry.action == "customer.card_view",
+            AuditEntry.at > now - CARD_VIEW_WINDOW).limit(1))
+        if seen_recently is None:
+            audit.record(s, at=now, action="customer.card_view", actor=actor,
+                         customer_id=customer.id)
+            uow.commit()
         return card
 
 
@@ -367,3 +374,10 @@ def add_note(app: App, actor: StaffActor, customer_id: int, text: str) -> None:
         audit.record(s, at=now, action="customer.note_add", actor=actor,
                      customer_id=customer.id, after={"length": len(body)})
         uow.commit()
+
+
+def customer_history(app: App, actor: StaffActor, customer_id: int,
+                     page: PageRequest) -> Page[audit.AuditRow]:
+    """«История действий» of one customer: everything done to the cabinet, by anyone."""
+    require_role(actor, VIEWERS, "история действий клиента")
+    return audit.query_entries(app, audit.AuditFilter(customer_id=customer_id), page)

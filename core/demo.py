@@ -1,0 +1,166 @@
+"""Deterministic, realistic demo data: ``python -m core demo --customers N --seed S``.
+
+Bulk inserts through SQLAlchemy Core (the ORM would be ten times slower). All
+demo customers share one password hash and one code-word hash, computed once:
+hashing thousands of passwords with argon2 would take minutes and prove nothing.
+Demo customers' password is ``demo2026pay`` and their code word «ромашка».
+"""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import func, insert, select
+from tqdm import tqdm
+
+from core.app import App
+from core.config import USER_AGREEMENT_VERSION
+from core.db.models import ActorKind, AuditEntry, CabinetBlock, Customer, StaffRole, StaffUser
+from core.domain.customers import normalize_code_word, search_name_of
+from core.services import staff as staff_service
+
+DEMO_PASSWORD = "demo2026pay"
+DEMO_CODE_WORD = "ромашка"
+DEMO_STAFF = (  # login, name, role, password — listed in the README
+    ("agent", "Ольга Смирнова", StaffRole.AGENT, "agent-demo-2026"),
+    ("finance", "Игорь Власов", StaffRole.FINANCE, "finance-demo-2026"),
+    ("manager", "Марина Котова", StaffRole.MANAGER, "manager-demo-2026"),
+    ("admin", "Сергей Левин", StaffRole.ADMIN, "admin-demo-2026"),
+)
+ANCHOR = datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)  # fixed: same seed, same data
+
+_MALE = {
+    "surnames": ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов",
+                 "Михайлов", "Новиков", "Фёдоров", "Морозов", "Волков", "Алексеев", "Лебедев",
+                 "Семёнов", "Егоров", "Павлов", "Козлов", "Степанов", "Николаев", "Орлов",
+                 "Андреев", "Макаров", "Никитин", "Захаров", "Зайцев", "Соловьёв", "Борисов"],
+    "names": ["Александр", "Дмитрий", "Максим", "Сергей", "Андрей", "Алексей", "Артём",
+              "Илья", "Кирилл", "Михаил", "Никита", "Матвей", "Роман", "Егор", "Иван",
+              "Владимир", "Павел", "Николай", "Виктор", "Олег"],
+    "patronymics": ["Александрович", "Дмитриевич", "Сергеевич", "Андреевич", "Алексеевич",
+                    "Михайлович", "Иванович", "Владимирович", "Николаевич", "Викторович",
+                    "Петрович", "Олегович"],
+}
+_FEMALE = {
+    "surnames": [s + "а" for s in _MALE["surnames"]],
+    "names": ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Татьяна", "Ирина", "Екатерина",
+              "Светлана", "Юлия", "Анастасия", "Дарья", "Ксения", "Полина", "Вера", "Галина"],
+    "patronymics": ["Александровна", "Дмитриевна", "Сергеевна", "Андреевна", "Алексеевна",
+                    "Михайловна", "Ивановна", "Владимировна", "Николаевна", "Викторовна",
+                    "Петровна", "Олеговна"],
+}
+_STREETS = ["Невский пр.", "ул. Садовая", "ул. Ленина", "пр. Просвещения", "ул. Марата",
+            "Лиговский пр.", "ул. Гороховая", "Московский пр.", "ул. Дыбенко", "ул. Кирочная"]
+_CITIES = ["Санкт-Петербург", "Мурманск", "Петрозаводск", "Великий Новгород", "Псков",
+           "Архангельск", "Вологда"]
+_DOMAINS = ["mail.ru", "yandex.ru", "gmail.com", "bk.ru", "inbox.ru", "rambler.ru"]
+_BLOCK_REASONS = [
+    ("customer", "Утерян телефон, привязанный к кабинету"),
+    ("customer", "Не пользуюсь кабинетом"),
+    ("staff", "Подозрение на мошенничество: вход с чужого устройства"),
+    ("staff", "Обращение клиента в Контакт-центр: утеряна карта"),
+]
+_TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "sch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya"})
+
+
+def ensure_demo_staff(app: App) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    with app.uow(write=False) as uow:
+        existing = dict(uow.session.execute(select(StaffUser.login, StaffUser.id)).all())
+    for login, name, role, password in DEMO_STAFF:
+        ids[login] = existing.get(login) or staff_service.add_staff(
+            app, None, login=login, name=name, email=f"{login}@smart-sz.example.ru", role=role,
+            password=password)
+    return ids
+
+
+def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
+              progress: bool = False) -> int:
+    """Returns how many customers were added."""
+    staff_ids = ensure_demo_staff(app)
+    with app.uow(write=False) as uow:
+        existing = uow.session.scalar(select(func.count()).select_from(Customer)) or 0
+        taken_phones = set(uow.session.scalars(select(Customer.phone)))
+    if if_empty and existing:
+        return 0
+    rng = random.Random(seed)
+    password_hash = app.customer_hasher.hash(DEMO_PASSWORD)
+    code_word_hash = app.customer_hasher.hash(normalize_code_word(DEMO_CODE_WORD))
+    bar = tqdm(total=customers, desc="Клиенты", unit=" кл.", disable=not progress)
+    added, batch_size = 0, 5000
+    while added < customers:
+        size = min(batch_size, customers - added)
+        rows, blocks = [], []
+        for i in range(size):
+            row, block = _customer(rng, existing + added + i, taken_phones)
+            row.update(password_hash=password_hash, code_word_hash=code_word_hash)
+            rows.append(row)
+            blocks.append(block)
+        with app.uow() as uow:
+            s = uow.session
+            first_id = (s.scalar(select(func.max(Customer.id))) or 0) + 1
+            s.execute(insert(Customer), rows)
+            ids = dict(s.execute(select(Customer.phone, Customer.id)
+                                 .where(Customer.id >= first_id)).all())
+            block_rows, audit_rows = [], []
+            for row, block in zip(rows, blocks):
+                if block is None:
+                    continue
+                kind, reason, at = block
+                by_staff = kind == "staff"
+                block_rows.append(dict(
+                    customer_id=ids[row["phone"]], reason=reason,
+                    blocked_by_kind=ActorKind.STAFF if by_staff else ActorKind.CUSTOMER,
+                    blocked_by_staff_id=staff_ids["agent"] if by_staff else None,
+                    blocked_at=at))
+                audit_rows.append(dict(
+                    at=at, actor_kind=ActorKind.STAFF if by_staff else ActorKind.CUSTOMER,
+                    staff_id=staff_ids["agent"] if by_staff else None,
+                    actor_label="agent" if by_staff else None, action="customer.block",
+                    customer_id=ids[row["phone"]], reason=reason,
+                    before={"status": "active"}, after={"status": "blocked"}, result="ok"))
+            if block_rows:
+                s.execute(insert(CabinetBlock), block_rows)
+                s.execute(insert(AuditEntry), audit_rows)
+            uow.commit()
+        added += size
+        bar.update(size)
+    bar.close()
+    return added
+
+
+def _customer(rng: random.Random, n: int,
+              taken: set[str]) -> tuple[dict[str, object], tuple[str, str, datetime] | None]:
+    people = _FEMALE if rng.random() < 0.52 else _MALE
+    surname, name = rng.choice(people["surnames"]), rng.choice(people["names"])
+    patronymic = rng.choice(people["patronymics"])
+    while True:
+        phone = f"+79{rng.randrange(10**9):09d}"
+        if phone not in taken:
+            taken.add(phone)
+            break
+    email = (f"{name.lower().translate(_TRANSLIT)}.{surname.lower().translate(_TRANSLIT)}"
+             f"{n}@{rng.choice(_DOMAINS)}")
+    registered = ANCHOR - timedelta(days=rng.uniform(0, 730))
+    filled = rng.random() < 0.8  # personal data is optional; most fill it in
+    activated = None if rng.random() < 0.08 else registered + timedelta(minutes=rng.uniform(1, 30))
+    row: dict[str, object] = dict(
+        phone=phone, email=email,
+        surname=surname if filled else None, first_name=name if filled else None,
+        patronymic=patronymic if filled else None,
+        birth_date=date(rng.randint(1945, 2005), rng.randint(1, 12), rng.randint(1, 28))
+        if filled and rng.random() < 0.6 else None,
+        address=(f"г. {rng.choice(_CITIES)}, {rng.choice(_STREETS)}, д. {rng.randint(1, 120)}, "
+                 f"кв. {rng.randint(1, 300)}") if filled else None,
+        search_name=search_name_of(surname, name, patronymic) if filled else "",
+        agreement_version=USER_AGREEMENT_VERSION, agreement_accepted_at=registered,
+        registered_at=registered, activated_at=activated, code_word_failures=0)
+    block = None
+    if activated is not None and rng.random() < 0.05:
+        kind, reason = rng.choice(_BLOCK_REASONS)
+        block = (kind, reason, activated + timedelta(days=rng.uniform(1, 60)))
+    return row, block

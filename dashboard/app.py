@@ -1,0 +1,38 @@
+"""Entry point: page config, staff login, the pages the role may open, navigation."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from core.services.staff import ROLE_LABELS  # noqa: E402
+from dashboard.access import pages_for  # noqa: E402
+from dashboard.auth import StaffAuth  # noqa: E402
+from dashboard.widgets import get_app, show_flash, staff_name  # noqa: E402
+
+st.set_page_config(page_title="Бэк-офис ЛК ЖКХ", page_icon=":material/account_balance:",
+                   layout="wide")
+
+app = get_app()
+auth = StaffAuth(app)
+actor = auth.current_actor()
+if actor is None:
+    st.stop()
+
+here = Path(__file__).resolve().parent
+navigation = st.navigation([
+    st.Page(str(here / spec.path), title=spec.title, icon=spec.icon, url_path=spec.key)
+    for spec in pages_for(actor.role)
+])
+with st.sidebar:
+    st.markdown(f"**{staff_name()}**  \n{ROLE_LABELS[actor.role]}")
+    if st.button("Выйти", key="logout"):
+        auth.logout()
+        st.rerun()
+show_flash()
+navigation.run()

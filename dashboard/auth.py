@@ -1,0 +1,135 @@
+"""Staff login: streamlit-authenticator draws the form and keeps the re-login cookie;
+our staff sessions decide who is logged in.
+
+The library keeps nothing on the server (its logout leaves a copied cookie
+valid), so: the password check is ours (lockout, audit), every rerun checks
+our session row, and a cookie login is accepted only through
+``staff.resume_from_cookie``, which refuses cookies issued before a logout,
+password or role change, or deactivation.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from core.actors import StaffActor
+from core.app import App
+from core.errors import DomainError, LoginFailed, SessionInvalid
+from core.services import staff
+
+COOKIE_NAME = "utility_backoffice_staff"
+TOKEN = "auth_staff_token"
+ACTOR = "auth_actor"
+NAME = "auth_name"
+NOTICE = "auth_notice"
+LOGIN_ERROR = "auth_login_error"
+COOKIE_PENDING = "auth_cookie_pending"
+FIELDS = {"Form name": "Вход для сотрудников", "Username": "Логин", "Password": "Пароль",
+          "Login": "Войти"}
+
+
+def _authenticator(app: App) -> stauth.Authenticate:
+    extra = {}
+    if os.environ.get("STAFF_LOGIN_SLEEP") is not None:  # tests: no 0.7 s pause per rerun
+        extra["login_sleep_time"] = float(os.environ["STAFF_LOGIN_SLEEP"])
+    authenticator = stauth.Authenticate(
+        staff.login_form_credentials(app), cookie_name=COOKIE_NAME,
+        cookie_key=app.secrets.cookie_key, cookie_expiry_days=app.settings.staff_cookie_days,
+        auto_hash=False, **extra)
+    # The library would compare bcrypt hashes itself; ours adds lockout, the
+    # audit of failed logins and a server-side session. Pinned library version.
+    model = authenticator.authentication_controller.authentication_model
+    model.check_credentials = lambda username, password: _check_password(app, username, password)
+    return authenticator
+
+
+def _check_password(app: App, username: str, password: str) -> bool:
+    try:
+        result = staff.login(app, username, password)
+    except DomainError as error:  # wrong password or locked: the message says which
+        st.session_state[LOGIN_ERROR] = str(error)
+        return False
+    _remember(result)
+    return True
+
+
+def _remember(result: staff.StaffLogin) -> None:
+    st.session_state[TOKEN] = result.session_token
+    st.session_state[ACTOR] = result.actor
+    st.session_state[NAME] = result.name
+    st.session_state.pop(LOGIN_ERROR, None)
+    st.session_state.pop(NOTICE, None)
+
+
+def _forget(authenticator: stauth.Authenticate | None, notice: str | None) -> None:
+    for key in (TOKEN, ACTOR, NAME):
+        st.session_state.pop(key, None)
+    if notice:
+        st.session_state[NOTICE] = notice
+    if authenticator is not None and st.session_state.get("authentication_status"):
+        authenticator.logout(location="unrendered")  # clears its state, deletes the cookie
+
+
+class StaffAuth:
+    """One per script run: it owns the authenticator (whose cookie component may be
+    rendered only once per run)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.authenticator = _authenticator(app)
+
+    def current_actor(self) -> StaffActor | None:
+        """The logged-in staff member, or None after drawing the login form."""
+        token = st.session_state.get(TOKEN)
+        if token:
+            try:
+                actor = staff.check_session(self.app, token)
+            except SessionInvalid as error:
+                _forget(self.authenticator, str(error))
+            else:
+                st.session_state[ACTOR] = actor
+                if st.session_state.pop(COOKIE_PENDING, False):
+                    # Set the re-login cookie in a run that no rerun cuts short,
+                    # so the browser component gets to store it.
+                    self.authenticator.cookie_controller.set_cookie()
+                return actor
+        try:
+            self.authenticator.login(location="main", fields=FIELDS, key="staff_login")
+        except Exception:  # noqa: BLE001 - LoginError for a cookie of a removed user
+            _forget(self.authenticator, "Сеанс завершён: войдите снова")
+        if st.session_state.get("authentication_status") and not st.session_state.get(TOKEN):
+            self._resume_from_cookie()
+        if st.session_state.get(TOKEN):
+            st.session_state[COOKIE_PENDING] = True
+            st.rerun()  # draw the pages without the login form
+        _show_login_messages()
+        return None
+
+    def _resume_from_cookie(self) -> None:
+        cookie = self.authenticator.cookie_controller.get_cookie()
+        if not cookie:
+            _forget(self.authenticator, None)
+            return
+        issued = (datetime.fromtimestamp(float(cookie["exp_date"]), tz=timezone.utc)
+                  - timedelta(days=self.app.settings.staff_cookie_days))
+        try:
+            _remember(staff.resume_from_cookie(self.app, str(cookie["username"]), issued))
+        except SessionInvalid as error:
+            _forget(self.authenticator, str(error))
+
+    def logout(self) -> None:
+        """Ends every session of this staff member (and so voids copied cookies)."""
+        token = st.session_state.get(TOKEN)
+        if token:
+            staff.logout(self.app, token)
+        _forget(self.authenticator, "Вы вышли из системы")
+
+
+def _show_login_messages() -> None:
+    if st.session_state.get(NOTICE):
+        st.info(st.session_state[NOTICE])
+    if st.session_state.get("authentication_status") is False:
+        st.error(st.session_state.get(LOGIN_ERROR) or str(LoginFailed()))

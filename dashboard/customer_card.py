@@ -1,0 +1,176 @@
+"""The customer card: header with status, tabs, and the agent's actions."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.actors import StaffActor
+from core.app import App
+from core.db.models import StaffRole
+from core.domain.customers import CabinetStatus
+from core.errors import DomainError
+from core.services import contact_center as cc
+from dashboard.widgets import (
+    ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager, run_action,
+)
+
+BADGE_COLORS = {CabinetStatus.ACTIVE: "green", CabinetStatus.PENDING_ACTIVATION: "orange",
+                CabinetStatus.BLOCKED: "red"}
+CHANNELS = {"sms": "SMS", "email": "E-mail"}
+MESSAGE_STATUSES = {"queued": "В очереди", "sent": "Отправлено", "failed": "Не доставлено"}
+
+
+def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
+    try:
+        card = cc.open_customer_card(app, actor, customer_id)
+    except DomainError as error:
+        st.error(str(error))
+        return
+    _header(card)
+    main, side = st.columns([3, 1])
+    with side:
+        if may_act("customers", actor):
+            _actions(app, actor, card)
+        else:
+            st.caption("Просмотр без права действий")
+    with main:
+        profile, messages, notes, history = st.tabs(
+            ["Профиль", "Сообщения", "Заметки", "История действий"])
+        with profile:
+            _profile(card)
+        with messages:
+            _messages(card)
+        with notes:
+            _notes(app, actor, card)
+        with history:
+            _history(app, actor, card)
+
+
+def _header(card: cc.CustomerCard) -> None:
+    st.subheader(card.full_name)
+    st.markdown(f"{card.phone} · {card.email}")
+    st.badge(card.status.label, color=BADGE_COLORS[card.status])
+    if card.current_block:
+        b = card.current_block
+        st.warning(f"Заблокирован: {b.blocked_by}, {fmt_dt(b.blocked_at)}. Причина: {b.reason}")
+
+
+def _profile(card: cc.CustomerCard) -> None:
+    st.table(pd.DataFrame({"Поле": [
+        "Фамилия", "Имя", "Отчество", "Дата рождения", "Адрес", "Телефон", "E-mail",
+        "Зарегистрирован", "Активирован", "Пользовательское соглашение"], "Значение": [
+        card.surname or "—", card.first_name or "—", card.patronymic or "—",
+        fmt_date(card.birth_date), card.address or "—", card.phone, card.email,
+        fmt_dt(card.registered_at), fmt_dt(card.activated_at),
+        f"версия {card.agreement_version}, принято {fmt_dt(card.agreement_accepted_at)}"]}))
+    if card.blocks:
+        st.markdown("**Блокировки**")
+        st.dataframe(pd.DataFrame([{
+            "Заблокирован": fmt_dt(b.blocked_at), "Кем": b.blocked_by, "Причина": b.reason,
+            "Разблокирован": fmt_dt(b.lifted_at), "Кем разблокирован": b.lifted_by or "—",
+            "Основание": b.lift_reason or "—"} for b in card.blocks]), hide_index=True)
+
+
+def _messages(card: cc.CustomerCard) -> None:
+    if not card.messages:
+        st.info("Сообщений клиенту не было")
+        return
+    st.dataframe(pd.DataFrame([{
+        "Создано": fmt_dt(m.created_at), "Канал": CHANNELS.get(m.channel, m.channel),
+        "Получатель": m.recipient, "Текст": m.body,
+        "Статус": MESSAGE_STATUSES.get(m.status, m.status), "Отправлено": fmt_dt(m.sent_at),
+    } for m in card.messages]), hide_index=True)
+
+
+def _notes(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    st.caption("Внутренние заметки видят только сотрудники")
+    with st.form("card_note_form", clear_on_submit=True):
+        text = st.text_area("Новая заметка", key="card_note_text")
+        if st.form_submit_button("Добавить заметку"):
+            if run_action(lambda: cc.add_note(app, actor, card.id, text), "Заметка добавлена"):
+                st.rerun()
+    for note in card.notes:
+        st.markdown(f"**{note.author}**, {fmt_dt(note.created_at)}  \n{note.text}")
+
+
+def _history(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    page = cc.customer_history(app, actor, card.id, page_request("card_hist"))
+    if page.total == 0:
+        st.info("Действий с кабинетом пока нет")
+        return
+    st.dataframe(pd.DataFrame([{
+        "Когда": fmt_dt(r.at), "Кто": r.actor, "Действие": r.action_label,
+        "Причина": r.reason or "", "Результат": "успешно" if r.result == "ok" else "отказ",
+    } for r in page.items]), hide_index=True)
+    pager("card_hist", page)
+
+
+def _actions(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    st.markdown("**Действия**")
+    _code_word(app, actor, card)
+    is_admin = actor.role is StaffRole.ADMIN
+    if card.status is CabinetStatus.BLOCKED:
+        allowed = card.can_unblock_by_code_word or is_admin
+        if st.button("Разблокировать", key="act_unblock", disabled=not allowed,
+                     help=None if allowed else "Сначала проверьте кодовое слово"):
+            ask_confirmation("unblock")
+        if card.can_unblock_by_code_word:
+            confirm_dialog("unblock", "Разблокировать кабинет?",
+                           f"Кабинет {card.phone} будет разблокирован: кодовое слово подтверждено.",
+                           lambda comment: cc.unblock(app, actor, card.id, comment),
+                           "Кабинет разблокирован", reason_label="Комментарий (необязательно)")
+        else:
+            confirm_dialog("unblock", "Разблокировать без кодового слова?",
+                           "Разблокировка администратором без проверки кодового слова. "
+                           "Укажите основание.",
+                           lambda reason: cc.admin_unblock(app, actor, card.id, reason),
+                           "Кабинет разблокирован", reason_label="Причина разблокировки")
+    else:
+        if st.button("Заблокировать", key="act_block"):
+            ask_confirmation("block")
+        confirm_dialog("block", "Заблокировать кабинет?",
+                       f"Доступ клиента {card.phone} будет прекращён, сеансы завершены, "
+                       "уведомления перестанут отправляться.",
+                       lambda reason: cc.block(app, actor, card.id, reason),
+                       "Кабинет заблокирован", reason_label="Причина блокировки")
+    if card.status is CabinetStatus.PENDING_ACTIVATION:
+        if st.button("Отправить код активации повторно", key="act_resend"):
+            ask_confirmation("resend")
+        confirm_dialog("resend", "Отправить код активации?",
+                       f"Новый код будет отправлен в SMS на {card.phone}; прежний перестанет "
+                       "действовать.", lambda _: cc.resend_activation_code(app, actor, card.id),
+                       "Код активации отправлен")
+
+
+def _code_word(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    if card.code_word_locked:
+        st.error("Проверка кодового слова заблокирована после 3 неверных ответов")
+        if actor.role is StaffRole.ADMIN:
+            if st.button("Снять блокировку проверок", key="act_cw_unlock"):
+                ask_confirmation("cw_unlock")
+            confirm_dialog("cw_unlock", "Снять блокировку проверок кодового слова?",
+                           "Счётчик неверных ответов будет обнулён.",
+                           lambda reason: cc.clear_code_word_lock(app, actor, card.id, reason),
+                           "Блокировка проверок снята", reason_label="Причина")
+        return
+    with st.form("code_word_form", clear_on_submit=True):
+        answer = st.text_input("Кодовое слово, которое называет клиент", type="password",
+                               key="code_word_answer")
+        checked = st.form_submit_button("Проверить кодовое слово")
+    if checked:
+        try:
+            result = cc.verify_code_word(app, actor, card.id, answer)
+        except DomainError as error:
+            st.error(str(error))
+            return
+        st.session_state["code_word_result"] = (card.id, result)
+        st.rerun()
+    stored = st.session_state.get("code_word_result")
+    if stored and stored[0] == card.id:
+        result = stored[1]
+        if result.correct:
+            st.success("Верно")
+        else:
+            st.error(f"Неверно. Осталось попыток: {result.attempts_left}")
+    else:
+        st.caption(f"Осталось попыток: {card.code_word_attempts_left}")

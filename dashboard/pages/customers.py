@@ -1,0 +1,51 @@
+"""«Клиенты»: search, then the customer card with the contact-center actions."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import DomainError
+from core.services import contact_center
+from dashboard.customer_card import render_card
+from dashboard.widgets import fmt_dt, get_app, guard, page_request, pager, reset_pager
+
+SEARCH_LABEL = "Поиск: телефон, e-mail, ФИО, лицевой счёт или номер платежа"
+
+actor = guard("customers")
+app = get_app()
+st.title("Клиенты")
+
+with st.form("cust_search_form"):
+    query = st.text_input(SEARCH_LABEL, key="cust_query_input")
+    if st.form_submit_button("Найти", type="primary"):
+        st.session_state["cust_query"] = query
+        st.session_state.pop("cust_selected", None)
+        reset_pager("cust")
+
+query = st.session_state.get("cust_query")
+if query:
+    try:
+        result = contact_center.search_customers(app, actor, query, page_request("cust"))
+    except DomainError as error:
+        st.error(str(error))
+        result = None
+    if result is not None and result.total == 0:
+        st.info("Клиенты не найдены. Проверьте номер телефона, e-mail или ФИО.")
+    elif result is not None:
+        table = pd.DataFrame([{
+            "ФИО": row.full_name, "Телефон": row.phone, "E-mail": row.email,
+            "Статус": row.status.label, "Дата регистрации": fmt_dt(row.registered_at),
+        } for row in result.items])
+        st.dataframe(table, hide_index=True, width="stretch")
+        pager("cust", result)
+        options = {row.id: f"{row.full_name} · {row.phone} · {row.status.label}"
+                   for row in result.items}
+        chosen = st.selectbox("Клиент", list(options), format_func=options.__getitem__,
+                              key="cust_choice")
+        if st.button("Открыть карточку", key="cust_open"):
+            st.session_state["cust_selected"] = chosen
+
+selected = st.session_state.get("cust_selected")
+if selected is not None:
+    st.divider()
+    render_card(app, actor, int(selected))

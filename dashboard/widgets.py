@@ -1,0 +1,132 @@
+"""Widgets every page shares: the app handle, the role guard, paging, confirmations,
+messages and formatting. Pages stay thin: input -> one service call -> render."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+import streamlit as st
+
+from core.actors import StaffActor
+from core.app import App, build_app
+from core.errors import DomainError
+from core.paging import PAGE_SIZES, Page, PageRequest
+from core.timefmt import format_date, format_datetime_msk
+from dashboard.access import BY_KEY, can_act
+from dashboard.auth import ACTOR, NAME
+
+
+@st.cache_resource
+def get_app() -> App:
+    """One engine and session factory per process (shared by all users: it holds no user state)."""
+    return build_app()
+
+
+def guard(page_key: str) -> StaffActor:
+    """Every page starts here: hidden pages are still reachable, so each checks the role."""
+    actor: StaffActor | None = st.session_state.get(ACTOR)
+    spec = BY_KEY[page_key]
+    if actor is None or actor.role not in spec.roles:
+        st.error("Недостаточно прав для этой страницы")
+        st.stop()
+    return actor
+
+
+def may_act(page_key: str, actor: StaffActor) -> bool:
+    return can_act(page_key, actor.role)
+
+
+def staff_name() -> str:
+    return str(st.session_state.get(NAME, ""))
+
+
+def fmt_dt(moment: datetime | None) -> str:
+    return format_datetime_msk(moment)
+
+
+def fmt_date(day: date | None) -> str:
+    return format_date(day)
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A message that survives the rerun after an action."""
+    st.session_state.setdefault("flash", []).append((kind, message))
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state.pop("flash", []):
+        getattr(st, kind)(message)
+
+
+def run_action(action: Callable[[], object], success: str) -> bool:
+    """Call one service; show its domain error as a sentence, never a stack trace."""
+    try:
+        action()
+    except DomainError as error:
+        st.error(str(error))
+        return False
+    flash(success)
+    return True
+
+
+def page_request(key: str) -> PageRequest:
+    """The page a list should query, from its pager's widgets (drawn under the list)."""
+    return PageRequest(number=int(st.session_state.get(f"{key}_page", 1)),
+                       size=int(st.session_state.get(f"{key}_size", 25)))
+
+
+def reset_pager(key: str) -> None:
+    st.session_state[f"{key}_page"] = 1
+
+
+def pager(key: str, page: "Page[object]") -> None:
+    """Page size, page number and the total count, under a list."""
+    if st.session_state.get(f"{key}_page", 1) > page.pages:
+        st.session_state[f"{key}_page"] = page.pages
+    left, right, info = st.columns([1, 1, 3])
+    left.selectbox("Строк на странице", PAGE_SIZES, index=PAGE_SIZES.index(25),
+                   key=f"{key}_size")
+    right.number_input("Страница", min_value=1, max_value=page.pages, step=1, key=f"{key}_page")
+    info.caption(f"Всего: {page.total} · страниц: {page.pages}")
+
+
+# --- confirmations -----------------------------------------------------------
+# The dialog's open state lives in session_state, so a rerun inside the dialog
+# (typing the reason, pressing «Подтвердить») keeps it open until it is done.
+
+PENDING = "confirm_pending"
+
+
+def ask_confirmation(action_id: str) -> None:
+    st.session_state[PENDING] = action_id
+
+
+def pending_confirmation() -> str | None:
+    return st.session_state.get(PENDING)
+
+
+def _dismiss() -> None:
+    st.session_state.pop(PENDING, None)
+
+
+def confirm_dialog(action_id: str, title: str, text: str, on_confirm: Callable[[str], object],
+                   success: str, *, reason_label: str | None = None) -> None:
+    """Draw the confirmation for ``action_id`` if it was asked for."""
+    if pending_confirmation() != action_id:
+        return
+
+    @st.dialog(title, on_dismiss=_dismiss)
+    def _dialog() -> None:
+        st.write(text)
+        with st.form(f"confirm_{action_id}"):
+            reason = st.text_area(reason_label, max_chars=500) if reason_label else ""
+            confirmed = st.form_submit_button("Подтвердить", type="primary")
+            cancelled = st.form_submit_button("Отмена")
+        if cancelled:
+            _dismiss()
+            st.rerun()
+        if confirmed and run_action(lambda: on_confirm(reason), success):
+            _dismiss()
+            st.rerun()
+
+    _dialog()
