@@ -1,4 +1,10 @@
-"""Which role may open which page: the single registry app.py and the pages share."""
+"""Which role may open which page: the single registry app.py and the pages share.
+
+The page scripts live in ``dashboard/views/``, not ``pages/``: a ``pages/``
+folder beside the entry script switches Streamlit to its old multipage mode
+until the process first meets ``st.navigation``, and in that mode a page's
+URL runs the page script without ``app.py`` (and so without the login).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,11 +26,12 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("customers", "pages/customers.py", "Клиенты", ":material/person_search:",
+    PageSpec("home", "views/home.py", "Главная", ":material/home:", frozenset({A, F, M, ADM})),
+    PageSpec("customers", "views/customers.py", "Клиенты", ":material/person_search:",
              frozenset({A, F, ADM}), view_only=frozenset({F})),
-    PageSpec("audit", "pages/audit.py", "Журнал действий", ":material/history:",
+    PageSpec("audit", "views/audit.py", "Журнал действий", ":material/history:",
              frozenset({A, F, ADM})),
-    PageSpec("staff", "pages/staff.py", "Сотрудники", ":material/badge:", frozenset({ADM})),
+    PageSpec("staff", "views/staff.py", "Сотрудники", ":material/badge:", frozenset({ADM})),
 )
 
 BY_KEY = {page.key: page for page in PAGES}

@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere
 from core.services.staff import ROLE_LABELS  # noqa: E402
 from dashboard.access import pages_for  # noqa: E402
 from dashboard.auth import StaffAuth  # noqa: E402
-from dashboard.widgets import get_app, show_flash, staff_name  # noqa: E402
+from dashboard.widgets import get_app, staff_name  # noqa: E402
 
 st.set_page_config(page_title="Бэк-офис ЛК ЖКХ", page_icon=":material/account_balance:",
                    layout="wide")
@@ -25,14 +25,17 @@ if actor is None:
     st.stop()
 
 here = Path(__file__).resolve().parent
+allowed = pages_for(actor.role)
+# Agents land on «Клиенты», their daily work; others on «Главная».
+landing = "customers" if any(spec.key == "customers" for spec in allowed) else "home"
 navigation = st.navigation([
-    st.Page(str(here / spec.path), title=spec.title, icon=spec.icon, url_path=spec.key)
-    for spec in pages_for(actor.role)
+    st.Page(str(here / spec.path), title=spec.title, icon=spec.icon, url_path=spec.key,
+            default=spec.key == landing)
+    for spec in allowed
 ])
 with st.sidebar:
     st.markdown(f"**{staff_name()}**  \n{ROLE_LABELS[actor.role]}")
-    if st.button("Выйти", key="logout"):
+    if st.button("Выйти", key="staff_logout"):
         auth.logout()
         st.rerun()
-show_flash()
 navigation.run()

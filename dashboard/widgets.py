@@ -13,7 +13,9 @@ from core.errors import DomainError
 from core.paging import PAGE_SIZES, Page, PageRequest
 from core.timefmt import format_date, format_datetime_msk
 from dashboard.access import BY_KEY, can_act
-from dashboard.auth import ACTOR, NAME
+from core.errors import SessionInvalid
+from core.services import staff
+from dashboard.auth import NAME, TOKEN
 
 
 @st.cache_resource
@@ -23,12 +25,21 @@ def get_app() -> App:
 
 
 def guard(page_key: str) -> StaffActor:
-    """Every page starts here: hidden pages are still reachable, so each checks the role."""
-    actor: StaffActor | None = st.session_state.get(ACTOR)
+    """Every page starts here and checks the staff session and the role itself,
+    whatever the entry script did: a page must never trust that it was reached
+    through the login."""
     spec = BY_KEY[page_key]
+    try:
+        actor: StaffActor | None = staff.check_session(get_app(), st.session_state.get(TOKEN, ""))
+    except SessionInvalid as error:
+        st.error(str(error))
+        st.stop()
     if actor is None or actor.role not in spec.roles:
         st.error("Недостаточно прав для этой страницы")
         st.stop()
+    # Messages of the action that caused this rerun; shown by the page, since
+    # what the entry script draws before the page is not kept on screen.
+    show_flash()
     return actor
 
 

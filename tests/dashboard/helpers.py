@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+
+def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button «{label}»; have {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def texts(at: AppTest) -> str:
+    """Everything a person reads on the page, for 'is it said' checks."""
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "success", "error", "warning",
+                 "info"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def search(at: AppTest, query: str) -> AppTest:
+    at.text_input(key="cust_query_input").input(query)
+    return button(at, "Найти").click().run()
+
+
+def open_first_card(at: AppTest) -> AppTest:
+    return at.button(key="cust_open").click().run()
+
+
+def confirm(at: AppTest, reason: str | None = None) -> AppTest:
+    if reason is not None:
+        at.text_area[-1].input(reason)
+    return button(at, "Подтвердить").click().run()

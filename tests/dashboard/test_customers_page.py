@@ -1,0 +1,122 @@
+"""«Клиенты» in AppTest: the contact-center flows end to end through the real login."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.db.models import AuditEntry, CabinetBlock, StaffRole
+from core.domain.customers import CabinetStatus
+from core.services import contact_center
+from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
+from tests.factories import CODE_WORD, make_staff, register_and_activate
+
+
+def _blocked_customer(app, phone="+79991234567"):  # type: ignore[no-untyped-def]
+    login = register_and_activate(app, phone=phone)
+    admin = make_staff(app, StaffRole.ADMIN)
+    contact_center.block(app, admin, login.customer_id, "Утерян телефон")
+    return login.customer_id
+
+
+def test_agent_finds_blocked_customer_verifies_code_word_and_unblocks(dash_app, logged_in):
+    customer_id = _blocked_customer(dash_app)
+    at, agent = logged_in(StaffRole.AGENT)
+    search(at, "8 (999) 123-45-67")
+    assert at.dataframe[0].value["Статус"].tolist() == ["Заблокирован"]
+    open_first_card(at)
+    assert "Утерян телефон" in texts(at)
+    assert at.button(key="act_unblock").disabled  # not before the code word
+
+    at.text_input(key="code_word_answer").input("лютик")
+    button(at, "Проверить кодовое слово").click().run()
+    assert "Неверно. Осталось попыток: 2" in texts(at)
+
+    at.text_input(key="code_word_answer").input("  РОМАШКА ")
+    button(at, "Проверить кодовое слово").click().run()
+    assert "Верно" in [s.value for s in at.success]
+    assert not at.button(key="act_unblock").disabled
+
+    at.button(key="act_unblock").click().run()
+    confirm(at, "Клиент назвал кодовое слово")
+    assert not at.exception
+    assert "Кабинет разблокирован" in texts(at)
+    with dash_app.uow(write=False) as uow:
+        block = uow.session.scalar(select(CabinetBlock).where(
+            CabinetBlock.customer_id == customer_id))
+        assert block.lifted_by_staff_id == agent.staff_id and block.lift_method == "code_word"
+        actions = uow.session.scalars(select(AuditEntry.action).where(
+            AuditEntry.staff_id == agent.staff_id)).all()
+    assert {"staff.login", "customer.card_view", "customer.code_word_check",
+            "customer.unblock"} <= set(actions)
+    card = contact_center.open_customer_card(dash_app, agent, customer_id)
+    assert card.status is CabinetStatus.ACTIVE
+
+
+def test_block_needs_a_reason_and_then_blocks(dash_app, logged_in):
+    login = register_and_activate(dash_app, phone="+79991110000")
+    at, agent = logged_in(StaffRole.AGENT)
+    search(at, "+7 999 111-00-00")
+    open_first_card(at)
+    at.button(key="act_block").click().run()
+    confirm(at, "   ")
+    assert "Причина блокировки: обязательное поле" in texts(at)
+    card = contact_center.open_customer_card(dash_app, agent, login.customer_id)
+    assert card.status is CabinetStatus.ACTIVE  # nothing changed
+    confirm(at, "Просьба клиента: утерян телефон")
+    assert "Кабинет заблокирован" in texts(at)
+    card = contact_center.open_customer_card(dash_app, agent, login.customer_id)
+    assert card.status is CabinetStatus.BLOCKED
+    assert card.current_block.reason == "Просьба клиента: утерян телефон"
+
+
+def test_admin_unblocks_without_code_word_only_with_a_reason(dash_app, logged_in):
+    customer_id = _blocked_customer(dash_app, phone="+79161234567")
+    at, admin = logged_in(StaffRole.ADMIN)
+    search(at, "79161234567")
+    open_first_card(at)
+    assert not at.button(key="act_unblock").disabled
+    at.button(key="act_unblock").click().run()
+    confirm(at, "")
+    assert "Причина разблокировки: обязательное поле" in texts(at)
+    confirm(at, "Клиент подтвердил личность паспортом в офисе")
+    assert "Кабинет разблокирован" in texts(at)
+    card = contact_center.open_customer_card(dash_app, admin, customer_id)
+    assert card.status is CabinetStatus.ACTIVE
+    assert card.blocks[0].lift_method == "admin_override"
+
+
+def test_finance_sees_the_card_but_no_actions(dash_app, logged_in):
+    _blocked_customer(dash_app)
+    at, _ = logged_in(StaffRole.FINANCE)
+    search(at, "+79991234567")
+    open_first_card(at)
+    assert "Просмотр без права действий" in texts(at)
+    keys = {b.key for b in at.button}
+    assert not keys & {"act_unblock", "act_block", "act_resend"}
+
+
+def test_hostile_search_strings_are_shown_as_text_and_find_nothing(dash_app, logged_in):
+    register_and_activate(dash_app)
+    at, _ = logged_in(StaffRole.AGENT)
+    for query in ("' OR 1=1 --", "<script>alert(1)</script>"):
+        search(at, query)
+        assert not at.exception
+        assert "Клиенты не найдены" in texts(at)
+    search(at, "x" * 10_000)
+    assert "Поиск: не длиннее 100 символов" in texts(at)
+
+
+def test_resend_activation_code_from_the_card(dash_app, logged_in, clock=None):
+    from tests.factories import register
+    customer_id = register(dash_app, phone="+79035556677")
+    at, agent = logged_in(StaffRole.AGENT)
+    search(at, "+7 903 555-66-77")
+    assert at.dataframe[0].value["Статус"].tolist() == ["Ожидает активации"]
+    open_first_card(at)
+    at.button(key="act_resend").click().run()
+    confirm(at)
+    # Within 60 s of the registration SMS the rule refuses, and says so.
+    assert "новый код можно запросить через" in texts(at)
+    with dash_app.uow(write=False) as uow:
+        resends = uow.session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "customer.activation_resend")).all()
+    assert resends == []
