@@ -47,7 +47,7 @@ def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
 
 
 def _header(card: cc.CustomerCard) -> None:
-    st.subheader(card.full_name)
+    st.subheader(card.full_name if card.full_name != "—" else "ФИО не указано")
     st.markdown(f"{card.phone} · {card.email}")
     st.badge(card.status.label, color=BADGE_COLORS[card.status])
     if card.current_block:
@@ -166,7 +166,9 @@ def _code_word(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
         st.session_state["code_word_result"] = (card.id, result)
         st.rerun()
     stored = st.session_state.get("code_word_result")
-    if stored and stored[0] == card.id:
+    # A correct answer is shown until the unblock uses it up; a wrong one stays.
+    if stored and stored[0] == card.id and (not stored[1].correct
+                                            or card.can_unblock_by_code_word):
         result = stored[1]
         if result.correct:
             st.success("Верно")

@@ -38,7 +38,7 @@ if query:
         } for row in result.items])
         st.dataframe(table, hide_index=True, width="stretch")
         pager("cust", result)
-        options = {row.id: f"{row.full_name} · {row.phone} · {row.status.label}"
+        options = {row.id: f"{row.full_name} · {row.phone} · {row.email}"
                    for row in result.items}
         chosen = st.selectbox("Клиент", list(options), format_func=options.__getitem__,
                               key="cust_choice")

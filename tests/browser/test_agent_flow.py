@@ -1,0 +1,175 @@
+"""The agent flow in a real headless Chromium against `streamlit run`.
+
+Debian's chromium driven by Playwright (no browser download). Skipped, saying
+why, where chromium or playwright is missing; .ci/run installs both.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.adapters.captcha import StaticCaptcha
+from core.app import build_app
+from core.config import FAST_HASHING, Settings
+from core.db.engine import make_engine
+from core.db.migrate import upgrade
+from core.db.models import StaffRole
+from core.domain.customers import CabinetStatus
+from core.services import contact_center
+from tests.conftest import TEST_SECRETS
+from tests.factories import STAFF_PASSWORD, make_staff, register_and_activate
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run",
+               "--disable-quic"]
+TIMEOUT = 30_000
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian chromium is not installed (apt-get install chromium)",
+                allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    work = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{work / 'app.db'}"
+    upgrade(make_engine(url))
+    settings = Settings(database_url=url, secrets_file=work / "secrets.toml",
+                        notify_log_dir=work / "notify", hashing=FAST_HASHING)
+    app = build_app(settings, captcha=StaticCaptcha("ok"), secrets=TEST_SECRETS)
+    env = dict(os.environ, DATABASE_URL=url, APP_SECRETS_FILE=str(work / "secrets.toml"),
+               STAFF_COOKIE_KEY=TEST_SECRETS.cookie_key,
+               APP_HMAC_KEY=TEST_SECRETS.hmac_key.decode(), APP_FAST_HASHING="1",
+               NOTIFY_LOG_DIR=str(work / "notify"))
+    port = _free_port()
+    log = (work / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+         "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not start: " + (work / "streamlit.log").read_text())
+        yield {"base": base, "app": app, "work": work}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        app.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+def _login(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base)
+    page.get_by_label("Логин").fill(login)
+    page.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+
+
+def test_agent_unblocks_a_customer_after_the_code_word_in_a_real_browser(server, browser,
+                                                                          tmp_path):
+    app, base = server["app"], str(server["base"])
+    customer = register_and_activate(app, phone="+79997654321")
+    admin = make_staff(app, StaffRole.ADMIN)
+    contact_center.block(app, admin, customer.customer_id, "Подозрительный вход")
+    agent = make_staff(app, StaffRole.AGENT)
+
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    expect = sync_api.expect
+    _login(page, base, agent.login)
+    expect(page.get_by_role("heading", name="Клиенты")).to_be_visible()
+
+    page.get_by_label("Поиск: телефон, e-mail, ФИО").fill("8 999 765-43-21")
+    page.get_by_role("button", name="Найти").click()
+    page.get_by_role("button", name="Открыть карточку").click()
+    expect(page.get_by_text("Подозрительный вход")).to_be_visible()
+
+    page.get_by_label("Кодовое слово, которое называет клиент").fill("ромашка")
+    page.get_by_role("button", name="Проверить кодовое слово").click()
+    expect(page.get_by_text("Верно", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Разблокировать").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Комментарий (необязательно)").fill("Клиент назвал кодовое слово")
+    dialog.get_by_role("button", name="Подтвердить").click()
+    expect(page.get_by_text("Кабинет разблокирован")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "unblocked.png"), full_page=True)
+    if os.environ.get("SCREENSHOT_DIR"):
+        shutil.copy(tmp_path / "unblocked.png", os.environ["SCREENSHOT_DIR"])
+
+    card = contact_center.open_customer_card(app, agent, customer.customer_id)
+    assert card.status is CabinetStatus.ACTIVE
+    assert card.blocks[0].lift_method == "code_word"
+    context.close()
+
+
+def test_a_cookie_copied_before_logout_no_longer_logs_in(server, browser):
+    app, base = server["app"], str(server["base"])
+    agent = make_staff(app, StaffRole.AGENT)
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    expect = sync_api.expect
+    _login(page, base, agent.login)
+    expect(page.get_by_role("heading", name="Клиенты")).to_be_visible()
+
+    # The re-login cookie works while the session is alive: a new tab is logged in.
+    page.wait_for_function("document.cookie.includes('utility_backoffice_staff')")
+    copied = [c for c in context.cookies() if c["name"] == "utility_backoffice_staff"]
+    assert copied, "the login widget set no re-login cookie"
+    second = context.new_page()
+    second.goto(base)
+    expect(second.get_by_role("heading", name="Клиенты")).to_be_visible(timeout=TIMEOUT)
+
+    page.get_by_role("button", name="Выйти").click()
+    expect(page.get_by_text("Вы вышли из системы")).to_be_visible()
+
+    thief = browser.new_context()
+    thief.add_cookies(copied)
+    stolen = thief.new_page()
+    stolen.goto(base)
+    expect(stolen.get_by_role("button", name="Войти")).to_be_visible(timeout=TIMEOUT)
+    expect(stolen.get_by_role("heading", name="Клиенты")).to_have_count(0)
+    thief.close()
+    context.close()
