@@ -24,6 +24,9 @@ demo: migrate
 
 ## run: install, migrate, seed demo data once, serve the dashboard on http://localhost:8501
 run: demo
+	@echo "Дашборд: http://localhost:$(PORT)  (SMS и письма демо-режима: data/sms.log, data/email.log)"
+	$(PY) -m core notify send --every 5 & SENDER=$$!; \
+	trap 'kill $$SENDER 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
 
 ## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)

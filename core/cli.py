@@ -5,7 +5,7 @@
     python -m core staff add --login L --role R [--name N] [--email E]   (password from a prompt or stdin)
     python -m core staff deactivate --login L
     python -m core demo --customers N --seed S [--if-empty]
-    python -m core notify send              drain the notifications outbox
+    python -m core notify send [--every S]  drain the notifications outbox (once, or every S s)
     python -m core secrets init             create .streamlit/secrets.toml if absent
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
         staff_id = staff.add_staff(app, None, login=args.login, name=args.name or args.login,
                                    email=args.email or f"{args.login}@example.ru", role=role,
                                    password=_read_password())
-        print(f"Сотрудник {args.login} ({role.value}) создан, id {staff_id}")
+        print(f"Сотрудник {args.login.strip().lower()} ({role.value}) создан, id {staff_id}")
     elif args.action == "deactivate":
         staff.set_active(app, None, staff.find_staff_id(app, args.login), False)
         print(f"Сотрудник {args.login} отключён, его сеансы завершены")
@@ -74,12 +74,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from core.services.notifications import send_pending
 
-    report = send_pending(_app())
-    print(f"Отправлено: {report.sent}, повтор позже: {report.retrying}, "
-          f"не доставлено: {report.failed}")
-    return 0
+    app = _app()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while True:
+        try:
+            report = send_pending(app)
+        except Exception:  # noqa: BLE001 - a loop that sends must outlive one bad pass
+            logging.getLogger("core.notify").exception("outbox pass failed")
+        else:
+            if report.sent or report.failed or report.retrying or not args.every:
+                print(f"Отправлено: {report.sent}, повтор позже: {report.retrying}, "
+                      f"не доставлено: {report.failed}", flush=True)
+        if not args.every or stop.wait(args.every):
+            return 0
 
 
 def cmd_secrets(args: argparse.Namespace) -> int:
@@ -114,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     notify = sub.add_parser("notify", help="рассылка уведомлений")
     notify.add_argument("action", choices=["send"])
+    notify.add_argument("--every", type=float, default=0,
+                        help="повторять каждые N секунд, пока процесс не остановят")
     notify.set_defaults(func=cmd_notify)
     sec = sub.add_parser("secrets", help="секреты")
     sec.add_argument("action", choices=["init"])

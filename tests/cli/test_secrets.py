@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+from core.secrets import load_or_create
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_secrets_are_generated_once_and_kept_private(tmp_path, monkeypatch):
+    monkeypatch.delenv("STAFF_COOKIE_KEY", raising=False)
+    monkeypatch.delenv("APP_HMAC_KEY", raising=False)
+    path = tmp_path / "secrets.toml"
+    first = load_or_create(path)
+    assert len(first.cookie_key) >= 32 and len(first.hmac_key) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create(path) == first  # read back, not regenerated
+
+
+def test_the_environment_overrides_the_file(tmp_path, monkeypatch):
+    path = tmp_path / "secrets.toml"
+    load_or_create(path)
+    monkeypatch.setenv("STAFF_COOKIE_KEY", "k" * 40)
+    monkeypatch.setenv("APP_HMAC_KEY", "h" * 40)
+    loaded = load_or_create(path)
+    assert loaded.cookie_key == "k" * 40 and loaded.hmac_key == b"h" * 40
+
+
+def test_the_secrets_file_is_git_ignored_and_no_key_is_in_the_code():
+    ignored = subprocess.run(["git", "check-ignore", ".streamlit/secrets.toml"], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert ignored.returncode == 0
+    tracked = subprocess.run(["git", "grep", "-nE", "cookie_key *= *['\"][A-Za-z0-9_-]{20,}",
+                              "--", "core", "dashboard"], cwd=ROOT, capture_output=True, text=True)
+    assert tracked.stdout == ""

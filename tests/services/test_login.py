@@ -1,0 +1,180 @@
+"""Customer login, lockout, sessions, blocking and password change."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.db.models import Customer, CustomerSession
+from core.errors import (
+    CabinetBlocked, LoginFailed, LoginLocked, NotActivated, SessionInvalid, ValidationError,
+    WrongPassword,
+)
+from core.services import contact_center, customers
+from core.timefmt import format_datetime_msk
+from tests.factories import PASSWORD, make_staff, register, register_and_activate
+from tests.services.dbstate import snapshot
+
+PHONE = "+7 912 345-67-89"
+EMAIL = "Maria@Example.RU"
+NEW_PASSWORD = "Nw5pass7word"
+
+
+@pytest.fixture
+def active(app):
+    return register_and_activate(app, phone=PHONE, email=EMAIL)
+
+
+def _assert_token_refused(app, token):
+    with pytest.raises((SessionInvalid, CabinetBlocked)):
+        customers.current_customer_id(app, token)
+
+
+@pytest.mark.parametrize("login_name", [
+    "+79123456789", "+7 (912) 345-67-89", "8 912 345 67 89", "89123456789", "9123456789",
+    "maria@example.ru", "MARIA@EXAMPLE.RU", " Maria@Example.ru ",
+])
+def test_login_by_phone_in_any_format_and_email_in_any_case(app, active, login_name):
+    result = customers.login(app, login_name, PASSWORD)
+    assert result.customer_id == active.customer_id
+    assert customers.current_customer_id(app, result.session_token) == active.customer_id
+
+
+@pytest.mark.parametrize("login_name, password", [
+    (PHONE, "Wrong1pass"), (EMAIL, PASSWORD.lower()), ("+7 999 000-00-00", PASSWORD),
+    ("nobody@example.ru", PASSWORD), ("ivan", PASSWORD),
+])
+def test_wrong_password_and_unknown_login_answer_identically(app, active, login_name, password):
+    with pytest.raises(LoginFailed) as error:
+        customers.login(app, login_name, password)
+    assert str(error.value) == "Неверный логин или пароль"
+
+
+@pytest.mark.parametrize("login_name, password", [("", PASSWORD), (PHONE, ""), ("   ", "")])
+def test_empty_login_or_password_fails_without_changing_anything(app, active, login_name,
+                                                                  password):
+    before = snapshot(app)
+    with pytest.raises(LoginFailed):
+        customers.login(app, login_name, password)
+    assert snapshot(app) == before
+
+
+def test_five_failures_lock_the_login_for_thirty_minutes(app, clock, active):
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            customers.login(app, PHONE, "Wrong1pass")
+    until = format_datetime_msk(clock.now().replace(minute=30))
+    with pytest.raises(LoginLocked) as error:
+        customers.login(app, "89123456789", PASSWORD)  # even the right password
+    assert until in str(error.value) and "до" in str(error.value)
+    clock.advance(minutes=29, seconds=59)
+    with pytest.raises(LoginLocked):
+        customers.login(app, PHONE, PASSWORD)
+    clock.advance(seconds=1)
+    assert customers.login(app, PHONE, PASSWORD).customer_id == active.customer_id
+
+
+def test_success_resets_the_failure_count(app, active):
+    for _ in range(4):
+        with pytest.raises(LoginFailed):
+            customers.login(app, PHONE, "Wrong1pass")
+    customers.login(app, PHONE, PASSWORD)
+    for _ in range(4):
+        with pytest.raises(LoginFailed):
+            customers.login(app, PHONE, "Wrong1pass")
+    customers.login(app, PHONE, PASSWORD)
+
+
+@pytest.mark.parametrize("unknown", ["+7 999 000-00-00", "ghost@example.ru"])
+def test_unknown_login_is_locked_the_same_way(app, unknown):
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            customers.login(app, unknown, PASSWORD)
+    with pytest.raises(LoginLocked, match="Вход заблокирован до"):
+        customers.login(app, unknown, PASSWORD)
+
+
+def test_not_activated_cabinet_cannot_log_in(app):
+    register(app, phone=PHONE)
+    with pytest.raises(NotActivated) as error:
+        customers.login(app, PHONE, PASSWORD)
+    assert "не активирован" in str(error.value)
+
+
+def test_blocked_cabinet_cannot_log_in_and_is_told_whom_to_call(app, active):
+    customers.block_own_cabinet(app, active.session_token, "Потерял телефон")
+    with pytest.raises(CabinetBlocked) as error:
+        customers.login(app, PHONE, PASSWORD)
+    assert "8 800 100 39 00" in str(error.value)
+
+
+def test_blocking_by_the_customer_ends_every_session(app, active):
+    second = customers.login(app, EMAIL, PASSWORD)
+    customers.block_own_cabinet(app, active.session_token, "Потерял телефон")
+    _assert_token_refused(app, active.session_token)
+    _assert_token_refused(app, second.session_token)
+    with app.uow(write=False) as uow:
+        reasons = uow.session.scalars(select(CustomerSession.end_reason)).all()
+    assert reasons == ["blocked", "blocked"]
+
+
+def test_blocking_by_staff_ends_every_session(app, active):
+    second = customers.login(app, PHONE, PASSWORD)
+    agent = make_staff(app)
+    contact_center.block(app, agent, active.customer_id, "Звонок о мошенничестве")
+    _assert_token_refused(app, active.session_token)
+    _assert_token_refused(app, second.session_token)
+
+
+def test_block_own_cabinet_needs_a_reason_and_changes_nothing_without_one(app, active):
+    before = snapshot(app)
+    with pytest.raises(ValidationError, match="^Причина блокировки:"):
+        customers.block_own_cabinet(app, active.session_token, "   ")
+    assert snapshot(app) == before
+
+
+def test_logout_ends_only_that_session(app, active):
+    other = customers.login(app, PHONE, PASSWORD)
+    customers.logout(app, active.session_token)
+    with pytest.raises(SessionInvalid):
+        customers.current_customer_id(app, active.session_token)
+    assert customers.current_customer_id(app, other.session_token) == active.customer_id
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "x" * 10_000])
+def test_unknown_session_token_is_refused(app, active, token):
+    with pytest.raises(SessionInvalid):
+        customers.current_customer_id(app, token)
+
+
+def test_change_password_with_wrong_old_password_changes_nothing(app, active):
+    before = snapshot(app)
+    with pytest.raises(WrongPassword) as error:
+        customers.change_password(app, active.session_token, "Wrong1pass", NEW_PASSWORD)
+    assert str(error.value).startswith("Текущий пароль:")
+    assert snapshot(app) == before
+    assert customers.current_customer_id(app, active.session_token) == active.customer_id
+
+
+def test_change_password_ends_old_sessions_and_returns_a_working_one(app, active):
+    other = customers.login(app, EMAIL, PASSWORD)
+    fresh = customers.change_password(app, active.session_token, PASSWORD, NEW_PASSWORD)
+    _assert_token_refused(app, active.session_token)
+    _assert_token_refused(app, other.session_token)
+    assert customers.current_customer_id(app, fresh) == active.customer_id
+    with pytest.raises(LoginFailed):
+        customers.login(app, PHONE, PASSWORD)
+    assert customers.login(app, PHONE, NEW_PASSWORD).customer_id == active.customer_id
+    with app.uow(write=False) as uow:
+        stored = uow.session.get(Customer, active.customer_id).password_hash
+    assert app.customer_hasher.verify(stored, NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("new_password", [
+    "abc", "abcde", "пароль123", "abc 123", "qwerty123", "a1" * 65, PASSWORD,
+])
+def test_new_password_is_validated_like_registration(app, active, new_password):
+    before = snapshot(app)
+    with pytest.raises(ValidationError) as error:
+        customers.change_password(app, active.session_token, PASSWORD, new_password)
+    assert str(error.value).startswith("Новый пароль:")
+    assert snapshot(app) == before

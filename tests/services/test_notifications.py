@@ -1,0 +1,122 @@
+"""The notifications outbox, and the append-only audit log."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy.exc
+from sqlalchemy import delete, select, text, update
+
+from core.db.models import AuditEntry, Channel, MessageStatus, OutboxMessage
+from core.services import customers, notifications
+from core.services.notifications import MAX_SEND_ATTEMPTS, RETRY_BACKOFF
+from tests.factories import register, register_and_activate
+from tests.services.dbstate import count, snapshot
+
+
+def _enqueue_email(app, customer_id=None, recipient="ivan@example.ru"):
+    with app.uow() as uow:
+        message = notifications.enqueue(
+            uow.session, now=app.now(), customer_id=customer_id, channel=Channel.EMAIL,
+            topic="invoice", recipient=recipient, subject="Счёт за ноябрь",
+            body="Сумма к оплате: 1 234,56 ₽")
+        uow.commit()
+        return message.id
+
+
+def _message(app, message_id):
+    with app.uow(write=False) as uow:
+        m = uow.session.get(OutboxMessage, message_id)
+        return m.status, m.attempts, m.next_attempt_at, m.sent_at, m.last_error
+
+
+def test_send_pending_hands_messages_over_and_marks_them_sent(app, clock, email_sender):
+    register(app)
+    email_id = _enqueue_email(app)
+    clock.advance(seconds=5)
+    report = notifications.send_pending(app)
+    assert (report.sent, report.failed, report.retrying) == (2, 0, 0)
+    assert _message(app, email_id) == (MessageStatus.SENT, 1, clock.now() - timedelta(seconds=5),
+                                       clock.now(), None)
+    assert [(m.recipient, m.subject) for m in email_sender.sent] == [
+        ("ivan@example.ru", "Счёт за ноябрь")]
+    assert "Код активации" in (app.settings.notify_log_dir / "sms.log").read_text("utf-8")
+    assert notifications.send_pending(app).sent == 0  # nothing is sent twice
+    assert len(email_sender.sent) == 1
+
+
+def test_failing_sender_retries_with_growing_backoff_then_gives_up(app, clock, email_sender):
+    email_sender.fail_with = "smtp down"
+    message_id = _enqueue_email(app)
+    for attempt, pause in enumerate(RETRY_BACKOFF, start=1):
+        report = notifications.send_pending(app)
+        assert report.retrying == 1
+        status, attempts, next_at, sent_at, error = _message(app, message_id)
+        assert (status, attempts, next_at, sent_at, error) == (
+            MessageStatus.QUEUED, attempt, clock.now() + pause, None, "smtp down")
+        clock.advance(seconds=pause.total_seconds() - 1)
+        assert notifications.send_pending(app).retrying == 0  # not due yet
+        clock.advance(seconds=1)
+    assert notifications.send_pending(app).failed == 1
+    status, attempts, _, sent_at, error = _message(app, message_id)
+    assert (status, attempts, sent_at, error) == (
+        MessageStatus.FAILED, MAX_SEND_ATTEMPTS, None, "smtp down")
+    clock.advance(days=1)
+    assert notifications.send_pending(app) == notifications.SendReport(0, 0, 0)
+    assert email_sender.sent == []
+
+
+def test_message_sent_after_a_failure_forgets_the_error(app, clock, email_sender):
+    email_sender.fail_with = "smtp down"
+    message_id = _enqueue_email(app)
+    notifications.send_pending(app)
+    email_sender.fail_with = None
+    clock.advance(minutes=1)
+    assert notifications.send_pending(app).sent == 1
+    status, attempts, _, sent_at, error = _message(app, message_id)
+    assert (status, attempts, sent_at, error) == (MessageStatus.SENT, 2, clock.now(), None)
+
+
+def test_failure_of_one_channel_does_not_hold_up_the_other(app, email_sender):
+    email_sender.fail_with = "smtp down"
+    register(app)
+    _enqueue_email(app)
+    report = notifications.send_pending(app)
+    assert (report.sent, report.retrying) == (1, 1)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: core/services/notifications.py:62 (_send_one) — messages of a blocked cabinet are "
+    "still sent, though a block means «no notifications» (CabinetStatus.BLOCKED, "
+    "block_own_cabinet docstring); check open_block before sending"))
+def test_queued_message_of_a_blocked_cabinet_is_not_sent(app, email_sender):
+    login = register_and_activate(app)
+    _enqueue_email(app, customer_id=login.customer_id)
+    customers.block_own_cabinet(app, login.session_token, "Уезжаю надолго")
+    notifications.send_pending(app)
+    assert email_sender.sent == []
+
+
+@pytest.mark.parametrize("statement", [
+    pytest.param(lambda: update(AuditEntry).values(reason="подчищено"), id="orm-update"),
+    pytest.param(lambda: delete(AuditEntry), id="orm-delete"),
+    pytest.param(lambda: text("UPDATE audit_log SET action = 'x'"), id="sql-update"),
+    pytest.param(lambda: text("DELETE FROM audit_log WHERE id > 0"), id="sql-delete"),
+])
+def test_audit_log_refuses_update_and_delete(app, statement):
+    register(app)
+    before = snapshot(app)
+    assert count(app, AuditEntry) == 1
+    with pytest.raises(sqlalchemy.exc.DBAPIError) as error:
+        with app.uow() as uow:
+            uow.session.execute(statement())
+            uow.commit()
+    assert "append-only" in str(error.value)
+    assert snapshot(app) == before
+
+
+def test_audit_log_accepts_new_rows(app):
+    register(app)
+    with app.uow(write=False) as uow:
+        actions = uow.session.scalars(select(AuditEntry.action)).all()
+    assert actions == ["customer.register"]
