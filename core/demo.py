@@ -103,7 +103,7 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
         with app.uow() as uow:
             s = uow.session
             first_id = (s.scalar(select(func.max(Customer.id))) or 0) + 1
-            s.execute(insert(Customer), rows)
+            s.execute(insert(Customer.__table__), rows)  # Core executemany: no ORM per row
             ids = dict(s.execute(select(Customer.phone, Customer.id)
                                  .where(Customer.id >= first_id)).all())
             block_rows, audit_rows = [], []
@@ -124,8 +124,8 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
                     customer_id=ids[row["phone"]], reason=reason,
                     before={"status": "active"}, after={"status": "blocked"}, result="ok"))
             if block_rows:
-                s.execute(insert(CabinetBlock), block_rows)
-                s.execute(insert(AuditEntry), audit_rows)
+                s.execute(insert(CabinetBlock.__table__), block_rows)
+                s.execute(insert(AuditEntry.__table__), audit_rows)
             uow.commit()
         added += size
         bar.update(size)

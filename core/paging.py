@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+    from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
 
 T = TypeVar("T")
 PAGE_SIZES = (10, 25, 50, 100)
+# Lists count at most this many matches: counting a whole large table for a
+# page header costs more than the page itself. Past it the total reads «более 1000».
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,21 @@ class Page(Generic[T]):
     items: list[T]
     total: int
     request: PageRequest
+    total_capped: bool = False  # there are more than ``total`` matches
+
+    @property
+    def total_text(self) -> str:
+        return f"более {self.total}" if self.total_capped else str(self.total)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.request.size))
+
+
+def capped_count(session: "Session", query: "Select[Any]") -> tuple[int, bool]:
+    """Count the rows of ``query`` up to COUNT_CAP; (count, capped)."""
+    from sqlalchemy import func, select
+
+    limited = query.limit(COUNT_CAP + 1).subquery()
+    count = int(session.scalar(select(func.count()).select_from(limited)) or 0)
+    return min(count, COUNT_CAP), count > COUNT_CAP

@@ -92,13 +92,16 @@ def reset_pager(key: str) -> None:
 
 def pager(key: str, page: "Page[object]") -> None:
     """Page size, page number and the total count, under a list."""
-    if st.session_state.get(f"{key}_page", 1) > page.pages:
-        st.session_state[f"{key}_page"] = page.pages
+    # Past the counted cap the next page is still reachable.
+    last = page.pages + (1 if page.total_capped else 0)
+    if st.session_state.get(f"{key}_page", 1) > last:
+        st.session_state[f"{key}_page"] = last
     left, right, info = st.columns([1, 1, 3])
     left.selectbox("Строк на странице", PAGE_SIZES, index=PAGE_SIZES.index(25),
                    key=f"{key}_size")
-    right.number_input("Страница", min_value=1, max_value=page.pages, step=1, key=f"{key}_page")
-    info.caption(f"Всего: {page.total} · страниц: {page.pages}")
+    right.number_input("Страница", min_value=1, max_value=last, step=1, key=f"{key}_page")
+    more = " и далее" if page.total_capped else ""
+    info.caption(f"Всего: {page.total_text} · страниц: {page.pages}{more}")
 
 
 # --- confirmations -----------------------------------------------------------

@@ -51,7 +51,7 @@ def normalize_phone(raw: str) -> str:
         raise ValidationError(label, "обязательное поле; " + PHONE_HINT, field="phone")
     _too_long(label, value, 40, "phone")
     digits = re.sub(r"\D", "", value)
-    if len(digits) == 10 and digits.startswith("9"):
+    if len(digits) == 10 and digits.startswith("9") and not value.startswith("+"):
         value = "+7" + digits  # "999 123-45-67" without a country prefix
     try:
         parsed = phonenumbers.parse(value, "RU")

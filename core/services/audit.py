@@ -12,7 +12,7 @@ from core.app import App
 from core.db.models import ActorKind, AuditEntry, Customer, StaffRole, StaffUser
 from core.domain.customers import format_phone, normalize_phone
 from core.errors import ValidationError
-from core.paging import Page, PageRequest
+from core.paging import Page, PageRequest, capped_count
 from core.timefmt import MOSCOW
 from core.actors import StaffActor, require_role
 
@@ -113,7 +113,7 @@ def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRo
     if flt.date_to:
         conditions.append(AuditEntry.at < _moscow_midnight_utc(flt.date_to + timedelta(days=1)))
     with app.uow(write=False) as uow:
-        total = uow.session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
+        total, capped = capped_count(uow.session, select(AuditEntry.id).where(*conditions))
         rows = uow.session.execute(
             select(AuditEntry, StaffUser.name, Customer.phone, Customer.search_name)
             .outerjoin(StaffUser, StaffUser.id == AuditEntry.staff_id)
@@ -133,7 +133,7 @@ def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRo
         )
         for e, staff_name, phone, name in rows
     ]
-    return Page(items=items, total=int(total or 0), request=page)
+    return Page(items=items, total=total, request=page, total_capped=capped)
 
 
 def _actor_fallback(entry: AuditEntry) -> str:

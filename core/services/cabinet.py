@@ -2,6 +2,7 @@
 status derivation, activation codes, blocking and ending sessions."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from sqlalchemy import exists, select, update
@@ -61,9 +62,9 @@ def issue_activation_code(app: App, session: Session, customer: Customer, now: d
     last = session.scalar(select(ActivationCode).where(ActivationCode.customer_id == customer.id)
                           .order_by(ActivationCode.created_at.desc()).limit(1))
     if last is not None:
-        wait = last.created_at + codes.ACTIVATION_RESEND_AFTER - now
-        if wait.total_seconds() > 0:
-            raise ResendTooSoon(int(wait.total_seconds()) + 1)
+        wait = (last.created_at + codes.ACTIVATION_RESEND_AFTER - now).total_seconds()
+        if wait > 0:
+            raise ResendTooSoon(math.ceil(wait))
     session.execute(update(ActivationCode)
                     .where(ActivationCode.customer_id == customer.id,
                            ActivationCode.used_at.is_(None), ActivationCode.voided_at.is_(None))

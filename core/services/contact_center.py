@@ -24,7 +24,7 @@ from core.errors import (
     AlreadyBlocked, AlreadyActivated, CodeWordLocked, CodeWordNotVerified, NotBlocked,
     ValidationError,
 )
-from core.paging import Page, PageRequest
+from core.paging import Page, PageRequest, capped_count
 from core.services import audit
 from core.services.cabinet import (
     end_sessions, get_customer, issue_activation_code, open_block, open_block_exists, status_of,
@@ -122,7 +122,7 @@ def search_customers(app: App, actor: StaffActor, query: str,
     condition = _search_condition(text)
     with app.uow(write=False) as uow:
         s = uow.session
-        total = s.scalar(select(func.count()).select_from(Customer).where(condition)) or 0
+        total, capped = capped_count(s, select(Customer.id).where(condition))
         blocked = open_block_exists().label("blocked")
         rows = s.execute(select(Customer, blocked).where(condition)
                          .order_by(Customer.registered_at.desc(), Customer.id.desc())
@@ -132,7 +132,7 @@ def search_customers(app: App, actor: StaffActor, query: str,
         status=(CabinetStatus.BLOCKED if is_blocked else CabinetStatus.ACTIVE
                 if c.activated_at else CabinetStatus.PENDING_ACTIVATION),
         registered_at=c.registered_at) for c, is_blocked in rows]
-    return Page(items=items, total=int(total), request=page)
+    return Page(items=items, total=total, request=page, total_capped=capped)
 
 
 def _like_escape(value: str) -> str:
@@ -146,8 +146,12 @@ def _search_condition(text: str):  # type: ignore[no-untyped-def]
         return Customer.phone == phone
     lowered = text.lower()
     if "@" in text:
-        return Customer.email.like(_like_escape(lowered) + "%", escape="\\")
+        # A range, not LIKE 'x%': it walks the unique index on every database
+        # (SQLite's case-insensitive LIKE cannot use a binary index).
+        return and_(Customer.email >= lowered, Customer.email < lowered + "\uffff")
     digits = re.sub(r"\D", "", text)
+    if digits.startswith("8") and not text.lstrip().startswith("+"):
+        digits = "7" + digits[1:]  # «8 912 345…» is how people write +7 912 345…
     if digits and len(digits) >= 3 and re.fullmatch(r"[\d\s()+\-]+", text):
         return Customer.phone.like("%" + digits + "%")
     words = lowered.replace("ё", "е").split()

@@ -5,8 +5,9 @@ Each function is one transaction. Customers act through a session token that
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,8 @@ from core.services.cabinet import (
 )
 
 THROTTLE_SCOPE = "customer"
+# A customer session ends after this much inactivity, as in online banking.
+SESSION_IDLE = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,10 @@ def register(app: App, form: Registration) -> int:
         s.add(customer)
         try:
             s.flush()
-        except IntegrityError:  # a concurrent registration won the race
-            uow.session.rollback()
+        except IntegrityError:
+            # A concurrent registration won the race: say which field it took.
+            s.rollback()
+            _ensure_unique(s, phone, email)
             raise PhoneTaken() from None
         issue_activation_code(app, s, customer, now)
         audit.record(s, at=now, action="customer.register", actor_kind=ActorKind.CUSTOMER,
@@ -129,7 +134,7 @@ def request_activation_code(app: App, customer_id: int) -> None:
 def activate(app: App, customer_id: int, code: str) -> CustomerLogin:
     """The right code activates the cabinet and logs the customer in."""
     entered = (code or "").strip()
-    if not (entered.isdigit() and len(entered) == codes.ACTIVATION_CODE_DIGITS):
+    if not re.fullmatch(rf"[0-9]{{{codes.ACTIVATION_CODE_DIGITS}}}", entered):
         raise ValidationError("Код активации", "введите 4 цифры из SMS", field="code")
     now = app.now()
     with app.uow() as uow:
@@ -223,6 +228,10 @@ def _session_customer(session: Session, token: str, now: datetime) -> Customer:
                          .where(CustomerSession.token_hash == codes.token_digest(token or "")))
     if row is None or row.ended_at is not None:
         raise SessionInvalid()
+    if now - row.last_seen_at > SESSION_IDLE:
+        row.ended_at, row.end_reason = now, "idle"
+        session.commit()
+        raise SessionInvalid("Сеанс завершён после 30 минут бездействия, войдите снова")
     customer = get_customer(session, row.customer_id)
     if open_block(session, customer.id) is not None:
         raise CabinetBlocked()

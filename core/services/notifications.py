@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.adapters.senders import OutgoingMessage, SendFailed
 from core.app import App
-from core.db.models import Channel, MessageStatus, OutboxMessage
+from core.db.models import CabinetBlock, Channel, MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,14 @@ def _send_one(app: App, message_id: int) -> str:
         if message is None:
             return "skipped"  # another worker took it
         now = app.now()
+        if message.customer_id is not None and _cabinet_blocked(uow.session, message.customer_id):
+            # A blocked cabinet receives nothing, including what was queued before the block.
+            message.status = MessageStatus.FAILED
+            message.last_error = "Кабинет заблокирован: сообщение не отправлено"
+            if message.redacted_body is not None:
+                message.body = message.redacted_body
+            uow.commit()
+            return "failed"
         message.attempts += 1
         sender = app.senders[message.channel]
         try:
@@ -95,3 +103,9 @@ def _send_one(app: App, message_id: int) -> str:
             log.info("message %s sent via %s", message.id, message.channel.value)
         uow.commit()
         return outcome
+
+
+def _cabinet_blocked(session: Session, customer_id: int) -> bool:
+    return session.scalar(select(CabinetBlock.id).where(
+        CabinetBlock.customer_id == customer_id, CabinetBlock.lifted_at.is_(None)).limit(1)) \
+        is not None

@@ -117,9 +117,6 @@ def test_new_code_within_sixty_seconds_is_refused_and_changes_nothing(app, clock
     assert snapshot(app) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: core/services/cabinet.py:66 — seconds_left is int(wait)+1, so a whole number "
-    "of seconds is over-reported by one («через 61 с» right after sending); use math.ceil"))
 def test_resend_pause_reports_the_exact_seconds_left(app, clock):
     customer_id = register(app)
     with pytest.raises(ResendTooSoon) as error:
@@ -199,3 +196,14 @@ def test_activation_code_never_reaches_the_application_log(app, caplog):
     messages = [record.getMessage() for record in caplog.records]
     assert messages, "expected at least the sender's log lines"
     assert [m for m in messages if code in m] == []
+
+
+@pytest.mark.parametrize("code", ["１２３４", "١٢٣٤"])
+def test_non_ascii_digits_are_refused_as_input_not_counted_as_attempts(app, code):
+    customer_id = register(app)
+    with pytest.raises(ValidationError, match="^Код активации: введите 4 цифры"):
+        customers.activate(app, customer_id, code)
+    with app.uow(write=False) as uow:
+        row = uow.session.scalar(select(ActivationCode).where(
+            ActivationCode.customer_id == customer_id))
+    assert row.attempts == 0

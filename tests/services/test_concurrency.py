@@ -54,6 +54,14 @@ def test_same_phone_registered_twice_at_once_creates_one_customer(app, round_):
     assert count(app, OutboxMessage) == 1 and count(app, AuditEntry) == 1
 
 
+def test_same_email_registered_twice_at_once_answers_email_taken(app):
+    forms = [registration(phone="+7 912 600-00-01", email="twin@example.ru"),
+             registration(phone="+7 912 600-00-02", email="Twin@Example.ru")]
+    ids, errors = _split(_run_threads(app, forms))
+    assert len(ids) == 1 and [type(e) for e in errors] == [EmailTaken]
+    assert count(app, Customer) == 1 and count(app, OutboxMessage) == 1
+
+
 @pytest.fixture
 def both_pass_the_uniqueness_check(app, monkeypatch):
     """Make the race certain: neither insert happens until both checks found nothing.
@@ -78,10 +86,6 @@ def test_interleaved_registrations_of_one_phone_answer_phone_taken(
     assert count(app, Customer) == 1 and count(app, OutboxMessage) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: core/services/customers.py:102 — any IntegrityError on the customer insert is "
-    "reported as PhoneTaken, so losing a race for the same e-mail tells the person their "
-    "phone is taken; re-check uniqueness (or inspect the constraint name) after rollback"))
 def test_interleaved_registrations_of_one_email_answer_email_taken(
         app, both_pass_the_uniqueness_check):
     forms = [registration(email="same@example.ru"), registration(email="SAME@example.ru")]

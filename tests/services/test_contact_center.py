@@ -46,7 +46,8 @@ def _found(app, actor, query, page=PAGE):
 
 @pytest.mark.parametrize("query, who", [
     ("+7 (912) 345-67-89", "ivan"), ("89123456789", "ivan"), ("912 345 67 89", "ivan"),
-    ("345-67", "ivan"), ("4567", "ivan"), ("111-22", "olga"),
+    ("345-67", "ivan"), ("4567", "ivan"), ("111-22", "olga"), ("8 912 345", "ivan"),
+    ("+7 912 345", "ivan"),
     ("ivan.petrov@mail.ru", "ivan"), ("IVAN.PETROV@", "ivan"), ("yandex", "olga"),
     ("петров", "ivan"), ("ИВАН", "ivan"), ("Петров Иван", "ivan"), ("ежикова", "olga"),
     ("ЁЖИК", "olga"), ("ольга", "olga"),

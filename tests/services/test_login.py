@@ -1,6 +1,8 @@
 """Customer login, lockout, sessions, blocking and password change."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -62,7 +64,7 @@ def test_five_failures_lock_the_login_for_thirty_minutes(app, clock, active):
     for _ in range(5):
         with pytest.raises(LoginFailed):
             customers.login(app, PHONE, "Wrong1pass")
-    until = format_datetime_msk(clock.now().replace(minute=30))
+    until = format_datetime_msk(clock.now() + timedelta(minutes=30))
     with pytest.raises(LoginLocked) as error:
         customers.login(app, "89123456789", PASSWORD)  # even the right password
     assert until in str(error.value) and "до" in str(error.value)
@@ -178,3 +180,15 @@ def test_new_password_is_validated_like_registration(app, active, new_password):
         customers.change_password(app, active.session_token, PASSWORD, new_password)
     assert str(error.value).startswith("Новый пароль:")
     assert snapshot(app) == before
+
+
+def test_a_customer_session_ends_after_30_idle_minutes(app, clock, active):
+    clock.advance(minutes=29)
+    assert customers.current_customer_id(app, active.session_token) == active.customer_id
+    clock.advance(minutes=31)  # 31 minutes since the last use
+    with pytest.raises(SessionInvalid, match="30 минут бездействия"):
+        customers.current_customer_id(app, active.session_token)
+    with app.uow(write=False) as uow:
+        row = uow.session.scalar(select(CustomerSession).where(
+            CustomerSession.customer_id == active.customer_id))
+    assert row.end_reason == "idle" and row.ended_at is not None

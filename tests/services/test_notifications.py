@@ -8,9 +8,9 @@ import sqlalchemy.exc
 from sqlalchemy import delete, select, text, update
 
 from core.db.models import AuditEntry, Channel, MessageStatus, OutboxMessage
-from core.services import customers, notifications
+from core.services import contact_center, customers, notifications
 from core.services.notifications import MAX_SEND_ATTEMPTS, RETRY_BACKOFF
-from tests.factories import register, register_and_activate
+from tests.factories import make_staff, register, register_and_activate
 from tests.services.dbstate import count, snapshot
 
 
@@ -85,16 +85,25 @@ def test_failure_of_one_channel_does_not_hold_up_the_other(app, email_sender):
     assert (report.sent, report.retrying) == (1, 1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: core/services/notifications.py:62 (_send_one) — messages of a blocked cabinet are "
-    "still sent, though a block means «no notifications» (CabinetStatus.BLOCKED, "
-    "block_own_cabinet docstring); check open_block before sending"))
 def test_queued_message_of_a_blocked_cabinet_is_not_sent(app, email_sender):
+    """A block means «no notifications», also for what was queued before it."""
     login = register_and_activate(app)
-    _enqueue_email(app, customer_id=login.customer_id)
+    message_id = _enqueue_email(app, customer_id=login.customer_id)
     customers.block_own_cabinet(app, login.session_token, "Уезжаю надолго")
     notifications.send_pending(app)
     assert email_sender.sent == []
+    status, _, _, sent_at, error = _message(app, message_id)
+    assert (status, sent_at) == (MessageStatus.FAILED, None) and "заблокирован" in error
+
+
+def test_activation_sms_queued_before_a_staff_block_is_not_sent_in_clear(app):
+    customer_id = register(app)
+    contact_center.block(app, make_staff(app), customer_id, "Подозрение на мошенничество")
+    notifications.send_pending(app)
+    assert not (app.settings.notify_log_dir / "sms.log").exists()
+    with app.uow(write=False) as uow:
+        body = uow.session.scalars(select(OutboxMessage.body)).one()
+    assert "****" in body and not any(ch.isdigit() for ch in body)
 
 
 @pytest.mark.parametrize("statement", [

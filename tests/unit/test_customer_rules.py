@@ -43,9 +43,6 @@ def test_bad_phone_is_refused_naming_the_field(raw):
     assert error.value.field == "phone"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: core/domain/customers.py:54 — the 10-digit rule ignores an explicit '+': "
-    "a Maldives mobile +960 712 3456 is silently turned into the Russian +79607123456"))
 def test_foreign_number_written_with_its_country_code_is_not_turned_into_a_russian_one():
     with pytest.raises(ValidationError):
         normalize_phone("+960 712 3456")

@@ -1,0 +1,191 @@
+"""``python -m benchmarks --scale small|full`` — prints a table, writes results/latest.json.
+
+Figures (each with its raw baseline measured in the same run):
+- demo load: customers/s through ``core.demo`` vs raw ``sqlite3.executemany`` of the same rows;
+- customer search (phone, e-mail prefix, name part): ms vs the bare SQL of the same query;
+- staff session check (runs on every dashboard rerun): ms vs a bare primary-key SELECT;
+- registration (validation, argon2id hashes, code, outbox, audit): per second vs hashing alone.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from core.adapters.captcha import StaticCaptcha
+from core.app import App, build_app
+from core.config import HashingCost, Settings
+from core.db.engine import make_engine
+from core.db.migrate import upgrade
+from core.db.models import StaffRole
+from core.paging import PageRequest
+from core.secrets import Secrets
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SCALES = {"small": 20_000, "full": 200_000}
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    baseline_name: str
+    baseline_value: float
+    ratio: float
+    target: str
+
+
+def _median_ms(fn: Callable[[], object], repeat: int = 30) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _app(url: str, work: Path, hashing: HashingCost | None = None) -> App:
+    settings = Settings(database_url=url, secrets_file=work / "secrets.toml",
+                        notify_log_dir=work, hashing=hashing or HashingCost())
+    return build_app(settings, captcha=StaticCaptcha("ok"),
+                     secrets=Secrets(cookie_key="b" * 48, hmac_key=b"bench-key"))
+
+
+def bench_load(work: Path, customers: int) -> tuple[Figure, App]:
+    from core.demo import seed_demo
+
+    url = f"sqlite:///{work / 'bench.db'}"
+    upgrade(make_engine(url))
+    app = _app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
+                                      argon2_parallelism=1, bcrypt_rounds=4))
+    start = time.perf_counter()
+    seed_demo(app, customers=customers, seed=1)
+    ours = customers / (time.perf_counter() - start)
+    # Raw baseline: the same rows, plain sqlite3, one executemany into a bare table.
+    with app.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT phone, email, password_hash, code_word_hash, surname, "
+                                    "first_name, patronymic, birth_date, address, search_name, "
+                                    "agreement_version, agreement_accepted_at, registered_at, "
+                                    "activated_at, code_word_failures FROM customers").all()
+    raw = sqlite3.connect(work / "raw.db")
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.execute("CREATE TABLE c (phone, email, password_hash, code_word_hash, surname, first_name,"
+                " patronymic, birth_date, address, search_name, agreement_version,"
+                " agreement_accepted_at, registered_at, activated_at, code_word_failures)")
+    start = time.perf_counter()
+    raw.executemany("INSERT INTO c VALUES (" + ",".join("?" * 15) + ")", [tuple(r) for r in rows])
+    raw.commit()
+    baseline = len(rows) / (time.perf_counter() - start)
+    raw.close()
+    return Figure("demo load", round(ours), "customers/s", "sqlite3 executemany",
+                  round(baseline), round(ours / baseline, 3), ">= 0.5 of raw"), app
+
+
+def bench_search(app: App, work: Path) -> list[Figure]:
+    from core.services import contact_center
+    from tests.factories import make_staff  # the same helper the tests use
+
+    agent = make_staff(app, StaffRole.AGENT)
+    raw = sqlite3.connect(work / "bench.db")
+    with app.engine.connect() as conn:
+        phone, email, name = conn.exec_driver_sql(
+            "SELECT phone, email, search_name FROM customers WHERE search_name != '' "
+            "ORDER BY id DESC LIMIT 1").one()
+    cases = [
+        ("search by phone", phone, "SELECT * FROM customers WHERE phone = ?", (phone,)),
+        ("search by e-mail prefix", email.split("@")[0] + "@",
+         "SELECT * FROM customers WHERE email >= ? AND email < ? ORDER BY registered_at DESC "
+         "LIMIT 25", (email.split("@")[0] + "@", email.split("@")[0] + "@\uffff")),
+        ("search by name part", name.split()[0][:5],
+         "SELECT * FROM customers WHERE search_name LIKE ? ORDER BY registered_at DESC LIMIT 25",
+         ("%" + name.split()[0][:5] + "%",)),
+    ]
+    figures = []
+    for label, query, sql, params in cases:
+        ours = _median_ms(lambda q=query: contact_center.search_customers(
+            app, agent, q, PageRequest(1, 25)))
+        base = _median_ms(lambda s=sql, p=params: raw.execute(s, p).fetchall())
+        figures.append(Figure(label, round(ours, 2), "ms", "bare SQL of the query", round(base, 2),
+                              round(ours / base, 2), "< 20 ms"))
+    raw.close()
+    return figures
+
+
+def bench_session_check(app: App, work: Path) -> Figure:
+    from core.services import staff
+    from tests.factories import STAFF_PASSWORD, make_staff
+
+    member = make_staff(app, StaffRole.AGENT)
+    token = staff.login(app, member.login, STAFF_PASSWORD).session_token
+    raw = sqlite3.connect(work / "bench.db")
+    ours = _median_ms(lambda: staff.check_session(app, token), repeat=200)
+    base = _median_ms(lambda: raw.execute("SELECT * FROM staff_sessions WHERE id = 1").fetchall(),
+                      repeat=200)
+    raw.close()
+    return Figure("staff session check per rerun", round(ours, 3), "ms", "bare PK select",
+                  round(base, 3), round(ours / base, 1), "< 5 ms")
+
+
+def bench_registration(work: Path, count: int) -> Figure:
+    from core.services import customers
+    from tests.factories import registration
+
+    url = f"sqlite:///{work / 'reg.db'}"
+    upgrade(make_engine(url))
+    app = _app(url, work)  # production hashing cost: that is what a registration costs
+    start = time.perf_counter()
+    for _ in range(count):
+        customers.register(app, registration())
+    ours = count / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for _ in range(count):
+        app.customer_hasher.hash("Zx9kq3vb")
+        app.customer_hasher.hash("ромашка")
+    base = count / (time.perf_counter() - start)
+    return Figure("registration", round(ours, 1), "registrations/s", "the two argon2id hashes alone",
+                  round(base, 1), round(ours / base, 3), ">= 0.8 (hashing dominates)")
+
+
+def machine() -> dict[str, object]:
+    import pandas
+    import sqlalchemy
+    import streamlit
+
+    return {"cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "sqlalchemy": sqlalchemy.__version__,
+            "streamlit": streamlit.__version__, "pandas": pandas.__version__,
+            "sqlite": sqlite3.sqlite_version, "database": "sqlite"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--scale", choices=list(SCALES), default="small")
+    args = parser.parse_args(argv)
+    customers = SCALES[args.scale]
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        load, app = bench_load(work, customers)
+        figures.append(load)
+        figures += bench_search(app, work)
+        figures.append(bench_session_check(app, work))
+        figures.append(bench_registration(work, 20))
+        app.engine.dispose()
+    print(f"{'figure':34} {'value':>12} {'unit':16} {'baseline':>12}  ratio  target")
+    for f in figures:
+        print(f"{f.name:34} {f.value:>12} {f.unit:16} {f.baseline_value:>12}  {f.ratio:<6} {f.target}")
+    RESULTS.mkdir(exist_ok=True)
+    report = {"scale": args.scale, "customers": customers, "machine": machine(),
+              "figures": [asdict(f) for f in figures]}
+    (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
