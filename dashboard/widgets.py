@@ -104,6 +104,29 @@ def pager(key: str, page: "Page[object]") -> None:
     info.caption(f"Всего: {page.total_text} · страниц: {page.pages}{more}")
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def excel_export(key: str, file_name: str, build: Callable[[], bytes]) -> None:
+    """«Выгрузить в Excel» for the filtered rows. The file is built (and the
+    export journaled) once, when asked for, not on every rerun of the page."""
+    if st.button("Выгрузить в Excel", key=f"{key}_export"):
+        try:
+            with st.spinner("Готовим файл…"):
+                st.session_state[f"{key}_export_data"] = build()
+        except DomainError as error:
+            st.error(str(error))
+    data = st.session_state.get(f"{key}_export_data")
+    if data:
+        st.download_button("Скачать файл", data, file_name=file_name, mime=XLSX_MIME,
+                           key=f"{key}_download", on_click="ignore")
+
+
+def forget_export(key: str) -> None:
+    """A new search or filter makes a prepared file stale."""
+    st.session_state.pop(f"{key}_export_data", None)
+
+
 # --- confirmations -----------------------------------------------------------
 # The dialog's open state lives in session_state, so a rerun inside the dialog
 # (typing the reason, pressing «Подтвердить») keeps it open until it is done.

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
+import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core.app import App
 from core.db.models import ActorKind, AuditEntry, Customer, StaffRole, StaffUser
 from core.domain.customers import format_phone, normalize_phone
 from core.errors import ValidationError
+from core.reports import exports
 from core.paging import Page, PageRequest, capped_count
 from core.timefmt import MOSCOW
 from core.actors import StaffActor, require_role
@@ -39,6 +41,8 @@ ACTION_LABELS: dict[str, str] = {
     "staff.password_change": "Смена пароля сотрудника",
     "staff.deactivate": "Отключение сотрудника",
     "staff.activate": "Включение сотрудника",
+    "customer.export": "Выгрузка клиентов в Excel",
+    "audit.export": "Выгрузка журнала в Excel",
 }
 
 
@@ -93,8 +97,74 @@ def list_entries(app: App, actor: StaffActor, flt: AuditFilter, page: PageReques
     return query_entries(app, flt, page)
 
 
+EXPORT_LIMIT = 100_000
+EXPORT_COLUMNS = (
+    exports.Column("Когда", "datetime", 18), exports.Column("Кто", width=28),
+    exports.Column("Действие", width=30), exports.Column("Клиент", width=34),
+    exports.Column("Причина", width=40), exports.Column("Было", width=30),
+    exports.Column("Стало", width=30), exports.Column("Результат", width=12))
+
+
+def export_entries(app: App, actor: StaffActor, flt: AuditFilter) -> bytes:
+    """The filtered journal as XLSX; the export itself is journaled."""
+    require_role(actor, {StaffRole.ADMIN, StaffRole.AGENT, StaffRole.FINANCE}, "журнал действий")
+    if actor.role is not StaffRole.ADMIN:
+        flt = replace(flt, staff_id=actor.staff_id)
+    conditions = _conditions(flt)
+    # Read in a read-only transaction (a long export must not hold SQLite's
+    # write lock), then journal it in a short one.
+    with app.uow(write=False) as uow:
+        result = uow.session.execute(_rows_query(conditions).limit(EXPORT_LIMIT)
+                                     .execution_options(yield_per=2000))
+        count = 0
+
+        def rows():  # type: ignore[no-untyped-def]
+            nonlocal count
+            for row in result:
+                count += 1
+                r = _row(*row)
+                yield (r.at, r.actor, r.action_label, r.customer or "", r.reason or "",
+                       json.dumps(r.before, ensure_ascii=False) if r.before else "",
+                       json.dumps(r.after, ensure_ascii=False) if r.after else "",
+                       "успешно" if r.result == "ok" else "отказ")
+
+        data = exports.to_xlsx(EXPORT_COLUMNS, rows(), sheet="Журнал")
+    with app.uow() as uow:
+        record(uow.session, at=app.now(), action="audit.export", actor=actor,
+               after={"rows": count, "format": "xlsx"})
+        uow.commit()
+    return data
+
+
+def _rows_query(conditions: list[Any]) -> Select[Any]:
+    return (select(AuditEntry, StaffUser.name, Customer.phone, Customer.search_name)
+            .outerjoin(StaffUser, StaffUser.id == AuditEntry.staff_id)
+            .outerjoin(Customer, Customer.id == AuditEntry.customer_id)
+            .where(*conditions)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
+
+
+def _row(e: AuditEntry, staff_name: str | None, phone: str | None, name: str | None) -> AuditRow:
+    return AuditRow(
+        id=e.id, at=e.at, actor=staff_name or _actor_fallback(e),
+        action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
+        customer=(f"{format_phone(phone)} {(name or '').title()}".strip() if phone else None),
+        customer_id=e.customer_id, reason=e.reason, before=e.before, after=e.after,
+        result=e.result)
+
+
 def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRow]:
     """The query behind the journal; callers check the role first."""
+    conditions = _conditions(flt)
+    with app.uow(write=False) as uow:
+        total, capped = capped_count(uow.session, select(AuditEntry.id).where(*conditions))
+        rows = uow.session.execute(_rows_query(conditions)
+                                   .limit(page.size).offset(page.offset)).all()
+    return Page(items=[_row(*row) for row in rows], total=total, request=page,
+                total_capped=capped)
+
+
+def _conditions(flt: AuditFilter) -> list[Any]:
     if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
         raise ValidationError("Период", "дата «с» позже даты «по»", field="date_from")
     conditions = []
@@ -112,28 +182,7 @@ def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRo
         conditions.append(AuditEntry.at >= _moscow_midnight_utc(flt.date_from))
     if flt.date_to:
         conditions.append(AuditEntry.at < _moscow_midnight_utc(flt.date_to + timedelta(days=1)))
-    with app.uow(write=False) as uow:
-        total, capped = capped_count(uow.session, select(AuditEntry.id).where(*conditions))
-        rows = uow.session.execute(
-            select(AuditEntry, StaffUser.name, Customer.phone, Customer.search_name)
-            .outerjoin(StaffUser, StaffUser.id == AuditEntry.staff_id)
-            .outerjoin(Customer, Customer.id == AuditEntry.customer_id)
-            .where(*conditions)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(page.size).offset(page.offset)
-        ).all()
-    items = [
-        AuditRow(
-            id=e.id, at=e.at,
-            actor=staff_name or _actor_fallback(e),
-            action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
-            customer=(f"{format_phone(phone)} {name.title()}".strip() if phone else None),
-            customer_id=e.customer_id, reason=e.reason, before=e.before, after=e.after,
-            result=e.result,
-        )
-        for e, staff_name, phone, name in rows
-    ]
-    return Page(items=items, total=total, request=page, total_capped=capped)
+    return conditions
 
 
 def _actor_fallback(entry: AuditEntry) -> str:

@@ -9,7 +9,9 @@ import streamlit as st
 from core.db.models import StaffRole
 from core.errors import DomainError
 from core.services import audit, staff
-from dashboard.widgets import fmt_dt, get_app, guard, page_request, pager
+from dashboard.widgets import (
+    excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager,
+)
 
 actor = guard("audit")
 app = get_app()
@@ -30,6 +32,7 @@ with st.form("audit_filters"):
     date_to = c5.date_input("По", value=None, format="DD.MM.YYYY", key="aud_to")
     if st.form_submit_button("Показать"):
         st.session_state["aud_page"] = 1
+        forget_export("aud")
 
 flt = audit.AuditFilter(staff_id=who, action=action, customer_phone=phone or None,
                         date_from=date_from, date_to=date_to)
@@ -50,3 +53,4 @@ else:
         "Результат": "успешно" if r.result == "ok" else "отказ",
     } for r in page.items]), hide_index=True, width="stretch")
     pager("aud", page)
+    excel_export("aud", "zhurnal.xlsx", lambda: audit.export_entries(app, actor, flt))

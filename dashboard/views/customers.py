@@ -7,7 +7,9 @@ import streamlit as st
 from core.errors import DomainError
 from core.services import contact_center
 from dashboard.customer_card import render_card
-from dashboard.widgets import fmt_dt, get_app, guard, page_request, pager, reset_pager
+from dashboard.widgets import (
+    excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager, reset_pager,
+)
 
 SEARCH_LABEL = "Поиск: телефон, e-mail, ФИО, лицевой счёт или номер платежа"
 
@@ -21,6 +23,7 @@ with st.form("cust_search_form"):
         st.session_state["cust_query"] = query
         st.session_state.pop("cust_selected", None)
         reset_pager("cust")
+        forget_export("cust")
 
 query = st.session_state.get("cust_query")
 if query:
@@ -38,6 +41,8 @@ if query:
         } for row in result.items])
         st.dataframe(table, hide_index=True, width="stretch")
         pager("cust", result)
+        excel_export("cust", "klienty.xlsx",
+                     lambda: contact_center.export_customer_search(app, actor, query))
         options = {row.id: f"{row.full_name} · {row.phone} · {row.email}"
                    for row in result.items}
         chosen = st.selectbox("Клиент", list(options), format_func=options.__getitem__,

@@ -21,16 +21,20 @@ st.dataframe(pd.DataFrame([{
 
 roles = list(StaffRole)
 with st.expander("Новый сотрудник"):
-    with st.form("staff_add", clear_on_submit=True):
-        login = st.text_input("Логин")
-        name = st.text_input("ФИО")
-        email = st.text_input("E-mail")
+    # Not clear_on_submit: a refused form keeps what was typed; a success clears it.
+    fields = ("new_login", "new_name", "new_email", "new_password")
+    with st.form("staff_add"):
+        login = st.text_input("Логин", key="new_login")
+        name = st.text_input("ФИО", key="new_name")
+        email = st.text_input("E-mail", key="new_email")
         role = st.selectbox("Роль", roles, format_func=ROLE_LABELS.__getitem__)
-        password = st.text_input("Пароль", type="password")
+        password = st.text_input("Пароль", type="password", key="new_password")
         if st.form_submit_button("Создать"):
             if run_action(lambda: staff.add_staff(app, actor, login=login, name=name,
                                                   email=email, role=role, password=password),
                           f"Сотрудник {login} создан"):
+                for field in fields:
+                    del st.session_state[field]
                 st.rerun()
 
 st.subheader("Изменить сотрудника")

@@ -100,6 +100,12 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+def _page_shown(page, title: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the page; during a rerun Streamlit may briefly show the previous
+    run's copy beside the new one, so wait until exactly one remains."""
+    sync_api.expect(page.get_by_role("heading", name=title)).to_have_count(1)
+
+
 def _login(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(base)
     page.get_by_label("Логин").fill(login)
@@ -120,12 +126,12 @@ def test_agent_unblocks_a_customer_after_the_code_word_in_a_real_browser(server,
     page.set_default_timeout(TIMEOUT)
     expect = sync_api.expect
     _login(page, base, agent.login)
-    expect(page.get_by_role("heading", name="Клиенты")).to_be_visible()
+    _page_shown(page, "Клиенты")
 
     page.get_by_label("Поиск: телефон, e-mail, ФИО").fill("8 999 765-43-21")
     page.get_by_role("button", name="Найти").click()
     page.get_by_role("button", name="Открыть карточку").click()
-    expect(page.get_by_text("Подозрительный вход")).to_be_visible()
+    expect(page.get_by_text("Подозрительный вход").first).to_be_visible()
 
     page.get_by_label("Кодовое слово, которое называет клиент").fill("ромашка")
     page.get_by_role("button", name="Проверить кодовое слово").click()
@@ -134,7 +140,7 @@ def test_agent_unblocks_a_customer_after_the_code_word_in_a_real_browser(server,
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Комментарий (необязательно)").fill("Клиент назвал кодовое слово")
     dialog.get_by_role("button", name="Подтвердить").click()
-    expect(page.get_by_text("Кабинет разблокирован")).to_be_visible()
+    expect(page.get_by_text("Кабинет разблокирован").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "unblocked.png"), full_page=True)
     if os.environ.get("SCREENSHOT_DIR"):
         shutil.copy(tmp_path / "unblocked.png", os.environ["SCREENSHOT_DIR"])
@@ -153,7 +159,7 @@ def test_a_cookie_copied_before_logout_no_longer_logs_in(server, browser):
     page.set_default_timeout(TIMEOUT)
     expect = sync_api.expect
     _login(page, base, agent.login)
-    expect(page.get_by_role("heading", name="Клиенты")).to_be_visible()
+    _page_shown(page, "Клиенты")
 
     # The re-login cookie works while the session is alive: a new tab is logged in.
     page.wait_for_function("document.cookie.includes('utility_backoffice_staff')")
@@ -161,16 +167,16 @@ def test_a_cookie_copied_before_logout_no_longer_logs_in(server, browser):
     assert copied, "the login widget set no re-login cookie"
     second = context.new_page()
     second.goto(base)
-    expect(second.get_by_role("heading", name="Клиенты")).to_be_visible(timeout=TIMEOUT)
+    _page_shown(second, "Клиенты")
 
     page.get_by_role("button", name="Выйти").click()
-    expect(page.get_by_text("Вы вышли из системы")).to_be_visible()
+    expect(page.get_by_text("Вы вышли из системы").first).to_be_visible()
 
     thief = browser.new_context()
     thief.add_cookies(copied)
     stolen = thief.new_page()
     stolen.goto(base)
-    expect(stolen.get_by_role("button", name="Войти")).to_be_visible(timeout=TIMEOUT)
+    expect(stolen.get_by_role("button", name="Войти")).to_be_visible()
     expect(stolen.get_by_role("heading", name="Клиенты")).to_have_count(0)
     thief.close()
     context.close()

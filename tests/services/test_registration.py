@@ -143,3 +143,19 @@ def test_same_email_in_another_case_is_taken_and_changes_nothing(app):
     assert str(error.value).startswith("E-mail:")
     assert snapshot(app) == before
     assert count(app, Customer) == 1 and count(app, OutboxMessage) == 1
+
+
+def test_registration_through_the_real_arithmetic_captcha(app, clock):
+    import re
+
+    from core.adapters.captcha import ArithmeticCaptcha
+
+    app.captcha = ArithmeticCaptcha(b"captcha-key", clock)
+    challenge = customers.new_captcha(app)
+    a, b = map(int, re.findall(r"\d+", challenge.question))
+    with pytest.raises(ValidationError, match="^Код с картинки: введён неверно"):
+        customers.register(app, registration(phone="+79161112233", captcha_token=challenge.token,
+                                             captcha_answer=str(a + b + 1)))
+    customer_id = customers.register(app, registration(
+        phone="+79161112233", captcha_token=challenge.token, captcha_answer=str(a + b)))
+    assert customer_id > 0

@@ -1,0 +1,64 @@
+"""«Выгрузить в Excel» on the customer search and the journal: all matches, audited."""
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from core.db.models import AuditEntry, StaffRole
+from core.errors import PermissionDenied, ValidationError
+from core.services import audit, contact_center, customers
+from core.domain.customers import PersonalData
+from tests.factories import make_staff, register_and_activate
+
+
+def _sheet(data: bytes):  # type: ignore[no-untyped-def]
+    return openpyxl.load_workbook(io.BytesIO(data)).active
+
+
+def test_search_export_holds_every_match_and_is_audited(app):
+    for n in range(30):
+        register_and_activate(app, phone=f"+7 999 000-11-{n:02d}")
+    agent = make_staff(app, StaffRole.AGENT)
+    sheet = _sheet(contact_center.export_customer_search(app, agent, "999 000-11"))
+    assert sheet.max_row == 31  # header + all 30, not one page of 25
+    assert [c.value for c in sheet[1]][:4] == ["ФИО", "Телефон", "E-mail", "Статус"]
+    assert {sheet.cell(row=r, column=4).value for r in range(2, 32)} == {"Активен"}
+    with app.uow(write=False) as uow:
+        entry = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "customer.export"))
+    assert entry.staff_id == agent.staff_id and entry.after["rows"] == 30
+
+
+def test_a_customer_named_like_a_formula_is_exported_as_text(app):
+    login = register_and_activate(app, phone="+79990001122")
+    customers.update_profile(app, login.session_token, PersonalData(surname="Иванов"))
+    agent = make_staff(app, StaffRole.AGENT)
+    sheet = _sheet(contact_center.export_customer_search(app, agent, "Иванов"))
+    assert sheet.cell(row=2, column=1).value == "Иванов"
+    assert sheet.cell(row=2, column=1).data_type == "s"
+
+
+def test_search_export_refuses_bad_input_and_managers(app):
+    agent = make_staff(app, StaffRole.AGENT)
+    with pytest.raises(ValidationError, match="^Поиск:"):
+        contact_center.export_customer_search(app, agent, "x" * 10_000)
+    with pytest.raises(PermissionDenied):
+        contact_center.export_customer_search(app, make_staff(app, StaffRole.MANAGER), "999")
+
+
+def test_journal_export_follows_the_role_and_is_journaled(app):
+    admin = make_staff(app, StaffRole.ADMIN)
+    agent = make_staff(app, StaffRole.AGENT)
+    login = register_and_activate(app)
+    contact_center.open_customer_card(app, agent, login.customer_id)
+    contact_center.open_customer_card(app, admin, login.customer_id)
+    everything = _sheet(audit.export_entries(app, admin, audit.AuditFilter(
+        action="customer.card_view")))
+    assert everything.max_row == 3
+    own = _sheet(audit.export_entries(app, agent, audit.AuditFilter(action="customer.card_view")))
+    assert own.max_row == 2 and own.cell(row=2, column=2).value == f"Сотрудник {agent.login}"
+    page = audit.list_entries(app, admin, audit.AuditFilter(action="audit.export"),
+                              audit.PageRequest(1, 25))
+    assert page.total == 2
