@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.db.types import UTCDateTime, intpk, utc_moment
+from core.db.types import UTCDateTime, intpk
 
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:

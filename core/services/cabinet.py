@@ -14,7 +14,7 @@ from core.db.models import (
 )
 from core.domain import codes
 from core.domain.customers import CabinetStatus
-from core.errors import CabinetBlocked, NotFound, ResendTooSoon
+from core.errors import AlreadyActivated, CabinetBlocked, NotFound, ResendTooSoon
 from core.services import notifications
 
 ACTIVATION_PURPOSE = "activation"
@@ -80,3 +80,13 @@ def issue_activation_code(app: App, session: Session, customer: Customer, now: d
     notifications.enqueue(session, now=now, customer_id=customer.id, channel=Channel.SMS,
                           topic="activation", recipient=customer.phone, body=text.format(code),
                           redacted_body=text.format("****"))
+
+
+def reissue_activation_code(app: App, session: Session, customer_id: int,
+                            now: datetime) -> Customer:
+    """«Отправить код повторно», asked by the customer or by an agent for them."""
+    customer = get_customer(session, customer_id)
+    if customer.activated_at is not None:
+        raise AlreadyActivated()
+    issue_activation_code(app, session, customer, now)
+    return customer

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
@@ -21,14 +21,14 @@ from core.domain.customers import (
     CabinetStatus, clean_reason, format_phone, normalize_code_word, try_normalize_phone,
 )
 from core.errors import (
-    AlreadyBlocked, AlreadyActivated, CodeWordLocked, CodeWordNotVerified, NotBlocked,
+    AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked,
     ValidationError,
 )
 from core.paging import Page, PageRequest, capped_count
 from core.reports import exports
 from core.services import audit
 from core.services.cabinet import (
-    end_sessions, get_customer, issue_activation_code, open_block, open_block_exists, status_of,
+    end_sessions, get_customer, open_block, open_block_exists, reissue_activation_code, status_of,
 )
 
 CODE_WORD_MAX_FAILURES = 3
@@ -383,12 +383,8 @@ def resend_activation_code(app: App, actor: StaffActor, customer_id: int) -> Non
     require_role(actor, ACTORS, "повторная отправка кода активации")
     now = app.now()
     with app.uow() as uow:
-        s = uow.session
-        customer = get_customer(s, customer_id)
-        if customer.activated_at is not None:
-            raise AlreadyActivated()
-        issue_activation_code(app, s, customer, now)
-        audit.record(s, at=now, action="customer.activation_resend", actor=actor,
+        customer = reissue_activation_code(app, uow.session, customer_id, now)
+        audit.record(uow.session, at=now, action="customer.activation_resend", actor=actor,
                      customer_id=customer.id)
         uow.commit()
 

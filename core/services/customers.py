@@ -32,6 +32,7 @@ from core.errors import (
 from core.services import audit, throttle
 from core.services.cabinet import (
     ACTIVATION_PURPOSE, end_sessions, get_customer, issue_activation_code, open_block,
+    reissue_activation_code,
     status_of,
 )
 
@@ -124,10 +125,7 @@ def _ensure_unique(session: Session, phone: str, email: str) -> None:
 def request_activation_code(app: App, customer_id: int) -> None:
     """«Отправить код повторно» from the activation page."""
     with app.uow() as uow:
-        customer = get_customer(uow.session, customer_id)
-        if customer.activated_at is not None:
-            raise AlreadyActivated()
-        issue_activation_code(app, uow.session, customer, app.now())
+        reissue_activation_code(app, uow.session, customer_id, app.now())
         uow.commit()
 
 

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.adapters.captcha import StaticCaptcha
+from core.app import build_app
+from core.config import load_settings
 from core.db.models import AuditEntry, CabinetBlock, StaffRole
 from core.domain.customers import CabinetStatus
 from core.services import contact_center
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
-from tests.factories import CODE_WORD, make_staff, register_and_activate
+from tests.factories import make_staff, register_and_activate
 
 
 def _blocked_customer(app, phone="+79991234567"):  # type: ignore[no-untyped-def]
@@ -105,18 +108,40 @@ def test_hostile_search_strings_are_shown_as_text_and_find_nothing(dash_app, log
     assert "Поиск: не длиннее 100 символов" in texts(at)
 
 
-def test_resend_activation_code_from_the_card(dash_app, logged_in, clock=None):
+def test_resend_activation_code_from_the_card(dash_app, logged_in):
+    from datetime import datetime, timedelta, timezone
+
+    from core.clock import FrozenClock
+    from core.db.models import OutboxMessage
     from tests.factories import register
-    customer_id = register(dash_app, phone="+79035556677")
+
+    # Registered two minutes ago (a second App on the same database with its own clock),
+    # so the 60-second pause between codes has passed.
+    earlier = build_app(load_settings(), clock=FrozenClock(
+        datetime.now(timezone.utc) - timedelta(minutes=2)), captcha=StaticCaptcha("ok"))
+    customer_id = register(earlier, phone="+79035556677")
+    recent_id = register(dash_app, phone="+79035550000")
     at, agent = logged_in(StaffRole.AGENT)
     search(at, "+7 903 555-66-77")
     assert at.dataframe[0].value["Статус"].tolist() == ["Ожидает активации"]
     open_first_card(at)
     at.button(key="act_resend").click().run()
     confirm(at)
-    # Within 60 s of the registration SMS the rule refuses, and says so.
+    assert "Код активации отправлен" in texts(at)
+    with dash_app.uow(write=False) as uow:
+        sms = uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.customer_id == customer_id)).all()
+        audited = uow.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "customer.activation_resend"))
+    assert len(sms) == 2 and all("****" in m.display_body for m in sms)
+    assert (audited.staff_id, audited.customer_id) == (agent.staff_id, customer_id)
+
+    # Within 60 s of the last code the rule refuses, and says so.
+    search(at, "+7 903 555-00-00")
+    open_first_card(at)
+    at.button(key="act_resend").click().run()
+    confirm(at)
     assert "новый код можно запросить через" in texts(at)
     with dash_app.uow(write=False) as uow:
-        resends = uow.session.scalars(select(AuditEntry).where(
-            AuditEntry.action == "customer.activation_resend")).all()
-    assert resends == []
+        assert len(uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.customer_id == recent_id)).all()) == 1

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core.db.models import AuditEntry, StaffRole
 from core.services import staff
 from tests.dashboard.conftest import APP_FILE, ROOT, login
-from tests.dashboard.helpers import button, texts
+from tests.dashboard.helpers import texts
 from tests.factories import STAFF_PASSWORD, make_staff
 
 

@@ -30,14 +30,6 @@ def people(app):
     return ids
 
 
-@pytest.fixture
-def agent(app):
-    return make_staff(app, StaffRole.AGENT)
-
-
-@pytest.fixture
-def admin(app):
-    return make_staff(app, StaffRole.ADMIN)
 
 
 def _found(app, actor, query, page=PAGE):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, CabinetBlock, StaffRole
+from core.db.models import AuditEntry, CabinetBlock
 from core.domain.customers import CabinetStatus
 from core.errors import (
     AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked, PermissionDenied,
@@ -24,14 +24,6 @@ def customer_id(app):
     return register_and_activate(app).customer_id
 
 
-@pytest.fixture
-def agent(app):
-    return make_staff(app, StaffRole.AGENT)
-
-
-@pytest.fixture
-def admin(app):
-    return make_staff(app, StaffRole.ADMIN)
 
 
 @pytest.fixture

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import pytest
+
+from core.db.models import StaffRole
+from tests.factories import make_staff
+
+
+@pytest.fixture
+def agent(app):  # type: ignore[no-untyped-def]
+    return make_staff(app, StaffRole.AGENT)
+
+
+@pytest.fixture
+def admin(app):  # type: ignore[no-untyped-def]
+    return make_staff(app, StaffRole.ADMIN)
