@@ -100,3 +100,23 @@ def test_logout_button_ends_the_session(dash_app, logged_in):
     with dash_app.uow(write=False) as uow:
         assert uow.session.scalar(select(AuditEntry.id).where(
             AuditEntry.action == "staff.logout", AuditEntry.staff_id == agent.staff_id))
+
+
+def test_fifteen_idle_minutes_ask_for_the_password_again(dash_app, logged_in):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.db.models import StaffSession
+
+    at, agent = logged_in(StaffRole.AGENT)
+    # The member's tab has been left alone for 16 minutes.
+    with dash_app.uow() as uow:
+        uow.session.execute(update(StaffSession).where(StaffSession.staff_id == agent.staff_id)
+                            .values(last_seen_at=dash_app.now() - timedelta(minutes=16)))
+        uow.commit()
+    at.run()
+    assert "15 минут бездействия: введите пароль снова" in texts(at)
+    assert [t.label for t in at.text_input] == ["Логин", "Пароль"]
+    login(at, agent.login)
+    assert [t.value for t in at.title] == ["Клиенты"]
