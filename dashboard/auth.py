@@ -10,6 +10,7 @@ password or role change, or deactivation.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlparse
 from datetime import datetime, timedelta, timezone
 
 import streamlit as st
@@ -27,6 +28,7 @@ NAME = "auth_name"
 NOTICE = "auth_notice"
 LOGIN_ERROR = "auth_login_error"
 COOKIE_PENDING = "auth_cookie_pending"
+RETURN_TO = "auth_return_to"
 FIELDS = {"Form name": "Вход для сотрудников", "Username": "Логин", "Password": "Пароль",
           "Login": "Войти"}
 
@@ -102,9 +104,17 @@ class StaffAuth:
             _forget(self.authenticator, "Сеанс завершён: войдите снова")
         if st.session_state.get("authentication_status") and not st.session_state.get(TOKEN):
             self._resume_from_cookie()
+            if st.session_state.get(TOKEN):
+                # No form was drawn, but the first run of a session may have been cut
+                # short before the page was resolved: remember the page asked for.
+                st.session_state[RETURN_TO] = _requested_page()
+                return st.session_state[ACTOR]
         if st.session_state.get(TOKEN):
+            # Logged in through the form: rerun to draw the pages without it, and
+            # come back to the page the link pointed at (a rerun forgets it).
             st.session_state[COOKIE_PENDING] = True
-            st.rerun()  # draw the pages without the login form
+            st.session_state[RETURN_TO] = _requested_page()
+            st.rerun()
         _show_login_messages()
         return None
 
@@ -126,6 +136,19 @@ class StaffAuth:
         if token:
             staff.logout(self.app, token)
         _forget(self.authenticator, "Вы вышли из системы")
+
+
+def _requested_page() -> str:
+    """The url path of the page the browser asked for («audit» in /audit)."""
+    try:
+        path = urlparse(str(st.context.url or "")).path
+    except (AttributeError, ValueError):
+        return ""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def take_return_to() -> str:
+    return str(st.session_state.pop(RETURN_TO, "") or "")
 
 
 def _show_login_messages() -> None:

@@ -166,8 +166,8 @@ def test_a_cookie_copied_before_logout_no_longer_logs_in(server, browser):
     copied = [c for c in context.cookies() if c["name"] == "utility_backoffice_staff"]
     assert copied, "the login widget set no re-login cookie"
     second = context.new_page()
-    second.goto(base)
-    _page_shown(second, "Клиенты")
+    second.goto(base + "/audit")  # a deep link, opened through the cookie
+    _page_shown(second, "Журнал действий")
 
     page.get_by_role("button", name="Выйти").click()
     expect(page.get_by_text("Вы вышли из системы").first).to_be_visible()
@@ -179,4 +179,18 @@ def test_a_cookie_copied_before_logout_no_longer_logs_in(server, browser):
     expect(stolen.get_by_role("button", name="Войти")).to_be_visible()
     expect(stolen.get_by_role("heading", name="Клиенты")).to_have_count(0)
     thief.close()
+    context.close()
+
+
+def test_a_deep_link_survives_the_login_form(server, browser):
+    app, base = server["app"], str(server["base"])
+    agent = make_staff(app, StaffRole.AGENT)
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(base + "/audit")
+    page.get_by_label("Логин").fill(agent.login)
+    page.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    _page_shown(page, "Журнал действий")
     context.close()
