@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import (
-    JSON, MetaData, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint,
+    JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, MetaData, Numeric,
+    String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -291,3 +292,192 @@ class OutboxMessage(Base):
     def display_body(self) -> str:
         """What staff may see: never a clear code."""
         return self.redacted_body if self.redacted_body is not None else self.body
+
+
+# --- providers, personal accounts, invoices (issue 3) -------------------------
+
+class Provider(Base):
+    """A service provider («поставщик услуг») that bills through the cabinet."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    inn: Mapped[str] = mapped_column(String(12), unique=True)  # 10 digits (organisation)
+    contact_phone: Mapped[str] = mapped_column(String(30))
+    service_kind: Mapped[str] = mapped_column(String(30))  # water, heating, electricity, ...
+    # The normalised account number (spaces and dashes removed) must match this
+    # regular expression whole, e.g. r"\d{10}"; account_hint says it for people.
+    account_pattern: Mapped[str] = mapped_column(String(100))
+    account_hint: Mapped[str] = mapped_column(String(100))
+    invoicing_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    commission_bp: Mapped[int] = mapped_column(Integer, default=0)  # 150 = 1.50 % of the amount
+    commission_min: Mapped[int] = mapped_column(Integer, default=0)  # kopecks
+    # Binding needs the total of the account's last invoice, as proof of ownership.
+    ownership_proof: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class ProviderAccount(Base):
+    """A personal account («лицевой счёт») in its provider's register."""
+
+    __tablename__ = "provider_accounts"
+    __table_args__ = (UniqueConstraint("provider_id", "number",
+                                       name="uq_provider_accounts_number"),)
+
+    id: Mapped[intpk]
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    number: Mapped[str] = mapped_column(String(30))  # normalised: no spaces or dashes
+    address: Mapped[str] = mapped_column(String(300))
+    payer_masked: Mapped[str] = mapped_column(String(100))  # «Иванов И. И.» shown as «Ив***в И. И.»
+    loaded_at: Mapped[datetime]
+
+    provider: Mapped[Provider] = relationship()
+
+
+class RegistryFile(Base):
+    """A provider's file loaded once: its checksum makes a second load a no-op."""
+
+    __tablename__ = "registry_files"
+    __table_args__ = (UniqueConstraint("provider_id", "kind", "sha256",
+                                       name="uq_registry_files_checksum"),)
+
+    id: Mapped[intpk]
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # "accounts" | "invoices"
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Integer)  # accounts added or invoices built
+    imported_at: Mapped[datetime]
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class AccountBinding(Base):
+    """A personal account bound to a cabinet under the customer's own name for it."""
+
+    __tablename__ = "account_bindings"
+    __table_args__ = (
+        Index("uq_account_bindings_active", "customer_id", "provider_account_id", unique=True,
+              sqlite_where=text("removed_at IS NULL"),
+              postgresql_where=text("removed_at IS NULL")),
+        Index("ix_account_bindings_account", "provider_account_id", "removed_at"),
+    )
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    provider_account_id: Mapped[int] = mapped_column(ForeignKey("provider_accounts.id"))
+    name: Mapped[str] = mapped_column(String(100))  # e.g. the flat's address
+    created_at: Mapped[datetime]
+    removed_at: Mapped[Optional[datetime]]  # unbound; the row stays for history
+
+    account: Mapped[ProviderAccount] = relationship()
+
+
+class OwnershipCheck(Base):
+    """Wrong answers to «total of the last invoice» per cabinet and account."""
+
+    __tablename__ = "ownership_checks"
+    __table_args__ = (UniqueConstraint("customer_id", "provider_account_id",
+                                       name="uq_ownership_checks_pair"),)
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    provider_account_id: Mapped[int] = mapped_column(ForeignKey("provider_accounts.id"))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]]
+    updated_at: Mapped[datetime]
+
+
+class InvoiceStatus(str, enum.Enum):
+    """Where an invoice stands by real payments (a customer's own mark is kept apart)."""
+
+    UNPAID = "unpaid"  # nothing paid yet
+    PARTIALLY_PAID = "partially_paid"  # paid, but less than the total due
+    PAID = "paid"  # payments cover the total due
+
+
+class Invoice(Base):
+    """A provider's invoice («счёт») for one personal account and one month."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("provider_account_id", "period", name="uq_invoices_account_period"),
+        Index("ix_invoices_status_due", "status", "due_date"),
+        Index("ix_invoices_period", "period"),
+    )
+
+    id: Mapped[intpk]
+    provider_account_id: Mapped[int] = mapped_column(ForeignKey("provider_accounts.id"))
+    period: Mapped[date] = mapped_column(Date)  # the first day of the billed month
+    total_due: Mapped[int] = mapped_column(Integer)  # kopecks
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[InvoiceStatus] = mapped_column(_enum(InvoiceStatus))
+    paid_amount: Mapped[int] = mapped_column(Integer, default=0)  # kopecks, from payments only
+    registry_file_id: Mapped[Optional[int]] = mapped_column(ForeignKey("registry_files.id"))
+    created_at: Mapped[datetime]
+
+    account: Mapped[ProviderAccount] = relationship()
+    lines: Mapped[list["InvoiceLine"]] = relationship(order_by="InvoiceLine.line_no")
+
+
+class InvoiceLine(Base):
+    """One charge line («начисление») of an invoice."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (Index("ix_invoice_lines_invoice", "invoice_id", "line_no"),)
+
+    id: Mapped[intpk]
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    service: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(20))
+    volume: Mapped[Decimal] = mapped_column(Numeric(14, 3))  # consumed units, not money
+    tariff: Mapped[int] = mapped_column(Integer)  # kopecks per unit
+    accrued: Mapped[int] = mapped_column(Integer)  # kopecks
+    recalculation: Mapped[int] = mapped_column(Integer)  # kopecks, may be negative
+    debt: Mapped[int] = mapped_column(Integer)  # kopecks: debt positive, prepayment negative
+    total: Mapped[int] = mapped_column(Integer)  # kopecks due for this line
+
+
+class InvoiceMark(Base):
+    """«Отметить как оплаченный»: the customer's own statement, never a payment."""
+
+    __tablename__ = "invoice_marks"
+    __table_args__ = (Index("ix_invoice_marks_invoice", "invoice_id", "customer_id"),)
+
+    id: Mapped[intpk]
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    marked_at: Mapped[datetime]
+    unmarked_at: Mapped[Optional[datetime]]
+
+
+class Subscription(Base):
+    """Whether a cabinet receives a topic over a channel."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("customer_id", "topic", "channel",
+                                       name="uq_subscriptions_cell"),)
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    topic: Mapped[str] = mapped_column(String(30))  # new_invoice | payment_result | news
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, 10))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
+class MessageTemplate(Base):
+    """The text of a topic on a channel; placeholders like {amount} are filled per message."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("topic", "channel", name="uq_message_templates_cell"),)
+
+    id: Mapped[intpk]
+    topic: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, 10))
+    subject: Mapped[Optional[str]] = mapped_column(String(200))  # e-mail only
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
