@@ -1,5 +1,8 @@
 """Deterministic, realistic demo data: ``python -m core demo --customers N --seed S``.
 
+Customers and staff here; providers, personal accounts, bindings and 12 months
+of invoices in ``core.demo_billing``.
+
 Bulk inserts through SQLAlchemy Core (the ORM would be ten times slower). All
 demo customers share one password hash and one code-word hash, computed once:
 hashing thousands of passwords with argon2 would take minutes and prove nothing.
@@ -16,6 +19,7 @@ from tqdm import tqdm
 from core.app import App
 from core.config import USER_AGREEMENT_VERSION
 from core.db.models import ActorKind, AuditEntry, CabinetBlock, Customer, StaffRole, StaffUser
+from core.demo_billing import seed_billing
 from core.domain.customers import normalize_code_word, search_name_of
 from core.services import staff as staff_service
 
@@ -88,6 +92,7 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
     if if_empty and existing:
         return 0
     rng = random.Random(seed)
+    billing_rng = random.Random(seed * 7919 + 1)  # its own stream: customers stay as before
     password_hash = app.customer_hasher.hash(DEMO_PASSWORD)
     code_word_hash = app.customer_hasher.hash(normalize_code_word(DEMO_CODE_WORD))
     bar = tqdm(total=customers, desc="Клиенты", unit=" кл.", disable=not progress)
@@ -126,6 +131,10 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
             if block_rows:
                 s.execute(insert(CabinetBlock.__table__), block_rows)
                 s.execute(insert(AuditEntry.__table__), audit_rows)
+            seed_billing(s, billing_rng, [
+                dict(id=ids[row["phone"]], surname=row["surname"], first_name=row["first_name"],
+                     patronymic=row["patronymic"], address=row["address"],
+                     activated=row["activated_at"] is not None) for row in rows], ANCHOR)
             uow.commit()
         added += size
         bar.update(size)

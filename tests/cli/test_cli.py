@@ -124,3 +124,24 @@ def test_demo_customers_can_log_in_with_the_documented_password(cli_env):
                                                                 ~Customer.blocks.any()).limit(1))
     assert customers.login(app, phone, DEMO_PASSWORD).customer_id > 0
     assert staff.login(app, "agent", "agent-demo-2026").actor.role is StaffRole.AGENT
+
+
+def test_demo_builds_providers_accounts_and_a_year_of_invoices(cli_env):
+    from core.db.models import AccountBinding, Invoice, InvoiceLine, Provider
+
+    core(cli_env, "db", "upgrade")
+    assert core(cli_env, "demo", "--customers", "100", "--seed", "3").returncode == 0
+    app = _app(cli_env)
+    with app.uow(write=False) as uow:
+        s = uow.session
+        kinds = set(s.scalars(select(Provider.service_kind)))
+        bindings = s.scalar(select(func.count()).select_from(AccountBinding))
+        periods = s.scalar(select(func.count(func.distinct(Invoice.period))))
+        invoices = s.scalars(select(Invoice).limit(200)).all()
+        for invoice in invoices:
+            lines = s.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)).all()
+            assert invoice.total_due == sum(line.total for line in lines) > 0
+            assert all(line.total == line.accrued + line.recalculation + line.debt
+                       for line in lines)
+    assert kinds == {"water", "heating", "electricity", "management", "gas"}
+    assert bindings >= 100 and periods == 12

@@ -1,0 +1,186 @@
+"""Demo providers, personal accounts, bindings and 12 months of invoices.
+
+Bulk Core inserts, deterministic for a seed. Invoices older than the current
+month are paid in full (payments themselves arrive with the payment engine);
+the current month is unpaid, a few are partly paid or overdue.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from core.db.models import (
+    AccountBinding, Invoice, InvoiceLine, InvoiceStatus, Provider, ProviderAccount,
+)
+
+MONTHS = 12
+CURRENT_PERIOD = date(2026, 11, 1)
+
+
+@dataclass(frozen=True)
+class DemoProvider:
+    name: str
+    inn_base: str  # nine digits; the check digit is computed
+    phone: str
+    kind: str
+    pattern: str
+    hint: str
+    digits: int
+    commission_bp: int
+    commission_min: int
+    ownership_proof: bool
+    lines: tuple[tuple[str, str, int, float, float], ...]  # service, unit, tariff kop, mean, seasonal
+
+
+PROVIDERS = (
+    DemoProvider("ГУП «Водоканал Северо-Запад»", "780102345", "8 812 305-09-09", "water",
+                 r"\d{10}", "10 цифр", 10, 0, 0, False,
+                 (("Холодное водоснабжение", "м³", 5270, 6.0, 0.05),
+                  ("Горячее водоснабжение", "м³", 24815, 3.5, 0.05),
+                  ("Водоотведение", "м³", 4390, 9.5, 0.05))),
+    DemoProvider("АО «ТеплоЭнерго Сервис»", "781234567", "8 812 336-11-22", "heating",
+                 r"\d{8}", "8 цифр", 8, 100, 1000, False,
+                 (("Отопление", "Гкал", 305344, 1.1, 0.9),)),
+    DemoProvider("ООО «Северо-Западный Энергосбыт»", "784512345", "8 800 333-49-50",
+                 "electricity", r"\d{12}", "12 цифр", 12, 80, 500, False,
+                 (("Электроэнергия, день", "кВт·ч", 692, 160.0, 0.25),
+                  ("Электроэнергия, ночь", "кВт·ч", 301, 70.0, 0.25))),
+    DemoProvider("УК «Северный дом»", "780654321", "8 812 600-70-80", "management",
+                 r"\d{6}", "6 цифр, например 123456", 6, 50, 0, False,
+                 (("Содержание жилого помещения", "м²", 3512, 54.0, 0.0),
+                  ("Взнос на капитальный ремонт", "м²", 1070, 54.0, 0.0),
+                  ("Обращение с ТКО", "чел.", 18900, 2.0, 0.0))),
+    DemoProvider("ООО «Газпром межрегионгаз Север»", "783987654", "8 800 100-90-04", "gas",
+                 r"\d{9}", "9 цифр", 9, 0, 0, True,
+                 (("Газоснабжение", "м³", 804, 14.0, 0.3),)),
+)
+
+
+def inn10(base9: str) -> str:
+    """An organisation INN: nine digits plus the check digit of the official algorithm."""
+    weights = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+    check = sum(int(d) * w for d, w in zip(base9, weights)) % 11 % 10
+    return base9 + str(check)
+
+
+def mask_payer(surname: str, name: str, patronymic: str) -> str:
+    hidden = surname[:2] + "***" + surname[-1] if len(surname) > 3 else surname[0] + "***"
+    return f"{hidden} {name[0]}. {patronymic[0]}."
+
+
+def _period(months_back: int) -> date:
+    month = CURRENT_PERIOD.month - months_back
+    year = CURRENT_PERIOD.year + (month - 1) // 12
+    return date(year, (month - 1) % 12 + 1, 1)
+
+
+def seed_billing(session: Session, rng: random.Random, customers: list[dict[str, object]],
+                 now: datetime) -> None:
+    """``customers``: dicts with id, surname, first_name, patronymic, address, activated."""
+    provider_ids = _providers(session, now)
+    accounts, bindings = [], []
+    numbers: set[tuple[int, str]] = set()
+    for c in customers:
+        if not c["activated"]:
+            continue
+        for spec in rng.sample(PROVIDERS, k=rng.choice((1, 2, 2, 3, 4))):
+            pid = provider_ids[spec.name]
+            while True:
+                number = f"{rng.randrange(10 ** (spec.digits - 1), 10 ** spec.digits)}"
+                if (pid, number) not in numbers:
+                    numbers.add((pid, number))
+                    break
+            surname = str(c["surname"] or "Кузнецов")
+            accounts.append(dict(provider_id=pid, number=number,
+                                 address=str(c["address"] or "г. Санкт-Петербург, ул. Ленина, д. 1"),
+                                 payer_masked=mask_payer(surname, str(c["first_name"] or "Иван"),
+                                                         str(c["patronymic"] or "Иванович")),
+                                 loaded_at=now))
+            bindings.append((c["id"], pid, number, _binding_name(rng, c), spec))
+    session.execute(insert(ProviderAccount.__table__), accounts)
+    ids = {(pid, num): aid for aid, pid, num in session.execute(
+        select(ProviderAccount.id, ProviderAccount.provider_id, ProviderAccount.number))}
+    session.execute(insert(AccountBinding.__table__), [
+        dict(customer_id=cid, provider_account_id=ids[(pid, num)], name=name, created_at=now)
+        for cid, pid, num, name, _ in bindings])
+    _invoices(session, rng, [(ids[(pid, num)], spec) for _, pid, num, _, spec in bindings], now)
+
+
+def _binding_name(rng: random.Random, c: dict[str, object]) -> str:
+    address = str(c["address"] or "")
+    flat = address.rsplit("кв.", 1)[-1].strip() if "кв." in address else str(rng.randint(1, 200))
+    return rng.choice((f"Квартира {flat}", "Дом", "Мама", "Дача", f"Кв. {flat}"))
+
+
+def _invoices(session: Session, rng: random.Random, accounts: list[tuple[int, DemoProvider]],
+              now: datetime) -> None:
+    chunk_invoices: list[dict[str, object]] = []
+    chunk_lines: list[list[dict[str, object]]] = []
+    for account_id, spec in accounts:
+        scale = rng.uniform(0.6, 1.6)
+        for back in range(MONTHS):
+            period = _period(back)
+            winter = 1.0 if period.month in (11, 12, 1, 2, 3) else -1.0
+            lines, total = [], 0
+            for n, (service, unit, tariff, mean, seasonal) in enumerate(spec.lines, start=1):
+                volume = Decimal(str(round(max(0.0, mean * scale * (1 + seasonal * winter
+                                                                    * rng.uniform(0.3, 1.0))
+                                          * rng.uniform(0.85, 1.15)), 3)))
+                accrued = int((volume * tariff).quantize(Decimal(1)))
+                recalculation = -rng.randint(0, accrued // 10) if rng.random() < 0.05 else 0
+                line_total = accrued + recalculation
+                total += line_total
+                lines.append(dict(line_no=n, service=service, unit=unit, volume=volume,
+                                  tariff=tariff, accrued=accrued, recalculation=recalculation,
+                                  debt=0, total=line_total))
+            due = date(period.year + period.month // 12, period.month % 12 + 1, 25)
+            if back == 0:
+                roll = rng.random()
+                status, paid = ((InvoiceStatus.PARTIALLY_PAID, total // 2) if roll < 0.1
+                                else (InvoiceStatus.UNPAID, 0))
+            else:
+                status, paid = ((InvoiceStatus.UNPAID, 0) if back == 1 and rng.random() < 0.05
+                                else (InvoiceStatus.PAID, total))
+            chunk_invoices.append(dict(provider_account_id=account_id, period=period,
+                                       total_due=total, due_date=due, status=status,
+                                       paid_amount=paid, created_at=now))
+            chunk_lines.append(lines)
+        if len(chunk_invoices) >= 5000:
+            _flush(session, chunk_invoices, chunk_lines)
+            chunk_invoices, chunk_lines = [], []
+    if chunk_invoices:
+        _flush(session, chunk_invoices, chunk_lines)
+
+
+def _flush(session: Session, invoices: list[dict[str, object]],
+           lines: list[list[dict[str, object]]]) -> None:
+    first = (session.scalar(select(Invoice.id).order_by(Invoice.id.desc()).limit(1)) or 0) + 1
+    session.execute(insert(Invoice.__table__), invoices)
+    keys = {(a, p): i for i, a, p in session.execute(
+        select(Invoice.id, Invoice.provider_account_id, Invoice.period).where(Invoice.id >= first))}
+    rows = []
+    for invoice, invoice_lines in zip(invoices, lines):
+        invoice_id = keys[(invoice["provider_account_id"], invoice["period"])]
+        rows += [dict(line, invoice_id=invoice_id) for line in invoice_lines]
+    session.execute(insert(InvoiceLine.__table__), rows)
+
+
+def _providers(session: Session, now: datetime) -> dict[str, int]:
+    existing = dict(session.execute(select(Provider.name, Provider.id)).all())
+    for spec in PROVIDERS:
+        if spec.name in existing:
+            continue
+        provider = Provider(name=spec.name, inn=inn10(spec.inn_base), contact_phone=spec.phone,
+                            service_kind=spec.kind, account_pattern=spec.pattern,
+                            account_hint=spec.hint, invoicing_enabled=True,
+                            commission_bp=spec.commission_bp, commission_min=spec.commission_min,
+                            ownership_proof=spec.ownership_proof, created_at=now)
+        session.add(provider)
+        session.flush()
+        existing[spec.name] = provider.id
+    return existing
