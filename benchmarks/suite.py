@@ -4,7 +4,9 @@ Figures (each with its raw baseline measured in the same run):
 - demo load: customers/s through ``core.demo`` vs raw ``sqlite3.executemany`` of the same rows;
 - customer search (phone, e-mail prefix, name part): ms vs the bare SQL of the same query;
 - staff session check (runs on every dashboard rerun): ms vs a bare primary-key SELECT;
-- registration (validation, argon2id hashes, code, outbox, audit): per second vs hashing alone.
+- registration (validation, argon2id hashes, code, outbox, audit): per second vs hashing alone;
+- billing-registry import, 50,000 rows (service call and CLI run): rows/s vs pandas.read_csv
+  plus sqlite3 executemany of the same rows.
 """
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ def bench_load(work: Path, customers: int) -> tuple[Figure, App]:
     app = _app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
                                       argon2_parallelism=1, bcrypt_rounds=4))
     start = time.perf_counter()
-    seed_demo(app, customers=customers, seed=1)
+    seed_demo(app, customers=customers, seed=1, billing=False)  # customers only, as the baseline
     ours = customers / (time.perf_counter() - start)
     # Raw baseline: the same rows, plain sqlite3, one executemany into a bare table.
     with app.engine.connect() as conn:
@@ -156,6 +158,100 @@ def bench_registration(work: Path, count: int) -> Figure:
                   round(base, 1), round(ours / base, 3), ">= 0.8 (hashing dominates)")
 
 
+INVOICE_ROWS = 50_000
+
+
+def bench_invoice_import(work: Path) -> list[Figure]:
+    """A 50,000-row billing registry (10,000 accounts x 5 services, «;», decimal comma):
+    rows/s of ``import_billing_registry`` and of the CLI run, vs pandas.read_csv of the same
+    file plus sqlite3 executemany of the same tuples into a bare table."""
+    import subprocess
+    import sys
+    from datetime import datetime
+
+    import pandas
+    from sqlalchemy import insert
+
+    from core.db.models import Provider, ProviderAccount
+    from core.services.invoices import import_billing_registry
+    from core.timefmt import MOSCOW
+
+    services = (("Холодное водоснабжение", "м3", "52,70"), ("Горячее водоснабжение", "м3",
+                                                            "248,15"),
+                ("Водоотведение", "м3", "43,90"), ("Отопление", "Гкал", "3 053,44"),
+                ("Электроэнергия", "кВт·ч", "6,92"))
+    accounts = [f"{4_000_000_000 + n}" for n in range(INVOICE_ROWS // len(services))]
+
+    def setup(name: str) -> tuple[App, int]:
+        url = f"sqlite:///{work / name}"
+        upgrade(make_engine(url))
+        app = _app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
+                                          argon2_parallelism=1, bcrypt_rounds=4))
+        now = app.now()
+        with app.uow() as uow:
+            provider = Provider(name="Водоканал", inn="7801023456", contact_phone="8 800",
+                                service_kind="water", account_pattern=r"\d{10}",
+                                account_hint="10 цифр", created_at=now)
+            uow.session.add(provider)
+            uow.session.flush()
+            uow.session.execute(insert(ProviderAccount.__table__), [
+                dict(provider_id=provider.id, number=n, address="г. Пермь", payer_masked="И***в",
+                     loaded_at=now) for n in accounts])
+            uow.commit()
+            return app, provider.id
+
+    today = datetime.now(MOSCOW).date()
+    period = f"{today.month:02d}.{today.year}"
+    due = f"25.{today.month % 12 + 1:02d}.{today.year + today.month // 12}"
+    lines = ["Лицевой счет;Период;Услуга;Ед. изм.;Объем;Тариф;Начислено;Перерасчет;"
+             "Долг/аванс;Итого к оплате;Срок оплаты"]
+    for i, account in enumerate(accounts):
+        for j, (service, unit, tariff) in enumerate(services):
+            kopecks = 10_000 + (i * 7919 + j * 13) % 500_000
+            money = f"{kopecks // 100:,}".replace(",", " ") + f",{kopecks % 100:02d}"
+            lines.append(f"{account};{period};{service};{unit};{i % 17},{j:03d};{tariff};"
+                         f"{money};0,00;0,00;{money};{due}")
+    path = work / "registry_50k.csv"
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    data = path.read_bytes()
+
+    app, provider_id = setup("invoices.db")
+    start = time.perf_counter()
+    report = import_billing_registry(app, None, provider_id, path.name, data)
+    ours = INVOICE_ROWS / (time.perf_counter() - start)
+    assert report.saved and report.lines == INVOICE_ROWS, report.summary
+    app.engine.dispose()
+
+    cli_app, cli_provider = setup("invoices_cli.db")
+    cli_app.engine.dispose()
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{work / 'invoices_cli.db'}",
+               APP_SECRETS_FILE=str(work / "secrets.toml"), NOTIFY_LOG_DIR=str(work))
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "core", "invoices", "import", str(path),
+                             "--provider", str(cli_provider)], env=env, capture_output=True,
+                            text=True, cwd=Path(__file__).resolve().parents[1])
+    cli = INVOICE_ROWS / (time.perf_counter() - start)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    raw = sqlite3.connect(work / "raw_invoices.db")
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.execute("CREATE TABLE r (account, period, service, unit, volume, tariff, accrued,"
+                " recalculation, debt, total, due_date)")
+    start = time.perf_counter()
+    frame = pandas.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    raw.executemany("INSERT INTO r VALUES (" + ",".join("?" * 11) + ")",
+                    frame.itertuples(index=False, name=None))
+    raw.commit()
+    baseline = INVOICE_ROWS / (time.perf_counter() - start)
+    raw.close()
+    return [Figure("invoice import 50k (service)", round(ours), "rows/s",
+                   "pandas.read_csv + sqlite3 executemany", round(baseline),
+                   round(ours / baseline, 3), ">= 0.25 of raw"),
+            Figure("invoice import 50k (CLI run)", round(cli), "rows/s",
+                   "pandas.read_csv + sqlite3 executemany", round(baseline),
+                   round(cli / baseline, 3), "50k rows < 10 s with start-up")]
+
+
 def machine() -> dict[str, object]:
     import pandas
     import sqlalchemy
@@ -180,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         figures += bench_search(app, work)
         figures.append(bench_session_check(app, work))
         figures.append(bench_registration(work, 20))
+        figures += bench_invoice_import(work)
         app.engine.dispose()
     print(f"{'figure':34} {'value':>12} {'unit':16} {'baseline':>12}  ratio  target")
     for f in figures:

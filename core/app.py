@@ -41,6 +41,17 @@ class App:
         return self.clock.now()
 
 
+def _email_sender(settings: Settings, clock: Clock) -> Sender:
+    """SMTP when SMTP_HOST is configured, else the log-file sink of the demo."""
+    if settings.smtp is None:
+        return LogFileSender(settings.notify_log_dir / "email.log", clock.now)
+    from core.adapters.smtp import SmtpEmailSender
+
+    smtp = settings.smtp
+    return SmtpEmailSender(smtp.host, smtp.port, smtp.user, smtp.password, smtp.sender_address,
+                           use_tls=smtp.use_tls, use_ssl=smtp.use_ssl, timeout=smtp.timeout)
+
+
 def build_app(settings: Settings | None = None, *, clock: Clock | None = None,
               captcha: Captcha | None = None, secrets: Secrets | None = None,
               senders: dict[Channel, Sender] | None = None, engine: Engine | None = None) -> App:
@@ -51,7 +62,7 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None,
     factory = sessionmaker(engine, expire_on_commit=False)
     default_senders: dict[Channel, Sender] = {
         Channel.SMS: LogFileSender(settings.notify_log_dir / "sms.log", clock.now),
-        Channel.EMAIL: LogFileSender(settings.notify_log_dir / "email.log", clock.now),
+        Channel.EMAIL: _email_sender(settings, clock),
     }
     return App(
         settings=settings, engine=engine, session_factory=factory, clock=clock, secrets=secrets,

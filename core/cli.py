@@ -7,6 +7,11 @@
     python -m core demo --customers N --seed S [--if-empty]
     python -m core notify send [--every S]  drain the notifications outbox (once, or every S s)
     python -m core secrets init             create .streamlit/secrets.toml if absent
+    python -m core providers add --name N --inn I --phone P --kind K --pattern RE --hint H
+                             [--commission 1,5] [--commission-min 10] [--no-invoicing] [--ownership-proof]
+    python -m core providers list
+    python -m core providers import-register FILE --provider ID   (exit 2: file refused)
+    python -m core invoices import FILE --provider ID   billing registry, CSV or XLSX (exit 2: refused)
 """
 from __future__ import annotations
 
@@ -105,6 +110,94 @@ def cmd_secrets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_providers(args: argparse.Namespace) -> int:
+    from core.services import providers
+
+    app = _app()
+    if args.action == "add":
+        form = providers.ProviderForm(
+            name=args.name, inn=args.inn, contact_phone=args.phone, service_kind=args.kind,
+            account_pattern=args.pattern, account_hint=args.hint,
+            invoicing_enabled=not args.no_invoicing, commission_percent=args.commission,
+            commission_min=args.commission_min, ownership_proof=args.ownership_proof)
+        provider_id = providers.add_provider(app, None, form)
+        print(f"Поставщик «{providers.get_provider(app, provider_id).name}» добавлен, "
+              f"id {provider_id}")
+    elif args.action == "list":
+        for p in providers.list_providers(app):
+            invoicing = "счета выставляются" if p.invoicing_enabled else "без счетов"
+            proof = "; подтверждение суммой последнего счёта" if p.ownership_proof else ""
+            print(f"{p.id}\t{p.name}\tИНН {p.inn}\t{p.service_label}\t"
+                  f"номер: {p.account_rule}\tкомиссия: {p.commission_text}\t{invoicing}{proof}\t"
+                  f"счетов в реестре: {p.accounts_count}")
+    elif args.action == "import-register":
+        return _import_register(app, args)
+    return 0
+
+
+def _import_register(app, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from core.services import providers
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DomainError(f"Файл: не удалось открыть {path} ({error.strerror})") from None
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="стр", desc="Реестр", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        report = providers.import_account_register(app, None, args.provider, path.name, data,
+                                                   progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(report.summary)
+    for problem in report.problems:
+        print(f"  {problem.text}")
+    return 0 if report.accepted else 2
+
+
+def cmd_invoices(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from core.services.invoices import import_billing_registry
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DomainError(f"Файл: не удалось открыть {path} ({error.strerror})") from None
+    bar = None
+
+    def progress(done: int, total: int) -> None:  # rows: half when checked, half when saved
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="стр", desc="Реестр начислений", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        report = import_billing_registry(_app(), None, args.provider, path.name, data, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(report.summary)
+    for problem in report.problems:
+        print(f"  {problem.text}")
+    return 0 if report.accepted else 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,6 +226,34 @@ def build_parser() -> argparse.ArgumentParser:
     sec = sub.add_parser("secrets", help="секреты")
     sec.add_argument("action", choices=["init"])
     sec.set_defaults(func=cmd_secrets)
+    prov = sub.add_parser("providers", help="поставщики услуг и реестры лицевых счетов")
+    prov_sub = prov.add_subparsers(dest="action", required=True)
+    add = prov_sub.add_parser("add", help="новый поставщик")
+    add.add_argument("--name", required=True)
+    add.add_argument("--inn", required=True)
+    add.add_argument("--phone", required=True, help="контактный телефон поставщика")
+    add.add_argument("--kind", required=True, help="вид услуг: water, heating, electricity, "
+                     "gas, management, waste, internet, other")
+    add.add_argument("--pattern", required=True,
+                     help=r"регулярное выражение номера счёта без пробелов и дефисов, например \d{10}")
+    add.add_argument("--hint", required=True, help="правило номера словами, например «10 цифр»")
+    add.add_argument("--commission", default="0", help="комиссия в процентах, например 1,5")
+    add.add_argument("--commission-min", default="0", help="минимальная комиссия в рублях")
+    add.add_argument("--no-invoicing", action="store_true",
+                     help="поставщик не выставляет счета через кабинет")
+    add.add_argument("--ownership-proof", action="store_true",
+                     help="при привязке счёта спрашивать сумму последнего счёта")
+    prov_sub.add_parser("list", help="список поставщиков")
+    imp = prov_sub.add_parser("import-register", help="загрузить реестр лицевых счетов")
+    imp.add_argument("file")
+    imp.add_argument("--provider", type=int, required=True, help="id поставщика")
+    prov.set_defaults(func=cmd_providers)
+    inv = sub.add_parser("invoices", help="счета поставщиков")
+    inv_sub = inv.add_subparsers(dest="action", required=True)
+    inv_import = inv_sub.add_parser("import", help="загрузить реестр начислений (CSV или XLSX)")
+    inv_import.add_argument("file")
+    inv_import.add_argument("--provider", type=int, required=True, help="id поставщика")
+    inv.set_defaults(func=cmd_invoices)
     return parser
 
 

@@ -7,6 +7,11 @@
 | STAFF_COOKIE_KEY / APP_HMAC_KEY | override the secrets file | — |
 | PASSWORD_MIN_LENGTH | customers' minimum password length | 6 |
 | NOTIFY_LOG_DIR | where the log-file SMS and e-mail sinks write | data/ |
+| SMTP_HOST | send e-mail through this SMTP server (unset: the log-file sink) | — |
+| SMTP_PORT | its port | 587 with TLS, 465 with SSL, else 25 |
+| SMTP_USER / SMTP_PASSWORD / SMTP_FROM | login, password, From address | —, —, noreply@localhost |
+| SMTP_TLS / SMTP_SSL | STARTTLS, or SSL from the first byte (1/true/yes) | off |
+| SMTP_TIMEOUT | seconds to wait for the server | 10 |
 """
 from __future__ import annotations
 
@@ -34,6 +39,40 @@ FAST_HASHING = HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    user: str | None
+    password: str | None = field(default=None, repr=False)
+    sender_address: str = "noreply@localhost"
+    use_tls: bool = False  # STARTTLS after connecting (usually port 587)
+    use_ssl: bool = False  # TLS from the first byte (usually port 465)
+    timeout: float = 10.0
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_smtp_settings() -> SmtpSettings | None:
+    """SMTP from the environment; None (the log-file sink) unless SMTP_HOST is set."""
+    host = os.environ.get("SMTP_HOST", "").strip()
+    if not host:
+        return None
+    use_tls, use_ssl = _flag("SMTP_TLS"), _flag("SMTP_SSL")
+    if use_tls and use_ssl:
+        raise ValueError("SMTP_TLS and SMTP_SSL exclude each other: set one of them")
+    port = os.environ.get("SMTP_PORT", "").strip()
+    return SmtpSettings(
+        host=host, port=int(port) if port else (465 if use_ssl else 587 if use_tls else 25),
+        user=os.environ.get("SMTP_USER") or None,
+        password=os.environ.get("SMTP_PASSWORD") or None,
+        sender_address=os.environ.get("SMTP_FROM") or "noreply@localhost",
+        use_tls=use_tls, use_ssl=use_ssl,
+        timeout=float(os.environ.get("SMTP_TIMEOUT") or 10))
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     secrets_file: Path
@@ -45,6 +84,8 @@ class Settings:
     staff_idle_minutes: int = 15
     # Cookie life of the staff login (streamlit-authenticator's re-login cookie).
     staff_cookie_days: float = 1.0
+    # E-mail goes through this SMTP server when set, else to the log-file sink.
+    smtp: SmtpSettings | None = None
 
 
 def default_database_url() -> str:
@@ -62,4 +103,5 @@ def load_settings() -> Settings:
         notify_log_dir=Path(os.environ.get("NOTIFY_LOG_DIR") or PROJECT_ROOT / "data"),
         password_min_length=int(os.environ.get("PASSWORD_MIN_LENGTH", "6")),
         hashing=hashing,
+        smtp=load_smtp_settings(),
     )

@@ -18,7 +18,9 @@ from tqdm import tqdm
 
 from core.app import App
 from core.config import USER_AGREEMENT_VERSION
-from core.db.models import ActorKind, AuditEntry, CabinetBlock, Customer, StaffRole, StaffUser
+from core.db.models import (
+    ActorKind, AuditEntry, CabinetBlock, Customer, ProviderAccount, StaffRole, StaffUser,
+)
 from core.demo_billing import seed_billing
 from core.domain.customers import normalize_code_word, search_name_of
 from core.services import staff as staff_service
@@ -83,7 +85,7 @@ def ensure_demo_staff(app: App) -> dict[str, int]:
 
 
 def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
-              progress: bool = False) -> int:
+              progress: bool = False, billing: bool = True) -> int:
     """Returns how many customers were added."""
     staff_ids = ensure_demo_staff(app)
     with app.uow(write=False) as uow:
@@ -93,6 +95,9 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
         return 0
     rng = random.Random(seed)
     billing_rng = random.Random(seed * 7919 + 1)  # its own stream: customers stay as before
+    with app.uow(write=False) as uow:
+        account_numbers = set(uow.session.execute(
+            select(ProviderAccount.provider_id, ProviderAccount.number)).tuples())
     password_hash = app.customer_hasher.hash(DEMO_PASSWORD)
     code_word_hash = app.customer_hasher.hash(normalize_code_word(DEMO_CODE_WORD))
     bar = tqdm(total=customers, desc="Клиенты", unit=" кл.", disable=not progress)
@@ -131,10 +136,12 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
             if block_rows:
                 s.execute(insert(CabinetBlock.__table__), block_rows)
                 s.execute(insert(AuditEntry.__table__), audit_rows)
-            seed_billing(s, billing_rng, [
-                dict(id=ids[row["phone"]], surname=row["surname"], first_name=row["first_name"],
-                     patronymic=row["patronymic"], address=row["address"],
-                     activated=row["activated_at"] is not None) for row in rows], ANCHOR)
+            if billing:
+                seed_billing(s, billing_rng, [
+                    dict(id=ids[row["phone"]], surname=row["surname"],
+                         first_name=row["first_name"], patronymic=row["patronymic"],
+                         address=row["address"], activated=row["activated_at"] is not None)
+                    for row in rows], ANCHOR, account_numbers)
             uow.commit()
         added += size
         bar.update(size)

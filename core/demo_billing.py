@@ -80,11 +80,11 @@ def _period(months_back: int) -> date:
 
 
 def seed_billing(session: Session, rng: random.Random, customers: list[dict[str, object]],
-                 now: datetime) -> None:
-    """``customers``: dicts with id, surname, first_name, patronymic, address, activated."""
+                 now: datetime, numbers: set[tuple[int, str]]) -> None:
+    """``customers``: dicts with id, surname, first_name, patronymic, address, activated.
+    ``numbers``: (provider id, account number) pairs taken so far, across batches."""
     provider_ids = _providers(session, now)
     accounts, bindings = [], []
-    numbers: set[tuple[int, str]] = set()
     for c in customers:
         if not c["activated"]:
             continue
@@ -102,9 +102,12 @@ def seed_billing(session: Session, rng: random.Random, customers: list[dict[str,
                                                          str(c["patronymic"] or "Иванович")),
                                  loaded_at=now))
             bindings.append((c["id"], pid, number, _binding_name(rng, c), spec))
+    first = (session.scalar(select(ProviderAccount.id).order_by(ProviderAccount.id.desc())
+                            .limit(1)) or 0) + 1
     session.execute(insert(ProviderAccount.__table__), accounts)
     ids = {(pid, num): aid for aid, pid, num in session.execute(
-        select(ProviderAccount.id, ProviderAccount.provider_id, ProviderAccount.number))}
+        select(ProviderAccount.id, ProviderAccount.provider_id, ProviderAccount.number)
+        .where(ProviderAccount.id >= first))}
     session.execute(insert(AccountBinding.__table__), [
         dict(customer_id=cid, provider_account_id=ids[(pid, num)], name=name, created_at=now)
         for cid, pid, num, name, _ in bindings])

@@ -9,7 +9,9 @@ from core.app import App
 from core.db.models import StaffRole
 from core.domain.customers import CabinetStatus
 from core.errors import DomainError
+from core.services import accounts, invoices, subscriptions
 from core.services import contact_center as cc
+from dashboard.invoice_views import invoice_table, render_invoice
 from dashboard.widgets import (
     ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager, run_action,
 )
@@ -34,10 +36,17 @@ def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
         else:
             st.caption("Просмотр без права действий")
     with main:
-        profile, messages, notes, history = st.tabs(
-            ["Профиль", "Сообщения", "Заметки", "История действий"])
+        profile, accounts_tab, invoices_tab, subs_tab, messages, notes, history = st.tabs(
+            ["Профиль", "Лицевые счета", "Счета", "Подписки", "Сообщения", "Заметки",
+             "История действий"])
         with profile:
             _profile(card)
+        with accounts_tab:
+            _accounts(app, actor, card)
+        with invoices_tab:
+            _invoices(app, actor, card)
+        with subs_tab:
+            _subscriptions(app, actor, card)
         with messages:
             _messages(card)
         with notes:
@@ -69,6 +78,64 @@ def _profile(card: cc.CustomerCard) -> None:
             "Заблокирован": fmt_dt(b.blocked_at), "Кем": b.blocked_by, "Причина": b.reason,
             "Разблокирован": fmt_dt(b.lifted_at), "Кем разблокирован": b.lifted_by or "—",
             "Основание": b.lift_reason or "—"} for b in card.blocks]), hide_index=True)
+
+
+def _accounts(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    bound = accounts.customer_accounts(app, actor, card.id, include_removed=True)
+    if not bound:
+        st.info("Лицевые счета не привязаны")
+        return
+    st.dataframe(pd.DataFrame([{
+        "Название": b.name, "Поставщик": b.provider_name, "Лицевой счёт": b.account_number,
+        "Адрес": b.address, "Плательщик": b.payer_masked, "Привязан": fmt_dt(b.bound_at),
+        "Отвязан": fmt_dt(b.removed_at) if b.removed_at else ""} for b in bound]),
+        hide_index=True)
+
+
+def _invoices(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    page = invoices.customer_invoices(app, actor, card.id, page_request("card_inv"))
+    if page.total == 0:
+        st.info("Счетов по привязанным лицевым счетам нет")
+        return
+    invoice_table(page.items, with_name=True)
+    pager("card_inv", page)
+    options = {r.id: f"{r.provider_name} · {r.period_label} · {r.status_label}"
+               for r in page.items}
+    chosen = st.selectbox("Счёт", list(options), format_func=options.__getitem__,
+                          key="card_inv_pick")
+    if st.toggle("Показать начисления", key="card_inv_show"):
+        render_invoice(invoices.invoice_detail(app, actor, int(chosen)))
+
+
+def _subscriptions(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    matrix = subscriptions.customer_subscriptions(app, actor, card.id)
+    topics = list(dict.fromkeys(c.topic for c in matrix.cells))
+    labels = {c.topic: c.topic_label for c in matrix.cells}
+    if not may_act("customers", actor):
+        st.table(pd.DataFrame([{"Тема": labels[t], **{
+            c.channel_label: "да" if c.enabled else "нет"
+            for c in matrix.cells if c.topic == t}} for t in topics]))
+        return
+    with st.form("card_subs_form"):
+        st.caption("Изменение по просьбе клиента: отметьте, что он хочет получать")
+        wanted = {}
+        for topic in topics:
+            cols = st.columns([2, 1, 1])
+            cols[0].markdown(labels[topic])
+            for col, cell in zip(cols[1:], [c for c in matrix.cells if c.topic == topic]):
+                wanted[(cell.topic, cell.channel)] = col.checkbox(
+                    cell.channel_label, value=cell.enabled,
+                    key=f"card_sub_{card.id}_{cell.topic}_{cell.channel.value}")
+        reason = st.text_input("Причина изменения (обращение клиента)", key="card_subs_reason")
+        if st.form_submit_button("Сохранить подписки"):
+            changes = [(t, ch, on) for (t, ch), on in wanted.items()
+                       if on != matrix.is_enabled(t, ch)]
+            if not changes:
+                st.info("Подписки не изменились")
+            elif run_action(lambda: [subscriptions.set_customer_subscription(
+                    app, actor, card.id, t, ch, on, reason) for t, ch, on in changes],
+                    f"Подписки изменены: {len(changes)}"):
+                st.rerun()
 
 
 def _messages(card: cc.CustomerCard) -> None:

@@ -268,6 +268,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         Index("ix_outbox_customer", "customer_id", "created_at"),
+        Index("ix_outbox_created", "created_at"),  # the outbox's date filter
     )
 
     id: Mapped[intpk]

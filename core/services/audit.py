@@ -43,6 +43,21 @@ ACTION_LABELS: dict[str, str] = {
     "staff.activate": "Включение сотрудника",
     "customer.export": "Выгрузка клиентов в Excel",
     "audit.export": "Выгрузка журнала в Excel",
+    "provider.add": "Новый поставщик",
+    "provider.update": "Изменение поставщика",
+    "provider.register_import": "Загрузка реестра лицевых счетов",
+    "account.bind": "Привязка лицевого счёта",
+    "account.ownership_check": "Неверная сумма при подтверждении лицевого счёта",
+    "account.rename": "Переименование лицевого счёта",
+    "account.unbind": "Отвязка лицевого счёта",
+    "subscription.change": "Изменение подписок",
+    "template.change": "Изменение шаблона сообщения",
+    "template.reset": "Возврат стандартного шаблона сообщения",
+    "outbox.retry": "Повторная отправка сообщения",
+    "invoice.registry_import": "Загрузка реестра начислений",
+    "invoice.export": "Выгрузка счетов в Excel",
+    "invoice.mark_paid": "Отметка счёта клиентом как оплаченного",
+    "invoice.unmark_paid": "Снятие клиентом отметки об оплате счёта",
 }
 
 

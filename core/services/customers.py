@@ -29,7 +29,7 @@ from core.errors import (
     CodeExpired, CodeInvalid, EmailTaken, LoginFailed, NotActivated, PhoneTaken,
     SessionInvalid, ValidationError, WrongPassword,
 )
-from core.services import audit, throttle
+from core.services import audit, subscriptions, throttle
 from core.services.cabinet import (
     ACTIVATION_PURPOSE, end_sessions, get_customer, issue_activation_code, open_block,
     reissue_activation_code,
@@ -106,6 +106,7 @@ def register(app: App, form: Registration) -> int:
             s.rollback()
             _ensure_unique(s, phone, email)
             raise PhoneTaken() from None
+        subscriptions.create_default_subscriptions(s, customer.id, now)
         issue_activation_code(app, s, customer, now)
         audit.record(s, at=now, action="customer.register", actor_kind=ActorKind.CUSTOMER,
                      customer_id=customer.id,

@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Boolean, and_, case, exists, func, insert, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from core.actors import StaffActor, require_role
 from core.adapters.senders import OutgoingMessage, SendFailed
 from core.app import App
-from core.db.models import CabinetBlock, Channel, MessageStatus, OutboxMessage
+from core.db.models import (
+    AccountBinding, CabinetBlock, Channel, Customer, Invoice, MessageStatus, OutboxMessage,
+    Provider, ProviderAccount, StaffRole, Subscription,
+)
+from core.domain.customers import format_phone, normalize_phone
+from core.domain.templates import DEFAULT_SUBSCRIPTIONS, TOPICS, format_period
+from core.domain.templates import render as render_template
+from core.errors import DomainError, NotFound, ValidationError
+from core.money import Money
+from core.paging import Page, PageRequest, capped_count
+from core.services import audit, templates
+from core.timefmt import MOSCOW, format_date
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +72,36 @@ def send_pending(app: App, *, limit: int = 500) -> SendReport:
     return SendReport(sent=sent, failed=failed, retrying=retrying)
 
 
+# A claimed message is not due again for this long: if the process dies between
+# sending and settling, the message is sent again after the lease (at least once).
+SEND_LEASE = timedelta(minutes=2)
+
+
 def _send_one(app: App, message_id: int) -> str:
+    """Claim in one short transaction, send outside any transaction, settle in another:
+    a slow SMTP server never holds the database's write lock."""
+    claimed = _claim(app, message_id)
+    if isinstance(claimed, str):
+        return claimed
+    sender = app.senders[Channel(claimed.channel)]
+    try:
+        sender.send(claimed)
+    except SendFailed as error:
+        return _settle_failure(app, claimed.message_id, str(error)[:500])
+    return _settle_success(app, claimed.message_id)
+
+
+def _claim(app: App, message_id: int) -> OutgoingMessage | str:
     with app.uow() as uow:
+        now = app.now()
         query = select(OutboxMessage).where(OutboxMessage.id == message_id,
-                                            OutboxMessage.status == MessageStatus.QUEUED)
+                                            OutboxMessage.status == MessageStatus.QUEUED,
+                                            OutboxMessage.next_attempt_at <= now)
         if app.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         message = uow.session.scalar(query)
         if message is None:
-            return "skipped"  # another worker took it
-        now = app.now()
+            return "skipped"  # another worker took it, or its lease runs
         if message.customer_id is not None and _cabinet_blocked(uow.session, message.customer_id):
             # A blocked cabinet receives nothing, including what was queued before the block.
             message.status = MessageStatus.FAILED
@@ -78,34 +111,290 @@ def _send_one(app: App, message_id: int) -> str:
             uow.commit()
             return "failed"
         message.attempts += 1
-        sender = app.senders[message.channel]
-        try:
-            sender.send(OutgoingMessage(message.id, message.channel.value, message.recipient,
-                                        message.subject, message.body))
-        except SendFailed as error:
-            message.last_error = str(error)[:500]
-            if message.attempts >= MAX_SEND_ATTEMPTS:
-                message.status = MessageStatus.FAILED
-                outcome = "failed"
-            else:
-                message.next_attempt_at = now + RETRY_BACKOFF[min(message.attempts,
-                                                                  len(RETRY_BACKOFF)) - 1]
-                outcome = "retry"
-            log.warning("message %s not sent (attempt %s): %s", message.id, message.attempts,
-                        message.last_error)
+        message.next_attempt_at = now + SEND_LEASE
+        claimed = OutgoingMessage(message.id, message.channel.value, message.recipient,
+                                  message.subject, message.body)
+        uow.commit()
+        return claimed
+
+
+def _settle_failure(app: App, message_id: int, error: str) -> str:
+    with app.uow() as uow:
+        message = uow.session.get(OutboxMessage, message_id)
+        assert message is not None
+        message.last_error = error
+        if message.attempts >= MAX_SEND_ATTEMPTS:
+            message.status = MessageStatus.FAILED
+            outcome = "failed"
         else:
-            message.status = MessageStatus.SENT
-            message.sent_at = now
-            message.last_error = None
-            if message.redacted_body is not None:
-                message.body = message.redacted_body  # the clear code is on the phone only now
-            outcome = "sent"
-            log.info("message %s sent via %s", message.id, message.channel.value)
+            message.next_attempt_at = app.now() + RETRY_BACKOFF[min(message.attempts,
+                                                                    len(RETRY_BACKOFF)) - 1]
+            outcome = "retry"
+        log.warning("message %s not sent (attempt %s): %s", message.id, message.attempts, error)
         uow.commit()
         return outcome
+
+
+def _settle_success(app: App, message_id: int) -> str:
+    with app.uow() as uow:
+        message = uow.session.get(OutboxMessage, message_id)
+        assert message is not None
+        message.status = MessageStatus.SENT
+        message.sent_at = app.now()
+        message.last_error = None
+        if message.redacted_body is not None:
+            message.body = message.redacted_body  # the clear code is on the phone only now
+        log.info("message %s sent via %s", message.id, message.channel.value)
+        uow.commit()
+        return "sent"
 
 
 def _cabinet_blocked(session: Session, customer_id: int) -> bool:
     return session.scalar(select(CabinetBlock.id).where(
         CabinetBlock.customer_id == customer_id, CabinetBlock.lifted_at.is_(None)).limit(1)) \
         is not None
+
+
+# --- new invoices: queued per subscriptions, set-based ----------------------
+
+NEW_INVOICE = "new_invoice"
+# Invoice ids per query: far under every driver's bound-parameter limit.
+QUEUE_CHUNK = 2000
+
+
+def _subscribed(channel: Channel):  # type: ignore[no-untyped-def]
+    """(alias, SQL value): the cabinet's choice for new invoices on ``channel``, or the default."""
+    sub = aliased(Subscription)
+    default = DEFAULT_SUBSCRIPTIONS[(NEW_INVOICE, channel.value)]
+    enabled = func.coalesce(sub.enabled, literal(default, Boolean))
+    return sub, enabled
+
+
+def queue_new_invoice_messages(session: Session, invoice_ids: list[int], now: datetime) -> int:
+    """Queue «Новый счёт» for every cabinet bound to each invoice's account; returns the count.
+
+    Only activated, unblocked cabinets with an active binding get messages, one
+    per channel they are subscribed to (explicit rows or the defaults). A few
+    set-based queries per 2,000 invoices and one bulk insert each, so an import
+    of tens of thousands of invoices stays fast. Call it inside the import's
+    transaction with the ids of the invoices it created (each is announced once
+    per call: do not pass invoices that were announced before).
+    """
+    ids = sorted(set(invoice_ids))
+    if not ids:
+        return 0
+    in_use = {channel: templates.load_template(session, NEW_INVOICE, channel.value)
+              for channel in (Channel.EMAIL, Channel.SMS)}
+    email_sub, email_on = _subscribed(Channel.EMAIL)
+    sms_sub, sms_on = _subscribed(Channel.SMS)
+    blocked = exists().where(CabinetBlock.customer_id == Customer.id,
+                             CabinetBlock.lifted_at.is_(None))
+    query = (
+        select(Invoice.period, Invoice.total_due, Invoice.due_date, ProviderAccount.number,
+               Provider.name, AccountBinding.name, Customer.id, Customer.phone, Customer.email,
+               email_on, sms_on)
+        .join(ProviderAccount, ProviderAccount.id == Invoice.provider_account_id)
+        .join(Provider, Provider.id == ProviderAccount.provider_id)
+        .join(AccountBinding,
+              and_(AccountBinding.provider_account_id == Invoice.provider_account_id,
+                   AccountBinding.removed_at.is_(None)))
+        .join(Customer, Customer.id == AccountBinding.customer_id)
+        .outerjoin(email_sub, and_(email_sub.customer_id == Customer.id,
+                                   email_sub.topic == NEW_INVOICE,
+                                   email_sub.channel == Channel.EMAIL))
+        .outerjoin(sms_sub, and_(sms_sub.customer_id == Customer.id, sms_sub.topic == NEW_INVOICE,
+                                 sms_sub.channel == Channel.SMS))
+        .where(Customer.activated_at.is_not(None), ~blocked, or_(email_on, sms_on))
+        .order_by(Invoice.id, Customer.id))
+    queued = 0
+    for start in range(0, len(ids), QUEUE_CHUNK):
+        batch: list[dict[str, object]] = []
+        for (period, total, due, number, provider, name, customer_id, phone, email,
+             wants_email, wants_sms) in session.execute(
+                query.where(Invoice.id.in_(ids[start:start + QUEUE_CHUNK]))):
+            values = {"provider": provider, "account": number, "account_name": name,
+                      "period": format_period(period), "amount": Money(total).format(),
+                      "due_date": format_date(due)}
+            for channel, wanted, recipient in ((Channel.EMAIL, wants_email, email),
+                                               (Channel.SMS, wants_sms, phone)):
+                if not wanted:
+                    continue
+                subject, body = render_template(in_use[channel], values)
+                batch.append(dict(customer_id=customer_id, channel=channel, topic=NEW_INVOICE,
+                                  recipient=recipient, subject=subject, body=body,
+                                  status=MessageStatus.QUEUED, attempts=0, created_at=now,
+                                  next_attempt_at=now))
+        if batch:
+            # Core insert of the table: one executemany. (The ORM's bulk insert would
+            # split the batch wherever a row's None columns differ: e-mail vs SMS.)
+            session.execute(insert(OutboxMessage.__table__), batch)
+            queued += len(batch)
+    return queued
+
+
+# --- the outbox for staff: list, counts, retry ------------------------------
+
+OUTBOX_VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
+OUTBOX_ACTORS = {StaffRole.AGENT, StaffRole.ADMIN}
+TOPIC_LABELS: dict[str, str] = {"activation": "Код активации", **TOPICS}
+STATUS_LABELS: dict[MessageStatus, str] = {
+    MessageStatus.QUEUED: "В очереди", MessageStatus.SENT: "Отправлено",
+    MessageStatus.FAILED: "Не доставлено"}
+
+
+class OutboxError(DomainError):
+    code = "outbox_error"
+
+
+class RetryRefused(OutboxError):
+    code = "outbox_retry_refused"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"Повторная отправка: {why}")
+
+
+@dataclass(frozen=True)
+class OutboxFilter:
+    status: MessageStatus | None = None
+    channel: Channel | None = None
+    topic: str | None = None  # "new_invoice", "activation", ...: see TOPIC_LABELS
+    customer_phone: str | None = None  # as typed; any common format
+    date_from: date | None = None  # Moscow dates of queuing, inclusive
+    date_to: date | None = None
+    customer_id: int | None = None  # the customer card's «Сообщения» tab
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    created_at: datetime
+    customer_id: int | None
+    customer_phone: str | None  # formatted +7 999 123-45-67
+    channel: Channel
+    topic: str
+    topic_label: str
+    recipient: str
+    subject: str | None
+    body: str  # display_body: never a clear one-time code
+    status: MessageStatus
+    status_label: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    queued: int  # waiting, including those that failed and will retry
+    retrying: int  # of the queued: at least one failed attempt
+    sent: int
+    failed: int  # gave up (attempt limit or a blocked cabinet)
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.sent + self.failed
+
+
+def _moscow_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), MOSCOW).astimezone(timezone.utc)
+
+
+def _outbox_conditions(flt: OutboxFilter, *, with_status: bool = True) -> list[Any]:
+    if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
+        raise ValidationError("Период", "дата «с» позже даты «по»", field="date_from")
+    conditions: list[Any] = []
+    if with_status and flt.status is not None:
+        conditions.append(OutboxMessage.status == MessageStatus(flt.status))
+    if flt.channel is not None:
+        try:
+            conditions.append(OutboxMessage.channel == Channel(flt.channel))
+        except ValueError:
+            raise ValidationError("Канал", "неизвестный канал", field="channel") from None
+    if flt.topic:
+        if len(flt.topic) > 30:
+            raise ValidationError("Вид уведомления", "неизвестный вид", field="topic")
+        conditions.append(OutboxMessage.topic == flt.topic)
+    if flt.customer_phone:
+        phone = normalize_phone(flt.customer_phone)
+        conditions.append(or_(OutboxMessage.customer_id.in_(
+            select(Customer.id).where(Customer.phone == phone)),
+            OutboxMessage.recipient == phone))
+    if flt.customer_id is not None:
+        conditions.append(OutboxMessage.customer_id == flt.customer_id)
+    if flt.date_from:
+        conditions.append(OutboxMessage.created_at >= _moscow_midnight_utc(flt.date_from))
+    if flt.date_to:
+        conditions.append(OutboxMessage.created_at
+                          < _moscow_midnight_utc(flt.date_to + timedelta(days=1)))
+    return conditions
+
+
+def list_outbox(app: App, actor: StaffActor, flt: OutboxFilter,
+                page: PageRequest) -> Page[OutboxRow]:
+    """«Исходящие сообщения», newest first; bodies as staff may see them."""
+    require_role(actor, OUTBOX_VIEWERS, "исходящие сообщения")
+    conditions = _outbox_conditions(flt)
+    with app.uow(write=False) as uow:
+        s = uow.session
+        total, capped = capped_count(s, select(OutboxMessage.id).where(*conditions))
+        rows = s.execute(select(OutboxMessage, Customer.phone)
+                         .outerjoin(Customer, Customer.id == OutboxMessage.customer_id)
+                         .where(*conditions).order_by(OutboxMessage.id.desc())
+                         .limit(page.size).offset(page.offset)).all()
+    items = [OutboxRow(
+        id=m.id, created_at=m.created_at, customer_id=m.customer_id,
+        customer_phone=format_phone(phone) if phone else None, channel=m.channel,
+        topic=m.topic, topic_label=TOPIC_LABELS.get(m.topic, m.topic), recipient=m.recipient,
+        subject=m.subject, body=m.display_body, status=m.status,
+        status_label=STATUS_LABELS[m.status], attempts=m.attempts, last_error=m.last_error,
+        next_attempt_at=m.next_attempt_at, sent_at=m.sent_at) for m, phone in rows]
+    return Page(items=items, total=total, request=page, total_capped=capped)
+
+
+def outbox_counts(app: App, actor: StaffActor,
+                  flt: OutboxFilter | None = None) -> OutboxCounts:
+    """Messages per status (the filter's status is ignored): one GROUP BY."""
+    require_role(actor, OUTBOX_VIEWERS, "исходящие сообщения")
+    conditions = _outbox_conditions(flt or OutboxFilter(), with_status=False)
+    with app.uow(write=False) as uow:
+        rows = uow.session.execute(
+            select(OutboxMessage.status, func.count(),
+                   func.sum(case((OutboxMessage.attempts > 0, 1), else_=0)))
+            .where(*conditions).group_by(OutboxMessage.status)).all()
+    by_status = {status: (int(n), int(tried or 0)) for status, n, tried in rows}
+    queued, retrying = by_status.get(MessageStatus.QUEUED, (0, 0))
+    return OutboxCounts(queued=queued, retrying=retrying,
+                        sent=by_status.get(MessageStatus.SENT, (0, 0))[0],
+                        failed=by_status.get(MessageStatus.FAILED, (0, 0))[0])
+
+
+def retry_message(app: App, actor: StaffActor, message_id: int) -> None:
+    """Put a message that was given up on back in the queue, due now, attempts from zero."""
+    require_role(actor, OUTBOX_ACTORS, "повторная отправка сообщений")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        message = s.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
+                           .with_for_update())
+        if message is None:
+            raise NotFound("Сообщение не найдено")
+        if message.status is MessageStatus.SENT:
+            raise RetryRefused("сообщение уже отправлено")
+        if message.status is MessageStatus.QUEUED:
+            raise RetryRefused("сообщение уже в очереди")
+        if message.redacted_body is not None:
+            # Its body was replaced by the redacted text: the clear code is gone.
+            raise RetryRefused("сообщение с одноразовым кодом не повторяется, "
+                               "запросите новый код")
+        if message.customer_id is not None and _cabinet_blocked(s, message.customer_id):
+            raise RetryRefused("кабинет клиента заблокирован, сообщения ему не отправляются")
+        before = {"status": message.status.value, "attempts": message.attempts,
+                  "last_error": message.last_error}
+        message.status, message.attempts, message.next_attempt_at = \
+            MessageStatus.QUEUED, 0, now
+        audit.record(s, at=now, action="outbox.retry", actor=actor,
+                     customer_id=message.customer_id, before=before,
+                     after={"status": MessageStatus.QUEUED.value, "attempts": 0,
+                            "message_id": message.id})
+        uow.commit()

@@ -194,3 +194,30 @@ def test_a_deep_link_survives_the_login_form(server, browser):
     page.get_by_role("button", name="Войти").click()
     _page_shown(page, "Журнал действий")
     context.close()
+
+
+def test_agent_opens_a_customers_invoice_breakdown(server, browser):
+    from tests.invoice_factories import VODOKANAL_FILE, bind, vodokanal
+
+    app, base = server["app"], str(server["base"])
+    from core.services import invoices
+
+    provider_id, accounts = vodokanal(app)
+    customer = register_and_activate(app, phone="+79990001199")
+    bind(app, customer.customer_id, next(iter(accounts.values())), name="Квартира мамы")
+    invoices.import_billing_registry(app, None, provider_id, VODOKANAL_FILE.name,
+                                     VODOKANAL_FILE.read_bytes())
+    agent = make_staff(app, StaffRole.AGENT)
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    _login(page, base, agent.login)
+    _page_shown(page, "Клиенты")
+    page.get_by_label("Поиск: телефон, e-mail, ФИО").fill("+7 999 000-11-99")
+    page.get_by_role("button", name="Найти").click()
+    page.get_by_role("button", name="Открыть карточку").click()
+    page.get_by_role("tab", name="Счета", exact=True).click()
+    page.get_by_text("Показать начисления").click()
+    sync_api.expect(page.get_by_role("heading", name="Счёт за октябрь 2026").first).to_be_visible()
+    sync_api.expect(page.get_by_text("Водоотведение").first).to_be_visible()
+    context.close()

@@ -36,8 +36,9 @@ def test_send_pending_hands_messages_over_and_marks_them_sent(app, clock, email_
     clock.advance(seconds=5)
     report = notifications.send_pending(app)
     assert (report.sent, report.failed, report.retrying) == (2, 0, 0)
-    assert _message(app, email_id) == (MessageStatus.SENT, 1, clock.now() - timedelta(seconds=5),
-                                       clock.now(), None)
+    # next_attempt_at holds the claim's lease (a crash before settling resends after it).
+    assert _message(app, email_id) == (MessageStatus.SENT, 1,
+                                       clock.now() + notifications.SEND_LEASE, clock.now(), None)
     assert [(m.recipient, m.subject) for m in email_sender.sent] == [
         ("ivan@example.ru", "Счёт за ноябрь")]
     assert "Код активации" in (app.settings.notify_log_dir / "sms.log").read_text("utf-8")
@@ -129,3 +130,15 @@ def test_audit_log_accepts_new_rows(app):
     with app.uow(write=False) as uow:
         actions = uow.session.scalars(select(AuditEntry.action)).all()
     assert actions == ["customer.register"]
+
+
+def test_a_message_claimed_by_a_sender_that_died_is_sent_again_after_the_lease(
+        app, clock, email_sender):
+    email_id = _enqueue_email(app)
+    claimed = notifications._claim(app, email_id)  # the process dies right after sending
+    assert claimed.message_id == email_id
+    assert notifications.send_pending(app).sent == 0  # the lease keeps other workers off
+    clock.advance(seconds=notifications.SEND_LEASE.total_seconds() + 1)
+    assert notifications.send_pending(app).sent == 1
+    status, attempts, *_ = _message(app, email_id)
+    assert (status, attempts) == (MessageStatus.SENT, 2)

@@ -1,0 +1,242 @@
+"""Tolerant readers for the tables providers send us: CSV and XLSX as people make them.
+
+Real-world files come from 1C, Excel and hand-made scripts: UTF-8 with or
+without a BOM or Windows-1251, ``;`` or ``,`` separators, a title row or two
+above the header, blank lines, header spellings that differ in case, spaces
+and «ё». ``read_table`` hides all of that and hands back plain text cells keyed
+by our own column names, with the row number the person sees in the file, so
+every importer reports problems the same way («строка 7, Лицевой счёт: ...»).
+
+Both importers (providers' account registers and billing registries) use it.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from core.errors import DomainError
+
+# The header is looked for among the first rows only: a title block is short.
+HEADER_SEARCH_ROWS = 30
+_DELIMITERS = (";", ",", "\t")
+_XLSX_MAGIC = b"PK\x03\x04"  # a zip archive: xlsx, xlsm, ods
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary Excel format (OLE)
+_NUMBER = re.compile(r"[+-]?(\d+|\d{1,3}(?:[ \u00a0\u202f]\d{3})+)([.,]\d+)?")
+_SPACES = re.compile(r"[ \u00a0\u202f]")
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One data row of a source file."""
+
+    number: int  # 1-based, as the person sees it in the file (a header on top is row 1)
+    values: dict[str, str]  # canonical column -> stripped text ("" when empty or missing)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One reason a row (or the header, ``row=None``) was refused, for the import report."""
+
+    row: int | None  # the row number in the file; None: the file or its header as a whole
+    column: str  # the column's Russian label as the report shows it
+    reason: str
+
+    @property
+    def text(self) -> str:
+        where = f"Строка {self.row}" if self.row is not None else "Заголовок файла"
+        return f"{where}, «{self.column}»: {self.reason}"
+
+
+class FileUnreadable(DomainError):
+    code = "file_unreadable"
+
+    def __init__(self, file_name: str, why: str) -> None:
+        super().__init__(f"Файл: не удалось прочитать «{file_name}»: {why}", field="file")
+
+
+def header_key(text: str) -> str:
+    """How header spellings are compared: case, spaces, punctuation and «ё» do not matter."""
+    folded = str(text).casefold().replace("ё", "е")
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def read_table(file_name: str, data: bytes,
+               columns: dict[str, tuple[str, ...]]) -> tuple[list[SourceRow], list[str]]:
+    """Read a CSV or XLSX table.
+
+    ``columns`` maps our canonical column name to the header spellings we accept,
+    e.g. ``{"number": ("лицевой счет", "лс", "account")}``. Returns the data rows
+    (after the header, fully empty rows skipped; every canonical column present in
+    ``values``, "" when the file lacks it) and the canonical columns the header
+    lacks, for the caller to report. No header row found: no rows, every column
+    missing. Raises ``FileUnreadable`` for a file that is neither text nor a
+    spreadsheet.
+    """
+    if not data:
+        raise FileUnreadable(file_name, "файл пустой")
+    if _is_spreadsheet(file_name, data):
+        grid = _spreadsheet_rows(file_name, data)
+    else:
+        grid = _csv_rows(file_name, _decode(file_name, data), columns)
+    return _table(grid, columns)
+
+
+def parse_decimal(text: str) -> Decimal:
+    """«1 234,56», «1234.56», «-0,5», «1 000» -> Decimal; anything else -> ValueError.
+
+    Spaces (also non-breaking ones) are accepted only as thousands separators,
+    between groups of three digits; the decimal separator is a comma or a point.
+    """
+    value = str(text if text is not None else "").strip()
+    if not _NUMBER.fullmatch(value):
+        raise ValueError(f"not a number: {text!r}")
+    try:
+        return Decimal(_SPACES.sub("", value).replace(",", "."))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        raise ValueError(f"not a number: {text!r}") from None
+
+
+# --- decoding ---------------------------------------------------------------
+
+def _is_spreadsheet(file_name: str, data: bytes) -> bool:
+    """By content, not by name: a CSV saved as «.xls» by a provider's script is still CSV."""
+    return data.startswith(_XLSX_MAGIC) or data.startswith(_XLS_MAGIC)
+
+
+def _decode(file_name: str, data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's «Unicode text»
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FileUnreadable(file_name, "повреждённый текст UTF-16") from None
+    if b"\x00" in data[:4096]:
+        raise FileUnreadable(file_name, "это не CSV и не XLSX")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1251")
+    except UnicodeDecodeError:
+        raise FileUnreadable(file_name, "кодировка не UTF-8 и не Windows-1251") from None
+
+
+def _csv_rows(file_name: str, text: str,
+              columns: dict[str, tuple[str, ...]]) -> list[list[str]]:
+    """Split with the separator under which a header row is found (ties: the most used)."""
+    head = text[:65536]
+    best: tuple[int, int, str] | None = None
+    for delimiter in _DELIMITERS:
+        try:
+            sample = list(_limited(csv.reader(io.StringIO(head, newline=""),
+                                              delimiter=delimiter), HEADER_SEARCH_ROWS))
+        except csv.Error:
+            continue
+        matched = max((_matched(row, columns) for row in sample), default=0)
+        score = (matched, head.count(delimiter), delimiter)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    delimiter = best[2] if best else ";"
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        raise FileUnreadable(file_name, f"ошибка разбора CSV ({error})") from None
+
+
+def _limited(reader, limit: int):  # type: ignore[no-untyped-def]
+    for index, row in enumerate(reader):
+        if index >= limit:
+            return
+        yield row
+
+
+def _spreadsheet_rows(file_name: str, data: bytes) -> list[list[str]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        visible = [m.name for m in book.sheets_metadata
+                   if str(m.visible).rsplit(".", 1)[-1].lower() == "visible"]
+        sheet = book.get_sheet_by_name(visible[0] if visible else book.sheet_names[0])
+        # skip_empty_area=False keeps row 1 of the sheet as row 1 here: the
+        # report's row numbers must match what Excel shows.
+        raw = sheet.to_python(skip_empty_area=False)
+    except Exception as error:  # calamine raises several unrelated types for bad files
+        raise FileUnreadable(file_name, f"это не таблица Excel ({type(error).__name__})") \
+            from None
+    return [[_cell_text(value) for value in row] for row in raw]
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as the person sees it: 1234567890 not 1234567890.0, dates dd.mm.yyyy."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        # Ten decimals hide binary noise of formulas (0.1 + 0.2) and keep real digits.
+        return f"{value:.10f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.strftime("%d.%m.%Y")
+        return value.strftime("%d.%m.%Y %H:%M:%S" if value.second else "%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+# --- the table --------------------------------------------------------------
+
+def _matched(row: list[str], columns: dict[str, tuple[str, ...]]) -> int:
+    keys = {header_key(cell) for cell in row if str(cell).strip()}
+    return sum(1 for spellings in columns.values()
+               if any(header_key(s) in keys for s in spellings))
+
+
+def _table(grid: list[list[str]],
+           columns: dict[str, tuple[str, ...]]) -> tuple[list[SourceRow], list[str]]:
+    needed = min(2, len(columns))
+    header_index = next((i for i, row in enumerate(grid[:HEADER_SEARCH_ROWS])
+                         if needed and _matched(row, columns) >= needed), None)
+    if header_index is None:
+        return [], list(columns)
+    positions = _positions(grid[header_index], columns)
+    missing = [name for name in columns if name not in positions]
+    rows: list[SourceRow] = []
+    for index in range(header_index + 1, len(grid)):
+        cells = grid[index]
+        if not any(str(cell).strip() for cell in cells):
+            continue
+        values = {name: (cells[pos].strip() if pos < len(cells) else "")
+                  for name, pos in positions.items()}
+        for name in missing:
+            values[name] = ""
+        rows.append(SourceRow(number=index + 1, values=values))
+    return rows, missing
+
+
+def _positions(header: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Canonical column -> its index in the header (the leftmost match wins)."""
+    keys = [header_key(cell) for cell in header]
+    positions: dict[str, int] = {}
+    taken: set[int] = set()
+    for name, spellings in columns.items():
+        wanted = {header_key(s) for s in spellings}
+        for index, key in enumerate(keys):
+            if key and key in wanted and index not in taken:
+                positions[name] = index
+                taken.add(index)
+                break
+    return positions

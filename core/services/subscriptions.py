@@ -1,0 +1,230 @@
+"""Subscriptions: which topics a cabinet receives over which channel.
+
+A cabinet has one row per topic x channel cell. Registration writes all six
+with the defaults (``core.domain.templates.DEFAULT_SUBSCRIPTIONS``); a cell
+without a row means the default, so cabinets created in bulk without rows (the
+demo loader) behave exactly like registered ones. Counting and queuing follow
+the same rule in SQL: ``coalesce(enabled, default)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.actors import StaffActor, require_role
+from core.app import App
+from core.db.models import ActorKind, Channel, Customer, StaffRole, Subscription
+from core.domain import templates as rules
+from core.domain.customers import clean_reason
+from core.errors import ValidationError
+from core.services import audit, customers
+from core.services.cabinet import get_customer, open_block_exists
+
+VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
+EDITORS = {StaffRole.AGENT, StaffRole.ADMIN}
+COUNT_VIEWERS = {StaffRole.MANAGER, StaffRole.AGENT, StaffRole.ADMIN}
+
+
+@dataclass(frozen=True)
+class SubscriptionCell:
+    topic: str
+    channel: Channel
+    enabled: bool
+    explicit: bool  # False: no row, the default applies
+    updated_at: datetime | None
+
+    @property
+    def topic_label(self) -> str:
+        return rules.TOPICS[self.topic]
+
+    @property
+    def channel_label(self) -> str:
+        return rules.CHANNELS[self.channel.value]
+
+
+@dataclass(frozen=True)
+class SubscriptionMatrix:
+    """A cabinet's topic x channel grid, cells in the order of TOPICS then CHANNELS."""
+
+    customer_id: int
+    cells: tuple[SubscriptionCell, ...]
+
+    def is_enabled(self, topic: str, channel: Channel | str) -> bool:
+        topic, code = rules.check_topic(topic), rules.check_channel(channel)
+        return next(c.enabled for c in self.cells
+                    if c.topic == topic and c.channel.value == code)
+
+    def as_dict(self) -> dict[str, dict[str, bool]]:
+        """{topic: {channel code: enabled}}, e.g. for a table with topics as rows."""
+        grid: dict[str, dict[str, bool]] = {}
+        for c in self.cells:
+            grid.setdefault(c.topic, {})[c.channel.value] = c.enabled
+        return grid
+
+
+@dataclass(frozen=True)
+class SubscriptionCount:
+    """Active cabinets subscribed to one cell, out of all active cabinets."""
+
+    topic: str
+    channel: Channel
+    subscribed: int
+    total: int
+
+    @property
+    def topic_label(self) -> str:
+        return rules.TOPICS[self.topic]
+
+    @property
+    def channel_label(self) -> str:
+        return rules.CHANNELS[self.channel.value]
+
+
+def create_default_subscriptions(session: Session, customer_id: int, now: datetime) -> None:
+    """Called by registration inside its transaction."""
+    session.add_all(Subscription(customer_id=customer_id, topic=topic, channel=Channel(channel),
+                                 enabled=enabled, updated_at=now)
+                    for (topic, channel), enabled in rules.DEFAULT_SUBSCRIPTIONS.items())
+
+
+def _matrix(session: Session, customer_id: int) -> SubscriptionMatrix:
+    rows = {(r.topic, r.channel.value): r for r in session.scalars(
+        select(Subscription).where(Subscription.customer_id == customer_id))}
+    cells = []
+    for topic in rules.TOPICS:
+        for channel in rules.CHANNELS:
+            row = rows.get((topic, channel))
+            cells.append(SubscriptionCell(
+                topic=topic, channel=Channel(channel),
+                enabled=row.enabled if row else rules.DEFAULT_SUBSCRIPTIONS[(topic, channel)],
+                explicit=row is not None, updated_at=row.updated_at if row else None))
+    return SubscriptionMatrix(customer_id=customer_id, cells=tuple(cells))
+
+
+def _checked(topic: str, channel: Channel | str, enabled: bool) -> tuple[str, str]:
+    topic, code = rules.check_topic(topic), rules.check_channel(channel)
+    if not isinstance(enabled, bool):
+        raise ValidationError("Подписка", "укажите «да» или «нет»", field="enabled")
+    return topic, code
+
+
+def _write(session: Session, customer_id: int, topic: str, channel: str, enabled: bool,
+           now: datetime) -> bool:
+    """Set one cell; False when it already had this value. One upsert, race-free."""
+    current = _matrix(session, customer_id).is_enabled(topic, channel)
+    if current == enabled:
+        return False
+    values = dict(customer_id=customer_id, topic=topic, channel=Channel(channel),
+                  enabled=enabled, updated_at=now)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = (sqlite if dialect == "sqlite" else postgresql).insert(Subscription)
+        session.execute(insert.values(**values).on_conflict_do_update(
+            index_elements=["customer_id", "topic", "channel"],
+            set_={"enabled": enabled, "updated_at": now}))
+    else:
+        row = session.scalar(select(Subscription).where(
+            Subscription.customer_id == customer_id, Subscription.topic == topic,
+            Subscription.channel == Channel(channel)))
+        if row is None:
+            session.add(Subscription(**values))
+        else:
+            row.enabled, row.updated_at = enabled, now
+    return True
+
+
+# --- the customer, in the cabinet's «Настройки» ------------------------------
+
+def get_subscriptions(app: App, token: str) -> SubscriptionMatrix:
+    with app.uow() as uow:
+        customer = customers._session_customer(uow.session, token, app.now())
+        matrix = _matrix(uow.session, customer.id)
+        uow.commit()  # the session's last_seen_at
+        return matrix
+
+
+def set_subscription(app: App, token: str, topic: str, channel: Channel | str,
+                     enabled: bool) -> bool:
+    """Subscribe or unsubscribe one cell; False when nothing changed."""
+    topic, code = _checked(topic, channel, enabled)
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = customers._session_customer(s, token, now)
+        changed = _write(s, customer.id, topic, code, enabled, now)
+        if changed:
+            audit.record(s, at=now, action="subscription.change", actor_kind=ActorKind.CUSTOMER,
+                         customer_id=customer.id,
+                         before={"topic": topic, "channel": code, "enabled": not enabled},
+                         after={"topic": topic, "channel": code, "enabled": enabled})
+        uow.commit()
+        return changed
+
+
+# --- staff ------------------------------------------------------------------
+
+def customer_subscriptions(app: App, actor: StaffActor, customer_id: int) -> SubscriptionMatrix:
+    require_role(actor, VIEWERS, "подписки клиента")
+    with app.uow(write=False) as uow:
+        customer = get_customer(uow.session, customer_id)
+        return _matrix(uow.session, customer.id)
+
+
+def set_customer_subscription(app: App, actor: StaffActor, customer_id: int, topic: str,
+                              channel: Channel | str, enabled: bool, reason: str) -> bool:
+    """An agent changes a cell at the customer's request; the reason is journaled."""
+    require_role(actor, EDITORS, "изменение подписок клиента")
+    topic, code = _checked(topic, channel, enabled)
+    why = clean_reason(reason, "Причина изменения")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        customer = get_customer(s, customer_id)
+        changed = _write(s, customer.id, topic, code, enabled, now)
+        if changed:
+            audit.record(s, at=now, action="subscription.change", actor=actor,
+                         customer_id=customer.id, reason=why,
+                         before={"topic": topic, "channel": code, "enabled": not enabled},
+                         after={"topic": topic, "channel": code, "enabled": enabled})
+        uow.commit()
+        return changed
+
+
+def active_customer_condition():  # type: ignore[no-untyped-def]
+    """SQL: the cabinet is activated and not blocked (it receives notifications)."""
+    return and_(Customer.activated_at.is_not(None), ~open_block_exists(Customer.id))
+
+
+def subscription_counts(app: App, actor: StaffActor) -> list[SubscriptionCount]:
+    """For the chart «Подписки по темам и каналам»: active cabinets only.
+
+    Two aggregate queries whatever the number of cabinets: the active total, and
+    per cell the explicit rows (enabled, and all); a cabinet without a row for a
+    cell counts as the default says.
+    """
+    require_role(actor, COUNT_VIEWERS, "статистика подписок")
+    active = active_customer_condition()
+    with app.uow(write=False) as uow:
+        s = uow.session
+        total = int(s.scalar(select(func.count()).select_from(Customer).where(active)) or 0)
+        explicit = {(topic, channel.value): (int(on or 0), int(rows))
+                    for topic, channel, on, rows in s.execute(
+                        select(Subscription.topic, Subscription.channel,
+                               func.sum(case((Subscription.enabled.is_(True), 1), else_=0)),
+                               func.count())
+                        .join(Customer, Customer.id == Subscription.customer_id)
+                        .where(active)
+                        .group_by(Subscription.topic, Subscription.channel))}
+    counts = []
+    for topic in rules.TOPICS:
+        for channel in rules.CHANNELS:
+            on, rows = explicit.get((topic, channel), (0, 0))
+            default_on = rules.DEFAULT_SUBSCRIPTIONS[(topic, channel)]
+            counts.append(SubscriptionCount(topic=topic, channel=Channel(channel),
+                                            subscribed=on + (total - rows if default_on else 0),
+                                            total=total))
+    return counts

@@ -1,0 +1,64 @@
+"""The one upload widget for providers' files (account registers, billing registries):
+provider, file, «Загрузить», a progress bar, then the summary and every bad row."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import DomainError
+from core.imports import RowProblem
+
+
+class ImportResult(Protocol):
+    accepted: bool
+    problems: tuple[RowProblem, ...]
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def already_loaded(self) -> bool: ...
+
+
+Importer = Callable[[int, str, bytes, Callable[[int, int], None]], ImportResult]
+
+
+def registry_upload(key: str, providers: dict[int, str], run: Importer, *,
+                    label: str) -> None:
+    with st.form(f"{key}_upload_form", clear_on_submit=False):
+        provider_id = st.selectbox("Поставщик", list(providers),
+                                   format_func=providers.__getitem__, key=f"{key}_provider")
+        uploaded = st.file_uploader(label, type=["csv", "xlsx"], key=f"{key}_file")
+        submitted = st.form_submit_button("Загрузить", type="primary")
+    if submitted:
+        if uploaded is None or provider_id is None:
+            st.error("Файл: выберите поставщика и файл CSV или XLSX")
+        else:
+            bar = st.progress(0.0, text="Проверяем файл…")
+
+            def progress(done: int, total: int) -> None:
+                bar.progress(min(done / total, 1.0) if total else 1.0,
+                             text=f"Загружено строк: {done} из {total}")
+
+            try:
+                st.session_state[f"{key}_report"] = run(int(provider_id), uploaded.name,
+                                                        uploaded.getvalue(), progress)
+            except DomainError as error:
+                st.session_state.pop(f"{key}_report", None)
+                st.error(str(error))
+            bar.empty()
+    report: ImportResult | None = st.session_state.get(f"{key}_report")
+    if report is None:
+        return
+    if not report.accepted:
+        st.error(report.summary)
+        st.dataframe(pd.DataFrame([{"Строка": p.row if p.row is not None else "заголовок",
+                                    "Колонка": p.column, "Причина": p.reason}
+                                   for p in report.problems]), hide_index=True)
+    elif report.already_loaded:
+        st.info(report.summary)
+    else:
+        st.success(report.summary)

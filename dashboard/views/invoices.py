@@ -1,0 +1,79 @@
+"""«Счета»: providers' invoices with filters, the charge breakdown, registry upload."""
+from __future__ import annotations
+
+
+import streamlit as st
+
+from core.db.models import InvoiceStatus, StaffRole
+from core.errors import DomainError
+from core.services import invoices, providers
+from dashboard.invoice_views import invoice_table, render_invoice
+from dashboard.uploads import registry_upload
+from dashboard.widgets import (
+    excel_export, forget_export, get_app, guard, page_request, pager,
+)
+
+STATUS_LABELS = {InvoiceStatus.UNPAID: "Не оплачен", InvoiceStatus.PARTIALLY_PAID:
+                 "Оплачен частично", InvoiceStatus.PAID: "Оплачен"}
+
+actor = guard("invoices")
+app = get_app()
+st.title("Счета")
+known = {p.id: p.name for p in providers.list_providers(app)}
+can_import = actor.role in (StaffRole.FINANCE, StaffRole.ADMIN)
+tabs = st.tabs(["Счета", "Загрузка реестра начислений"] if can_import else ["Счета"])
+
+with tabs[0]:
+    with st.form("inv_filters"):
+        c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2])
+        provider_id = c1.selectbox("Поставщик", [None, *known], key="inv_provider",
+                                   format_func=lambda k: "Все" if k is None else known[k])
+        period_from = c2.date_input("Период с", value=None, format="DD.MM.YYYY", key="inv_from")
+        period_to = c3.date_input("Период по", value=None, format="DD.MM.YYYY", key="inv_to")
+        status = c4.selectbox("Статус", [None, *STATUS_LABELS], key="inv_status",
+                              format_func=lambda k: "Все" if k is None else STATUS_LABELS[k])
+        account = c5.text_input("Лицевой счёт", key="inv_account")
+        overdue = st.checkbox("Только просроченные", key="inv_overdue")
+        if st.form_submit_button("Показать"):
+            st.session_state["inv_page"] = 1
+            forget_export("inv")
+    flt = invoices.InvoiceFilter(provider_id=provider_id, period_from=period_from,
+                                 period_to=period_to, status=status,
+                                 account_number=account or None, overdue_only=overdue)
+    try:
+        page = invoices.list_invoices(app, actor, flt, page_request("inv"))
+    except DomainError as error:
+        st.error(str(error))
+        st.stop()
+    if page.total == 0:
+        st.info("Счетов по этим условиям нет")
+    else:
+        invoice_table(page.items)
+        pager("inv", page)
+        excel_export("inv", "scheta.xlsx", lambda: invoices.export_invoices(app, actor, flt))
+        options = {row.id: f"{row.provider_name} · л/с {row.account_number} · {row.period_label}"
+                   for row in page.items}
+        chosen = st.selectbox("Счёт", list(options), format_func=options.__getitem__,
+                              key="inv_choice")
+        if st.button("Показать начисления", key="inv_open"):
+            st.session_state["inv_selected"] = chosen
+    selected = st.session_state.get("inv_selected")
+    if selected is not None:
+        try:
+            render_invoice(invoices.invoice_detail(app, actor, int(selected)))
+        except DomainError as error:
+            st.error(str(error))
+
+if can_import:
+    with tabs[1]:
+        st.caption("Реестр начислений поставщика: одна строка — одно начисление (лицевой счёт, "
+                   "период, услуга, ед. изм., объём, тариф, начислено, перерасчёт, долг/аванс, "
+                   "итого, срок оплаты). CSV в UTF-8 или cp1251 с «;» или «,», или XLSX. "
+                   "Файл загружается целиком или не загружается вовсе.")
+        if known:
+            registry_upload("invreg", known,
+                            lambda pid, name, data, progress: invoices.import_billing_registry(
+                                app, actor, pid, name, data, progress),
+                            label="Реестр начислений (CSV или XLSX)")
+        else:
+            st.info("Сначала добавьте поставщика на странице «Лицевые счета»")

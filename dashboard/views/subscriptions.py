@@ -1,0 +1,129 @@
+"""«Подписки и рассылки»: who subscribes to what, the outbox, the message templates."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core.db.models import Channel, MessageStatus, StaffRole
+from core.errors import DomainError
+from core.services import notifications, subscriptions, templates
+from dashboard.widgets import (
+    ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager, run_action,
+)
+
+actor = guard("subscriptions")
+app = get_app()
+st.title("Подписки и рассылки")
+sees_outbox = actor.role in notifications.OUTBOX_VIEWERS
+tab_names = ["Подписки"] + (["Исходящие сообщения", "Шаблоны"] if sees_outbox else [])
+tabs = st.tabs(tab_names)
+
+with tabs[0]:
+    counts = subscriptions.subscription_counts(app, actor)
+    data = pd.DataFrame([{"Тема": c.topic_label, "Канал": c.channel_label,
+                          "Подписано": c.subscribed, "Всего активных": c.total,
+                          "Доля": f"{(c.subscribed / c.total if c.total else 0):.0%}"}
+                         for c in counts])
+    if data.empty or int(data["Всего активных"].max()) == 0:
+        st.info("Активных кабинетов пока нет")
+    else:
+        chart = px.bar(data, x="Тема", y="Подписано", color="Канал", barmode="group",
+                       text="Подписано", labels={"Подписано": "Подписано кабинетов"},
+                       title="Подписки активных кабинетов по темам и каналам")
+        st.plotly_chart(chart, key="subs_chart")
+        st.dataframe(data, hide_index=True)
+
+if sees_outbox:
+    with tabs[1]:
+        totals = notifications.outbox_counts(app, actor)
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("В очереди", totals.queued)
+        m2.metric("Из них с повтором", totals.retrying)
+        m3.metric("Отправлено", totals.sent)
+        m4.metric("Не доставлено", totals.failed)
+        with st.form("out_filters"):
+            c1, c2, c3, c4, c5, c6 = st.columns(6)
+            status = c1.selectbox("Статус", [None, *notifications.STATUS_LABELS], key="out_status",
+                                  format_func=lambda k: "Все" if k is None
+                                  else notifications.STATUS_LABELS[k])
+            channel = c2.selectbox("Канал", [None, Channel.SMS, Channel.EMAIL], key="out_channel",
+                                   format_func=lambda k: "Все" if k is None
+                                   else ("SMS" if k is Channel.SMS else "E-mail"))
+            topic = c3.selectbox("Тема", [None, *notifications.TOPIC_LABELS], key="out_topic",
+                                 format_func=lambda k: "Все" if k is None
+                                 else notifications.TOPIC_LABELS[k])
+            phone = c4.text_input("Телефон клиента", key="out_phone")
+            date_from = c5.date_input("С", value=None, format="DD.MM.YYYY", key="out_from")
+            date_to = c6.date_input("По", value=None, format="DD.MM.YYYY", key="out_to")
+            if st.form_submit_button("Показать"):
+                st.session_state["out_page"] = 1
+        flt = notifications.OutboxFilter(status=status, channel=channel, topic=topic,
+                                         customer_phone=phone or None, date_from=date_from,
+                                         date_to=date_to)
+        try:
+            page = notifications.list_outbox(app, actor, flt, page_request("out"))
+        except DomainError as error:
+            st.error(str(error))
+            page = None
+        if page is not None and page.total == 0:
+            st.info("Сообщений по этим условиям нет")
+        elif page is not None:
+            st.dataframe(pd.DataFrame([{
+                "№": r.id, "Создано": fmt_dt(r.created_at), "Клиент": r.customer_phone or "",
+                "Канал": "SMS" if r.channel is Channel.SMS else "E-mail", "Тема": r.topic_label,
+                "Получатель": r.recipient, "Текст": r.body, "Статус": r.status_label,
+                "Попыток": r.attempts, "Ошибка": r.last_error or "",
+                "Отправлено": fmt_dt(r.sent_at)} for r in page.items]),
+                hide_index=True, width="stretch")
+            pager("out", page)
+            failed = [r for r in page.items if r.status is MessageStatus.FAILED]
+            if failed and actor.role in notifications.OUTBOX_ACTORS:
+                options = {r.id: f"№ {r.id} · {r.recipient} · {r.last_error or ''}" for r in failed}
+                chosen = st.selectbox("Недоставленное сообщение", list(options),
+                                      format_func=options.__getitem__, key="out_retry_pick")
+                if st.button("Повторить отправку", key="out_retry"):
+                    ask_confirmation("out_retry")
+                confirm_dialog("out_retry", "Повторить отправку?",
+                               f"Сообщение № {chosen} снова встанет в очередь.",
+                               lambda _: notifications.retry_message(app, actor, int(chosen)),
+                               "Сообщение поставлено в очередь")
+
+    with tabs[2]:
+        items = templates.list_templates(app, actor)
+        keyed = {(t.topic, t.channel.value): t for t in items}
+        pick = st.selectbox("Шаблон", list(keyed), key="tpl_pick",
+                            format_func=lambda k: f"{keyed[k].topic_label} · "
+                            f"{keyed[k].channel_label}"
+                            + (" (стандартный)" if keyed[k].is_default else ""))
+        chosen_tpl = keyed[pick]
+        st.caption("Подстановки: " + ", ".join(f"{{{name}}} — {text}"
+                                               for name, text in chosen_tpl.placeholders))
+        is_email = chosen_tpl.channel is Channel.EMAIL
+        subject = st.text_input("Тема письма", value=chosen_tpl.subject or "",
+                                key=f"tpl_subject_{pick}", disabled=not is_email)
+        body = st.text_area("Текст шаблона", value=chosen_tpl.body, height=200,
+                            key=f"tpl_body_{pick}")
+        c1, c2 = st.columns(2)
+        if c1.button("Предпросмотр", key="tpl_preview"):
+            try:
+                shown = templates.preview_template(app, actor, pick[0], pick[1],
+                                                   subject if is_email else None, body)
+            except DomainError as error:
+                st.error(str(error))
+            else:
+                if shown.subject:
+                    st.markdown(f"**{shown.subject}**")
+                st.text(shown.body)
+                parts = f", частей SMS: {shown.sms_parts}" if shown.sms_parts else ""
+                st.caption(f"Символов: {shown.length}{parts}")
+        if actor.role is StaffRole.ADMIN:
+            if c2.button("Сохранить шаблон", key="tpl_save"):
+                ask_confirmation("tpl_save")
+            confirm_dialog("tpl_save", "Сохранить шаблон?",
+                           f"Новые сообщения «{chosen_tpl.topic_label}» по каналу "
+                           f"{chosen_tpl.channel_label} пойдут с этим текстом.",
+                           lambda _: templates.save_template(app, actor, pick[0], pick[1],
+                                                             subject if is_email else None,
+                                                             body),
+                           "Шаблон сохранён")
