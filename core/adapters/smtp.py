@@ -8,7 +8,6 @@ names the server and the SMTP code but never the login or password.
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid

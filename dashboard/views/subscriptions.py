@@ -9,7 +9,7 @@ from core.db.models import Channel, MessageStatus, StaffRole
 from core.errors import DomainError
 from core.services import notifications, subscriptions, templates
 from dashboard.widgets import (
-    ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager, run_action,
+    ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager,
 )
 
 actor = guard("subscriptions")

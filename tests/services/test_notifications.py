@@ -1,7 +1,6 @@
 """The notifications outbox, and the append-only audit log."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 import sqlalchemy.exc
