@@ -6,7 +6,10 @@ import streamlit as st
 
 from core.db.models import StaffRole
 from core.domain.accounts import SERVICE_KINDS
-from core.services import providers
+from core.domain.customers import try_normalize_phone
+from core.errors import DomainError
+from core.paging import PageRequest
+from core.services import accounts, contact_center, providers
 from dashboard.uploads import registry_upload
 from dashboard.widgets import fmt_dt, get_app, guard, run_action
 
@@ -15,7 +18,8 @@ app = get_app()
 st.title("Лицевые счета")
 
 known = providers.list_providers(app)
-tab_providers, tab_register = st.tabs(["Поставщики", "Реестр лицевых счетов"])
+tab_providers, tab_register, tab_customer = st.tabs(
+    ["Поставщики", "Реестр лицевых счетов", "Счета клиента"])
 with tab_providers:
     if not known:
         st.info("Поставщиков пока нет")
@@ -63,3 +67,26 @@ with tab_register:
         st.info("Сначала добавьте поставщика")
     else:
         st.caption("Загрузка реестров доступна финансистам и администраторам")
+
+with tab_customer:
+    with st.form("acc_customer_form"):
+        phone = st.text_input("Телефон клиента", key="acc_customer_phone")
+        found = st.form_submit_button("Показать счета")
+    if found:
+        try:
+            match = contact_center.search_customers(app, actor, phone, PageRequest(1, 10))
+            if match.total != 1 or try_normalize_phone(phone) is None:
+                st.info("Введите полный номер телефона одного клиента")
+            else:
+                person = match.items[0]
+                bound = accounts.customer_accounts(app, actor, person.id)
+                st.markdown(f"**{person.full_name}** · {person.phone} · {person.status.label}")
+                if not bound:
+                    st.info("Лицевые счета не привязаны")
+                else:
+                    st.dataframe(pd.DataFrame([{
+                        "Название": b.name, "Поставщик": b.provider_name,
+                        "Лицевой счёт": b.account_number, "Адрес": b.address,
+                        "Привязан": fmt_dt(b.bound_at)} for b in bound]), hide_index=True)
+        except DomainError as error:
+            st.error(str(error))

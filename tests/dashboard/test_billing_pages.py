@@ -141,3 +141,17 @@ def test_manager_sees_only_the_subscription_chart(logged_in):
     at.switch_page("views/subscriptions.py").run()
     assert not at.exception
     assert len(at.tabs) == 1
+
+
+def test_accounts_page_shows_a_customers_bound_accounts_by_phone(dash_app, logged_in):
+    _, accounts = vodokanal(dash_app)
+    login = register_and_activate(dash_app, phone="+79215550033")
+    bind(dash_app, login.customer_id, next(iter(accounts.values())), name="Дача")
+    at, _ = logged_in(StaffRole.FINANCE)
+    at.switch_page("views/accounts.py").run()
+    at.text_input(key="acc_customer_phone").input("8 921 555-00-33")
+    button(at, "Показать счета").click().run()
+    assert at.dataframe[-1].value["Название"].tolist() == ["Дача"]
+    at.text_input(key="acc_customer_phone").input("921")
+    button(at, "Показать счета").click().run()
+    assert "Введите полный номер телефона одного клиента" in texts(at)
