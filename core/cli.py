@@ -128,8 +128,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
             invoicing = "счета выставляются" if p.invoicing_enabled else "без счетов"
             proof = "; подтверждение суммой последнего счёта" if p.ownership_proof else ""
             print(f"{p.id}\t{p.name}\tИНН {p.inn}\t{p.service_label}\t"
-                  f"номер: {p.account_rule}\tкомиссия: {p.commission_text}\t{invoicing}{proof}\t"
-                  f"счетов в реестре: {p.accounts_count}")
+                  f"номер: {p.account_rule}\tкомиссия: {p.commission_text}\t"
+                  f"{invoicing}{proof}\tсчетов в реестре: {p.accounts_count}")
     elif args.action == "import-register":
         return _import_register(app, args)
     return 0

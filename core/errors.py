@@ -221,7 +221,7 @@ class StaffLoginTaken(StaffError):
 
 
 def format_until(moment: datetime) -> str:
-    """«14:05 25.11.2026 (МСК)» — lockout messages say when the lock ends."""
+    """«25.11.2026 14:05 (МСК)»: lockout messages say when the lock ends."""
     from core.timefmt import format_datetime_msk
 
     return format_datetime_msk(moment)

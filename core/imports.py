@@ -25,8 +25,9 @@ HEADER_SEARCH_ROWS = 30
 _DELIMITERS = (";", ",", "\t")
 _XLSX_MAGIC = b"PK\x03\x04"  # a zip archive: xlsx, xlsm, ods
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary Excel format (OLE)
-_NUMBER = re.compile(r"[+-]?(\d+|\d{1,3}(?:[ \u00a0\u202f]\d{3})+)([.,]\d+)?")
-_SPACES = re.compile(r"[ \u00a0\u202f]")
+# Thousands may be grouped by a space, a non-breaking or a thin space (Excel, 1C, Word).
+_NUMBER = re.compile(r"[+-]?(\d+|\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+)([.,]\d+)?")
+_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def read_table(file_name: str, data: bytes,
     """
     if not data:
         raise FileUnreadable(file_name, "файл пустой")
-    if _is_spreadsheet(file_name, data):
+    if _is_spreadsheet(data):
         grid = _spreadsheet_rows(file_name, data)
     else:
         grid = _csv_rows(file_name, _decode(file_name, data), columns)
@@ -102,9 +103,9 @@ def parse_decimal(text: str) -> Decimal:
 
 # --- decoding ---------------------------------------------------------------
 
-def _is_spreadsheet(file_name: str, data: bytes) -> bool:
+def _is_spreadsheet(data: bytes) -> bool:
     """By content, not by name: a CSV saved as «.xls» by a provider's script is still CSV."""
-    return data.startswith(_XLSX_MAGIC) or data.startswith(_XLS_MAGIC)
+    return data.startswith((_XLSX_MAGIC, _XLS_MAGIC))
 
 
 def _decode(file_name: str, data: bytes) -> str:

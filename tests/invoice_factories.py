@@ -18,7 +18,7 @@ VODOKANAL_FILE = SAMPLES / "registry_vodokanal_2026-10.csv"
 VODOKANAL_CP1251_FILE = SAMPLES / "registry_vodokanal_2026-10_cp1251.csv"
 ENERGO_FILE = SAMPLES / "registry_energo_2026-10.xlsx"
 BAD_FILE = SAMPLES / "registry_bad.csv"
-# The energo register is not among the samples: its 8 accounts are made here.
+# Energo accounts made here (the sample register accounts_energo.xlsx holds them too).
 ENERGO_ACCOUNTS = tuple(str(400000000001 + n) for n in range(8))
 
 _seq = itertools.count(1)

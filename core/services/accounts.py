@@ -21,9 +21,8 @@ from core.db.models import (
 )
 from core.domain.accounts import (
     MAX_ACCOUNTS_PER_CABINET, OWNERSHIP_LOCK, OWNERSHIP_MAX_FAILURES, AccountAlreadyBound,
-    AccountNotInRegister, OwnershipProofFailed, OwnershipProofLocked,
-    OwnershipProofUnavailable, ProviderNotInvoicing, TooManyAccounts, clean_binding_name,
-    normalize_account_number,
+    AccountNotInRegister, OwnershipProofFailed, OwnershipProofLocked, OwnershipProofUnavailable,
+    ProviderNotInvoicing, TooManyAccounts, clean_binding_name, normalize_account_number,
 )
 from core.errors import NotFound, ValidationError
 from core.money import Money, MoneyFormatError

@@ -236,14 +236,7 @@ def _infos(s: Session, providers: list[Provider]) -> list[ProviderInfo]:
                             .where(RegistryFile.provider_id.in_(ids),
                                    RegistryFile.kind == REGISTER_KIND)
                             .group_by(RegistryFile.provider_id)).all())
-    return [_info(p, int(counts.get(p.id, 0)), _as_aware(loaded.get(p.id))) for p in providers]
-
-
-def _as_aware(moment: datetime | None) -> datetime | None:
-    # max() over a column loses the column's type on SQLite: re-attach UTC.
-    from core.timefmt import as_utc
-
-    return as_utc(moment) if isinstance(moment, datetime) else None
+    return [_info(p, int(counts.get(p.id, 0)), loaded.get(p.id)) for p in providers]
 
 
 def list_providers(app: App, *, invoicing_only: bool = False) -> list[ProviderInfo]:

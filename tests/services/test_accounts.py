@@ -15,7 +15,9 @@ from core.domain.accounts import (
     MAX_ACCOUNTS_PER_CABINET, AccountAlreadyBound, AccountNotInRegister, OwnershipProofFailed,
     OwnershipProofLocked, OwnershipProofUnavailable, ProviderNotInvoicing, TooManyAccounts,
 )
-from core.errors import CabinetBlocked, NotFound, PermissionDenied, SessionInvalid, ValidationError
+from core.errors import (
+    CabinetBlocked, NotFound, PermissionDenied, SessionInvalid, ValidationError,
+)
 from core.services import accounts, customers, providers
 from tests.factories import make_staff, register_and_activate
 from tests.services.dbstate import count, snapshot

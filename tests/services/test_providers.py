@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.db.models import ActorKind, AuditEntry, ProviderAccount, RegistryFile, StaffRole
+from core.db.models import (
+    ActorKind, AuditEntry, ProviderAccount, RegistryFile, StaffRole,
+)
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.imports import FileUnreadable
 from core.services import providers

@@ -52,7 +52,7 @@ def test_bad_account_number_is_refused_with_the_providers_hint_and_an_example(ru
     with pytest.raises(ValidationError) as error:
         normalize_account_number(raw, *rule)
     message = str(error.value)
-    assert message.startswith(f"Лицевой счёт: ") and rule[1] in message
+    assert message.startswith("Лицевой счёт: ") and rule[1] in message
     assert "например " + example_number(rule[0]) in message
     assert error.value.field == "number"
 

@@ -12,7 +12,9 @@ import pytest
 import xlsxwriter
 
 from core.errors import DomainError
-from core.imports import FileUnreadable, RowProblem, SourceRow, header_key, parse_decimal, read_table
+from core.imports import (
+    FileUnreadable, RowProblem, SourceRow, header_key, parse_decimal, read_table,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 COLUMNS = {"number": ("лицевой счет", "лс", "л/с", "номер лицевого счета", "account"),
@@ -123,7 +125,7 @@ def test_missing_columns_are_reported_and_come_back_empty():
 
 
 def test_a_file_without_a_recognisable_header_has_no_rows_and_every_column_missing():
-    rows, missing = read_table("f.csv", "a;b;c\n1;2;3\n".encode(), COLUMNS)
+    rows, missing = read_table("f.csv", b"a;b;c\n1;2;3\n", COLUMNS)
     assert rows == [] and missing == ["number", "address", "payer"]
 
 
