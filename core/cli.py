@@ -135,14 +135,14 @@ def cmd_providers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_register(app, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _run_import(file_name: str, title: str, importer) -> int:  # type: ignore[no-untyped-def]
+    """Read a provider's file, import it with a progress bar, print the report.
+    ``importer(name, data, progress)`` returns a report with summary/problems/accepted."""
     from pathlib import Path
 
     from tqdm import tqdm
 
-    from core.services import providers
-
-    path = Path(args.file)
+    path = Path(file_name)
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -152,12 +152,11 @@ def _import_register(app, args: argparse.Namespace) -> int:  # type: ignore[no-u
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="стр", desc="Реестр", file=sys.stderr)
+            bar = tqdm(total=total, unit="стр", desc=title, file=sys.stderr)
         bar.update(done - bar.n)
 
     try:
-        report = providers.import_account_register(app, None, args.provider, path.name, data,
-                                                   progress)
+        report = importer(path.name, data, progress)
     finally:
         if bar is not None:
             bar.close()
@@ -165,37 +164,23 @@ def _import_register(app, args: argparse.Namespace) -> int:  # type: ignore[no-u
     for problem in report.problems:
         print(f"  {problem.text}")
     return 0 if report.accepted else 2
+
+
+def _import_register(app, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from core.services import providers
+
+    return _run_import(args.file, "Реестр", lambda name, data, progress:
+                       providers.import_account_register(app, None, args.provider, name, data,
+                                                         progress))
 
 
 def cmd_invoices(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from tqdm import tqdm
-
     from core.services.invoices import import_billing_registry
 
-    path = Path(args.file)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise DomainError(f"Файл: не удалось открыть {path} ({error.strerror})") from None
-    bar = None
-
-    def progress(done: int, total: int) -> None:  # rows: half when checked, half when saved
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="стр", desc="Реестр начислений", file=sys.stderr)
-        bar.update(done - bar.n)
-
-    try:
-        report = import_billing_registry(_app(), None, args.provider, path.name, data, progress)
-    finally:
-        if bar is not None:
-            bar.close()
-    print(report.summary)
-    for problem in report.problems:
-        print(f"  {problem.text}")
-    return 0 if report.accepted else 2
+    app = _app()
+    # The bar counts rows twice over: half when checked, half when saved.
+    return _run_import(args.file, "Реестр начислений", lambda name, data, progress:
+                       import_billing_registry(app, None, args.provider, name, data, progress))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,8 +8,9 @@ from datetime import date
 from sqlalchemy import select
 
 from core.app import App
+from tests import invoice_factories
 from core.db.models import (
-    AccountBinding, Invoice, InvoiceStatus, OutboxMessage, Provider, ProviderAccount,
+    Invoice, InvoiceStatus, OutboxMessage, Provider, ProviderAccount,
 )
 
 _seq = itertools.count(1)
@@ -41,13 +42,7 @@ def make_account(app: App, provider_id: int, number: str | None = None) -> int:
 
 def bind(app: App, customer_id: int, account_id: int, name: str = "Квартира на Ленина",
          removed: bool = False) -> int:
-    with app.uow() as uow:
-        binding = AccountBinding(customer_id=customer_id, provider_account_id=account_id,
-                                 name=name, created_at=app.now(),
-                                 removed_at=app.now() if removed else None)
-        uow.session.add(binding)
-        uow.commit()
-        return binding.id
+    return invoice_factories.bind(app, customer_id, account_id, name=name, removed=removed)
 
 
 def make_invoice(app: App, account_id: int, *, period: date = date(2026, 11, 1),

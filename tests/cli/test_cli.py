@@ -18,13 +18,6 @@ from core.services import staff
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
-                APP_SECRETS_FILE=str(tmp_path / "secrets.toml"), APP_FAST_HASHING="1",
-                NOTIFY_LOG_DIR=str(tmp_path))
-
-
 def core(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, env=env, input=stdin,
                           capture_output=True, text=True, timeout=120)

@@ -1,18 +1,13 @@
 """`python -m core invoices import FILE --provider ID` as an operator runs it."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from core.adapters.captcha import StaticCaptcha
-from core.app import build_app
-from core.config import load_settings
 from core.db.models import Invoice
+from tests.cli.test_cli import _app, core
 from tests.invoice_factories import (
     BAD_FILE, ENERGO_FILE, VODOKANAL_FILE, energo, vodokanal,
 )
@@ -21,27 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
-               APP_SECRETS_FILE=str(tmp_path / "secrets.toml"), APP_FAST_HASHING="1",
-               NOTIFY_LOG_DIR=str(tmp_path))
-    assert core(env, "db", "upgrade").returncode == 0
-    return env
-
-
-def core(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
-def _app(env: dict[str, str]):  # type: ignore[no-untyped-def]
-    old = dict(os.environ)
-    os.environ.update(env)
-    try:
-        return build_app(load_settings(), captcha=StaticCaptcha())
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+def cli_env(cli_env: dict[str, str]) -> dict[str, str]:
+    """The shared environment, migrated."""
+    assert core(cli_env, "db", "upgrade").returncode == 0
+    return cli_env
 
 
 def invoices_count(env: dict[str, str]) -> int:

@@ -1,7 +1,6 @@
 """`python -m core providers ...` as an operator runs it: a real process, a real database."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 ADD = ["providers", "add", "--name", "МУП «Пермводоканал»", "--inn", "7707083893",
        "--phone", "8 800 100-39-00", "--kind", "water", "--pattern", r"\d{10}",
        "--hint", "10 цифр", "--commission", "1,5", "--commission-min", "10"]
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
-                APP_SECRETS_FILE=str(tmp_path / "secrets.toml"), APP_FAST_HASHING="1",
-                NOTIFY_LOG_DIR=str(tmp_path))
 
 
 def _count(env, model) -> int:  # type: ignore[no-untyped-def]
