@@ -21,7 +21,7 @@ from core.config import USER_AGREEMENT_VERSION
 from core.db.models import (
     ActorKind, AuditEntry, CabinetBlock, Customer, ProviderAccount, StaffRole, StaffUser,
 )
-from core.demo_billing import seed_billing
+from core.demo_billing import seed_billing, seed_subscriptions
 from core.domain.customers import normalize_code_word, search_name_of
 from core.services import staff as staff_service
 
@@ -142,6 +142,7 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
                          first_name=row["first_name"], patronymic=row["patronymic"],
                          address=row["address"], activated=row["activated_at"] is not None)
                     for row in rows], ANCHOR, account_numbers)
+                seed_subscriptions(s, billing_rng, list(ids.values()), ANCHOR)
             uow.commit()
         added += size
         bar.update(size)

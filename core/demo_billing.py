@@ -187,3 +187,21 @@ def _providers(session: Session, now: datetime) -> dict[str, int]:
         session.flush()
         existing[spec.name] = provider.id
     return existing
+
+
+def seed_subscriptions(session: Session, rng: random.Random, customer_ids: list[int],
+                       now: datetime) -> None:
+    """About a third of the customers changed their subscriptions; the rest keep defaults."""
+    from core.db.models import Channel, Subscription
+    from core.domain.templates import DEFAULT_SUBSCRIPTIONS
+
+    rows = []
+    for customer_id in customer_ids:
+        if rng.random() > 0.35:
+            continue
+        for (topic, channel), default in DEFAULT_SUBSCRIPTIONS.items():
+            enabled = (not default) if rng.random() < 0.3 else default
+            rows.append(dict(customer_id=customer_id, topic=topic, channel=Channel(channel),
+                             enabled=enabled, updated_at=now))
+    if rows:
+        session.execute(insert(Subscription.__table__), rows)

@@ -22,9 +22,9 @@ if actor.role is not StaffRole.ADMIN:
 with st.form("audit_filters"):
     c1, c2, c3, c4, c5 = st.columns(5)
     people = staff.staff_choices(app, actor)
-    who = c1.selectbox("Сотрудник", [None, *people],
+    who = c1.selectbox("Сотрудник", [None, *people], placeholder="Все",
                        format_func=lambda k: "Все" if k is None else people[k], key="aud_staff")
-    action = c2.selectbox("Действие", [None, *audit.ACTION_LABELS],
+    action = c2.selectbox("Действие", [None, *audit.ACTION_LABELS], placeholder="Все",
                           format_func=lambda k: "Все" if k is None else audit.ACTION_LABELS[k],
                           key="aud_action")
     phone = c3.text_input("Телефон клиента", key="aud_phone")

@@ -26,11 +26,11 @@ tabs = st.tabs(["Счета", "Загрузка реестра начислен�
 with tabs[0]:
     with st.form("inv_filters"):
         c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2])
-        provider_id = c1.selectbox("Поставщик", [None, *known], key="inv_provider",
+        provider_id = c1.selectbox("Поставщик", [None, *known], placeholder="Все", key="inv_provider",
                                    format_func=lambda k: "Все" if k is None else known[k])
         period_from = c2.date_input("Период с", value=None, format="DD.MM.YYYY", key="inv_from")
         period_to = c3.date_input("Период по", value=None, format="DD.MM.YYYY", key="inv_to")
-        status = c4.selectbox("Статус", [None, *STATUS_LABELS], key="inv_status",
+        status = c4.selectbox("Статус", [None, *STATUS_LABELS], placeholder="Все", key="inv_status",
                               format_func=lambda k: "Все" if k is None else STATUS_LABELS[k])
         account = c5.text_input("Лицевой счёт", key="inv_account")
         overdue = st.checkbox("Только просроченные", key="inv_overdue")

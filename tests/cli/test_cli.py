@@ -138,3 +138,17 @@ def test_demo_builds_providers_accounts_and_a_year_of_invoices(cli_env):
                        for line in lines)
     assert kinds == {"water", "heating", "electricity", "management", "gas"}
     assert bindings >= 100 and periods == 12
+
+
+def test_demo_varies_subscriptions_for_a_third_of_the_customers(cli_env):
+    from core.db.models import Subscription
+
+    core(cli_env, "db", "upgrade")
+    core(cli_env, "demo", "--customers", "300", "--seed", "5")
+    app = _app(cli_env)
+    with app.uow(write=False) as uow:
+        customers_with_rows = uow.session.scalar(
+            select(func.count(func.distinct(Subscription.customer_id))))
+        news_on = uow.session.scalar(select(func.count()).select_from(Subscription).where(
+            Subscription.topic == "news", Subscription.enabled.is_(True)))
+    assert 60 <= customers_with_rows <= 150 and news_on > 0
