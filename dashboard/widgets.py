@@ -104,6 +104,15 @@ def pager(key: str, page: "Page[object]") -> None:
     info.caption(f"Всего: {page.total_text} · страниц: {page.pages}{more}")
 
 
+def choose_and_open(key: str, label: str, options: dict[int, str], button: str) -> None:
+    """A list's «open» control: pick a row of the current page, press the button;
+    the chosen id stays in ``{key}_selected`` across reruns."""
+    chosen = st.selectbox(label, list(options), format_func=options.__getitem__,
+                          key=f"{key}_choice")
+    if st.button(button, key=f"{key}_open"):
+        st.session_state[f"{key}_selected"] = chosen
+
+
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -125,11 +126,28 @@ def export_entries(app: App, actor: StaffActor, flt: AuditFilter) -> bytes:
     require_role(actor, {StaffRole.ADMIN, StaffRole.AGENT, StaffRole.FINANCE}, "журнал действий")
     if actor.role is not StaffRole.ADMIN:
         flt = replace(flt, staff_id=actor.staff_id)
-    conditions = _conditions(flt)
-    # Read in a read-only transaction (a long export must not hold SQLite's
-    # write lock), then journal it in a short one.
+    return journaled_export(app, actor, _rows_query(_conditions(flt)), EXPORT_COLUMNS,
+                            _export_row, sheet="Журнал", action="audit.export")
+
+
+def _export_row(row: Any) -> tuple[Any, ...]:
+    r = _row(*row)
+    return (r.at, r.actor, r.action_label, r.customer or "", r.reason or "",
+            json.dumps(r.before, ensure_ascii=False) if r.before else "",
+            json.dumps(r.after, ensure_ascii=False) if r.after else "",
+            "успешно" if r.result == "ok" else "отказ")
+
+
+def journaled_export(app: App, actor: StaffActor, statement: Select[Any],
+                     columns: tuple[exports.Column, ...], to_row: Callable[[Any], tuple[Any, ...]],
+                     *, sheet: str, action: str, details: dict[str, Any] | None = None) -> bytes:
+    """Every row of ``statement`` (up to EXPORT_LIMIT) as XLSX, and the export journaled.
+
+    Read in a read-only transaction, streamed, so a long export never holds
+    SQLite's write lock; the journal row is written in a short one after.
+    """
     with app.uow(write=False) as uow:
-        result = uow.session.execute(_rows_query(conditions).limit(EXPORT_LIMIT)
+        result = uow.session.execute(statement.limit(EXPORT_LIMIT)
                                      .execution_options(yield_per=2000))
         count = 0
 
@@ -137,16 +155,12 @@ def export_entries(app: App, actor: StaffActor, flt: AuditFilter) -> bytes:
             nonlocal count
             for row in result:
                 count += 1
-                r = _row(*row)
-                yield (r.at, r.actor, r.action_label, r.customer or "", r.reason or "",
-                       json.dumps(r.before, ensure_ascii=False) if r.before else "",
-                       json.dumps(r.after, ensure_ascii=False) if r.after else "",
-                       "успешно" if r.result == "ok" else "отказ")
+                yield to_row(row)
 
-        data = exports.to_xlsx(EXPORT_COLUMNS, rows(), sheet="Журнал")
+        data = exports.to_xlsx(columns, rows(), sheet=sheet)
     with app.uow() as uow:
-        record(uow.session, at=app.now(), action="audit.export", actor=actor,
-               after={"rows": count, "format": "xlsx"})
+        record(uow.session, at=app.now(), action=action, actor=actor,
+               after={**(details or {}), "rows": count, "format": "xlsx"})
         uow.commit()
     return data
 

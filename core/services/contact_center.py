@@ -131,7 +131,6 @@ def search_customers(app: App, actor: StaffActor, query: str,
     return Page(items=items, total=total, request=page, total_capped=capped)
 
 
-EXPORT_LIMIT = 100_000
 SEARCH_EXPORT_COLUMNS = (
     exports.Column("ФИО", width=34), exports.Column("Телефон", width=18),
     exports.Column("E-mail", width=30), exports.Column("Статус", width=18),
@@ -143,29 +142,14 @@ def export_customer_search(app: App, actor: StaffActor, query: str) -> bytes:
     """«Выгрузить в Excel»: every match of the search (not only the page), audited."""
     require_role(actor, VIEWERS, "выгрузка клиентов")
     text = _clean_query(query)
-    condition = _search_condition(text)
-    # Read in a read-only transaction (a long export must not hold SQLite's
-    # write lock), then journal it in a short one.
-    with app.uow(write=False) as uow:
-        blocked = open_block_exists().label("blocked")
-        result = uow.session.execute(select(Customer, blocked).where(condition)
-                           .order_by(Customer.registered_at.desc(), Customer.id.desc())
-                           .limit(EXPORT_LIMIT).execution_options(yield_per=2000))
-        count = 0
-
-        def rows():  # type: ignore[no-untyped-def]
-            nonlocal count
-            for c, is_blocked in result:
-                count += 1
-                yield (_full_name(c), format_phone(c.phone), c.email,
-                       _status(c, is_blocked).label, c.registered_at, c.activated_at)
-
-        data = exports.to_xlsx(SEARCH_EXPORT_COLUMNS, rows(), sheet="Клиенты")
-    with app.uow() as uow:
-        audit.record(uow.session, at=app.now(), action="customer.export", actor=actor,
-                     after={"query": text, "rows": count, "format": "xlsx"})
-        uow.commit()
-    return data
+    statement = (select(Customer, open_block_exists().label("blocked"))
+                 .where(_search_condition(text))
+                 .order_by(Customer.registered_at.desc(), Customer.id.desc()))
+    return audit.journaled_export(
+        app, actor, statement, SEARCH_EXPORT_COLUMNS,
+        lambda row: (_full_name(row[0]), format_phone(row[0].phone), row[0].email,
+                     _status(row[0], row[1]).label, row[0].registered_at, row[0].activated_at),
+        sheet="Клиенты", action="customer.export", details={"query": text})
 
 
 def _status(c: Customer, is_blocked: bool) -> CabinetStatus:

@@ -49,7 +49,6 @@ MAX_AMOUNT = 1_000_000_000  # kopecks (10 млн ₽): a cell or an invoice abov
 MAX_VOLUME = Decimal("99999999999.999")  # Numeric(14, 3)
 FILE_NAME_MAX = 255
 HISTORY_LIMIT = 1000
-EXPORT_LIMIT = 100_000
 
 # Canonical column -> header spellings accepted (compared by core.imports.header_key:
 # case, spaces, punctuation and «ё» do not matter).
@@ -944,27 +943,15 @@ def export_invoices(app: App, actor: StaffActor, flt: InvoiceFilter) -> bytes:
     require_role(actor, VIEWERS, "выгрузка счетов")
     today = _today(app)
     conditions = _conditions(flt, today)
-    # Read in a read-only transaction (a long export must not hold SQLite's
-    # write lock), then journal it in a short one.
-    with app.uow(write=False) as uow:
-        result = uow.session.execute(_staff_query(conditions).limit(EXPORT_LIMIT)
-                                     .execution_options(yield_per=2000))
-        count = 0
 
-        def rows():  # type: ignore[no-untyped-def]
-            nonlocal count
-            for values in result:
-                count += 1
-                r = _row(values, today)
-                yield (r.provider_name, r.account_number, f"{r.period:%m.%Y}", r.total_due,
-                       r.paid_amount, r.status_label, r.due_date, "да" if r.overdue else "нет")
+    def to_row(values: Any) -> tuple[Any, ...]:
+        r = _row(values, today)
+        return (r.provider_name, r.account_number, f"{r.period:%m.%Y}", r.total_due,
+                r.paid_amount, r.status_label, r.due_date, "да" if r.overdue else "нет")
 
-        data = exports.to_xlsx(EXPORT_COLUMNS, rows(), sheet="Счета")
-    with app.uow() as uow:
-        audit.record(uow.session, at=app.now(), action="invoice.export", actor=actor,
-                     after={"filter": _filter_json(flt), "rows": count, "format": "xlsx"})
-        uow.commit()
-    return data
+    return audit.journaled_export(app, actor, _staff_query(conditions), EXPORT_COLUMNS, to_row,
+                                  sheet="Счета", action="invoice.export",
+                                  details={"filter": _filter_json(flt)})
 
 
 def _filter_json(flt: InvoiceFilter) -> dict[str, Any]:

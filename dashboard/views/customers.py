@@ -8,7 +8,7 @@ from core.errors import DomainError
 from core.services import contact_center
 from dashboard.customer_card import render_card
 from dashboard.widgets import (
-    excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager, reset_pager,
+    choose_and_open, excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager, reset_pager,
 )
 
 SEARCH_LABEL = "Поиск: телефон, e-mail, ФИО, лицевой счёт или номер платежа"
@@ -43,12 +43,8 @@ if query:
         pager("cust", result)
         excel_export("cust", "klienty.xlsx",
                      lambda: contact_center.export_customer_search(app, actor, query))
-        options = {row.id: f"{row.full_name} · {row.phone} · {row.email}"
-                   for row in result.items}
-        chosen = st.selectbox("Клиент", list(options), format_func=options.__getitem__,
-                              key="cust_choice")
-        if st.button("Открыть карточку", key="cust_open"):
-            st.session_state["cust_selected"] = chosen
+        choose_and_open("cust", "Клиент", {row.id: f"{row.full_name} · {row.phone} · {row.email}"
+                                           for row in result.items}, "Открыть карточку")
 
 selected = st.session_state.get("cust_selected")
 if selected is not None:

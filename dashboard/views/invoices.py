@@ -10,7 +10,7 @@ from core.services import invoices, providers
 from dashboard.invoice_views import invoice_table, render_invoice
 from dashboard.uploads import registry_upload
 from dashboard.widgets import (
-    excel_export, forget_export, get_app, guard, page_request, pager,
+    choose_and_open, excel_export, forget_export, get_app, guard, page_request, pager,
 )
 
 STATUS_LABELS = {InvoiceStatus.UNPAID: "Не оплачен", InvoiceStatus.PARTIALLY_PAID:
@@ -51,12 +51,9 @@ with tabs[0]:
         invoice_table(page.items)
         pager("inv", page)
         excel_export("inv", "scheta.xlsx", lambda: invoices.export_invoices(app, actor, flt))
-        options = {row.id: f"{row.provider_name} · л/с {row.account_number} · {row.period_label}"
-                   for row in page.items}
-        chosen = st.selectbox("Счёт", list(options), format_func=options.__getitem__,
-                              key="inv_choice")
-        if st.button("Показать начисления", key="inv_open"):
-            st.session_state["inv_selected"] = chosen
+        choose_and_open("inv", "Счёт", {
+            row.id: f"{row.provider_name} · л/с {row.account_number} · {row.period_label}"
+            for row in page.items}, "Показать начисления")
     selected = st.session_state.get("inv_selected")
     if selected is not None:
         try:
