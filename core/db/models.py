@@ -482,3 +482,161 @@ class MessageTemplate(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
     updated_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+
+
+# --- payments, cards, refunds, ledger (issue 4) -------------------------------
+# Status values are the strings of core.payments.machine.PaymentStatus; they are
+# kept as plain strings here so the table does not depend on the engine module.
+
+class SavedCard(Base):
+    """A card the customer chose to keep: the gateway's token and what may be shown.
+
+    Never the full number, never the CVV.
+    """
+
+    __tablename__ = "saved_cards"
+    __table_args__ = (Index("ix_saved_cards_customer", "customer_id", "removed_at"),)
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    gateway_token: Mapped[str] = mapped_column(String(64), unique=True)
+    brand: Mapped[str] = mapped_column(String(20))  # visa, mastercard, mir
+    masked_pan: Mapped[str] = mapped_column(String(19))  # first 6 and last 4: 411111******1111
+    exp_month: Mapped[int] = mapped_column(Integer)
+    exp_year: Mapped[int] = mapped_column(Integer)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    removed_at: Mapped[Optional[datetime]]  # removed by the customer or an agent at their request
+
+
+class Payment(Base):
+    """One payment to a provider's personal account, through the acquiring gateway."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        Index("ix_payments_status_check", "status", "next_check_at"),
+        Index("ix_payments_created", "created_at"),
+        Index("ix_payments_customer", "customer_id", "created_at"),
+        Index("ix_payments_provider", "provider_id", "created_at"),
+        Index("ix_payments_invoice", "invoice_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount",
+                        name="refund_within_amount"),
+    )
+
+    id: Mapped[intpk]
+    # The client's key for this request: a repeat returns this payment, never a new charge.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of what was asked (provider, account, invoice, amount): the same key
+    # with a different request is refused.
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
+    receipt_email: Mapped[Optional[str]] = mapped_column(String(254))  # payments without a cabinet
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    provider_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("provider_accounts.id"))
+    account_number: Mapped[str] = mapped_column(String(30))  # as paid, normalised
+    invoice_id: Mapped[Optional[int]] = mapped_column(ForeignKey("invoices.id"))
+    amount: Mapped[int] = mapped_column(Integer)  # kopecks to the provider
+    commission: Mapped[int] = mapped_column(Integer)  # kopecks kept as the agent's fee
+    status: Mapped[str] = mapped_column(String(20))
+    saved_card_id: Mapped[Optional[int]] = mapped_column(ForeignKey("saved_cards.id"))
+    card_brand: Mapped[Optional[str]] = mapped_column(String(20))
+    masked_pan: Mapped[Optional[str]] = mapped_column(String(19))
+    gateway_txn_id: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    rrn: Mapped[Optional[str]] = mapped_column(String(12))  # retrieval reference number
+    auth_code: Mapped[Optional[str]] = mapped_column(String(12))
+    decline_code: Mapped[Optional[str]] = mapped_column(String(30))
+    decline_reason: Mapped[Optional[str]] = mapped_column(String(200))  # Russian, for people
+    refunded_amount: Mapped[int] = mapped_column(Integer, default=0)  # kopecks
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finalized_at: Mapped[Optional[datetime]]
+    # Recovery of payments whose outcome is unknown: when to ask the gateway next,
+    # how many times it was asked, and whether a person must look at it.
+    next_check_at: Mapped[Optional[datetime]]
+    check_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    manual_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for updates
+
+
+class PaymentEvent(Base):
+    """Every transition of a payment: when, who, from what to what, and the details."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (Index("ix_payment_events_payment", "payment_id", "at"),)
+
+    id: Mapped[intpk]
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[Optional[str]] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_kind: Mapped[ActorKind] = mapped_column(_enum(ActorKind))
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)  # never card data
+
+
+class PaymentOtp(Base):
+    """The one-time password of a payment: an HMAC bound to the payment, 5 minutes, 3 tries."""
+
+    __tablename__ = "payment_otps"
+    __table_args__ = (Index("ix_payment_otps_payment", "payment_id", "created_at"),)
+
+    id: Mapped[intpk]
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[Optional[datetime]]
+
+
+class Refund(Base):
+    """A refund of (part of) a payment; above a threshold it waits for a second approver."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_payment", "payment_id"),
+                      CheckConstraint("amount > 0", name="amount_positive"))
+
+    id: Mapped[intpk]
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)  # kopecks
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))  # requested, approved, succeeded, declined
+    requested_by_staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    approved_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    gateway_refund_id: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    completed_at: Mapped[Optional[datetime]]
+
+
+class LedgerJournal(Base):
+    """One money movement (payment, commission, refund, settlement, payout); its entries sum to 0."""
+
+    __tablename__ = "ledger_journals"
+    __table_args__ = (Index("ix_ledger_journals_at", "at"),
+                      Index("ix_ledger_journals_payment", "payment_id"))
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(20))  # payment, refund, settlement, payout, reversal
+    at: Mapped[datetime]
+    payment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payments.id"))
+    refund_id: Mapped[Optional[int]] = mapped_column(ForeignKey("refunds.id"))
+    reverses_journal_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_journals.id"))
+    memo: Mapped[Optional[str]] = mapped_column(String(300))
+
+
+class LedgerEntry(Base):
+    """A signed amount on one ledger account. Append-only: corrections are reversals."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_account", "account", "provider_id"),
+                      Index("ix_ledger_entries_journal", "journal_id"))
+
+    id: Mapped[intpk]
+    journal_id: Mapped[int] = mapped_column(ForeignKey("ledger_journals.id"))
+    # clearing (money at the acquirer), provider_payable, commission_income, refunds_payable
+    account: Mapped[str] = mapped_column(String(30))
+    provider_id: Mapped[Optional[int]] = mapped_column(ForeignKey("providers.id"))
+    amount: Mapped[int] = mapped_column(Integer)  # kopecks; debit positive, credit negative

@@ -59,3 +59,21 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path):
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     engine.dispose()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE ledger_entries SET amount = 0",
+                                       "DELETE FROM ledger_entries",
+                                       "UPDATE ledger_journals SET memo = 'x'",
+                                       "DELETE FROM ledger_journals"])
+def test_the_ledger_refuses_updates_and_deletes(db_url, statement):
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        journal = conn.execute(text("INSERT INTO ledger_journals (kind, at) "
+                                    "VALUES ('payment', CURRENT_TIMESTAMP) RETURNING id")).scalar()
+        conn.execute(text("INSERT INTO ledger_entries (journal_id, account, amount) "
+                          "VALUES (:j, 'clearing', 100), (:j, 'provider_payable', -100)"),
+                     {"j": journal})
+    with pytest.raises(DBAPIError, match="append-only"):
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    engine.dispose()

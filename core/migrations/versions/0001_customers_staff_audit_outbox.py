@@ -9,6 +9,8 @@ from __future__ import annotations
 from alembic import op
 import sqlalchemy as sa
 
+from core.db import append_only
+
 
 revision = '0001'
 down_revision = None
@@ -213,23 +215,12 @@ def upgrade() -> None:
 
 def _make_audit_log_append_only() -> None:
     """The audit log is append-only in the database itself, not only by convention."""
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
-                "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
-    else:
-        op.execute(
-            "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$")
-        op.execute("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-                   "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()")
-
+    for statement in append_only.create_statements("audit_log", op.get_bind().dialect.name):
+        op.execute(statement)
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
-        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+    for statement in append_only.drop_statements("audit_log", op.get_bind().dialect.name):
+        op.execute(statement)
     
     with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
         batch_op.drop_index('ix_staff_sessions_staff')
