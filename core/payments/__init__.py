@@ -1,0 +1,1 @@
+"""Acquiring: card input checks, the gateway port and its simulator."""

@@ -1,0 +1,63 @@
+"""Amounts a customer types for an arbitrary payment, and the provider's commission.
+
+The customer's text is checked here, once, with a message that says what is wrong
+(«Сумма: не больше двух знаков после запятой»); everything after works with
+:class:`Money` (integer kopecks) only.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from core.errors import ValidationError
+from core.money import Money
+
+AMOUNT_LABEL = "Сумма"
+MIN_PAYMENT = Money(100)  # 1 ₽: below it acquiring costs more than the payment
+
+_MAX_WHOLE_DIGITS = 15  # rubles; far above any configured maximum
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+# ASCII digits only; no exponent, no sign but a leading minus (refused with its own message).
+_NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
+
+
+def parse_payment_amount(text: str, *, maximum: Money, minimum: Money = MIN_PAYMENT) -> Money:
+    """«1 234,56», «1234.56», «100» -> Money; anything else -> ValidationError("Сумма", ...)."""
+    value = _SPACES.sub("", str(text or "")).replace(",", ".")
+    if not value:
+        raise ValidationError(AMOUNT_LABEL, "введите сумму", field="amount")
+    match = _NUMBER.fullmatch(value)
+    if not match:
+        raise ValidationError(AMOUNT_LABEL, "введите число, например 1 234,56", field="amount")
+    sign, whole, fraction = match.groups()
+    if fraction is not None and len(fraction) > 2:
+        raise ValidationError(AMOUNT_LABEL, "не больше двух знаков после запятой",
+                              field="amount")
+    if sign:
+        raise ValidationError(AMOUNT_LABEL, "должна быть больше нуля", field="amount")
+    if len(whole.lstrip("0")) > _MAX_WHOLE_DIGITS:
+        # Decimal's 28-digit context would fail on it; it is above any maximum anyway.
+        raise ValidationError(AMOUNT_LABEL, f"не больше {maximum.format()}", field="amount")
+    amount = Money.rubles(Decimal(value))  # exact: at most two decimals
+    if amount.kopecks == 0:
+        raise ValidationError(AMOUNT_LABEL, "должна быть больше нуля", field="amount")
+    if amount < minimum:
+        raise ValidationError(AMOUNT_LABEL, f"не меньше {minimum.format()}", field="amount")
+    if amount > maximum:
+        raise ValidationError(AMOUNT_LABEL, f"не больше {maximum.format()}", field="amount")
+    return amount
+
+
+def commission(amount: Money, basis_points: int, minimum_kopecks: int) -> Money:
+    """The provider's commission: ``basis_points``/10,000 of the amount (150 = 1,5 %),
+    rounded half up to the kopeck, but not less than ``minimum_kopecks``."""
+    if basis_points < 0 or minimum_kopecks < 0:
+        raise ValueError("commission rule must not be negative")
+    if amount.kopecks < 0:
+        raise ValueError("commission of a negative amount")
+    return max(amount.percent(basis_points), Money(minimum_kopecks))
+
+
+def total_with_commission(amount: Money, basis_points: int, minimum_kopecks: int) -> Money:
+    """What the card is charged: the amount plus the commission."""
+    return amount + commission(amount, basis_points, minimum_kopecks)

@@ -1,0 +1,1 @@
+"""Tests of the acquiring gateway port, its simulator and card input checks."""
