@@ -26,7 +26,8 @@ tabs = st.tabs(["Счета", "Загрузка реестра начислен�
 with tabs[0]:
     with st.form("inv_filters"):
         c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2])
-        provider_id = c1.selectbox("Поставщик", [None, *known], placeholder="Все", key="inv_provider",
+        provider_id = c1.selectbox("Поставщик", [None, *known],
+                                   placeholder="Все", key="inv_provider",
                                    format_func=lambda k: "Все" if k is None else known[k])
         period_from = c2.date_input("Период с", value=None, format="DD.MM.YYYY", key="inv_from")
         period_to = c3.date_input("Период по", value=None, format="DD.MM.YYYY", key="inv_to")

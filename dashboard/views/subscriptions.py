@@ -44,13 +44,16 @@ if sees_outbox:
         m4.metric("Не доставлено", totals.failed)
         with st.form("out_filters"):
             c1, c2, c3, c4, c5, c6 = st.columns(6)
-            status = c1.selectbox("Статус", [None, *notifications.STATUS_LABELS], placeholder="Все", key="out_status",
+            status = c1.selectbox("Статус", [None, *notifications.STATUS_LABELS],
+                                  placeholder="Все", key="out_status",
                                   format_func=lambda k: "Все" if k is None
                                   else notifications.STATUS_LABELS[k])
-            channel = c2.selectbox("Канал", [None, Channel.SMS, Channel.EMAIL], placeholder="Все", key="out_channel",
+            channel = c2.selectbox("Канал", [None, Channel.SMS, Channel.EMAIL],
+                                   placeholder="Все", key="out_channel",
                                    format_func=lambda k: "Все" if k is None
                                    else ("SMS" if k is Channel.SMS else "E-mail"))
-            topic = c3.selectbox("Тема", [None, *notifications.TOPIC_LABELS], placeholder="Все", key="out_topic",
+            topic = c3.selectbox("Тема", [None, *notifications.TOPIC_LABELS],
+                                 placeholder="Все", key="out_topic",
                                  format_func=lambda k: "Все" if k is None
                                  else notifications.TOPIC_LABELS[k])
             phone = c4.text_input("Телефон клиента", key="out_phone")

@@ -155,3 +155,19 @@ def test_accounts_page_shows_a_customers_bound_accounts_by_phone(dash_app, logge
     at.text_input(key="acc_customer_phone").input("921")
     button(at, "Показать счета").click().run()
     assert "Введите полный номер телефона одного клиента" in texts(at)
+
+
+def test_admin_adds_a_provider_and_a_bad_inn_is_explained(dash_app, logged_in):
+    at, _ = logged_in(StaffRole.ADMIN)
+    at.switch_page("views/accounts.py").run()
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["Название"].input("МУП «Водоканал Пушкина»")
+    form_inputs["ИНН"].input("7707083894")  # wrong check digit
+    form_inputs["Телефон поставщика"].input("8 812 300-00-00")
+    button(at, "Добавить поставщика").click().run()
+    assert "ИНН:" in texts(at)
+    assert "Поставщиков пока нет" in texts(at)
+    {t.label: t for t in at.text_input}["ИНН"].input("7707083893")
+    button(at, "Добавить поставщика").click().run()
+    assert "Поставщик «МУП «Водоканал Пушкина»» добавлен" in texts(at)
+    assert at.dataframe[0].value["Поставщик"].tolist() == ["МУП «Водоканал Пушкина»"]
