@@ -12,6 +12,7 @@
     python -m core providers list
     python -m core providers import-register FILE --provider ID   (exit 2: file refused)
     python -m core invoices import FILE --provider ID   billing registry, CSV or XLSX (exit 2: refused)
+    python -m core ledger check             prove the ledger's invariants (exit 1: problems)
 """
 from __future__ import annotations
 
@@ -183,6 +184,26 @@ def cmd_invoices(args: argparse.Namespace) -> int:
                        import_billing_registry(app, None, args.provider, name, data, progress))
 
 
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from core.money import Money
+    from core.payments import ledger
+
+    with _app().uow(write=False) as uow:
+        result = ledger.check(uow.session)
+        balances = ledger.balances(uow.session) if result.ok else None
+    if balances is None:
+        print(f"Журнал проводок: найдено проблем: {len(result.problems)}")
+        for problem in result.problems:
+            print(f"  {problem}")
+        return 1
+    print(f"Журнал проводок в порядке: {result.journals} журналов, {result.entries} проводок")
+    print(f"Клиринг у эквайера: {Money(balances.clearing)}")
+    print(f"Расчётный счёт: {Money(balances.bank)}")
+    print(f"Комиссионный доход: {Money(balances.commission_income)}")
+    for provider_id, owed in balances.payable.items():
+        print(f"Долг поставщику {provider_id}: {Money(owed)}")
+    return 0
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -239,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     inv_import.add_argument("file")
     inv_import.add_argument("--provider", type=int, required=True, help="id поставщика")
     inv.set_defaults(func=cmd_invoices)
+    led = sub.add_parser("ledger", help="журнал проводок")
+    led.add_argument("action", choices=["check"])
+    led.set_defaults(func=cmd_ledger)
     return parser
 
 

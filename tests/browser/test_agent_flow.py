@@ -100,10 +100,25 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+_IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app !== null && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+
+
+def _settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until no script run is under way, twice over: right after the login the
+    cookie component triggers one more rerun, which would eat what is typed meanwhile."""
+    page.wait_for_function(_IDLE)
+    page.wait_for_timeout(700)
+    page.wait_for_function(_IDLE)
+
+
 def _page_shown(page, title: str) -> None:  # type: ignore[no-untyped-def]
     """Wait for the page; during a rerun Streamlit may briefly show the previous
     run's copy beside the new one, so wait until exactly one remains."""
     sync_api.expect(page.get_by_role("heading", name=title)).to_have_count(1)
+    _settled(page)
 
 
 def _login(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
@@ -213,7 +228,9 @@ def test_agent_opens_a_customers_invoice_breakdown(server, browser):
     page.set_default_timeout(TIMEOUT)
     _login(page, base, agent.login)
     _page_shown(page, "Клиенты")
-    page.get_by_label("Поиск: телефон, e-mail, ФИО").fill("+7 999 000-11-99")
+    search_box = page.get_by_label("Поиск: телефон, e-mail, ФИО")
+    search_box.fill("+7 999 000-11-99")
+    sync_api.expect(search_box).to_have_value("+7 999 000-11-99")
     page.get_by_role("button", name="Найти").click()
     page.get_by_role("button", name="Открыть карточку").click()
     page.get_by_role("tab", name="Счета", exact=True).click()
