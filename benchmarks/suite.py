@@ -173,7 +173,7 @@ def bench_invoice_import(work: Path) -> list[Figure]:
     from sqlalchemy import insert
 
     from core.db.models import Provider, ProviderAccount
-    from core.services.invoices import import_billing_registry
+    from core.services.invoice_import import import_billing_registry
     from core.timefmt import MOSCOW
 
     services = (("Холодное водоснабжение", "м3", "52,70"), ("Горячее водоснабжение", "м3",

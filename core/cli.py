@@ -176,7 +176,7 @@ def _import_register(app, args: argparse.Namespace) -> int:  # type: ignore[no-u
 
 
 def cmd_invoices(args: argparse.Namespace) -> int:
-    from core.services.invoices import import_billing_registry
+    from core.services.invoice_import import import_billing_registry
 
     app = _app()
     # The bar counts rows twice over: half when checked, half when saved.
