@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from sqlalchemy import Select
     from sqlalchemy.orm import Session
 
@@ -56,3 +58,20 @@ def capped_count(session: "Session", query: "Select[Any]") -> tuple[int, bool]:
     limited = query.limit(COUNT_CAP + 1).subquery()
     count = int(session.scalar(select(func.count()).select_from(limited)) or 0)
     return min(count, COUNT_CAP), count > COUNT_CAP
+
+
+def moscow_date_conditions(column: Any, date_from: "date | None",
+                           date_to: "date | None") -> list[Any]:
+    """SQL conditions for «с … по …» over a UTC timestamp column, both Moscow days inclusive."""
+    from datetime import timedelta
+
+    from core.timefmt import moscow_day_start
+
+    if date_from and date_to and date_from > date_to:
+        raise ValidationError("Период", "дата «с» позже даты «по»", field="date_from")
+    conditions: list[Any] = []
+    if date_from:
+        conditions.append(column >= moscow_day_start(date_from))
+    if date_to:
+        conditions.append(column < moscow_day_start(date_to + timedelta(days=1)))
+    return conditions

@@ -1,7 +1,7 @@
 """Russian formatting of moments: everything is stored in UTC, shown in Moscow time."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -22,3 +22,8 @@ def format_datetime_msk(moment: datetime | None) -> str:
 
 def format_date(day: date | None) -> str:
     return "—" if day is None else day.strftime("%d.%m.%Y")
+
+
+def moscow_day_start(day: date) -> datetime:
+    """The UTC moment a Moscow calendar day begins: date filters are Moscow days."""
+    return datetime.combine(day, time(0), MOSCOW).astimezone(timezone.utc)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +13,8 @@ from sqlalchemy.orm import Session
 from core.app import App
 from core.db.models import ActorKind, AuditEntry, Customer, StaffRole, StaffUser
 from core.domain.customers import format_phone, normalize_phone
-from core.errors import ValidationError
 from core.reports import exports
-from core.paging import Page, PageRequest, capped_count
-from core.timefmt import MOSCOW
+from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
 from core.actors import StaffActor, require_role
 
 ACTION_LABELS: dict[str, str] = {
@@ -99,10 +97,6 @@ class AuditRow:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     result: str
-
-
-def _moscow_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), MOSCOW).astimezone(timezone.utc)
 
 
 def list_entries(app: App, actor: StaffActor, flt: AuditFilter, page: PageRequest) -> Page[AuditRow]:
@@ -194,9 +188,7 @@ def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRo
 
 
 def _conditions(flt: AuditFilter) -> list[Any]:
-    if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
-        raise ValidationError("Период", "дата «с» позже даты «по»", field="date_from")
-    conditions = []
+    conditions = moscow_date_conditions(AuditEntry.at, flt.date_from, flt.date_to)
     if flt.staff_id is not None:
         conditions.append(AuditEntry.staff_id == flt.staff_id)
     if flt.customer_phone:
@@ -207,10 +199,6 @@ def _conditions(flt: AuditFilter) -> list[Any]:
         conditions.append(AuditEntry.action == flt.action)
     if flt.customer_id is not None:
         conditions.append(AuditEntry.customer_id == flt.customer_id)
-    if flt.date_from:
-        conditions.append(AuditEntry.at >= _moscow_midnight_utc(flt.date_from))
-    if flt.date_to:
-        conditions.append(AuditEntry.at < _moscow_midnight_utc(flt.date_to + timedelta(days=1)))
     return conditions
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Boolean, and_, case, exists, func, insert, literal, or_, select
@@ -25,9 +25,9 @@ from core.domain.templates import DEFAULT_SUBSCRIPTIONS, TOPICS, format_period
 from core.domain.templates import render as render_template
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
-from core.paging import Page, PageRequest, capped_count
+from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
 from core.services import audit, templates
-from core.timefmt import MOSCOW, format_date
+from core.timefmt import format_date
 
 log = logging.getLogger(__name__)
 
@@ -296,14 +296,9 @@ class OutboxCounts:
         return self.queued + self.sent + self.failed
 
 
-def _moscow_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), MOSCOW).astimezone(timezone.utc)
-
-
 def _outbox_conditions(flt: OutboxFilter, *, with_status: bool = True) -> list[Any]:
-    if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
-        raise ValidationError("Период", "дата «с» позже даты «по»", field="date_from")
-    conditions: list[Any] = []
+    conditions: list[Any] = moscow_date_conditions(OutboxMessage.created_at, flt.date_from,
+                                                   flt.date_to)
     if with_status and flt.status is not None:
         conditions.append(OutboxMessage.status == MessageStatus(flt.status))
     if flt.channel is not None:
@@ -322,11 +317,6 @@ def _outbox_conditions(flt: OutboxFilter, *, with_status: bool = True) -> list[A
             OutboxMessage.recipient == phone))
     if flt.customer_id is not None:
         conditions.append(OutboxMessage.customer_id == flt.customer_id)
-    if flt.date_from:
-        conditions.append(OutboxMessage.created_at >= _moscow_midnight_utc(flt.date_from))
-    if flt.date_to:
-        conditions.append(OutboxMessage.created_at
-                          < _moscow_midnight_utc(flt.date_to + timedelta(days=1)))
     return conditions
 
 

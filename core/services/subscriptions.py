@@ -29,13 +29,11 @@ EDITORS = {StaffRole.AGENT, StaffRole.ADMIN}
 COUNT_VIEWERS = {StaffRole.MANAGER, StaffRole.AGENT, StaffRole.ADMIN}
 
 
-@dataclass(frozen=True)
-class SubscriptionCell:
+class _CellLabels:
+    """Russian labels of a (topic, channel) cell, for tables and charts."""
+
     topic: str
     channel: Channel
-    enabled: bool
-    explicit: bool  # False: no row, the default applies
-    updated_at: datetime | None
 
     @property
     def topic_label(self) -> str:
@@ -44,6 +42,15 @@ class SubscriptionCell:
     @property
     def channel_label(self) -> str:
         return rules.CHANNELS[self.channel.value]
+
+
+@dataclass(frozen=True)
+class SubscriptionCell(_CellLabels):
+    topic: str
+    channel: Channel
+    enabled: bool
+    explicit: bool  # False: no row, the default applies
+    updated_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -67,21 +74,13 @@ class SubscriptionMatrix:
 
 
 @dataclass(frozen=True)
-class SubscriptionCount:
+class SubscriptionCount(_CellLabels):
     """Active cabinets subscribed to one cell, out of all active cabinets."""
 
     topic: str
     channel: Channel
     subscribed: int
     total: int
-
-    @property
-    def topic_label(self) -> str:
-        return rules.TOPICS[self.topic]
-
-    @property
-    def channel_label(self) -> str:
-        return rules.CHANNELS[self.channel.value]
 
 
 def create_default_subscriptions(session: Session, customer_id: int, now: datetime) -> None:
