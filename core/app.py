@@ -18,6 +18,8 @@ from core.clock import Clock, SystemClock
 from core.config import Settings, load_settings
 from core.db.engine import make_engine
 from core.db.models import Channel
+from core.payments.gateway import AcquiringGateway
+from core.payments.inbox import OtpInbox
 from core.secrets import Secrets, load_or_create
 from core.uow import UnitOfWork
 
@@ -33,6 +35,13 @@ class App:
     customer_hasher: Argon2Hasher
     staff_hasher: BcryptHasher
     senders: dict[Channel, Sender] = field(default_factory=dict)
+    gateway: AcquiringGateway | None = None
+    otp_inbox: OtpInbox = field(default_factory=OtpInbox)
+    fiscal: object | None = None  # core.payments.fiscal.FiscalRegister
+
+    def acquirer(self) -> AcquiringGateway:
+        assert self.gateway is not None, "build_app wires a gateway"
+        return self.gateway
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         return UnitOfWork(self.session_factory, write=write)
@@ -52,9 +61,23 @@ def _email_sender(settings: Settings, clock: Clock) -> Sender:
                            use_tls=smtp.use_tls, use_ssl=smtp.use_ssl, timeout=smtp.timeout)
 
 
+def _gateway(settings: Settings, clock: Clock, inbox: OtpInbox) -> AcquiringGateway:
+    """The acquirer simulator: in a file shared by the dashboard and the worker, or in
+    memory when no state file is configured (tests)."""
+    if settings.gateway_state_file is None:
+        from core.payments.simulator import GatewaySimulator
+
+        return GatewaySimulator(clock, otp_sink=inbox.put)
+    from core.payments.simulator_store import FileBackedSimulator
+
+    return FileBackedSimulator(settings.gateway_state_file, clock, otp_sink=inbox.put)
+
+
 def build_app(settings: Settings | None = None, *, clock: Clock | None = None,
               captcha: Captcha | None = None, secrets: Secrets | None = None,
-              senders: dict[Channel, Sender] | None = None, engine: Engine | None = None) -> App:
+              senders: dict[Channel, Sender] | None = None, engine: Engine | None = None,
+              gateway: AcquiringGateway | None = None, fiscal: object | None = None,
+              otp_inbox: OtpInbox | None = None) -> App:
     settings = settings or load_settings()
     clock = clock or SystemClock()
     secrets = secrets or load_or_create(settings.secrets_file)
@@ -64,10 +87,14 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None,
         Channel.SMS: LogFileSender(settings.notify_log_dir / "sms.log", clock.now),
         Channel.EMAIL: _email_sender(settings, clock),
     }
+    inbox = otp_inbox or OtpInbox()
     return App(
         settings=settings, engine=engine, session_factory=factory, clock=clock, secrets=secrets,
         captcha=captcha or ArithmeticCaptcha(secrets.hmac_key, clock),
         customer_hasher=Argon2Hasher(settings.hashing),
         staff_hasher=BcryptHasher(settings.hashing),
         senders=senders or default_senders,
+        gateway=gateway or _gateway(settings, clock, inbox),
+        otp_inbox=inbox,
+        fiscal=fiscal,
     )

@@ -12,6 +12,8 @@
 | SMTP_USER / SMTP_PASSWORD / SMTP_FROM | login, password, From address | —, —, noreply@localhost |
 | SMTP_TLS / SMTP_SSL | STARTTLS, or SSL from the first byte (1/true/yes) | off |
 | SMTP_TIMEOUT | seconds to wait for the server | 10 |
+| PAYMENT_MAX_RUB | the largest payment a customer may make, rubles | 500000 |
+| GATEWAY_STATE_FILE | where the acquirer simulator keeps its state, shared by the dashboard and the worker | data/acquirer.pickle |
 """
 from __future__ import annotations
 
@@ -86,6 +88,10 @@ class Settings:
     staff_cookie_days: float = 1.0
     # E-mail goes through this SMTP server when set, else to the log-file sink.
     smtp: SmtpSettings | None = None
+    # The largest payment, kopecks (the smallest is 1 ₽: core.payments.amounts.MIN_PAYMENT).
+    payment_max_kopecks: int = 500_000_00
+    # The acquirer simulator's state file; None keeps it in memory (tests: one process).
+    gateway_state_file: Path | None = None
 
 
 def default_database_url() -> str:
@@ -104,4 +110,7 @@ def load_settings() -> Settings:
         password_min_length=int(os.environ.get("PASSWORD_MIN_LENGTH", "6")),
         hashing=hashing,
         smtp=load_smtp_settings(),
+        payment_max_kopecks=int(os.environ.get("PAYMENT_MAX_RUB", "500000")) * 100,
+        gateway_state_file=Path(os.environ.get("GATEWAY_STATE_FILE")
+                                or PROJECT_ROOT / "data" / "acquirer.pickle"),
     )

@@ -611,6 +611,32 @@ class Refund(Base):
     completed_at: Mapped[Optional[datetime]]
 
 
+class Receipt(Base):
+    """The receipt of a payment that moved money: its number, where it was sent, and the
+    fiscal data (ФН, ФД, ФП) the fiscal register returned under 54-FZ.
+
+    The row is written with the payment's success; the fiscal fields are filled by
+    the worker when the register answers (it may be down: ``next_attempt_at``)."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Index("ix_receipts_unfiscalised", "fiscal_document_number",
+                            "next_attempt_at"),)
+
+    id: Mapped[intpk]  # the receipt number printed on it
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    operation: Mapped[str] = mapped_column(String(20))  # income («Приход»)
+    created_at: Mapped[datetime]
+    sent_to: Mapped[Optional[str]] = mapped_column(String(254))  # e-mail or phone
+    fiscal_drive_number: Mapped[Optional[str]] = mapped_column(String(16))  # ФН
+    fiscal_document_number: Mapped[Optional[int]] = mapped_column(Integer)  # ФД
+    fiscal_sign: Mapped[Optional[str]] = mapped_column(String(10))  # ФП
+    kkt_registration_number: Mapped[Optional[str]] = mapped_column(String(16))  # РН ККТ
+    shift_number: Mapped[Optional[int]] = mapped_column(Integer)
+    fiscalised_at: Mapped[Optional[datetime]]
+    fiscal_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[Optional[datetime]]
+
+
 class LedgerJournal(Base):
     """One money movement (payment, commission, refund, settlement, payout); its entries sum to 0."""
 

@@ -21,30 +21,31 @@ _SPACES = re.compile(r"[\s\u00a0\u202f]")
 _NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 
 
-def parse_payment_amount(text: str, *, maximum: Money, minimum: Money = MIN_PAYMENT) -> Money:
-    """«1 234,56», «1234.56», «100» -> Money; anything else -> ValidationError("Сумма", ...)."""
+def parse_payment_amount(text: str, *, maximum: Money, minimum: Money = MIN_PAYMENT,
+                         label: str = AMOUNT_LABEL) -> Money:
+    """«1 234,56», «1234.56», «100» -> Money; anything else -> ValidationError(label, ...)."""
     value = _SPACES.sub("", str(text or "")).replace(",", ".")
     if not value:
-        raise ValidationError(AMOUNT_LABEL, "введите сумму", field="amount")
+        raise ValidationError(label, "введите сумму", field="amount")
     match = _NUMBER.fullmatch(value)
     if not match:
-        raise ValidationError(AMOUNT_LABEL, "введите число, например 1 234,56", field="amount")
+        raise ValidationError(label, "введите число, например 1 234,56", field="amount")
     sign, whole, fraction = match.groups()
     if fraction is not None and len(fraction) > 2:
-        raise ValidationError(AMOUNT_LABEL, "не больше двух знаков после запятой",
+        raise ValidationError(label, "не больше двух знаков после запятой",
                               field="amount")
     if sign:
-        raise ValidationError(AMOUNT_LABEL, "должна быть больше нуля", field="amount")
+        raise ValidationError(label, "должна быть больше нуля", field="amount")
     if len(whole.lstrip("0")) > _MAX_WHOLE_DIGITS:
         # Decimal's 28-digit context would fail on it; it is above any maximum anyway.
-        raise ValidationError(AMOUNT_LABEL, f"не больше {maximum.format()}", field="amount")
+        raise ValidationError(label, f"не больше {maximum.format()}", field="amount")
     amount = Money.rubles(Decimal(value))  # exact: at most two decimals
     if amount.kopecks == 0:
-        raise ValidationError(AMOUNT_LABEL, "должна быть больше нуля", field="amount")
+        raise ValidationError(label, "должна быть больше нуля", field="amount")
     if amount < minimum:
-        raise ValidationError(AMOUNT_LABEL, f"не меньше {minimum.format()}", field="amount")
+        raise ValidationError(label, f"не меньше {minimum.format()}", field="amount")
     if amount > maximum:
-        raise ValidationError(AMOUNT_LABEL, f"не больше {maximum.format()}", field="amount")
+        raise ValidationError(label, f"не больше {maximum.format()}", field="amount")
     return amount
 
 

@@ -48,6 +48,9 @@ class PaymentStatus(str, Enum):
 class PaymentEvent(str, Enum):
     """What happened to a payment: our own actions and the gateway's answers."""
 
+    CREATE = "create"
+    """The payment was written (its first timeline row; no transition leads to it)."""
+
     AUTHORIZE_SENT = "authorize_sent"
     """We are about to send the card to the gateway (recorded before the call goes out)."""
 
@@ -78,6 +81,10 @@ class PaymentEvent(str, Enum):
     STATUS_DECLINED = "status_declined"
     """A status query found that the gateway did not charge."""
 
+    ABANDONED = "abandoned"
+    """The payer never sent a card for the created payment: it lapses (nothing was asked
+    of the gateway, nothing can have been charged)."""
+
     REFUND_PARTIAL = "refund_partial"
     """Part of the paid amount was returned (something is still left to refund)."""
 
@@ -95,6 +102,7 @@ TRANSITIONS: dict[tuple[PaymentStatus, PaymentEvent], PaymentStatus] = {
     (S.CREATED, E.GATEWAY_DECLINED): S.DECLINED,
     (S.CREATED, E.GATEWAY_ERROR): S.FAILED,
     (S.CREATED, E.GATEWAY_TIMEOUT): S.PENDING,
+    (S.CREATED, E.ABANDONED): S.EXPIRED,
     (S.AWAITING_OTP, E.OTP_CONFIRMED): S.SUCCEEDED,
     (S.AWAITING_OTP, E.OTP_REJECTED_FINAL): S.DECLINED,
     (S.AWAITING_OTP, E.OTP_EXPIRED): S.EXPIRED,
@@ -131,6 +139,7 @@ STATUS_LABELS: dict[PaymentStatus, str] = {
 }
 
 EVENT_LABELS: dict[PaymentEvent, str] = {
+    E.CREATE: "платёж создан",
     E.AUTHORIZE_SENT: "запрос авторизации",
     E.OTP_REQUIRED: "запрос одноразового пароля",
     E.GATEWAY_DECLINED: "отказ банка",
@@ -141,6 +150,7 @@ EVENT_LABELS: dict[PaymentEvent, str] = {
     E.OTP_EXPIRED: "истечение срока пароля",
     E.STATUS_SUCCEEDED: "уточнение статуса: оплачен",
     E.STATUS_DECLINED: "уточнение статуса: не оплачен",
+    E.ABANDONED: "данные карты не введены вовремя",
     E.REFUND_PARTIAL: "частичный возврат",
     E.REFUND_FULL: "полный возврат",
 }

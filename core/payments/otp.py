@@ -122,9 +122,13 @@ def _request_id(created_at: datetime) -> int:
     return int(created_at.timestamp() * 1_000_000)
 
 
-def issue(key: bytes, payment_id: int, now: datetime) -> tuple[str, OtpState]:
-    """A fresh password: the clear code (send it by SMS, then forget it) and its state."""
-    code = generate_code(OTP_DIGITS)
+def issue(key: bytes, payment_id: int, now: datetime,
+          code: str | None = None) -> tuple[str, OtpState]:
+    """A fresh password: the clear code (send it by SMS, then forget it) and its state.
+
+    ``code`` is the acquirer's own one-time password when it gives us one to deliver
+    (see core.payments.inbox); else a new random one."""
+    code = normalize_input(code) if code is not None else generate_code(OTP_DIGITS)
     digest = code_hash(key, OTP_PURPOSE, payment_id, _request_id(now), code)
     return code, OtpState(payment_id=payment_id, code_hash=digest, created_at=now,
                           expires_at=now + OTP_LIFETIME, attempts=0)

@@ -133,6 +133,25 @@ class GatewaySimulator:
         """The next authorisation is declined with ``code`` (a ``gateway`` decline code)."""
         self._next_decline = code
 
+    # --- state hooks for ``simulator_store`` (one bank shared by processes) ------
+    def _export_state(self) -> dict[str, object]:
+        """Everything the bank remembers, switches included, as picklable values."""
+        return {"seq": self._seq, "tokens": self._tokens, "txns": self._txns,
+                "auth_keys": self._auth_keys, "refund_keys": self._refund_keys,
+                "registry": self._registry, "next_fault": self._next_fault,
+                "next_decline": self._next_decline}
+
+    def _import_state(self, state: dict[str, object]) -> None:
+        """Replace the bank's memory with ``state`` from ``_export_state``."""
+        self._seq = state["seq"]  # type: ignore[assignment]
+        self._tokens = state["tokens"]  # type: ignore[assignment]
+        self._txns = state["txns"]  # type: ignore[assignment]
+        self._auth_keys = state["auth_keys"]  # type: ignore[assignment]
+        self._refund_keys = state["refund_keys"]  # type: ignore[assignment]
+        self._registry = state["registry"]  # type: ignore[assignment]
+        self._next_fault = state["next_fault"]  # type: ignore[assignment]
+        self._next_decline = state["next_decline"]  # type: ignore[assignment]
+
     def _take_fault(self) -> str | None:
         fault, self._next_fault = self._next_fault, None
         if fault == "unavailable":

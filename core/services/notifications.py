@@ -236,7 +236,8 @@ def queue_new_invoice_messages(session: Session, invoice_ids: list[int], now: da
 
 OUTBOX_VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
 OUTBOX_ACTORS = {StaffRole.AGENT, StaffRole.ADMIN}
-TOPIC_LABELS: dict[str, str] = {"activation": "Код активации", **TOPICS}
+TOPIC_LABELS: dict[str, str] = {"activation": "Код активации",
+                                 "payment_otp": "Код подтверждения платежа", **TOPICS}
 STATUS_LABELS: dict[MessageStatus, str] = {
     MessageStatus.QUEUED: "В очереди", MessageStatus.SENT: "Отправлено",
     MessageStatus.FAILED: "Не доставлено"}

@@ -5,6 +5,7 @@ The same cases run against the simulator and a deliberately tiny fake, so the po
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import ClassVar
@@ -15,6 +16,7 @@ from core.clock import FrozenClock
 from core.payments import gateway as g
 from core.payments.cards import CardInput, mask
 from core.payments.simulator import GatewaySimulator
+from core.payments.simulator_store import FileBackedSimulator
 
 OK_CARD = "4111 1111 1111 1111"
 
@@ -107,7 +109,7 @@ class TinyFakeGateway:
         return [line for line in self.lines if line.time.date() == day]
 
 
-IMPLEMENTATIONS = [GatewaySimulator, TinyFakeGateway]
+IMPLEMENTATIONS = [GatewaySimulator, TinyFakeGateway, FileBackedSimulator]
 
 
 class Harness:
@@ -134,8 +136,11 @@ class Harness:
 
 
 @pytest.fixture(params=IMPLEMENTATIONS, ids=lambda cls: cls.__name__)
-def h(request) -> Harness:
-    return Harness(request.param)
+def h(request, tmp_path) -> Harness:
+    factory = request.param
+    if factory is FileBackedSimulator:  # the one that needs a place for its file
+        factory = functools.partial(FileBackedSimulator, tmp_path / "bank.pickle")
+    return Harness(factory)
 
 
 def test_success_sends_otp_to_holder_and_confirm_charges(h: Harness) -> None:

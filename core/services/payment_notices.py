@@ -1,0 +1,101 @@
+"""Messages about payments: the one-time password, and the result with its receipt.
+
+Both are queued in the outbox inside the payment's transaction, like every
+message (see core.services.notifications): they exist if and only if the
+payment's change committed.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db.models import Channel, Customer, Payment, Provider, Subscription
+from core.domain.customers import format_phone
+from core.domain.templates import DEFAULT_SUBSCRIPTIONS
+from core.money import Money
+from core.services import notifications, templates
+from core.services.cabinet import open_block
+
+OTP_TOPIC = "payment_otp"
+RESULT_TOPIC = "payment_result"
+_OTP_TEXT = ("Код подтверждения платежа № {payment_id} на {total}: {code}. "
+             "Никому не сообщайте этот код.")
+
+
+def otp_recipient(session: Session, payment: Payment) -> tuple[Channel, str] | None:
+    """Where the payer's one-time password goes: the cabinet's phone by SMS, or the
+    receipt e-mail of a payment made without a cabinet."""
+    if payment.customer_id is not None:
+        customer = session.get(Customer, payment.customer_id)
+        if customer is not None:
+            return Channel.SMS, customer.phone
+    if payment.receipt_email:
+        return Channel.EMAIL, payment.receipt_email
+    return None
+
+
+def queue_otp(session: Session, payment: Payment, code: str, now: datetime) -> str | None:
+    """Queue the password; the outbox keeps the clear code only until it is sent.
+    Returns where it went, for the screen («SMS на +7 9** ***-**-67»)."""
+    target = otp_recipient(session, payment)
+    if target is None:
+        return None
+    channel, recipient = target
+    total = Money(payment.amount + payment.commission).format()
+    values = {"payment_id": payment.id, "total": total}
+    notifications.enqueue(
+        session, now=now, customer_id=payment.customer_id, channel=channel, topic=OTP_TOPIC,
+        recipient=recipient, subject="Код подтверждения платежа" if channel is Channel.EMAIL
+        else None, body=_OTP_TEXT.format(code=code, **values),
+        redacted_body=_OTP_TEXT.format(code="******", **values))
+    return _masked_target(channel, recipient)
+
+
+def _masked_target(channel: Channel, recipient: str) -> str:
+    if channel is Channel.SMS:
+        shown = format_phone(recipient)
+        return f"SMS на номер …{shown[-5:]}"
+    name, _, domain = recipient.partition("@")
+    return f"письмо на {name[:2]}***@{domain}"
+
+
+def _wants(session: Session, customer_id: int, channel: Channel) -> bool:
+    row = session.scalar(select(Subscription.enabled).where(
+        Subscription.customer_id == customer_id, Subscription.topic == RESULT_TOPIC,
+        Subscription.channel == channel))
+    return bool(row) if row is not None else DEFAULT_SUBSCRIPTIONS[(RESULT_TOPIC, channel.value)]
+
+
+def result_recipients(session: Session, payment: Payment) -> list[tuple[Channel, str]]:
+    """Who is told the result: the cabinet's subscribed channels (none while it is
+    blocked), or the receipt e-mail of a payment without a cabinet."""
+    if payment.customer_id is None:
+        return [(Channel.EMAIL, payment.receipt_email)] if payment.receipt_email else []
+    customer = session.get(Customer, payment.customer_id)
+    if customer is None or open_block(session, customer.id) is not None:
+        return []
+    targets = [(Channel.EMAIL, customer.email), (Channel.SMS, customer.phone)]
+    return [(channel, address) for channel, address in targets
+            if address and _wants(session, customer.id, channel)]
+
+
+def queue_result(session: Session, payment: Payment, now: datetime, *,
+                 status_text: str, receipt_text: str | None = None) -> list[str]:
+    """Queue «Результат платежа» per subscription; the e-mail carries the receipt.
+    Returns the addresses it went to (the receipt's «Чек отправлен»)."""
+    provider = session.get(Provider, payment.provider_id)
+    values = {"provider": provider.name if provider else "", "account": payment.account_number,
+              "amount": Money(payment.amount).format(), "status": status_text,
+              "payment_id": payment.id}
+    sent: list[str] = []
+    for channel, recipient in result_recipients(session, payment):
+        subject, body = templates.render(session, RESULT_TOPIC, channel.value, values)
+        if channel is Channel.EMAIL and receipt_text:
+            body = f"{body}\n\n{receipt_text}"
+        notifications.enqueue(session, now=now, customer_id=payment.customer_id,
+                              channel=channel, topic=RESULT_TOPIC, recipient=recipient,
+                              subject=subject, body=body)
+        sent.append(recipient)
+    return sent

@@ -1,0 +1,217 @@
+"""Moving a payment from one status to the next, with everything that goes with it.
+
+Every change of a payment goes through :func:`apply`: the machine's table says
+whether the event is allowed, the event row is written in the same transaction,
+and a success posts the ledger journal, settles the invoice and writes the
+receipt — so money, invoice and history never disagree. Callers hold the
+payment's row lock (:func:`lock_payment`) while they apply.
+
+Gateway calls never happen inside a transaction: a write transaction records
+the attempt and commits (marking the payment «in flight» with ``next_check_at``
+a little ahead), the call goes out, a second transaction records the answer.
+A crash in between leaves a payment whose ``next_check_at`` passes, and the
+recovery job asks the gateway what happened.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db.models import ActorKind, Payment, PaymentOtp, Receipt
+from core.db.models import PaymentEvent as PaymentEventRow
+from core.errors import DomainError, NotFound
+from core.payments import ledger
+from core.payments.machine import (
+    FINAL, STATUS_LABELS, PaymentEvent, PaymentStatus, transition,
+)
+from core.services import invoices
+
+# A gateway call in flight: if nothing is recorded within this time, the call's
+# answer was lost (crash) and recovery asks the gateway.
+IN_FLIGHT = timedelta(minutes=2)
+# A created payment whose payer never sent a card lapses after this.
+ABANDON_AFTER = timedelta(minutes=15)
+# When an unknown outcome is asked about again: after 5 minutes, an hour, then
+# daily; when these are used up a person must look at the payment.
+RECHECK_SCHEDULE: tuple[timedelta, ...] = (
+    timedelta(minutes=5), timedelta(hours=1), timedelta(days=1), timedelta(days=1),
+    timedelta(days=1))
+
+ACTIVE: frozenset[PaymentStatus] = frozenset(
+    {PaymentStatus.CREATED, PaymentStatus.AWAITING_OTP, PaymentStatus.PENDING})
+
+
+@dataclass(frozen=True)
+class EventActor:
+    """Who caused a payment event: the payer, a staff member, or the service itself."""
+
+    kind: ActorKind
+    staff_id: int | None = None
+
+
+CUSTOMER = EventActor(ActorKind.CUSTOMER)
+SYSTEM = EventActor(ActorKind.SYSTEM)
+
+
+def staff(staff_id: int) -> EventActor:
+    return EventActor(ActorKind.STAFF, staff_id)
+
+
+# --- errors ------------------------------------------------------------------
+
+class PaymentError(DomainError):
+    code = "payment_error"
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Платёж не найден")
+
+
+class PaymentInProgress(PaymentError):
+    code = "payment_in_progress"
+
+    def __init__(self) -> None:
+        super().__init__("Платёж уже обрабатывается банком: дождитесь результата")
+
+
+class OutcomeUnknown(PaymentError):
+    """The gateway's answer is lost and asking it again did not tell."""
+
+    code = "payment_outcome_unknown"
+
+    def __init__(self, payment_id: int) -> None:
+        super().__init__(
+            f"Результат платежа № {payment_id} ещё не известен: банк не ответил. "
+            "Действие невозможно, пока банк не подтвердит результат; повторите позже")
+
+
+class GatewayDown(PaymentError):
+    code = "gateway_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("Банк временно недоступен, повторите попытку через несколько минут")
+
+
+# --- reading and locking -------------------------------------------------------
+
+def lock_payment(session: Session, payment_id: int) -> Payment:
+    """The payment's row, locked for this transaction (FOR UPDATE on PostgreSQL; on
+    SQLite the write transaction's BEGIN IMMEDIATE already serialises writers)."""
+    try:
+        key = int(payment_id)
+    except (TypeError, ValueError):
+        raise PaymentNotFound() from None
+    payment = session.scalar(select(Payment).where(Payment.id == key)
+                             .with_for_update().execution_options(populate_existing=True))
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+def status_of(payment: Payment) -> PaymentStatus:
+    return PaymentStatus(payment.status)
+
+
+def latest_otp(session: Session, payment_id: int) -> PaymentOtp | None:
+    return session.scalar(select(PaymentOtp).where(PaymentOtp.payment_id == payment_id)
+                          .order_by(PaymentOtp.id.desc()).limit(1))
+
+
+def authorize_sent(session: Session, payment_id: int) -> bool:
+    """Whether the card was ever sent to the gateway for this payment."""
+    return session.scalar(
+        select(PaymentEventRow.id).where(PaymentEventRow.payment_id == payment_id,
+                                         PaymentEventRow.event == PaymentEvent.AUTHORIZE_SENT.value)
+        .limit(1)) is not None
+
+
+# --- writing -------------------------------------------------------------------
+
+def record_creation(session: Session, payment: Payment, actor: EventActor,
+                    details: dict[str, Any] | None = None) -> None:
+    session.add(PaymentEventRow(payment_id=payment.id, at=payment.created_at,
+                                event=PaymentEvent.CREATE.value, from_status=None,
+                                to_status=payment.status, actor_kind=actor.kind,
+                                staff_id=actor.staff_id, details=details))
+
+
+def apply(session: Session, payment: Payment, event: PaymentEvent, *, now: datetime,
+          actor: EventActor, details: dict[str, Any] | None = None) -> PaymentStatus:
+    """Move the payment by ``event`` (IllegalTransition if the table forbids it) and
+    write the event row. The caller holds the row lock and commits."""
+    before = status_of(payment)
+    after = transition(before, event)
+    session.add(PaymentEventRow(payment_id=payment.id, at=now, event=event.value,
+                                from_status=before.value, to_status=after.value,
+                                actor_kind=actor.kind, staff_id=actor.staff_id,
+                                details=details or None))
+    payment.status = after.value
+    payment.updated_at = now
+    payment.version += 1
+    if after in FINAL or after is PaymentStatus.SUCCEEDED:
+        payment.finalized_at = payment.finalized_at or now
+        payment.next_check_at = None
+        payment.manual_review = False
+    return after
+
+
+def succeed(session: Session, payment: Payment, event: PaymentEvent, *, now: datetime,
+            actor: EventActor, rrn: str | None, auth_code: str | None,
+            details: dict[str, Any] | None = None) -> Receipt:
+    """The card was charged: status, ledger journal, the invoice's paid amount and the
+    receipt, in the caller's transaction. Returns the (not yet fiscalised) receipt."""
+    apply(session, payment, event, now=now, actor=actor,
+          details={**(details or {}), "rrn": rrn, "auth_code": auth_code})
+    payment.rrn, payment.auth_code = rrn, auth_code
+    ledger.post_payment(session, payment_id=payment.id, provider_id=payment.provider_id,
+                        amount=payment.amount, commission=payment.commission, at=now)
+    if payment.invoice_id is not None:
+        invoices.apply_payment(session, payment.invoice_id, payment.amount)
+    receipt = Receipt(payment_id=payment.id, operation="income", created_at=now,
+                      sent_to=None, fiscal_attempts=0, next_attempt_at=now)
+    session.add(receipt)
+    session.flush()
+    return receipt
+
+
+def fail(session: Session, payment: Payment, event: PaymentEvent, *, now: datetime,
+         actor: EventActor, code: str | None, reason: str | None,
+         details: dict[str, Any] | None = None) -> PaymentStatus:
+    """A final refusal (declined, failed, expired): nothing was charged."""
+    after = apply(session, payment, event, now=now, actor=actor,
+                  details={**(details or {}), **({"code": code} if code else {}),
+                           **({"reason": reason} if reason else {})})
+    payment.decline_code = (code or None) and code[:30]
+    payment.decline_reason = (reason or None) and reason[:200]
+    return after
+
+
+def schedule_check(payment: Payment, now: datetime) -> bool:
+    """After a check that could not tell: when to ask again. Returns True when the
+    schedule is used up and the payment is flagged for a person to review."""
+    # The first check was scheduled RECHECK_SCHEDULE[0] after the answer was lost.
+    attempt = payment.check_attempts + 1
+    payment.check_attempts = attempt
+    if attempt >= len(RECHECK_SCHEDULE):
+        payment.manual_review = True
+        payment.next_check_at = None
+        return True
+    payment.next_check_at = now + RECHECK_SCHEDULE[attempt]
+    return False
+
+
+def first_check(payment: Payment, now: datetime) -> None:
+    """The gateway's answer was just lost: ask it again after the first interval."""
+    payment.check_attempts = 0
+    payment.next_check_at = now + RECHECK_SCHEDULE[0]
+
+
+def status_label(status: str | PaymentStatus) -> str:
+    return STATUS_LABELS[PaymentStatus(status)]

@@ -1,0 +1,471 @@
+"""Paying: an invoice of the cabinet, or any account (seed section 3).
+
+The steps, each one call: create the payment (what is paid, how much: this is
+the request the idempotency key names), send the card (new, or saved + CVV) to
+the gateway which asks for a one-time password, confirm with the password.
+
+Who may act on a payment: its cabinet (session token), or — for a payment made
+without a cabinet — whoever holds its idempotency key (the client's own secret).
+
+Money is charged only by ``confirm_payment``; a payment is charged at most once
+because the confirmation first marks its one-time password used inside a locked
+write transaction, and a second confirmation finds it used (or the final status).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.app import App
+from core.db.models import Customer, Invoice, Payment, PaymentOtp, SavedCard
+from core.domain.customers import normalize_email
+from core.domain.invoices import InvoiceAlreadyPaid
+from core.errors import NotFound, ValidationError
+from core.money import Money
+from core.payments import gateway as g
+from core.payments import otp
+from core.payments.amounts import commission, parse_payment_amount
+from core.payments.cards import CardInput, validate_cvv
+from core.payments.machine import PaymentEvent, PaymentStatus
+from core.services import payment_notices, payment_quotes, receipts
+from core.services import payment_state as st
+from core.services.customers import _session_customer
+
+KEY_LABEL = "Ключ запроса"
+_KEY = re.compile(r"[A-Za-z0-9._:-]{8,64}", re.ASCII)
+
+
+class IdempotencyConflict(st.PaymentError):
+    code = "idempotency_conflict"
+
+    def __init__(self) -> None:
+        super().__init__(f"{KEY_LABEL}: этот ключ уже использован для другого платежа "
+                         "(другая сумма или лицевой счёт)", field="idempotency_key")
+
+
+class InvoicePaymentInProgress(st.PaymentError):
+    code = "invoice_payment_in_progress"
+
+    def __init__(self, payment_id: int) -> None:
+        super().__init__(f"Счёт уже оплачивается (платёж № {payment_id}): дождитесь его "
+                         "результата")
+
+
+class CardNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Карта не найдена")
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """A payment as the payer's screen shows it."""
+
+    id: int
+    status: PaymentStatus
+    status_label: str
+    provider_name: str
+    account_number: str
+    invoice_id: int | None
+    amount: Money
+    commission: Money
+    masked_pan: str | None
+    decline_reason: str | None
+    otp_sent_to: str | None = None  # «SMS на номер …-45-67» right after the card step
+
+    @property
+    def total(self) -> Money:
+        return self.amount + self.commission
+
+    @property
+    def awaiting_otp(self) -> bool:
+        return self.status is PaymentStatus.AWAITING_OTP
+
+
+# --- creating ------------------------------------------------------------------
+
+def _check_key(key: str) -> str:
+    value = (key or "").strip()
+    if not _KEY.fullmatch(value):
+        raise ValidationError(KEY_LABEL, "от 8 до 64 латинских букв, цифр и знаков . _ : -",
+                              field="idempotency_key")
+    return value
+
+
+def _fingerprint(**request: object) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _existing(s: Session, key: str, fingerprint: str) -> Payment | None:
+    found = s.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if found is not None and found.request_fingerprint != fingerprint:
+        raise IdempotencyConflict()
+    return found
+
+
+def _release_abandoned(s: Session, invoice_id: int, now: datetime) -> None:
+    """Another live payment for the invoice blocks a new one, unless its payer never
+    sent a card and it has lapsed; then it is expired here."""
+    for other in s.scalars(select(Payment).where(
+            Payment.invoice_id == invoice_id,
+            Payment.status.in_([x.value for x in st.ACTIVE])).with_for_update()):
+        lapsed = (other.status == PaymentStatus.CREATED.value
+                  and now - other.created_at >= st.ABANDON_AFTER
+                  and not st.authorize_sent(s, other.id))
+        if not lapsed:
+            raise InvoicePaymentInProgress(other.id)
+        st.apply(s, other, PaymentEvent.ABANDONED, now=now, actor=st.SYSTEM)
+
+
+def _insert(app: App, request: dict[str, object], values: dict[str, object],
+            key: str, invoice_id: int | None = None,
+            payer: st.EventActor = st.CUSTOMER) -> PaymentView:
+    """Write the payment once per key; the same key and request return it again."""
+    fingerprint = _fingerprint(**request)
+    now = app.now()
+    try:
+        with app.uow() as uow:
+            s = uow.session
+            found = _existing(s, key, fingerprint)
+            if found is not None:
+                return _view(s, found)
+            if invoice_id is not None:
+                invoice = s.scalar(select(Invoice).where(Invoice.id == invoice_id)
+                                   .with_for_update())
+                assert invoice is not None
+                if payment_quotes.remaining(invoice) <= 0:
+                    raise InvoiceAlreadyPaid()
+                _release_abandoned(s, invoice_id, now)
+            payment = Payment(idempotency_key=key, request_fingerprint=fingerprint,
+                              status=PaymentStatus.CREATED.value, created_at=now, updated_at=now,
+                              next_check_at=now + st.ABANDON_AFTER, check_attempts=0,
+                              manual_review=False, version=1, refunded_amount=0, **values)
+            s.add(payment)
+            s.flush()
+            st.record_creation(s, payment, payer, {"amount": payment.amount,
+                                                   "commission": payment.commission})
+            view = _view(s, payment)
+            uow.commit()
+            return view
+    except IntegrityError:
+        # The same key written by a parallel request (PostgreSQL: the unique index
+        # decides); it is that request's payment if it asked the same thing.
+        with app.uow(write=False) as uow:
+            found = _existing(uow.session, key, fingerprint)
+            if found is None:
+                raise
+            return _view(uow.session, found)
+
+
+def start_invoice_payment(app: App, token: str, invoice_id: int,
+                          idempotency_key: str) -> PaymentView:
+    """«ОПЛАТИТЬ» on an invoice: a payment of what is left due on it."""
+    key = _check_key(idempotency_key)
+    with app.uow(write=False) as uow:
+        s = uow.session
+        customer = _session_customer(s, token, app.now())
+        invoice, number = payment_quotes.customer_invoice(s, customer.id, invoice_id)
+        prov = payment_quotes.provider(s, payment_quotes.invoice_quote_provider(s, invoice))
+        quote = payment_quotes.invoice_quote(s, invoice, prov, number)
+    if quote.amount.kopecks <= 0:
+        raise InvoiceAlreadyPaid()
+    request = {"customer": customer.id, "invoice": invoice.id, "amount": quote.amount.kopecks}
+    values = dict(customer_id=customer.id, provider_id=prov.id, account_number=number,
+                  provider_account_id=invoice.provider_account_id, invoice_id=invoice.id,
+                  amount=quote.amount.kopecks, commission=quote.commission.kopecks)
+    return _insert(app, request, values, key, invoice.id)
+
+
+def start_account_payment(app: App, *, provider_id: int, account_number: str,
+                          idempotency_key: str, amount_text: str | None = None,
+                          pay_last_invoice: bool = False, token: str | None = None,
+                          receipt_email: str | None = None) -> PaymentView:
+    """Arbitrary payment: a provider's account, the last invoice's amount or any amount;
+    from a cabinet (``token``) or without one (``receipt_email`` for the receipt)."""
+    key = _check_key(idempotency_key)
+    now = app.now()
+    with app.uow(write=False) as uow:
+        s = uow.session
+        customer_id = _session_customer(s, token, now).id if token else None
+        email = None
+        if customer_id is None:
+            email = normalize_email(receipt_email or "")
+        prov = payment_quotes.provider(s, provider_id)
+        number, account = payment_quotes.register_account(s, prov, account_number)
+        invoice_id = None
+        if pay_last_invoice:
+            invoice = payment_quotes.last_invoice(s, account.id)
+            if invoice is None or payment_quotes.remaining(invoice) <= 0:
+                raise InvoiceAlreadyPaid()
+            amount, invoice_id = Money(payment_quotes.remaining(invoice)), invoice.id
+        else:
+            amount = parse_payment_amount(amount_text or "",
+                                          maximum=Money(app.settings.payment_max_kopecks))
+        fee = commission(amount, prov.commission_bp, prov.commission_min)
+    request = {"customer": customer_id, "email": email, "provider": prov.id, "account": number,
+               "invoice": invoice_id, "amount": amount.kopecks}
+    values = dict(customer_id=customer_id, receipt_email=email, provider_id=prov.id,
+                  account_number=number, provider_account_id=account.id, invoice_id=invoice_id,
+                  amount=amount.kopecks, commission=fee.kopecks)
+    return _insert(app, request, values, key, invoice_id)
+
+
+# --- access --------------------------------------------------------------------
+
+def _payer_payment(s: Session, payment_id: int, token: str | None, key: str | None,
+                   now: datetime, *, lock: bool) -> Payment:
+    """The payment, if the caller is its payer; the same «not found» otherwise."""
+    payment = (st.lock_payment(s, payment_id) if lock
+               else s.get(Payment, int(payment_id)) if str(payment_id).isdigit() else None)
+    if payment is None:
+        raise st.PaymentNotFound()
+    if payment.customer_id is not None:
+        customer = _session_customer(s, token or "", now)
+        if customer.id != payment.customer_id:
+            raise st.PaymentNotFound()
+    elif not key or key.strip() != payment.idempotency_key:
+        raise st.PaymentNotFound()
+    return payment
+
+
+def payment_status(app: App, payment_id: int, *, token: str | None = None,
+                   key: str | None = None) -> PaymentView:
+    with app.uow() as uow:
+        payment = _payer_payment(uow.session, payment_id, token, key, app.now(), lock=False)
+        view = _view(uow.session, payment)
+        uow.commit()
+    return view
+
+
+# --- the card step ---------------------------------------------------------------
+
+def pay_with_new_card(app: App, payment_id: int, card: CardInput, *, save_card: bool = False,
+                      token: str | None = None, key: str | None = None) -> PaymentView:
+    """Send a new card to the gateway (checked here first: Luhn, expiry, CVV)."""
+    card = card.validate(app.now().date())
+    return _authorize(app, payment_id, token, key, card=card, saved=None, cvv=None,
+                      save=save_card)
+
+
+def pay_with_saved_card(app: App, token: str, payment_id: int, card_id: int,
+                        cvv: str) -> PaymentView:
+    """A saved card: only its CVV is typed (and never kept)."""
+    validate_cvv(cvv)
+    return _authorize(app, payment_id, token, None, card=None, saved=card_id, cvv=cvv,
+                      save=False)
+
+
+def _authorize(app: App, payment_id: int, token: str | None, key: str | None, *,
+               card: CardInput | None, saved: int | None, cvv: str | None,
+               save: bool) -> PaymentView:
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        payment = _payer_payment(s, payment_id, token, key, now, lock=True)
+        if payment.status == PaymentStatus.PENDING.value:
+            uow.commit()
+            return _resolve_first(app, payment.id)
+        if payment.status != PaymentStatus.CREATED.value:
+            return _view(s, payment)  # a repeated step: the card was already sent
+        if st.authorize_sent(s, payment.id):
+            raise st.PaymentInProgress()
+        token_value = None
+        if saved is not None:
+            row = s.get(SavedCard, int(saved))
+            if row is None or row.customer_id != payment.customer_id or row.removed_at:
+                raise CardNotFound()
+            token_value, payment.saved_card_id = row.gateway_token, row.id
+            payment.masked_pan, payment.card_brand = row.masked_pan, row.brand
+        else:
+            assert card is not None
+            payment.masked_pan, payment.card_brand = card.masked, str(card.brand)
+        st.apply(s, payment, PaymentEvent.AUTHORIZE_SENT, now=now, actor=st.CUSTOMER,
+                 details={"card": payment.masked_pan, "saved_card": saved is not None})
+        payment.next_check_at = now + st.IN_FLIGHT
+        provider = payment_quotes.provider(s, payment.provider_id)
+        request = g.AuthorizeRequest(
+            payment_id=str(payment.id), amount_kopecks=payment.amount + payment.commission,
+            card=card, token=token_value, cvv=cvv,
+            description=f"{provider.name}, л/с {payment.account_number}",
+            idempotency_key=f"auth-{payment.idempotency_key}")
+        uow.commit()
+    try:
+        answer = app.acquirer().tokenize_and_authorize(request)
+    except g.GatewayTimeout:
+        return _record_authorize_lost(app, payment.id)
+    except g.GatewayUnavailable:
+        return _record(app, payment.id, lambda s, p: st.fail(
+            s, p, PaymentEvent.GATEWAY_ERROR, now=app.now(), actor=st.SYSTEM,
+            code="gateway_unavailable", reason="Банк недоступен, платёж не выполнен"))
+    return _record(app, payment.id, lambda s, p: _authorize_answer(app, s, p, answer, save))
+
+
+def _authorize_answer(app: App, s: Session, payment: Payment, answer: g.AuthorizeResponse,
+                      save: bool) -> str | None:
+    now = app.now()
+    payment.gateway_txn_id = answer.gateway_txn_id
+    if answer.status is g.AuthorizeStatus.DECLINED:
+        st.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=st.SYSTEM,
+                code=answer.decline_code, reason=answer.decline_message_ru)
+        return None
+    if answer.status is g.AuthorizeStatus.ERROR:
+        st.fail(s, payment, PaymentEvent.GATEWAY_ERROR, now=now, actor=st.SYSTEM,
+                code=answer.decline_code, reason=answer.decline_message_ru)
+        return None
+    st.apply(s, payment, PaymentEvent.OTP_REQUIRED, now=now, actor=st.SYSTEM)
+    if answer.masked_pan:
+        payment.masked_pan, payment.card_brand = answer.masked_pan, answer.brand
+    code = app.otp_inbox.take(answer.gateway_txn_id or "")
+    code, state = otp.issue(app.secrets.hmac_key, payment.id, now, code)
+    s.add(PaymentOtp(payment_id=payment.id, code_hash=state.code_hash,
+                     created_at=state.created_at, expires_at=state.expires_at, attempts=0))
+    # Not due before the password's lifetime is over: then the expiry job looks.
+    payment.next_check_at = state.expires_at + st.IN_FLIGHT
+    if save and payment.customer_id is not None and answer.card_token:
+        from core.services import saved_cards
+
+        card = saved_cards.save_card(
+            s, customer_id=payment.customer_id, gateway_token=answer.card_token,
+            brand=answer.brand or "", masked_pan=answer.masked_pan or payment.masked_pan or "",
+            exp_month=answer.exp_month or 0, exp_year=answer.exp_year or 0, now=now)
+        payment.saved_card_id = card.id
+    return payment_notices.queue_otp(s, payment, code, now)
+
+
+def _record_authorize_lost(app: App, payment_id: int) -> PaymentView:
+    def lost(s: Session, p: Payment) -> None:
+        st.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=st.SYSTEM,
+                 details={"step": "authorize"})
+        st.first_check(p, app.now())
+    return _record(app, payment_id, lost)
+
+
+def _record(app: App, payment_id: int, change) -> PaymentView:  # type: ignore[no-untyped-def]
+    """A second transaction: lock the payment, record the gateway's answer, commit."""
+    with app.uow() as uow:
+        s = uow.session
+        payment = st.lock_payment(s, payment_id)
+        sent_to = change(s, payment)
+        view = _view(s, payment, otp_sent_to=sent_to if isinstance(sent_to, str) else None)
+        uow.commit()
+    if view.status is PaymentStatus.SUCCEEDED:
+        receipts.fiscalise_for_payment(app, view.id)
+    return view
+
+
+# --- the one-time password ------------------------------------------------------
+
+def confirm_payment(app: App, payment_id: int, code: str, *, token: str | None = None,
+                    key: str | None = None) -> PaymentView:
+    """The password from the SMS. A wrong one raises (with the attempts left) and
+    counts; the third wrong one or a late one ends the payment (declined / expired)."""
+    entered = otp.normalize_input(code)
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        payment = _payer_payment(s, payment_id, token, key, now, lock=True)
+        if payment.status == PaymentStatus.PENDING.value:
+            uow.commit()
+            return _resolve_first(app, payment.id)
+        if payment.status != PaymentStatus.AWAITING_OTP.value:
+            return _view(s, payment)  # already final: a repeat never charges again
+        row = st.latest_otp(s, payment.id)
+        if row is None:
+            raise st.PaymentInProgress()
+        if row.used_at is not None:
+            raise st.PaymentInProgress()  # another confirmation is with the gateway
+        state, result = otp.check(app.secrets.hmac_key, _otp_state(row), payment.id, entered, now)
+        row.attempts, row.used_at = state.attempts, state.used_at
+        if result.outcome is otp.OtpOutcome.WRONG:
+            uow.commit()  # the attempt counts even though we refuse
+            raise otp.OtpInvalid(result.attempts_left)
+        if result.outcome is otp.OtpOutcome.EXHAUSTED:
+            st.fail(s, payment, PaymentEvent.OTP_REJECTED_FINAL, now=now, actor=st.CUSTOMER,
+                    code=g.OTP_ATTEMPTS_EXCEEDED, reason=g.decline_message(g.OTP_ATTEMPTS_EXCEEDED))
+            view = _view(s, payment)
+            uow.commit()
+            return view
+        if result.outcome is otp.OtpOutcome.EXPIRED:
+            st.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=st.CUSTOMER,
+                    code="otp_expired", reason="Срок действия кода подтверждения истёк")
+            view = _view(s, payment)
+            uow.commit()
+            return view
+        payment.next_check_at = now + st.IN_FLIGHT  # if we crash, recovery asks the bank
+        payment.updated_at = now
+        txn = payment.gateway_txn_id or ""
+        uow.commit()
+    try:
+        answer = app.acquirer().confirm(g.ConfirmRequest(gateway_txn_id=txn, otp=entered))
+    except g.GatewayTimeout:
+        def lost(s: Session, p: Payment) -> None:
+            st.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=st.SYSTEM,
+                     details={"step": "confirm"})
+            st.first_check(p, app.now())
+        return _record(app, payment_id, lost)
+    except g.GatewayUnavailable:
+        # The request never reached the bank: the password may be entered again.
+        with app.uow() as uow:
+            st.lock_payment(uow.session, payment_id)
+            again = st.latest_otp(uow.session, payment_id)
+            if again is not None:
+                again.used_at = None
+            uow.commit()
+        raise st.GatewayDown() from None
+    return _record(app, payment_id, lambda s, p: confirm_answer(app, s, p, answer))
+
+
+def confirm_answer(app: App, s: Session, payment: Payment, answer: g.ConfirmResponse) -> None:
+    """Record the gateway's answer to a confirmation (also used by the recovery)."""
+    now = app.now()
+    if answer.status is g.ConfirmStatus.SUCCEEDED:
+        st.succeed(s, payment, PaymentEvent.OTP_CONFIRMED, now=now, actor=st.SYSTEM,
+                   rrn=answer.rrn, auth_code=answer.auth_code)
+    elif answer.status is g.ConfirmStatus.OTP_EXPIRED:
+        st.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=st.SYSTEM,
+                code="otp_expired", reason="Срок действия кода подтверждения истёк")
+    else:
+        reason = answer.decline_message_ru or g.decline_message(answer.decline_code or "")
+        st.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=st.SYSTEM,
+                code=answer.decline_code or "declined", reason=reason)
+
+
+def _otp_state(row: PaymentOtp) -> otp.OtpState:
+    return otp.OtpState(payment_id=row.payment_id, code_hash=row.code_hash,
+                        created_at=row.created_at, expires_at=row.expires_at,
+                        attempts=row.attempts, used_at=row.used_at)
+
+
+def _resolve_first(app: App, payment_id: int) -> PaymentView:
+    """An action on a payment whose outcome is unknown: ask the gateway first."""
+    from core.services import payment_recovery
+
+    payment_recovery.resolve(app, payment_id, st.CUSTOMER)
+    with app.uow(write=False) as uow:
+        payment = uow.session.get(Payment, payment_id)
+        assert payment is not None
+        view = _view(uow.session, payment)
+    if view.status is PaymentStatus.PENDING:
+        raise st.OutcomeUnknown(payment_id)
+    return view
+
+
+def _view(s: Session, payment: Payment, *, otp_sent_to: str | None = None) -> PaymentView:
+    provider = payment_quotes.provider(s, payment.provider_id)
+    status = PaymentStatus(payment.status)
+    return PaymentView(
+        id=payment.id, status=status, status_label=st.status_label(status),
+        provider_name=provider.name, account_number=payment.account_number,
+        invoice_id=payment.invoice_id, amount=Money(payment.amount),
+        commission=Money(payment.commission), masked_pan=payment.masked_pan,
+        decline_reason=payment.decline_reason, otp_sent_to=otp_sent_to)
+
+
+def customer_of(s: Session, payment: Payment) -> Customer | None:
+    return s.get(Customer, payment.customer_id) if payment.customer_id else None

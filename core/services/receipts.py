@@ -1,0 +1,211 @@
+"""Receipts: fiscalised by the register after a success, sent per subscription, and
+downloadable as HTML or PDF by the payer and by staff.
+
+The register is an outside system like the gateway: it is called outside any
+transaction; when it is down the receipt waits (``next_attempt_at``) and the
+worker tries again. The «payment result» message carries the receipt, so it is
+queued once the receipt has its fiscal data.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.actors import StaffActor, require_role
+from core.app import App
+from core.db.models import Customer, Payment, Provider, Receipt, StaffRole
+from core.errors import DomainError
+from core.payments import fiscal, receipt
+from core.payments.machine import STATUS_LABELS, PaymentStatus
+from core.services import payment_notices
+from core.services import payment_state as st
+from core.services.customers import _session_customer
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
+               timedelta(hours=2))
+VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN, StaffRole.MANAGER}
+_NO_MONEY = {PaymentStatus.DECLINED, PaymentStatus.FAILED, PaymentStatus.EXPIRED}
+
+
+class ReceiptNotReady(DomainError):
+    code = "receipt_not_ready"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"Квитанция недоступна: {why}")
+
+
+def register(app: App) -> fiscal.FiscalRegister:
+    if app.fiscal is None:
+        app.fiscal = fiscal.FiscalSimulator(app.clock)
+    return app.fiscal  # type: ignore[return-value]
+
+
+# --- fiscalisation ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FiscalReport:
+    fiscalised: int
+    waiting: int
+
+
+def _contact(s: Session, payment: Payment) -> str:
+    if payment.customer_id is not None:
+        customer = s.get(Customer, payment.customer_id)
+        if customer is not None:
+            return customer.email or customer.phone
+    return payment.receipt_email or "—"
+
+
+def fiscalise(app: App, receipt_id: int) -> bool:
+    """Register one receipt; True when it has its fiscal data (now or before)."""
+    with app.uow(write=False) as uow:
+        s = uow.session
+        row = s.get(Receipt, receipt_id)
+        if row is None or row.fiscal_document_number is not None:
+            return row is not None
+        payment = s.get(Payment, row.payment_id)
+        assert payment is not None
+        provider = s.get(Provider, payment.provider_id)
+        assert provider is not None
+        request = fiscal.FiscalRequest(
+            receipt_number=row.id, payment_id=payment.id, operation=fiscal.FiscalOperation.INCOME,
+            amount_kopecks=payment.amount + payment.commission,
+            commission_kopecks=payment.commission, provider_name=provider.name,
+            provider_inn=provider.inn, customer_contact=_contact(s, payment),
+            at=payment.finalized_at or row.created_at)
+    try:
+        document = register(app).register(request)
+    except fiscal.FiscalUnavailable:
+        with app.uow() as uow:
+            row = uow.session.get(Receipt, receipt_id)
+            assert row is not None
+            delay = RETRY_AFTER[min(row.fiscal_attempts, len(RETRY_AFTER) - 1)]
+            row.fiscal_attempts += 1
+            row.next_attempt_at = app.now() + delay
+            uow.commit()
+        log.warning("fiscal register unavailable for receipt %s; retry later", receipt_id)
+        return False
+    with app.uow() as uow:
+        s = uow.session
+        row = s.scalar(select(Receipt).where(Receipt.id == receipt_id).with_for_update())
+        assert row is not None
+        if row.fiscal_document_number is not None:
+            return True  # a parallel run got there first (the register deduplicates)
+        row.fiscal_drive_number = document.fiscal_drive_number
+        row.fiscal_document_number = document.fiscal_document_number
+        row.fiscal_sign = document.fiscal_sign
+        row.kkt_registration_number = document.kkt_registration_number
+        row.shift_number = document.shift_number
+        row.fiscalised_at = document.registered_at
+        row.next_attempt_at = None
+        row.fiscal_attempts += 1
+        payment = s.get(Payment, row.payment_id)
+        assert payment is not None
+        data = _data(s, payment, row, sent_to=_contact(s, payment))
+        sent = payment_notices.queue_result(s, payment, app.now(), status_text="успешно оплачен",
+                                            receipt_text=receipt.receipt_text(data))
+        row.sent_to = ", ".join(sent) or None
+        uow.commit()
+    return True
+
+
+def fiscalise_for_payment(app: App, payment_id: int) -> None:
+    """Right after a success: try at once; the worker retries if the register is down."""
+    with app.uow(write=False) as uow:
+        receipt_id = uow.session.scalar(select(Receipt.id).where(Receipt.payment_id == payment_id))
+    if receipt_id is not None:
+        fiscalise(app, receipt_id)
+
+
+def fiscalise_due(app: App, *, limit: int = 200) -> FiscalReport:
+    """The worker's job: every receipt still without fiscal data whose time has come."""
+    with app.uow(write=False) as uow:
+        ids = list(uow.session.scalars(
+            select(Receipt.id).where(Receipt.fiscal_document_number.is_(None),
+                                     Receipt.next_attempt_at <= app.now())
+            .order_by(Receipt.id).limit(limit)))
+    done = sum(1 for receipt_id in ids if fiscalise(app, receipt_id))
+    return FiscalReport(fiscalised=done, waiting=len(ids) - done)
+
+
+# --- documents ------------------------------------------------------------------
+
+def _document(row: Receipt) -> fiscal.FiscalDocument | None:
+    if row.fiscal_document_number is None:
+        return None
+    return fiscal.FiscalDocument(
+        fiscal_drive_number=row.fiscal_drive_number or "",
+        fiscal_document_number=row.fiscal_document_number, fiscal_sign=row.fiscal_sign or "",
+        registered_at=row.fiscalised_at or row.created_at,
+        kkt_registration_number=row.kkt_registration_number or "",
+        shift_number=row.shift_number or 0)
+
+
+def _data(s: Session, payment: Payment, row: Receipt | None, *,
+          sent_to: str | None = None) -> receipt.ReceiptData:
+    provider = s.get(Provider, payment.provider_id)
+    assert provider is not None
+    status = PaymentStatus(payment.status)
+    document = _document(row) if row is not None else None
+    return receipt.ReceiptData(
+        provider_name=provider.name, provider_inn=provider.inn,
+        provider_phone=provider.contact_phone, account_number=payment.account_number,
+        amount_kopecks=payment.amount, commission_kopecks=payment.commission,
+        at=payment.finalized_at or payment.created_at,
+        receipt_number=row.id if row is not None else payment.id, payment_number=payment.id,
+        status_label=STATUS_LABELS[status], sent_to=sent_to or (row.sent_to if row else None)
+        or _contact(s, payment), fiscal=document, masked_pan=payment.masked_pan,
+        card_brand=payment.card_brand, auth_code=payment.auth_code, rrn=payment.rrn,
+        refunded_kopecks=payment.refunded_amount,
+        decline_reason=None if document else (payment.decline_reason or "Платёж не выполнен"))
+
+
+def receipt_data(s: Session, payment: Payment) -> receipt.ReceiptData:
+    """The document of a payment with a final status: a fiscal receipt when money moved,
+    «Справка об операции» when it did not."""
+    status = PaymentStatus(payment.status)
+    if status in _NO_MONEY:
+        return _data(s, payment, None)
+    if status not in {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED,
+                      PaymentStatus.REFUNDED}:
+        raise ReceiptNotReady("платёж ещё не принял окончательный статус")
+    row = s.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
+    if row is None or row.fiscal_document_number is None:
+        raise ReceiptNotReady("чек ещё регистрируется в налоговой, попробуйте через минуту")
+    return _data(s, payment, row)
+
+
+def _staff_data(app: App, actor: StaffActor, payment_id: int) -> receipt.ReceiptData:
+    require_role(actor, VIEWERS, "Квитанции платежей")
+    with app.uow(write=False) as uow:
+        payment = uow.session.get(Payment, int(payment_id))
+        if payment is None:
+            raise st.PaymentNotFound()
+        return receipt_data(uow.session, payment)
+
+
+def receipt_html(app: App, actor: StaffActor, payment_id: int) -> str:
+    return receipt.render_html(_staff_data(app, actor, payment_id))
+
+
+def receipt_pdf(app: App, actor: StaffActor, payment_id: int) -> bytes:
+    return receipt.render_pdf(_staff_data(app, actor, payment_id))
+
+
+def customer_receipt_pdf(app: App, token: str, payment_id: int) -> bytes:
+    """«Сохранить/распечатать детали платежа» in the cabinet's history."""
+    with app.uow() as uow:
+        s = uow.session
+        customer = _session_customer(s, token, app.now())
+        payment = s.get(Payment, int(payment_id))
+        if payment is None or payment.customer_id != customer.id:
+            raise st.PaymentNotFound()
+        data = receipt_data(s, payment)
+        uow.commit()
+    return receipt.render_pdf(data)

@@ -1,0 +1,204 @@
+"""Refunds (finance): full or partial, with a reason, never above what was paid.
+
+Like a charge, a refund is recorded before the gateway is called (status
+``requested``, counted against what is left to refund, so two refunds racing
+for the same money cannot both pass), and its answer is recorded after. A lost
+answer leaves the refund ``requested``; the recovery job repeats it with the
+same idempotency key, which the gateway answers without refunding twice.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.actors import StaffActor, require_role
+from core.app import App
+from core.db.models import Payment, Refund, StaffRole
+from core.errors import ValidationError
+from core.money import Money
+from core.payments import gateway as g
+from core.payments import ledger
+from core.payments.amounts import parse_payment_amount
+from core.payments.machine import REFUNDABLE, PaymentEvent, PaymentStatus
+from core.services import audit, invoices
+from core.services import payment_state as st
+
+REFUNDERS = {StaffRole.FINANCE, StaffRole.ADMIN}
+AMOUNT_LABEL = "Сумма возврата"
+REASON_LABEL = "Причина возврата"
+REQUESTED, SUCCEEDED, DECLINED = "requested", "succeeded", "declined"
+
+
+class NotRefundable(st.PaymentError):
+    code = "not_refundable"
+
+    def __init__(self, status_label: str) -> None:
+        super().__init__(f"Возврат возможен только по успешному платежу; статус платежа: "
+                         f"«{status_label}»")
+
+
+class RefundDeclined(st.PaymentError):
+    code = "refund_declined"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Банк отказал в возврате: {reason}")
+
+
+class RefundPending(st.PaymentError):
+    code = "refund_pending"
+
+    def __init__(self) -> None:
+        super().__init__("Банк не ответил на запрос возврата; результат будет уточнён "
+                         "автоматически, повторять возврат не нужно")
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: int
+    amount: Money
+    payment_status: PaymentStatus
+    refunded_total: Money
+
+
+def _in_flight(s: Session, payment_id: int) -> int:
+    return s.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
+        Refund.payment_id == payment_id, Refund.status == REQUESTED)) or 0
+
+
+def refundable(s: Session, payment: Payment) -> int:
+    """What may still be refunded, kopecks: paid to the provider, minus refunds done
+    or under way (the commission is the agent's fee and stays)."""
+    return payment.amount - payment.refunded_amount - _in_flight(s, payment.id)
+
+
+def refund(app: App, actor: StaffActor, payment_id: int, amount_text: str,
+           reason: str) -> RefundResult:
+    require_role(actor, REFUNDERS, "Возврат платежа")
+    why = " ".join((reason or "").split())
+    if not why:
+        raise ValidationError(REASON_LABEL, "укажите, почему возвращаются деньги", field="reason")
+    if len(why) > 500:
+        raise ValidationError(REASON_LABEL, "не длиннее 500 символов", field="reason")
+    with app.uow(write=False) as uow:
+        payment = uow.session.get(Payment, int(payment_id))
+        if payment is None:
+            raise st.PaymentNotFound()
+        unknown = st.status_of(payment) in st.ACTIVE
+    if unknown:
+        _settle_unknown_first(app, payment.id)
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        payment = st.lock_payment(s, payment_id)
+        status = st.status_of(payment)
+        if status not in REFUNDABLE:
+            raise NotRefundable(st.status_label(status))
+        available = refundable(s, payment)
+        amount = parse_payment_amount(amount_text, maximum=Money(10**15), minimum=Money(1),
+                                      label=AMOUNT_LABEL)
+        if amount.kopecks > available:
+            raise ValidationError(AMOUNT_LABEL, f"не больше {Money(max(available, 0)).format()} "
+                                  "(оплачено минус уже возвращённое)", field="amount")
+        row = Refund(payment_id=payment.id, idempotency_key=f"refund-{uuid.uuid4().hex}",
+                     amount=amount.kopecks, reason=why, status=REQUESTED,
+                     requested_by_staff_id=actor.staff_id, created_at=now)
+        s.add(row)
+        s.flush()
+        refund_id, txn = row.id, payment.gateway_txn_id or ""
+        request = g.RefundRequest(gateway_txn_id=txn, amount_kopecks=amount.kopecks,
+                                  idempotency_key=row.idempotency_key)
+        uow.commit()
+    return _send(app, refund_id, request, actor)
+
+
+def _settle_unknown_first(app: App, payment_id: int) -> None:
+    from core.services import payment_recovery
+
+    payment_recovery.resolve(app, payment_id, st.SYSTEM)
+    with app.uow(write=False) as uow:
+        payment = uow.session.get(Payment, payment_id)
+        assert payment is not None
+        if st.status_of(payment) in st.ACTIVE:
+            raise st.OutcomeUnknown(payment_id)
+
+
+def _send(app: App, refund_id: int, request: g.RefundRequest,
+          actor: StaffActor | None) -> RefundResult:
+    try:
+        answer = app.acquirer().refund(request)
+    except g.GatewayTimeout:
+        raise RefundPending() from None
+    except g.GatewayUnavailable:
+        _close(app, refund_id, DECLINED, None)
+        raise st.GatewayDown() from None
+    if answer.status is not g.RefundStatus.SUCCEEDED:
+        _close(app, refund_id, DECLINED, None)
+        raise RefundDeclined(answer.decline_message_ru or g.decline_message(
+            answer.decline_code or ""))
+    return _record_success(app, refund_id, answer, actor)
+
+
+def _close(app: App, refund_id: int, status: str, gateway_refund_id: str | None) -> None:
+    with app.uow() as uow:
+        row = uow.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+        assert row is not None
+        row.status, row.completed_at = status, app.now()
+        row.gateway_refund_id = gateway_refund_id
+        uow.commit()
+
+
+def _record_success(app: App, refund_id: int, answer: g.RefundResponse,
+                    actor: StaffActor | None) -> RefundResult:
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        row = s.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+        assert row is not None
+        payment = st.lock_payment(s, row.payment_id)
+        if row.status == SUCCEEDED:  # recorded by a parallel retry
+            return RefundResult(row.id, Money(row.amount), st.status_of(payment),
+                                Money(payment.refunded_amount))
+        row.status, row.completed_at, row.gateway_refund_id = SUCCEEDED, now, answer.refund_id
+        payment.refunded_amount += row.amount
+        event = (PaymentEvent.REFUND_FULL if payment.refunded_amount >= payment.amount
+                 else PaymentEvent.REFUND_PARTIAL)
+        who = st.staff(actor.staff_id) if actor else st.SYSTEM
+        st.apply(s, payment, event, now=now, actor=who,
+                 details={"refund_id": row.id, "amount": row.amount, "reason": row.reason})
+        ledger.post_refund(s, payment_id=payment.id, refund_id=row.id,
+                           provider_id=payment.provider_id, amount=row.amount, at=now)
+        if payment.invoice_id is not None:
+            invoices.revert_payment(s, payment.invoice_id, row.amount)
+        audit.record(s, at=now, action="payment.refund", actor=actor,
+                     customer_id=payment.customer_id, reason=row.reason,
+                     before={"payment_id": payment.id},
+                     after={"refund_id": row.id, "amount": row.amount,
+                            "status": payment.status})
+        result = RefundResult(row.id, Money(row.amount), st.status_of(payment),
+                              Money(payment.refunded_amount))
+        uow.commit()
+    return result
+
+
+def retry_requested(app: App, *, older_than_minutes: int = 2, limit: int = 100) -> int:
+    """Recovery of refunds whose answer was lost: repeat them with the same key."""
+    from datetime import timedelta
+
+    cutoff = app.now() - timedelta(minutes=older_than_minutes)
+    with app.uow(write=False) as uow:
+        rows = uow.session.execute(
+            select(Refund.id, Refund.amount, Refund.idempotency_key, Payment.gateway_txn_id)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(Refund.status == REQUESTED, Refund.created_at <= cutoff)
+            .order_by(Refund.id).limit(limit)).all()
+    settled = 0
+    for refund_id, amount, key, txn in rows:
+        try:
+            _send(app, refund_id, g.RefundRequest(txn or "", amount, key), None)
+            settled += 1
+        except (RefundPending, st.GatewayDown, RefundDeclined):
+            continue
+    return settled
