@@ -25,8 +25,8 @@ demo: migrate
 ## run: install, migrate, seed demo data once, serve the dashboard on http://localhost:8501
 run: demo
 	@echo "Дашборд: http://localhost:$(PORT)  (SMS и письма демо-режима: data/sms.log, data/email.log)"
-	$(PY) -m core notify send --every 5 & SENDER=$$!; \
-	trap 'kill $$SENDER 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m core worker & WORKER=$$!; \
+	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
 
 ## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
@@ -39,3 +39,6 @@ bench: venv
 
 clean-db:
 	rm -f data/app.db data/app.db-wal data/app.db-shm
+
+worker: demo
+	$(PY) -m core worker

@@ -13,6 +13,9 @@
     python -m core providers import-register FILE --provider ID   (exit 2: file refused)
     python -m core invoices import FILE --provider ID   billing registry, CSV or XLSX (exit 2: refused)
     python -m core ledger check             prove the ledger's invariants (exit 1: problems)
+    python -m core payments recover         ask the gateway about every payment due a check
+    python -m core worker                   periodic jobs (outbox, recovery, expiry, receipts)
+                                            until SIGTERM
 """
 from __future__ import annotations
 
@@ -204,6 +207,23 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         print(f"Долг поставщику {provider_id}: {Money(owed)}")
     return 0
 
+def cmd_payments(args: argparse.Namespace) -> int:
+    from core.services import payment_recovery
+
+    app = _app()
+    expired = payment_recovery.expire_stale(app)
+    report = payment_recovery.recover_due(app)
+    print(f"Просрочено и закрыто: {expired}")
+    print(f"Уточнено в банке: {report}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from core import jobs, worker
+
+    return worker.main(_app(), jobs.all_jobs())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -263,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     led = sub.add_parser("ledger", help="журнал проводок")
     led.add_argument("action", choices=["check"])
     led.set_defaults(func=cmd_ledger)
+    pay = sub.add_parser("payments", help="платежи")
+    pay.add_argument("action", choices=["recover"])
+    pay.set_defaults(func=cmd_payments)
+    work = sub.add_parser("worker", help="периодические задачи до SIGTERM")
+    work.set_defaults(func=cmd_worker)
     return parser
 
 

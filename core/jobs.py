@@ -1,0 +1,28 @@
+"""The periodic jobs ``python -m core worker`` runs (see core.worker for the loop).
+
+Each job is one service call that is safe to repeat and to run in parallel with
+the dashboard: everything it changes is decided under the payment's row lock.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.services import payment_recovery, receipts, refunds
+from core.worker import Job, outbox_job
+
+
+def payment_jobs() -> list[Job]:
+    return [
+        # Payments whose gateway answer was lost: asked about on their schedule.
+        Job("payments.recover", timedelta(seconds=30), payment_recovery.recover_due),
+        # Abandoned payments and passwords that ran out: no gateway call needed.
+        Job("payments.expire", timedelta(seconds=15), payment_recovery.expire_stale),
+        # Refunds whose answer was lost: repeated with the same key.
+        Job("refunds.retry", timedelta(minutes=1), refunds.retry_requested),
+        # Receipts waiting for the fiscal register.
+        Job("receipts.fiscalise", timedelta(seconds=20), receipts.fiscalise_due),
+    ]
+
+
+def all_jobs() -> list[Job]:
+    return [outbox_job(), *payment_jobs()]
