@@ -18,6 +18,7 @@ from core.clock import Clock, SystemClock
 from core.config import Settings, load_settings
 from core.db.engine import make_engine
 from core.db.models import Channel
+from core.payments.fiscal import FiscalRegister, FiscalSimulator
 from core.payments.gateway import AcquiringGateway
 from core.payments.inbox import OtpInbox
 from core.secrets import Secrets, load_or_create
@@ -37,7 +38,7 @@ class App:
     senders: dict[Channel, Sender] = field(default_factory=dict)
     gateway: AcquiringGateway | None = None
     otp_inbox: OtpInbox = field(default_factory=OtpInbox)
-    fiscal: object | None = None  # core.payments.fiscal.FiscalRegister
+    fiscal: FiscalRegister | None = None
 
     def acquirer(self) -> AcquiringGateway:
         assert self.gateway is not None, "build_app wires a gateway"
@@ -73,10 +74,19 @@ def _gateway(settings: Settings, clock: Clock, inbox: OtpInbox) -> AcquiringGate
     return FileBackedSimulator(settings.gateway_state_file, clock, otp_sink=inbox.put)
 
 
+def _fiscal_register(clock: Clock) -> FiscalRegister:
+    """The fiscal register simulator. Each process (dashboard, worker) is a register of
+    its own, as a real agent's several cash registers are: its own fiscal drive number,
+    its own run of document numbers."""
+    import os
+
+    return FiscalSimulator(clock, fiscal_drive_number=f"9999078900{os.getpid() % 10**6:06d}")
+
+
 def build_app(settings: Settings | None = None, *, clock: Clock | None = None,
               captcha: Captcha | None = None, secrets: Secrets | None = None,
               senders: dict[Channel, Sender] | None = None, engine: Engine | None = None,
-              gateway: AcquiringGateway | None = None, fiscal: object | None = None,
+              gateway: AcquiringGateway | None = None, fiscal: FiscalRegister | None = None,
               otp_inbox: OtpInbox | None = None) -> App:
     settings = settings or load_settings()
     clock = clock or SystemClock()
@@ -96,5 +106,5 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None,
         senders=senders or default_senders,
         gateway=gateway or _gateway(settings, clock, inbox),
         otp_inbox=inbox,
-        fiscal=fiscal,
+        fiscal=fiscal or _fiscal_register(clock),
     )

@@ -76,9 +76,15 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from core.demo import seed_demo
+    from core.demo_bank import seed_bank
 
-    seed_demo(_app(), customers=args.customers, seed=args.seed, if_empty=args.if_empty,
+    app = _app()
+    seed_demo(app, customers=args.customers, seed=args.seed, if_empty=args.if_empty,
               progress=True)
+    # Also when the data was already there: a fresh clone's bank file starts empty.
+    added = seed_bank(app)
+    if added:
+        print(f"Симулятор эквайера: загружено операций из истории: {added}")
     return 0
 
 

@@ -101,6 +101,31 @@ class _Txn:
     refunded: int = 0
 
 
+@dataclass(frozen=True)
+class HistoricTxn:
+    """A transaction the bank processed before the simulator started (demo history)."""
+
+    txn_id: str
+    amount_kopecks: int  # charged: the payment's amount plus commission
+    masked_pan: str
+    brand: str
+    rrn: str
+    auth_code: str
+    at: datetime
+    refunded_kopecks: int = 0
+
+
+@dataclass(frozen=True)
+class HistoricCard:
+    """A card token the bank issued before (a demo customer's saved card)."""
+
+    token: str
+    brand: str
+    masked_pan: str
+    exp_month: int
+    exp_year: int
+
+
 def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
@@ -151,6 +176,26 @@ class GatewaySimulator:
         self._registry = state["registry"]  # type: ignore[assignment]
         self._next_fault = state["next_fault"]  # type: ignore[assignment]
         self._next_decline = state["next_decline"]  # type: ignore[assignment]
+
+    def load_history(self, txns: list[HistoricTxn], cards: list[HistoricCard]) -> int:
+        """Seed the bank with what it processed before, so that status queries, refunds
+        and saved cards work on demo data. Known ids are left as they are."""
+        added = 0
+        for card in cards:
+            self._tokens.setdefault(card.token, _SavedCard(card.brand, card.masked_pan,
+                                                           card.exp_month, card.exp_year,
+                                                           Scenario.SUCCESS))
+        for h in txns:
+            if h.txn_id in self._txns:
+                continue
+            saved = _SavedCard(h.brand, h.masked_pan, 12, 2030, Scenario.SUCCESS)
+            self._txns[h.txn_id] = _Txn(h.txn_id, h.amount_kopecks, saved,
+                                        g.TxnStatus.SUCCEEDED, rrn=h.rrn, auth_code=h.auth_code,
+                                        refunded=h.refunded_kopecks)
+            self._registry.append(g.SettlementLine(h.txn_id, h.rrn, h.masked_pan,
+                                                   h.amount_kopecks, g.Operation.PAYMENT, h.at))
+            added += 1
+        return added
 
     def _take_fault(self) -> str | None:
         fault, self._next_fault = self._next_fault, None

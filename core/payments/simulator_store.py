@@ -40,7 +40,7 @@ from typing import TypeVar
 
 from core.clock import Clock
 from core.payments import gateway as g
-from core.payments.simulator import GatewaySimulator
+from core.payments.simulator import GatewaySimulator, HistoricCard, HistoricTxn
 
 T = TypeVar("T")
 
@@ -78,6 +78,9 @@ class FileBackedSimulator:
         return self._call(lambda sim: sim.settlement_registry(day))
 
     # --- switches (persisted: they affect the next call from any process) ------
+    def load_history(self, txns: list[HistoricTxn], cards: list[HistoricCard]) -> int:
+        return self._call(lambda sim: sim.load_history(txns, cards))
+
     def make_next_call_time_out(self, charged: bool) -> None:
         self._call(lambda sim: sim.make_next_call_time_out(charged))
 

@@ -141,6 +141,11 @@ def _insert(app: App, request: dict[str, object], values: dict[str, object],
                 assert invoice is not None
                 if payment_quotes.remaining(invoice) <= 0:
                     raise InvoiceAlreadyPaid()
+                # A parallel request with the same key may have written it while we
+                # waited for the invoice's lock: then it is that payment.
+                found = _existing(s, key, fingerprint)
+                if found is not None:
+                    return _view(s, found)
                 _release_abandoned(s, invoice_id, now)
             payment = Payment(idempotency_key=key, request_fingerprint=fingerprint,
                               status=PaymentStatus.CREATED.value, created_at=now, updated_at=now,

@@ -41,9 +41,8 @@ class ReceiptNotReady(DomainError):
 
 
 def register(app: App) -> fiscal.FiscalRegister:
-    if app.fiscal is None:
-        app.fiscal = fiscal.FiscalSimulator(app.clock)
-    return app.fiscal  # type: ignore[return-value]
+    assert app.fiscal is not None, "build_app wires a fiscal register"
+    return app.fiscal
 
 
 # --- fiscalisation ------------------------------------------------------------
