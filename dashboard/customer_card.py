@@ -9,9 +9,12 @@ from core.app import App
 from core.db.models import StaffRole
 from core.domain.customers import CabinetStatus
 from core.errors import DomainError
-from core.services import accounts, invoices, subscriptions
+from core.services import accounts, invoices, payment_views, saved_cards, subscriptions
 from core.services import contact_center as cc
 from dashboard.invoice_views import invoice_table, render_invoice
+from dashboard.payment_views import (
+    cards_table, payment_actions, payment_options, payment_table, render_payment,
+)
 from dashboard.widgets import (
     ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager, run_action,
 )
@@ -36,15 +39,19 @@ def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
         else:
             st.caption("Просмотр без права действий")
     with main:
-        profile, accounts_tab, invoices_tab, subs_tab, messages, notes, history = st.tabs(
-            ["Профиль", "Лицевые счета", "Счета", "Подписки", "Сообщения", "Заметки",
-             "История действий"])
+        (profile, accounts_tab, invoices_tab, payments_tab, cards_tab, subs_tab, messages, notes,
+         history) = st.tabs(["Профиль", "Лицевые счета", "Счета", "Платежи", "Карты",
+                             "Подписки", "Сообщения", "Заметки", "История действий"])
         with profile:
             _profile(card)
         with accounts_tab:
             _accounts(app, actor, card)
         with invoices_tab:
             _invoices(app, actor, card)
+        with payments_tab:
+            _payments(app, actor, card)
+        with cards_tab:
+            _cards(app, actor, card)
         with subs_tab:
             _subscriptions(app, actor, card)
         with messages:
@@ -105,6 +112,49 @@ def _invoices(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
                           key="card_inv_pick")
     if st.toggle("Показать начисления", key="card_inv_show"):
         render_invoice(invoices.invoice_detail(app, actor, int(chosen)))
+
+
+def _payments(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    page = payment_views.customer_payments(app, actor, card.id, page_request("card_pay"))
+    if page.total == 0:
+        st.info("Платежей из этого кабинета не было")
+        return
+    payment_table(page.items, with_payer=False)
+    pager("card_pay", page)
+    options = payment_options(page.items)
+    chosen = st.selectbox("Платёж", list(options), format_func=options.__getitem__,
+                          key="card_pay_pick")
+    if st.toggle("Показать платёж", key="card_pay_show"):
+        try:
+            detail = payment_views.payment_detail(app, actor, int(chosen))
+        except DomainError as error:
+            st.error(str(error))
+            return
+        # The customer may ask for a receipt over the phone; status queries and
+        # refunds belong to «Платежи».
+        render_payment(detail, payment_actions(app, actor, "card_pay",
+                                                       status_queries=False, refunds=False))
+
+
+def _cards(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    cards = saved_cards.customer_cards(app, actor, card.id, include_removed=True)
+    if not cards:
+        st.info("Привязанных карт нет")
+        return
+    cards_table(cards)
+    active = {c.id: f"{c.title} ({c.masked_pan})" for c in cards if c.removed_at is None}
+    if not active or not may_act("customers", actor):
+        return
+    chosen = st.selectbox("Карта", list(active), format_func=active.__getitem__,
+                          key="card_card_pick")
+    if st.button("Удалить карту", key="act_card_remove"):
+        ask_confirmation("card_remove")
+    confirm_dialog("card_remove", "Удалить карту?",
+                   f"Карта {active.get(chosen, '')} будет отвязана от кабинета {card.phone} "
+                   "по просьбе клиента. Платить ею без повторного ввода данных будет нельзя.",
+                   lambda reason: saved_cards.remove_card_for_customer(
+                       app, actor, card.id, int(chosen), reason),
+                   "Карта удалена", reason_label="Причина")
 
 
 def _subscriptions(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:

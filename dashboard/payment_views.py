@@ -1,0 +1,224 @@
+"""How payment lists, a payment's card and saved cards look, on every page that shows them
+(«Платежи» and the customer card)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from core.actors import StaffActor
+from core.app import App
+from core.db.models import StaffRole
+from core.errors import DomainError
+from core.money import Money, format_kopecks
+from core.services.payment_views import (
+    PaymentDetail, PaymentRow, PendingRow, brand_label, status_label,
+)
+from core.services.saved_cards import CardView
+from core.timefmt import format_datetime_msk
+from dashboard.widgets import ask_confirmation, confirm_dialog, flash
+
+# Who may ask the bank about a payment (core.services.payment_recovery.ASKERS).
+STATUS_ASKERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
+REFUNDERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
+# Statuses without a document yet: the outcome is not final.
+_NOT_FINAL = frozenset({"created", "awaiting_otp", "pending"})
+
+
+def card_text(brand: str | None, masked_pan: str | None) -> str:
+    return f"{brand_label(brand)} {masked_pan}".strip() if masked_pan else "—"
+
+
+def _row_dict(r: PaymentRow, *, with_payer: bool) -> dict[str, object]:
+    return {
+        "№": r.id, "Создан": format_datetime_msk(r.created_at), "Статус": r.status_label,
+        "Поставщик": r.provider_name, "Лицевой счёт": r.account_number,
+        "Сумма": format_kopecks(r.amount), "Комиссия": format_kopecks(r.commission),
+        "Возвращено": format_kopecks(r.refunded_amount) if r.refunded_amount else "",
+        "Карта": card_text(r.card_brand, r.masked_pan),
+        **({"Плательщик": r.payer or "—"} if with_payer else {}),
+        "RRN": r.rrn or "",
+    }
+
+
+def payment_table(rows: list[PaymentRow], *, with_payer: bool = True) -> None:
+    st.dataframe(pd.DataFrame([_row_dict(r, with_payer=with_payer) for r in rows]),
+                 hide_index=True, width="stretch")
+
+
+def pending_table(rows: list[PendingRow], *, with_payer: bool = True) -> None:
+    st.dataframe(pd.DataFrame([{
+        **_row_dict(r.payment, with_payer=with_payer),
+        "Запросов в банк": r.check_attempts,
+        "Следующий запрос": format_datetime_msk(r.next_check_at),
+        "Нужен разбор": "да" if r.manual_review else "",
+    } for r in rows]), hide_index=True, width="stretch")
+
+
+def payment_options(rows: list[PaymentRow]) -> dict[int, str]:
+    """The «open a payment» choices of a page of rows."""
+    return {r.id: f"№ {r.id} · {format_datetime_msk(r.created_at)} · {r.provider_name} · "
+                  f"{Money(r.amount)} · {r.status_label}" for r in rows}
+
+
+def _details_text(details: dict[str, object] | None) -> str:
+    if not details:
+        return ""
+    return "; ".join(f"{k}: {v if isinstance(v, (str, int)) else json.dumps(v, ensure_ascii=False)}"
+                     for k, v in details.items())
+
+
+def render_payment(detail: PaymentDetail,
+                   actions: Callable[[PaymentDetail], None] | None = None) -> None:
+    """A payment's card: amounts, card, status, the event timeline and the refunds;
+    ``actions`` draws the action area (refund, status query, receipt) when given."""
+    p = detail.payment
+    st.subheader(f"Платёж № {p.id}: {Money(p.amount)}")
+    if detail.is_unknown_outcome:
+        st.warning("Результат платежа неизвестен: списаны ли деньги, скажет только банк "
+                   f"(запросов в банк: {detail.check_attempts}, следующий: "
+                   f"{format_datetime_msk(detail.next_check_at)})"
+                   + (". Нужен разбор сотрудником" if detail.manual_review else ""))
+    invoice = (f"счёт за {detail.invoice.period_label} (№ {detail.invoice.id})"
+               if detail.invoice else "произвольный платёж")
+    st.markdown(
+        f"Статус: **{p.status_label}** · создан {format_datetime_msk(p.created_at)}"
+        + (f" · завершён {format_datetime_msk(detail.finalized_at)}" if detail.finalized_at
+           else "") + "  \n"
+        f"{p.provider_name} · лицевой счёт {p.account_number} · {invoice}  \n"
+        f"Сумма {Money(p.amount)} · комиссия {Money(p.commission)} · "
+        f"итого списано {Money(p.total)}"
+        + (f" · возвращено {Money(p.refunded_amount)}" if p.refunded_amount else "") + "  \n"
+        f"Карта: {card_text(p.card_brand, p.masked_pan)}"
+        + (f" · RRN {p.rrn}" if p.rrn else "")
+        + (f" · код авторизации {detail.auth_code}" if detail.auth_code else "")
+        + (f"  \nПлательщик: {p.payer}" if p.payer else ""))
+    if detail.decline_reason:
+        st.error(f"Причина отказа: {detail.decline_reason}")
+    st.markdown("**Хронология**")
+    if detail.events:
+        st.dataframe(pd.DataFrame([{
+            "Время": format_datetime_msk(e.at), "Событие": e.label,
+            "Статус": (f"{e.from_label} → {e.to_label}" if e.from_label and
+                       e.from_status != e.to_status else e.to_label),
+            "Кто": e.actor, "Подробности": _details_text(e.details),
+        } for e in detail.events]), hide_index=True, width="stretch")
+    else:
+        st.caption("Событий нет")
+    st.markdown("**Возвраты**")
+    if detail.refunds:
+        st.dataframe(pd.DataFrame([{
+            "Создан": format_datetime_msk(r.created_at), "Сумма": format_kopecks(r.amount),
+            "Статус": r.status_label, "Причина": r.reason, "Оформил": r.requested_by or "—",
+            "Подтвердил": r.approved_by or "", "Выполнен": format_datetime_msk(r.completed_at)
+            if r.completed_at else "",
+        } for r in detail.refunds]), hide_index=True, width="stretch")
+    else:
+        st.caption("Возвратов не было")
+    if detail.can_refund:
+        st.caption(f"Можно вернуть до {Money(detail.refundable_amount)}")
+    if actions is not None:
+        actions(detail)
+
+
+def cards_table(cards: list[CardView]) -> None:
+    st.dataframe(pd.DataFrame([{
+        "Карта": c.title, "Номер": c.masked_pan,
+        "Срок": c.expiry_label + (" · истёк" if c.expired else ""),
+        "Основная": "да" if c.is_default and c.removed_at is None else "",
+        "Привязана": format_datetime_msk(c.created_at),
+        "Удалена": format_datetime_msk(c.removed_at) if c.removed_at else "",
+    } for c in cards]), hide_index=True, width="stretch")
+
+
+# --- actions on a payment -----------------------------------------------------------------
+
+def receipt_downloads(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
+    """«Квитанция»: the PDF and HTML are made when asked for, not on every rerun."""
+    from core.services import receipts
+
+    payment_id = detail.payment.id
+    store = f"{key}_receipt"
+    if detail.payment.status in _NOT_FINAL:
+        return
+    if st.button("Подготовить квитанцию", key=f"{key}_receipt_make"):
+        try:
+            with st.spinner("Готовим квитанцию…"):
+                st.session_state[store] = (payment_id, receipts.receipt_pdf(app, actor, payment_id),
+                                           receipts.receipt_html(app, actor, payment_id))
+        except DomainError as error:
+            st.session_state.pop(store, None)
+            st.error(str(error))
+    ready = st.session_state.get(store)
+    if ready and ready[0] == payment_id:
+        left, right = st.columns(2)
+        left.download_button("Скачать квитанцию (PDF)", ready[1],
+                             file_name=f"kvitanciya_{payment_id}.pdf", mime="application/pdf",
+                             key=f"{key}_receipt_pdf", on_click="ignore")
+        right.download_button("Скачать квитанцию (HTML)", ready[2].encode("utf-8"),
+                              file_name=f"kvitanciya_{payment_id}.html", mime="text/html",
+                              key=f"{key}_receipt_html", on_click="ignore")
+
+
+def status_query(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
+    """«Запросить статус в банке» for a payment whose outcome is unknown (finance, admin)."""
+    from core.services import payment_recovery
+
+    if not detail.is_unknown_outcome or actor.role not in STATUS_ASKERS:
+        return
+    payment_id = detail.payment.id
+    action_id = f"{key}_ask_{payment_id}"
+    if st.button("Запросить статус в банке", key=f"{key}_ask"):
+        ask_confirmation(action_id)
+
+    def ask(_: str) -> None:
+        status = payment_recovery.ask_gateway(app, actor, payment_id)
+        flash(f"Статус платежа № {payment_id}: {status_label(status)}", "info")
+
+    confirm_dialog(action_id, "Запросить статус в банке?",
+                   f"Банк сообщит, списаны ли деньги по платежу № {payment_id}; "
+                   "статус платежа изменится по его ответу. Запрос записывается в журнал.",
+                   ask, "Запрос в банк выполнен")
+
+
+def refund_form(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
+    """«Оформить возврат» (finance, admin): the amount here, the reason in the confirmation."""
+    from core.services import refunds
+
+    if not detail.can_refund or actor.role not in REFUNDERS:
+        return
+    payment_id = detail.payment.id
+    action_id = f"{key}_refund_{payment_id}"
+    st.markdown("**Возврат**")
+    amount_key = f"{key}_refund_amount_{payment_id}"
+    amount = st.text_input("Сумма возврата", key=amount_key,
+                           value=f"{Money(detail.refundable_amount).amount:.2f}".replace(".", ","),
+                           help=f"Не больше {Money(detail.refundable_amount)}; комиссия "
+                                "не возвращается")
+    if st.button("Оформить возврат", key=f"{key}_refund"):
+        ask_confirmation(action_id)
+
+    def do_refund(reason: str) -> None:
+        result = refunds.refund(app, actor, payment_id, amount, reason)
+        flash(f"Возвращено {result.amount} по платежу № {payment_id}; статус: "
+              f"{status_label(result.payment_status)}", "info")
+
+    confirm_dialog(action_id, "Оформить возврат?",
+                   f"Клиенту будет возвращено {amount} ₽ по платежу № {payment_id} "
+                   f"на карту {card_text(detail.payment.card_brand, detail.payment.masked_pan)}."
+                   " Отменить возврат будет нельзя.",
+                   do_refund, "Возврат оформлен", reason_label="Причина возврата")
+
+
+def payment_actions(app: App, actor: StaffActor, key: str, *, status_queries: bool = True,
+                    refunds: bool = True) -> Callable[[PaymentDetail], None]:
+    """The action area under a payment's card, for ``render_payment``."""
+    def draw(detail: PaymentDetail) -> None:
+        if status_queries:
+            status_query(app, actor, detail, key)
+        if refunds:
+            refund_form(app, actor, detail, key)
+        receipt_downloads(app, actor, detail, key)
+    return draw

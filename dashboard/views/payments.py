@@ -1,0 +1,90 @@
+"""«Платежи»: the payments register with filters, a payment's card with its timeline and
+refunds, the Excel export, and «Неясный результат» (payments waiting for the bank)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.db.models import StaffRole
+from core.errors import DomainError
+from core.payments.machine import STATUS_LABELS, PaymentStatus
+from core.services import payment_views as pv
+from core.services import providers
+from dashboard.payment_views import (
+    payment_actions, payment_options, payment_table, pending_table, render_payment,
+)
+from dashboard.widgets import (
+    choose_and_open, excel_export, forget_export, get_app, guard, page_request, pager,
+)
+
+actor = guard("payments")
+app = get_app()
+st.title("Платежи")
+known = {p.id: p.name for p in providers.list_providers(app)}
+with_payer = actor.role is not StaffRole.MANAGER  # managers see no personal data
+
+
+def _open(key: str) -> None:
+    selected = st.session_state.get(f"{key}_selected")
+    if selected is None:
+        return
+    try:
+        detail = pv.payment_detail(app, actor, int(selected))
+    except DomainError as error:
+        st.error(str(error))
+        return
+    # Managers read the register only: no actions, no documents with personal data.
+    render_payment(detail, None if actor.role is StaffRole.MANAGER
+                   else payment_actions(app, actor, key))
+
+
+register, unknown = st.tabs(["Платежи", "Неясный результат"])
+
+with register:
+    with st.form("pay_filters"):
+        c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
+        date_from = c1.date_input("Период с", value=None, format="DD.MM.YYYY", key="pay_from")
+        date_to = c2.date_input("Период по", value=None, format="DD.MM.YYYY", key="pay_to")
+        status = c3.selectbox("Статус", [None, *PaymentStatus], key="pay_status",
+                              format_func=lambda s: "Все" if s is None else STATUS_LABELS[s])
+        provider_id = c4.selectbox("Поставщик", [None, *known], key="pay_provider",
+                                   format_func=lambda k: "Все" if k is None else known[k])
+        c5, c6, c7, c8 = st.columns([2, 2, 3, 2])
+        amount_from = c5.text_input("Сумма от", key="pay_amount_from", placeholder="₽")
+        amount_to = c6.text_input("Сумма до", key="pay_amount_to", placeholder="₽")
+        card = c7.text_input("Карта", key="pay_card",
+                             placeholder="последние 4 цифры, первые 6 или 411111******1111")
+        payment_id = c8.text_input("Номер платежа", key="pay_id")
+        if st.form_submit_button("Показать"):
+            st.session_state["pay_page"] = 1
+            st.session_state.pop("pay_selected", None)
+            forget_export("pay")
+    flt = pv.PaymentFilter(date_from=date_from, date_to=date_to, status=status,
+                           provider_id=provider_id, amount_from=amount_from or None,
+                           amount_to=amount_to or None, card=card or None,
+                           payment_id=payment_id or None)
+    try:
+        page = pv.list_payments(app, actor, flt, page_request("pay"))
+    except DomainError as error:
+        st.error(str(error))
+        page = None
+    if page is not None and page.total == 0:
+        st.info("Платежей по этим условиям нет")
+    elif page is not None:
+        payment_table(page.items, with_payer=with_payer)
+        pager("pay", page)
+        excel_export("pay", "platezhi.xlsx", lambda: pv.export_payments(app, actor, flt))
+        choose_and_open("pay", "Платёж", payment_options(page.items), "Открыть платёж")
+    _open("pay")
+
+with unknown:
+    st.caption("Платежи, по которым банк не ответил: списаны ли деньги, неизвестно, пока "
+               "банк не подтвердит статус. Сначала — требующие разбора сотрудником.")
+    pending = pv.pending_payments(app, actor, page_request("pend"))
+    if pending.total == 0:
+        st.info("Платежей с неясным результатом нет")
+    else:
+        pending_table(pending.items, with_payer=with_payer)
+        pager("pend", pending)
+        choose_and_open("pend", "Платёж", payment_options([r.payment for r in pending.items]),
+                        "Открыть платёж")
+    _open("pend")

@@ -1,0 +1,295 @@
+"""«Платежи» and the customer card's «Платежи» and «Карты» tabs, in AppTest."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from core.db.models import AuditEntry, SavedCard, StaffRole
+from core.payments.machine import PaymentStatus
+from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
+from tests.factories import register_and_activate
+from tests.invoice_factories import make_provider
+from tests.payment_factories import make_card, make_payment, make_refund
+from tests.services.dbstate import snapshot
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def payments(dash_app):  # type: ignore[no-untyped-def]
+    water = make_provider(dash_app, name="ГУП «Водоканал»")
+    power = make_provider(dash_app, name="ООО «Энергосбыт»", pattern=r"\d{12}")
+    login = register_and_activate(dash_app, phone="+79991234567")
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    return {
+        "login": login, "water": water, "power": power,
+        "ok": make_payment(dash_app, provider_id=water, amount=150_000, commission=1_500,
+                           customer_id=login.customer_id, created_at=at,
+                           masked_pan="553691******4242", card_brand="mastercard"),
+        "declined": make_payment(dash_app, provider_id=power, amount=250_000,
+                                 status=PaymentStatus.DECLINED, created_at=at,
+                                 account_number="400000000001"),
+        "pending": make_payment(dash_app, provider_id=power, amount=77_700,
+                                status=PaymentStatus.PENDING, created_at=at,
+                                account_number="400000000002", check_attempts=3),
+    }
+
+
+def _open_payments(at):  # type: ignore[no-untyped-def]
+    at.switch_page("views/payments.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _filter(at, **fields):  # type: ignore[no-untyped-def]
+    for key, value in fields.items():
+        at.text_input(key=key).input(value)
+    return button(at, "Показать").click().run()
+
+
+def test_finance_lists_filters_opens_a_payment_and_exports(dash_app, logged_in, payments):
+    at, finance = logged_in(StaffRole.FINANCE)
+    make_refund(dash_app, payments["ok"], 50_000, staff_id=finance.staff_id,
+                reason="Двойная оплата")
+    _open_payments(at)
+    table = at.dataframe[0].value
+    assert len(table) == 3 and "Всего: 3" in texts(at)
+    assert set(table["Статус"]) == {"Частично возвращён", "Отклонён", "Результат уточняется"}
+    assert "+7 999 123-45-67" in table["Плательщик"].tolist()
+    assert button(at, "Выгрузить в Excel")
+
+    _filter(at, pay_card="4242")
+    table = at.dataframe[0].value
+    assert table["№"].tolist() == [payments["ok"]]
+    assert table["Сумма"].tolist() == ["1\u00a0500,00\u00a0₽"]
+
+    at.button(key="pay_open").click().run()
+    assert not at.exception, at.exception
+    assert f"Платёж № {payments['ok']}: 1\u00a0500,00\u00a0₽" in texts(at)
+    timeline = at.dataframe[1].value
+    assert timeline["Событие"].tolist() == [
+        "запрос авторизации", "запрос одноразового пароля", "подтверждение паролем",
+        "частичный возврат"]
+    assert {"Время", "Событие", "Статус", "Кто", "Подробности"} <= set(timeline.columns)
+    refunds = at.dataframe[2].value
+    assert refunds["Причина"].tolist() == ["Двойная оплата"]
+    assert "Можно вернуть до 1\u00a0000,00\u00a0₽" in texts(at)
+
+    button(at, "Выгрузить в Excel").click().run()
+    assert not at.exception
+    assert [b for b in at.get("download_button") if b.proto.label == "Скачать файл"]
+    with dash_app.uow(write=False) as uow:
+        entry = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "payment.export"))
+    assert entry.staff_id == finance.staff_id and entry.after["rows"] == 1
+
+
+def test_bad_filter_says_which_field(dash_app, logged_in, payments):
+    at, _ = logged_in(StaffRole.FINANCE)
+    _open_payments(at)
+    _filter(at, pay_amount_from="много")
+    assert "Сумма от: введите сумму в рублях" in texts(at)
+    _filter(at, pay_amount_from="", pay_id="12а")
+    assert "Номер платежа: введите номер цифрами" in texts(at)
+    _filter(at, pay_id="")
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_unknown_outcome_tab(dash_app, logged_in, payments):
+    at, _ = logged_in(StaffRole.FINANCE)
+    _open_payments(at)
+    pending = at.dataframe[1].value  # the second tab's table
+    assert pending["№"].tolist() == [payments["pending"]]
+    assert pending["Запросов в банк"].tolist() == [3]
+    at.button(key="pend_open").click().run()
+    assert "Результат платежа неизвестен" in texts(at)
+
+
+def test_manager_sees_no_payer(dash_app, logged_in, payments):
+    at, _ = logged_in(StaffRole.MANAGER)
+    _open_payments(at)
+    assert "Плательщик" not in at.dataframe[0].value.columns
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_agent_has_no_payments_page(dash_app, logged_in):
+    at, _ = logged_in(StaffRole.AGENT)
+    with pytest.raises(ValueError):
+        at.switch_page("views/payments.py").run()
+
+
+def _card_of(at):  # type: ignore[no-untyped-def]
+    search(at, "+7 999 123-45-67")
+    return open_first_card(at)
+
+
+def _frame_with(at, column):  # type: ignore[no-untyped-def]
+    frames = [d.value for d in at.dataframe if column in d.value.columns]
+    assert frames, f"no table with «{column}»"
+    return frames[0]
+
+
+def test_customer_card_payments_and_cards_tabs(dash_app, logged_in, payments):
+    cid = payments["login"].customer_id
+    make_card(dash_app, cid, last4="4242", first6="553691", brand="mastercard",
+              is_default=True)
+    at, _ = logged_in(StaffRole.AGENT)
+    _card_of(at)
+    assert not at.exception, at.exception
+    pays = _frame_with(at, "RRN")
+    assert pays["№"].tolist() == [payments["ok"]]
+    cards = _frame_with(at, "Срок")
+    assert cards["Номер"].tolist() == ["553691******4242"]
+    assert cards["Основная"].tolist() == ["да"]
+    at.toggle(key="card_pay_show").set_value(True).run()
+    assert f"Платёж № {payments['ok']}" in texts(at)
+
+
+def test_agent_removes_a_card_only_with_a_reason(dash_app, logged_in, payments):
+    cid = payments["login"].customer_id
+    first = make_card(dash_app, cid, last4="1111", is_default=True)
+    make_card(dash_app, cid, last4="2222")
+    at, agent = logged_in(StaffRole.AGENT)
+    _card_of(at)
+    at.selectbox(key="card_card_pick").set_value(first).run()
+    at.button(key="act_card_remove").click().run()
+    before = snapshot(dash_app)
+    confirm(at, "   ")
+    assert "Причина: обязательное поле" in texts(at)
+    after = snapshot(dash_app)
+    # only the card view may have been journaled again; the cards are untouched
+    assert after["saved_cards"] == before["saved_cards"]
+    assert not [a for a in after["audit_log"] if "card.remove" in a]
+    confirm(at, "Клиент сообщил о потере карты")
+    assert not at.exception, at.exception
+    assert "Карта удалена" in texts(at)
+    with dash_app.uow(write=False) as uow:
+        removed = uow.session.get(SavedCard, first)
+        assert removed.removed_at is not None
+        entry = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "card.remove"))
+    assert entry.staff_id == agent.staff_id and entry.reason == "Клиент сообщил о потере карты"
+    cards = _frame_with(at, "Срок")
+    assert cards.loc[cards["Номер"] == "411111******2222", "Основная"].tolist() == ["да"]
+
+
+def test_finance_sees_cards_without_remove(dash_app, logged_in, payments):
+    make_card(dash_app, payments["login"].customer_id, is_default=True)
+    at, _ = logged_in(StaffRole.FINANCE)
+    _card_of(at)
+    assert _frame_with(at, "Срок")["Номер"].tolist() == ["411111******1111"]
+    assert not [b for b in at.button if b.key == "act_card_remove"]
+
+
+# --- actions wired to the lead's services: receipts and the status query ----------------
+
+def _download_labels(at):  # type: ignore[no-untyped-def]
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_receipt_of_a_final_payment_downloads(dash_app, logged_in, payments):
+    from core.services import receipts
+
+    at, finance = logged_in(StaffRole.FINANCE)
+    _open_payments(at)
+    _filter(at, pay_id=str(payments["declined"]))
+    at.button(key="pay_open").click().run()
+    button(at, "Подготовить квитанцию").click().run()
+    assert not at.exception, at.exception
+    assert {"Скачать квитанцию (PDF)", "Скачать квитанцию (HTML)"} <= set(_download_labels(at))
+    # what the button hands out: a declined payment gets «Справка об операции»
+    assert receipts.receipt_pdf(dash_app, finance, payments["declined"]).startswith(b"%PDF")
+
+
+def test_receipt_not_ready_says_why(dash_app, logged_in, payments):
+    at, _ = logged_in(StaffRole.FINANCE)
+    _open_payments(at)
+    _filter(at, pay_id=str(payments["ok"]))
+    at.button(key="pay_open").click().run()
+    button(at, "Подготовить квитанцию").click().run()
+    assert "Квитанция недоступна" in texts(at)
+    assert "Скачать квитанцию (PDF)" not in _download_labels(at)
+
+
+def test_no_receipt_or_status_query_for_managers(dash_app, logged_in, payments):
+    at, _ = logged_in(StaffRole.MANAGER)
+    _open_payments(at)
+    at.button(key="pend_open").click().run()
+    labels = [b.label for b in at.button]
+    assert "Запросить статус в банке" not in labels and "Подготовить квитанцию" not in labels
+
+
+def test_finance_asks_the_bank_about_a_pending_payment(dash_app, logged_in, payments):
+    at, finance = logged_in(StaffRole.FINANCE)
+    _open_payments(at)
+    at.button(key="pend_open").click().run()
+    assert "Подготовить квитанцию" not in [b.label for b in at.button]  # outcome unknown
+    at.button(key="pend_ask").click().run()
+    confirm(at)
+    assert not at.exception, at.exception
+    assert "Запрос в банк выполнен" in texts(at)
+    with dash_app.uow(write=False) as uow:
+        from core.db.models import Payment
+        status = uow.session.get(Payment, payments["pending"]).status
+        entry = uow.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "payment.ask_gateway"))
+    assert status != "pending"  # the bank answered (the simulator does not know it: declined)
+    assert f"Статус платежа № {payments['pending']}: " in texts(at)
+    assert entry.staff_id == finance.staff_id
+
+
+@pytest.fixture
+def shared_gateway(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """One acquirer simulator for the test and the dashboard (before ``dash_app``)."""
+    monkeypatch.setenv("GATEWAY_STATE_FILE", str(tmp_path / "gateway.json"))
+
+
+def test_finance_refunds_part_of_a_real_payment(shared_gateway, dash_app, logged_in):
+    from core.db.models import Payment, Refund
+    from tests.payment_flow_factories import pay_invoice, payer
+
+    p = payer(dash_app, total_due=150_000)
+    view = pay_invoice(dash_app, p)
+    at, finance = logged_in(StaffRole.FINANCE)
+    _open_payments(at)
+    _filter(at, pay_id=str(view.id))
+    at.button(key="pay_open").click().run()
+    assert at.text_input(key=f"pay_refund_amount_{view.id}").value == "1500,00"
+
+    at.text_input(key=f"pay_refund_amount_{view.id}").input("2000")
+    at.button(key="pay_refund").click().run()
+    confirm(at, "Двойная оплата")
+    assert "Сумма возврата: не больше" in texts(at)
+    at.text_input(key=f"pay_refund_amount_{view.id}").input("500,00")
+    at.button(key="pay_refund").click().run()
+    confirm(at, "   ")
+    assert "Причина возврата" in texts(at)
+    with dash_app.uow(write=False) as uow:
+        assert uow.session.scalars(select(Refund)).all() == []  # nothing happened yet
+    confirm(at, "Двойная оплата")
+    assert not at.exception, at.exception
+    assert "Возврат оформлен" in texts(at)
+    with dash_app.uow(write=False) as uow:
+        payment = uow.session.get(Payment, view.id)
+        refund = uow.session.scalar(select(Refund))
+    assert (payment.status, payment.refunded_amount) == ("partially_refunded", 50_000)
+    assert (refund.amount, refund.reason, refund.requested_by_staff_id) == (
+        50_000, "Двойная оплата", finance.staff_id)
+    refunds_table = [d.value for d in at.dataframe if "Оформил" in d.value.columns][0]
+    assert refunds_table["Причина"].tolist() == ["Двойная оплата"]
+
+
+def test_agent_gets_a_receipt_from_the_customer_card(dash_app, logged_in, payments):
+    declined = make_payment(dash_app, provider_id=payments["power"], amount=10_000,
+                            status=PaymentStatus.DECLINED,
+                            customer_id=payments["login"].customer_id)
+    at, _ = logged_in(StaffRole.AGENT)
+    _card_of(at)
+    at.selectbox(key="card_pay_pick").set_value(declined).run()
+    at.toggle(key="card_pay_show").set_value(True).run()
+    assert "Причина отказа: Недостаточно средств" in texts(at)
+    labels = [b.label for b in at.button]
+    assert "Оформить возврат" not in labels and "Запросить статус в банке" not in labels
+    button(at, "Подготовить квитанцию").click().run()
+    assert not at.exception, at.exception
+    assert "Скачать квитанцию (PDF)" in _download_labels(at)
