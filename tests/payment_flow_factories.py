@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 
 from core.app import App
-from core.db.models import OutboxMessage, Provider
+from core.db.models import LedgerJournal, OutboxMessage, Payment, PaymentEvent, Provider
 from core.payments.cards import CardInput
 from core.services import payments
 from tests import factories
@@ -90,3 +90,31 @@ def pay_invoice(app: App, p: Payer, number: str = OK_CARD, *, save: bool = False
     if confirm and view.awaiting_otp:
         view = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     return view
+
+
+# --- reading back what a payment left behind ---------------------------------------
+
+def payment_row(app: App, payment_id: int) -> Payment:
+    with app.uow(write=False) as uow:
+        payment = uow.session.get(Payment, payment_id)
+        assert payment is not None
+        return payment
+
+
+def event_rows(app: App, payment_id: int) -> list[tuple[str, str | None, str]]:
+    """(event, from, to) of the payment's timeline, oldest first."""
+    with app.uow(write=False) as uow:
+        return [(e.event, e.from_status, e.to_status) for e in uow.session.scalars(
+            select(PaymentEvent).where(PaymentEvent.payment_id == payment_id)
+            .order_by(PaymentEvent.id))]
+
+
+def event_names(app: App, payment_id: int) -> list[str]:
+    return [event for event, _, _ in event_rows(app, payment_id)]
+
+
+def journal_kinds(app: App, payment_id: int) -> list[str]:
+    with app.uow(write=False) as uow:
+        return list(uow.session.scalars(select(LedgerJournal.kind)
+                                        .where(LedgerJournal.payment_id == payment_id)
+                                        .order_by(LedgerJournal.id)))

@@ -248,6 +248,20 @@ def payment_status(app: App, payment_id: int, *, token: str | None = None,
     return view
 
 
+def _at_step(app: App, uow, payment_id: int, token: str | None,  # type: ignore[no-untyped-def]
+             key: str | None, step: PaymentStatus) -> Payment | PaymentView:
+    """The payer's payment, locked, when it is at ``step``; else the answer to give: a
+    pending one is asked about first, any other is shown as it is (a repeated step —
+    the card already sent, or the payment already final: nothing is charged again)."""
+    payment = _payer_payment(uow.session, payment_id, token, key, app.now(), lock=True)
+    if payment.status == PaymentStatus.PENDING.value:
+        uow.commit()
+        return _resolve_first(app, payment.id)
+    if payment.status != step.value:
+        return _view(uow.session, payment)
+    return payment
+
+
 # --- the card step ---------------------------------------------------------------
 
 def pay_with_new_card(app: App, payment_id: int, card: CardInput, *, save_card: bool = False,
@@ -272,12 +286,9 @@ def _authorize(app: App, payment_id: int, token: str | None, key: str | None, *,
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        payment = _payer_payment(s, payment_id, token, key, now, lock=True)
-        if payment.status == PaymentStatus.PENDING.value:
-            uow.commit()
-            return _resolve_first(app, payment.id)
-        if payment.status != PaymentStatus.CREATED.value:
-            return _view(s, payment)  # a repeated step: the card was already sent
+        payment = _at_step(app, uow, payment_id, token, key, PaymentStatus.CREATED)
+        if isinstance(payment, PaymentView):
+            return payment
         if st.authorize_sent(s, payment.id):
             raise st.PaymentInProgress()
         token_value = None
@@ -374,12 +385,9 @@ def confirm_payment(app: App, payment_id: int, code: str, *, token: str | None =
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        payment = _payer_payment(s, payment_id, token, key, now, lock=True)
-        if payment.status == PaymentStatus.PENDING.value:
-            uow.commit()
-            return _resolve_first(app, payment.id)
-        if payment.status != PaymentStatus.AWAITING_OTP.value:
-            return _view(s, payment)  # already final: a repeat never charges again
+        payment = _at_step(app, uow, payment_id, token, key, PaymentStatus.AWAITING_OTP)
+        if isinstance(payment, PaymentView):
+            return payment
         row = st.latest_otp(s, payment.id)
         if row is None:
             raise st.PaymentInProgress()

@@ -5,8 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db.models import (
-    Invoice, InvoiceStatus, LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentEvent,
-    PaymentOtp,
+    Invoice, InvoiceStatus, LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentOtp,
 )
 from core.domain.invoices import InvoiceAlreadyPaid
 from core.errors import ValidationError
@@ -16,24 +15,10 @@ from core.payments.otp import OtpInvalid
 from core.services import payments
 from core.services import payment_state as st
 from tests.payment_flow_factories import (
-    DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, card, last_otp, new_key, pay_invoice, payer,
-    wrong_otp,
+    DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, card, event_names, event_rows,
+    journal_kinds, last_otp, new_key, pay_invoice, payer, payment_row, wrong_otp,
 )
 from tests.services.dbstate import snapshot
-
-
-def _events(app, payment_id: int) -> list[tuple[str, str | None, str]]:
-    with app.uow(write=False) as uow:
-        return [(e.event, e.from_status, e.to_status) for e in uow.session.scalars(
-            select(PaymentEvent).where(PaymentEvent.payment_id == payment_id)
-            .order_by(PaymentEvent.id))]
-
-
-def _payment(app, payment_id: int) -> Payment:
-    with app.uow(write=False) as uow:
-        payment = uow.session.get(Payment, payment_id)
-        assert payment is not None
-        return payment
 
 
 def _invoice(app, invoice_id: int) -> Invoice:
@@ -41,12 +26,6 @@ def _invoice(app, invoice_id: int) -> Invoice:
         invoice = uow.session.get(Invoice, invoice_id)
         assert invoice is not None
         return invoice
-
-
-def _journals(app, payment_id: int) -> list[str]:
-    with app.uow(write=False) as uow:
-        return list(uow.session.scalars(select(LedgerJournal.kind)
-                                        .where(LedgerJournal.payment_id == payment_id)))
 
 
 def test_invoice_payment_succeeds_end_to_end(app) -> None:
@@ -64,9 +43,9 @@ def test_invoice_payment_succeeds_end_to_end(app) -> None:
 
     invoice = _invoice(app, p.invoice_id)
     assert (invoice.status, invoice.paid_amount) == (InvoiceStatus.PAID, 150_000)
-    assert [e[0] for e in _events(app, view.id)] == [
+    assert event_names(app, view.id) == [
         "create", "authorize_sent", "otp_required", "otp_confirmed"]
-    payment = _payment(app, view.id)
+    payment = payment_row(app, view.id)
     assert payment.rrn and payment.auth_code and payment.finalized_at is not None
     assert payment.next_check_at is None
     with app.uow(write=False) as uow:
@@ -105,9 +84,9 @@ def test_declined_and_failed_cards_charge_nothing(app, number, status, reason) -
     p = payer(app)
     view = pay_invoice(app, p, number)
     assert (view.status, view.decline_reason) == (status, reason)
-    assert _journals(app, view.id) == []
+    assert journal_kinds(app, view.id) == []
     assert _invoice(app, p.invoice_id).paid_amount == 0
-    assert _events(app, view.id)[-1][2] == status.value
+    assert event_rows(app, view.id)[-1][2] == status.value
 
 
 def test_wrong_password_three_times_declines(app) -> None:
@@ -123,8 +102,8 @@ def test_wrong_password_three_times_declines(app) -> None:
     # The right code after that confirms nothing.
     again = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     assert again.status is PaymentStatus.DECLINED
-    assert _journals(app, view.id) == []
-    assert app.gateway.status(_payment(app, view.id).gateway_txn_id).status.value == "pending"
+    assert journal_kinds(app, view.id) == []
+    assert app.gateway.status(payment_row(app, view.id).gateway_txn_id).status.value == "pending"
 
 
 def test_expired_password_expires_the_payment(app, clock) -> None:
@@ -134,7 +113,7 @@ def test_expired_password_expires_the_payment(app, clock) -> None:
     clock.advance(minutes=5, seconds=1)
     final = payments.confirm_payment(app, view.id, code, token=p.token)
     assert final.status is PaymentStatus.EXPIRED
-    assert _journals(app, view.id) == [] and _invoice(app, p.invoice_id).paid_amount == 0
+    assert journal_kinds(app, view.id) == [] and _invoice(app, p.invoice_id).paid_amount == 0
 
 
 def test_malformed_password_costs_no_attempt(app) -> None:
@@ -157,7 +136,7 @@ def test_the_code_of_one_payment_never_confirms_another(app) -> None:
         pytest.skip("the two random codes coincide")
     with pytest.raises(OtpInvalid):
         payments.confirm_payment(app, b.id, code_a, token=second.token)
-    assert _payment(app, b.id).status == PaymentStatus.AWAITING_OTP.value
+    assert payment_row(app, b.id).status == PaymentStatus.AWAITING_OTP.value
 
 
 def test_a_confirmed_payment_is_never_charged_again(app) -> None:
@@ -167,7 +146,7 @@ def test_a_confirmed_payment_is_never_charged_again(app) -> None:
     first = payments.confirm_payment(app, view.id, code, token=p.token)
     second = payments.confirm_payment(app, view.id, code, token=p.token)
     assert first.status is second.status is PaymentStatus.SUCCEEDED
-    assert _journals(app, view.id) == ["payment"]
+    assert journal_kinds(app, view.id) == ["payment"]
     assert _invoice(app, p.invoice_id).paid_amount == 150_000
 
 
@@ -238,7 +217,7 @@ def test_arbitrary_payment_without_a_cabinet_uses_the_receipt_email(app) -> None
     assert view.otp_sent_to and view.otp_sent_to.startswith("письмо на pa***@")
     view = payments.confirm_payment(app, view.id, last_otp(app, view.id), key=key)
     assert view.status is PaymentStatus.SUCCEEDED
-    payment = _payment(app, view.id)
+    payment = payment_row(app, view.id)
     assert (payment.customer_id, payment.receipt_email) == (None, "payer@example.ru")
     assert _invoice(app, p.invoice_id).paid_amount == 0  # a free amount pays no invoice
 
@@ -261,7 +240,7 @@ def test_an_invoice_being_paid_cannot_be_paid_again(app, clock) -> None:
         payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
     clock.advance(minutes=16)  # the first one was left at the card step: it lapses
     second = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
-    assert _payment(app, first.id).status == PaymentStatus.EXPIRED.value
+    assert payment_row(app, first.id).status == PaymentStatus.EXPIRED.value
     view = payments.pay_with_new_card(app, second.id, card(), token=p.token)
     payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     with pytest.raises(InvoiceAlreadyPaid):

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from core.cli import main as cli_main
-from core.db.models import AuditEntry, LedgerJournal, Payment, PaymentEvent, StaffRole
+from core.db.models import AuditEntry, StaffRole
 from core.errors import PermissionDenied
 from core.payments import ledger
 from core.payments.machine import PaymentStatus
@@ -13,29 +13,10 @@ from core.services import payment_recovery, payments, refunds
 from core.services import payment_state as st
 from tests.factories import make_staff
 from tests.payment_flow_factories import (
+    event_names, journal_kinds, payment_row,
     OK_CARD, TIMEOUT_CHARGED_CARD, TIMEOUT_NOT_CHARGED_CARD, card, last_otp, new_key, pay_invoice,
     payer,
 )
-
-
-def _payment(app, payment_id: int) -> Payment:
-    with app.uow(write=False) as uow:
-        payment = uow.session.get(Payment, payment_id)
-        assert payment is not None
-        return payment
-
-
-def _events(app, payment_id: int) -> list[str]:
-    with app.uow(write=False) as uow:
-        return list(uow.session.scalars(select(PaymentEvent.event)
-                                        .where(PaymentEvent.payment_id == payment_id)
-                                        .order_by(PaymentEvent.id)))
-
-
-def _journals(app, payment_id: int) -> list[str]:
-    with app.uow(write=False) as uow:
-        return list(uow.session.scalars(select(LedgerJournal.kind)
-                                        .where(LedgerJournal.payment_id == payment_id)))
 
 
 def _ledger_ok(app) -> bool:
@@ -47,14 +28,14 @@ def test_time_out_charged_then_recovery_settles_it_as_paid(app, clock) -> None:
     p = payer(app)
     view = pay_invoice(app, p, TIMEOUT_CHARGED_CARD)
     assert view.status is PaymentStatus.PENDING
-    assert _journals(app, view.id) == []  # unknown: nothing booked yet
+    assert journal_kinds(app, view.id) == []  # unknown: nothing booked yet
     assert payment_recovery.recover_due(app).checked == 0  # not due before 5 minutes
     clock.advance(minutes=5)
     report = payment_recovery.recover_due(app)
     assert report.outcomes == {"succeeded": 1}
-    assert _payment(app, view.id).status == PaymentStatus.SUCCEEDED.value
-    assert _events(app, view.id)[-2:] == ["gateway_timeout", "status_succeeded"]
-    assert _journals(app, view.id) == ["payment"]
+    assert payment_row(app, view.id).status == PaymentStatus.SUCCEEDED.value
+    assert event_names(app, view.id)[-2:] == ["gateway_timeout", "status_succeeded"]
+    assert journal_kinds(app, view.id) == ["payment"]
     assert _ledger_ok(app)
 
 
@@ -64,8 +45,8 @@ def test_time_out_not_charged_then_recovery_declines(app, clock) -> None:
     assert view.status is PaymentStatus.PENDING
     clock.advance(minutes=5)
     assert payment_recovery.recover_due(app).outcomes == {"declined": 1}
-    payment = _payment(app, view.id)
-    assert payment.status == PaymentStatus.DECLINED.value and _journals(app, view.id) == []
+    payment = payment_row(app, view.id)
+    assert payment.status == PaymentStatus.DECLINED.value and journal_kinds(app, view.id) == []
     assert payment.decline_reason == "Банк не ответил вовремя, деньги не списаны"
 
 
@@ -80,13 +61,13 @@ def test_unreachable_gateway_is_asked_on_schedule_then_flagged(app, clock) -> No
         outcomes.append(payment_recovery.recover_due(app).outcomes)
         assert payment_recovery.recover_due(app).checked == 0  # not due again at once
     assert outcomes == [{"rescheduled": 1}] * 4 + [{"manual_review": 1}]
-    payment = _payment(app, view.id)
+    payment = payment_row(app, view.id)
     assert payment.manual_review and payment.next_check_at is None
     assert payment.status == PaymentStatus.PENDING.value
     # Finance asks by hand once the bank is back: settled, the flag gone.
     finance = make_staff(app, StaffRole.FINANCE)
     assert payment_recovery.ask_gateway(app, finance, view.id) == "succeeded"
-    assert not _payment(app, view.id).manual_review
+    assert not payment_row(app, view.id).manual_review
 
 
 def test_crash_between_the_charge_and_our_commit_loses_no_money(app, clock,
@@ -102,15 +83,15 @@ def test_crash_between_the_charge_and_our_commit_loses_no_money(app, clock,
     with pytest.raises(RuntimeError):
         payments.confirm_payment(app, view.id, code, token=p.token)
     monkeypatch.undo()
-    txn = _payment(app, view.id).gateway_txn_id
+    txn = payment_row(app, view.id).gateway_txn_id
     assert app.gateway.status(txn).status.value == "succeeded"  # the bank took the money
-    assert _payment(app, view.id).status == PaymentStatus.AWAITING_OTP.value
+    assert payment_row(app, view.id).status == PaymentStatus.AWAITING_OTP.value
     # A second confirmation meanwhile is refused: the first is still with the bank.
     with pytest.raises(st.PaymentInProgress):
         payments.confirm_payment(app, view.id, code, token=p.token)
     clock.advance(minutes=2)
     assert payment_recovery.recover_due(app).outcomes == {"succeeded": 1}
-    assert _journals(app, view.id) == ["payment"]
+    assert journal_kinds(app, view.id) == ["payment"]
     with app.uow(write=False) as uow:
         from core.db.models import Invoice
 
@@ -127,14 +108,14 @@ def test_crash_after_sending_the_card_ends_declined_without_charge(app, clock,
     with pytest.raises(RuntimeError):
         payments.pay_with_new_card(app, view.id, card(), token=p.token)
     monkeypatch.undo()
-    assert _payment(app, view.id).status == PaymentStatus.CREATED.value
+    assert payment_row(app, view.id).status == PaymentStatus.CREATED.value
     with pytest.raises(st.PaymentInProgress):  # the card is with the bank
         payments.pay_with_new_card(app, view.id, card(), token=p.token)
     clock.advance(minutes=2)
     assert payment_recovery.expire_stale(app).outcomes == {"declined": 1}
-    payment = _payment(app, view.id)
+    payment = payment_row(app, view.id)
     assert payment.decline_reason == "Авторизация не завершена, деньги не списаны"
-    assert _journals(app, view.id) == []
+    assert journal_kinds(app, view.id) == []
 
 
 def test_abandoned_payment_and_unused_password_expire(app, clock) -> None:
@@ -145,9 +126,9 @@ def test_abandoned_payment_and_unused_password_expire(app, clock) -> None:
     assert payment_recovery.expire_stale(app).outcomes == {"expired": 1}  # the password
     clock.advance(minutes=9)
     assert payment_recovery.expire_stale(app).outcomes == {"expired": 1}  # the card step
-    assert _payment(app, left.id).status == PaymentStatus.EXPIRED.value
-    assert _payment(app, waiting.id).status == PaymentStatus.EXPIRED.value
-    assert _events(app, left.id)[-1] == "abandoned"
+    assert payment_row(app, left.id).status == PaymentStatus.EXPIRED.value
+    assert payment_row(app, waiting.id).status == PaymentStatus.EXPIRED.value
+    assert event_names(app, left.id)[-1] == "abandoned"
 
 
 def test_actions_on_an_unknown_outcome_ask_the_gateway_first(app, clock) -> None:
@@ -157,11 +138,11 @@ def test_actions_on_an_unknown_outcome_ask_the_gateway_first(app, clock) -> None
     app.gateway.make_next_call_unavailable()
     with pytest.raises(st.OutcomeUnknown, match="ещё не известен"):
         refunds.refund(app, finance, view.id, "100", "Ошибочный платёж")
-    assert _payment(app, view.id).refunded_amount == 0
+    assert payment_row(app, view.id).refunded_amount == 0
     # The bank answers now: the refund asks first, learns «charged», and goes on.
     result = refunds.refund(app, finance, view.id, "100", "Ошибочный платёж")
     assert result.payment_status is PaymentStatus.PARTIALLY_REFUNDED
-    assert _events(app, view.id)[-3:] == ["gateway_timeout", "status_succeeded",
+    assert event_names(app, view.id)[-3:] == ["gateway_timeout", "status_succeeded",
                                           "refund_partial"]
 
 
