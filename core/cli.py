@@ -13,6 +13,7 @@
     python -m core providers import-register FILE --provider ID   (exit 2: file refused)
     python -m core invoices import FILE --provider ID   billing registry, CSV or XLSX (exit 2: refused)
     python -m core ledger check             prove the ledger's invariants (exit 1: problems)
+    python -m core ledger settle --day D    book the acquirer's registry of a Moscow day (YYYY-MM-DD)
     python -m core payments recover         ask the gateway about every payment due a check
     python -m core worker                   periodic jobs (outbox, recovery, expiry, receipts)
                                             until SIGTERM
@@ -197,6 +198,9 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from core.money import Money
     from core.payments import ledger
 
+    if args.action == "settle":
+        return _settle(args.day)
+
     with _app().uow(write=False) as uow:
         result = ledger.check(uow.session)
         balances = ledger.balances(uow.session) if result.ok else None
@@ -212,6 +216,22 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     for provider_id, owed in balances.payable.items():
         print(f"Долг поставщику {provider_id}: {Money(owed)}")
     return 0
+
+def _settle(day_text: str | None) -> int:
+    from datetime import date
+
+    from core.services.settlement import settle_day
+
+    try:
+        day = date.fromisoformat(day_text or "")
+    except ValueError:
+        print("Ошибка: --day: дата в виде ГГГГ-ММ-ДД, например 2026-11-24", file=sys.stderr)
+        return 2
+    result = settle_day(_app(), day)
+    print(f"Реестр эквайера за {day:%d.%m.%Y}: операций {result.lines}, платежи "
+          f"{result.payments_total}, возвраты {result.refunds_total}, к зачислению {result.net}")
+    return 0
+
 
 def cmd_payments(args: argparse.Namespace) -> int:
     from core.services import payment_recovery
@@ -287,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     inv_import.add_argument("--provider", type=int, required=True, help="id поставщика")
     inv.set_defaults(func=cmd_invoices)
     led = sub.add_parser("ledger", help="журнал проводок")
-    led.add_argument("action", choices=["check"])
+    led.add_argument("action", choices=["check", "settle"])
+    led.add_argument("--day", help="день реестра эквайера (ГГГГ-ММ-ДД), для settle")
     led.set_defaults(func=cmd_ledger)
     pay = sub.add_parser("payments", help="платежи")
     pay.add_argument("action", choices=["recover"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.services import payment_recovery, receipts, refunds
+from core.services import payment_recovery, receipts, refunds, settlement
 from core.worker import Job, outbox_job
 
 
@@ -21,6 +21,8 @@ def payment_jobs() -> list[Job]:
         Job("refunds.retry", timedelta(minutes=1), refunds.retry_requested),
         # Receipts waiting for the fiscal register.
         Job("receipts.fiscalise", timedelta(seconds=20), receipts.fiscalise_due),
+        # Yesterday's acquirer registry booked to the ledger (a no-op once booked).
+        Job("ledger.settle", timedelta(hours=1), settlement.settle_yesterday),
     ]
 
 

@@ -27,3 +27,8 @@ def format_date(day: date | None) -> str:
 def moscow_day_start(day: date) -> datetime:
     """The UTC moment a Moscow calendar day begins: date filters are Moscow days."""
     return datetime.combine(day, time(0), MOSCOW).astimezone(timezone.utc)
+
+
+def moscow_date(moment: datetime) -> date:
+    """The Moscow calendar day a moment falls on."""
+    return as_utc(moment).astimezone(MOSCOW).date()

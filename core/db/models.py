@@ -637,6 +637,21 @@ class Receipt(Base):
     next_attempt_at: Mapped[Optional[datetime]]
 
 
+class AcquirerSettlement(Base):
+    """One day of the acquirer's settlement registry, booked once: what it paid us for the
+    day's charges net of refunds (the ledger's settlement journal)."""
+
+    __tablename__ = "acquirer_settlements"
+
+    id: Mapped[intpk]
+    day: Mapped[date] = mapped_column(Date, unique=True)  # the registry's Moscow day
+    payments_total: Mapped[int] = mapped_column(Integer)  # kopecks charged
+    refunds_total: Mapped[int] = mapped_column(Integer)  # kopecks returned
+    lines: Mapped[int] = mapped_column(Integer)
+    journal_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_journals.id"))
+    created_at: Mapped[datetime]
+
+
 class LedgerJournal(Base):
     """One money movement (payment, commission, refund, settlement, payout); its entries sum to 0."""
 

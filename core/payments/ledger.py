@@ -167,6 +167,18 @@ def post_settlement(session: Session, *, amount: int, at: datetime, memo: str | 
     ])
 
 
+def post_acquirer_debit(session: Session, *, amount: int, at: datetime,
+                        memo: str | None) -> int:
+    """A settlement day whose refunds exceed its charges: the acquirer takes the
+    difference from our bank account back into clearing (a settlement with the signs
+    turned round)."""
+    amount = _positive("Сумма списания эквайером", amount)
+    return _write(session, kind=KIND_SETTLEMENT, at=at, memo=memo, lines=[
+        (BANK, None, -amount),
+        (CLEARING, None, amount),
+    ])
+
+
 def post_payout(session: Session, *, provider_id: int, amount: int, at: datetime,
                 memo: str | None) -> int:
     """We pay a provider from our bank account: its payable and the bank go down."""
