@@ -13,7 +13,7 @@
 | SMTP_TLS / SMTP_SSL | STARTTLS, or SSL from the first byte (1/true/yes) | off |
 | SMTP_TIMEOUT | seconds to wait for the server | 10 |
 | PAYMENT_MAX_RUB | the largest payment a customer may make, rubles | 500000 |
-| GATEWAY_STATE_FILE | where the acquirer simulator keeps its state, shared by the dashboard and the worker | data/acquirer.pickle |
+| GATEWAY_STATE_FILE | where the acquirer simulator keeps its state, shared by the dashboard and the worker | data/acquirer.db |
 """
 from __future__ import annotations
 
@@ -112,5 +112,5 @@ def load_settings() -> Settings:
         smtp=load_smtp_settings(),
         payment_max_kopecks=int(os.environ.get("PAYMENT_MAX_RUB", "500000")) * 100,
         gateway_state_file=Path(os.environ.get("GATEWAY_STATE_FILE")
-                                or PROJECT_ROOT / "data" / "acquirer.pickle"),
+                                or PROJECT_ROOT / "data" / "acquirer.db"),
     )

@@ -22,6 +22,7 @@ from core.db.models import (
     ActorKind, AuditEntry, CabinetBlock, Customer, ProviderAccount, StaffRole, StaffUser,
 )
 from core.demo_billing import seed_billing, seed_subscriptions
+from core.demo_payments import seed_payments
 from core.domain.customers import normalize_code_word, search_name_of
 from core.services import staff as staff_service
 
@@ -95,9 +96,10 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
         return 0
     rng = random.Random(seed)
     billing_rng = random.Random(seed * 7919 + 1)  # its own stream: customers stay as before
+    payments_rng = random.Random(seed * 7919 + 2)  # and payments: billing stays as before
     with app.uow(write=False) as uow:
-        account_numbers = set(uow.session.execute(
-            select(ProviderAccount.provider_id, ProviderAccount.number)).tuples())
+        account_numbers = {(provider_id, number) for provider_id, number in uow.session.execute(
+            select(ProviderAccount.provider_id, ProviderAccount.number))}
     password_hash = app.customer_hasher.hash(DEMO_PASSWORD)
     code_word_hash = app.customer_hasher.hash(normalize_code_word(DEMO_CODE_WORD))
     bar = tqdm(total=customers, desc="Клиенты", unit=" кл.", disable=not progress)
@@ -143,6 +145,9 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
                          address=row["address"], activated=row["activated_at"] is not None)
                     for row in rows], ANCHOR, account_numbers)
                 seed_subscriptions(s, billing_rng, list(ids.values()), ANCHOR)
+                # Payments, cards, refunds and the ledger for these customers' invoices.
+                seed_payments(s, payments_rng, sorted(ids.values()), ANCHOR,
+                              refunds_by=staff_ids["finance"])
             uow.commit()
         added += size
         bar.update(size)

@@ -126,6 +126,22 @@ class HistoricCard:
     exp_year: int
 
 
+def history_records(txns: list[HistoricTxn], cards: list[HistoricCard]
+                    ) -> tuple[dict[str, _SavedCard], dict[str, _Txn], dict[str, g.SettlementLine]]:
+    """The bank's records of a history: tokens, transactions and their registry lines."""
+    tokens = {c.token: _SavedCard(c.brand, c.masked_pan, c.exp_month, c.exp_year,
+                                  Scenario.SUCCESS) for c in cards}
+    known: dict[str, _Txn] = {}
+    lines: dict[str, g.SettlementLine] = {}
+    for h in txns:
+        card = _SavedCard(h.brand, h.masked_pan, 12, 2030, Scenario.SUCCESS)
+        known[h.txn_id] = _Txn(h.txn_id, h.amount_kopecks, card, g.TxnStatus.SUCCEEDED,
+                               rrn=h.rrn, auth_code=h.auth_code, refunded=h.refunded_kopecks)
+        lines[h.txn_id] = g.SettlementLine(h.txn_id, h.rrn, h.masked_pan, h.amount_kopecks,
+                                           g.Operation.PAYMENT, h.at)
+    return tokens, known, lines
+
+
 def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
@@ -180,21 +196,15 @@ class GatewaySimulator:
     def load_history(self, txns: list[HistoricTxn], cards: list[HistoricCard]) -> int:
         """Seed the bank with what it processed before, so that status queries, refunds
         and saved cards work on demo data. Known ids are left as they are."""
+        tokens, known, lines = history_records(txns, cards)
+        for token, card in tokens.items():
+            self._tokens.setdefault(token, card)
         added = 0
-        for card in cards:
-            self._tokens.setdefault(card.token, _SavedCard(card.brand, card.masked_pan,
-                                                           card.exp_month, card.exp_year,
-                                                           Scenario.SUCCESS))
-        for h in txns:
-            if h.txn_id in self._txns:
-                continue
-            saved = _SavedCard(h.brand, h.masked_pan, 12, 2030, Scenario.SUCCESS)
-            self._txns[h.txn_id] = _Txn(h.txn_id, h.amount_kopecks, saved,
-                                        g.TxnStatus.SUCCEEDED, rrn=h.rrn, auth_code=h.auth_code,
-                                        refunded=h.refunded_kopecks)
-            self._registry.append(g.SettlementLine(h.txn_id, h.rrn, h.masked_pan,
-                                                   h.amount_kopecks, g.Operation.PAYMENT, h.at))
-            added += 1
+        for txn_id, txn in known.items():
+            if txn_id not in self._txns:
+                self._txns[txn_id] = txn
+                self._registry.append(lines[txn_id])
+                added += 1
         return added
 
     def _take_fault(self) -> str | None:

@@ -1,48 +1,119 @@
-"""The gateway simulator kept in a file, so that several processes share one bank.
+"""The gateway simulator kept in a SQLite file, so that several processes share one bank.
 
 The dashboard authorises and confirms payments while a separate worker process asks
 the gateway about pending ones; with the purely in-memory ``GatewaySimulator`` each
 process would talk to its own bank and the worker would see ``not_found``.
-``FileBackedSimulator`` keeps the simulator's memory in ``path`` (a pickle) and runs
-every call as one transaction:
 
-1. take an exclusive ``fcntl.flock`` on ``path.with_suffix(".lock")`` (and, inside the
-   process, a ``threading.Lock``, so threads of one instance queue up cheaply);
-2. load the state from ``path`` (a missing file is an empty bank);
-3. run the in-memory simulator's method on it;
-4. save the state atomically (temporary file + ``os.replace``) — also when the method
-   raised, because a ``GatewayTimeout`` may come *after* the bank acted (the
-   "time-out, charged" case) and that charge must not be lost;
-5. release the locks.
+``FileBackedSimulator`` runs every call as one SQLite transaction on ``path``:
+``BEGIN IMMEDIATE`` (one call at a time across processes; a ``threading.Lock``
+inside the process), the in-memory simulator's method over maps that read the
+bank's records row by row as the method touches them, then every record it
+touched is written back and the transaction commits — also when the method
+raised, because a ``GatewayTimeout`` may come *after* the bank acted (the
+"time-out, charged" case) and that charge must not be lost.
 
-The test switches (``make_next_call_time_out`` etc.) are part of the saved state: a
-switch set through any instance, in any process, affects the next call made through
-any instance on the same file. That is what "the bank misbehaves once" means when the
-dashboard and the worker share the bank.
+Rows, not one blob: the demo's bank knows its year of history (tens of thousands
+of transactions), and a status query must not read all of them.
 
-The OTP is delivered by the ``otp_sink`` of the instance that made the authorisation,
-inside the lock, before the state is saved; the sink must not call the gateway back.
-The file is a pickle: it is for the demo and tests on one machine, never for data from
-elsewhere.
+The test switches (``make_next_call_time_out`` etc.) are stored too: a switch set
+through any instance, in any process, affects the next call made through any
+instance on the same file. Values are pickles: the file is for the demo and tests
+on one machine, never for data from elsewhere.
 """
 from __future__ import annotations
 
-import fcntl
-import os
 import pickle
-import tempfile
+import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, MutableMapping
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core.clock import Clock
 from core.payments import gateway as g
-from core.payments.simulator import GatewaySimulator, HistoricCard, HistoricTxn
+from core.payments.simulator import (
+    MSK, GatewaySimulator, HistoricCard, HistoricTxn, history_records,
+)
 
 T = TypeVar("T")
+_MAPS = ("tokens", "txns", "auth_keys", "refund_keys")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                                    PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS registry (id INTEGER PRIMARY KEY, day TEXT NOT NULL,
+                                     value BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS registry_day ON registry (day);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+
+
+def _dump(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Records(MutableMapping[str, Any]):
+    """One of the simulator's dicts, read from the file on demand; what was read or
+    set is written back at the end of the call (the simulator mutates in place)."""
+
+    def __init__(self, conn: sqlite3.Connection, kind: str) -> None:
+        self._conn, self._kind = conn, kind
+        self._touched: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._touched:
+            return self._touched[key]
+        row = self._conn.execute("SELECT value FROM records WHERE kind = ? AND key = ?",
+                                 (self._kind, key)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        self._touched[key] = value = pickle.loads(row[0])
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._touched[key] = value
+
+    def __delitem__(self, key: str) -> None:  # the simulator never forgets
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[str]:
+        raise NotImplementedError("the bank's records are looked up by key only")
+
+    def __len__(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM records WHERE kind = ?",
+                                      (self._kind,)).fetchone()[0])
+
+    def save(self) -> None:
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO records (kind, key, value) VALUES (?, ?, ?)",
+            [(self._kind, key, _dump(value)) for key, value in self._touched.items()])
+
+
+class _Registry:
+    """The settlement registry: appended to, read by Moscow day."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._new: list[g.SettlementLine] = []
+
+    def append(self, line: g.SettlementLine) -> None:
+        self._new.append(line)
+
+    def __iter__(self) -> Iterator[g.SettlementLine]:
+        self.save()
+        for (value,) in self._conn.execute("SELECT value FROM registry ORDER BY id"):
+            yield pickle.loads(value)
+
+    def on_day(self, day: date) -> list[g.SettlementLine]:
+        self.save()
+        return [pickle.loads(value) for (value,) in self._conn.execute(
+            "SELECT value FROM registry WHERE day = ? ORDER BY id", (day.isoformat(),))]
+
+    def save(self) -> None:
+        self._conn.executemany(
+            "INSERT INTO registry (day, value) VALUES (?, ?)",
+            [(line.time.astimezone(MSK).date().isoformat(), _dump(line)) for line in self._new])
+        self._new = []
 
 
 class FileBackedSimulator:
@@ -51,7 +122,6 @@ class FileBackedSimulator:
     def __init__(self, path: Path, clock: Clock,
                  otp_sink: Callable[[str, str], None] | None = None) -> None:
         self._path = Path(path)
-        self._lock_path = self._path.with_suffix(".lock")
         self._clock = clock
         self._otp_sink = otp_sink
         self._thread_lock = threading.Lock()
@@ -75,12 +145,37 @@ class FileBackedSimulator:
         return self._call(lambda sim: sim.refund(request))
 
     def settlement_registry(self, day: date) -> list[g.SettlementLine]:
-        return self._call(lambda sim: sim.settlement_registry(day))
+        def registry(sim: GatewaySimulator) -> list[g.SettlementLine]:
+            if sim._take_fault():
+                raise g.GatewayTimeout()
+            return sim._registry.on_day(day)  # type: ignore[attr-defined]
+        return self._call(registry)
+
+    def load_history(self, txns: list[HistoricTxn], cards: list[HistoricCard]) -> int:
+        """In bulk: tens of thousands of rows in one transaction, not a call each."""
+        tokens, known, lines = history_records(txns, cards)
+        with self._thread_lock:
+            conn = self._connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                have = {key for (key,) in conn.execute(
+                    "SELECT key FROM records WHERE kind = 'txns'")}
+                new = [txn_id for txn_id in known if txn_id not in have]
+                conn.executemany(
+                    "INSERT OR IGNORE INTO records (kind, key, value) VALUES ('tokens', ?, ?)",
+                    [(token, _dump(card)) for token, card in tokens.items()])
+                conn.executemany("INSERT INTO records (kind, key, value) VALUES ('txns', ?, ?)",
+                                 [(txn_id, _dump(known[txn_id])) for txn_id in new])
+                registry = _Registry(conn)
+                for txn_id in new:
+                    registry.append(lines[txn_id])
+                registry.save()
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        return len(new)
 
     # --- switches (persisted: they affect the next call from any process) ------
-    def load_history(self, txns: list[HistoricTxn], cards: list[HistoricCard]) -> int:
-        return self._call(lambda sim: sim.load_history(txns, cards))
-
     def make_next_call_time_out(self, charged: bool) -> None:
         self._call(lambda sim: sim.make_next_call_time_out(charged))
 
@@ -90,51 +185,35 @@ class FileBackedSimulator:
     def make_next_payment_decline(self, code: str) -> None:
         self._call(lambda sim: sim.make_next_payment_decline(code))
 
-    # --- one call = lock, load, run, save, unlock -------------------------------
+    # --- one call = one transaction ------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+        conn.executescript(_SCHEMA)
+        return conn
+
     def _call(self, method: Callable[[GatewaySimulator], T]) -> T:
-        with self._thread_lock, self._file_lock():
-            loaded = self._read()
-            simulator = GatewaySimulator(self._clock, self._otp_sink)
-            if loaded is not None:
-                simulator._import_state(pickle.loads(loaded))
+        with self._thread_lock:
+            conn = self._connect()
             try:
-                return method(simulator)
+                conn.execute("BEGIN IMMEDIATE")
+                simulator = GatewaySimulator(self._clock, self._otp_sink)
+                maps = {kind: _Records(conn, kind) for kind in _MAPS}
+                registry = _Registry(conn)
+                meta = {key: pickle.loads(value)
+                        for key, value in conn.execute("SELECT key, value FROM meta")}
+                simulator._import_state({**{"seq": 0, "next_fault": None, "next_decline": None},
+                                         **meta, **maps, "registry": registry})
+                try:
+                    return method(simulator)
+                finally:
+                    # In ``finally``: a time-out raised after the charge keeps the charge.
+                    for records in maps.values():
+                        records.save()
+                    registry.save()
+                    state = simulator._export_state()
+                    conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                     [(key, _dump(state[key]))
+                                      for key in ("seq", "next_fault", "next_decline")])
+                    conn.execute("COMMIT")
             finally:
-                # In ``finally``: a time-out raised after the charge keeps the charge.
-                self._save(simulator, loaded)
-
-    @contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        # A separate lock file: the state file itself is replaced on every save, and a
-        # lock on a replaced inode would not exclude the next process.
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-    def _read(self) -> bytes | None:
-        try:
-            return self._path.read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def _save(self, simulator: GatewaySimulator, loaded: bytes | None) -> None:
-        data = pickle.dumps(simulator._export_state(), protocol=pickle.HIGHEST_PROTOCOL)
-        if data == loaded:
-            return  # a read that changed nothing: spare the disk
-        fd, temp = tempfile.mkstemp(dir=self._path.parent, prefix=self._path.name + ".",
-                                    suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, self._path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+                conn.close()

@@ -111,7 +111,7 @@ def test_missing_file_is_an_empty_bank_and_saves_leave_no_temporary_files(bank, 
     assert not bank.exists()
     assert first.status("sim-00000001").status == "not_found"
     authorize(first, "k1")
-    assert sorted(p.name for p in bank.parent.iterdir()) == ["bank.lock", "bank.pickle"]
+    assert sorted(p.name for p in bank.parent.iterdir()) == [bank.name]
 
 
 SECOND_PROCESS = """
