@@ -7,125 +7,36 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from core.adapters.captcha import StaticCaptcha
-from core.app import build_app
-from core.config import FAST_HASHING, Settings
-from core.db.engine import make_engine
-from core.db.migrate import upgrade
 from core.db.models import StaffRole
 from core.domain.customers import CabinetStatus
 from core.services import contact_center
-from tests.conftest import TEST_SECRETS
+from tests.browser.harness import (  # skips the module without chromium or playwright
+    TIMEOUT, chromium, login, page_shown, streamlit_server, sync_api, test_app,
+)
 from tests.factories import STAFF_PASSWORD, make_staff, register_and_activate
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run",
-               "--disable-quic"]
-TIMEOUT = 30_000
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-sync_api.expect.set_options(timeout=TIMEOUT)  # two busy cores make 5 s flaky
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian chromium is not installed (apt-get install chromium)",
-                allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     work = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{work / 'app.db'}"
-    upgrade(make_engine(url))
-    settings = Settings(database_url=url, secrets_file=work / "secrets.toml",
-                        notify_log_dir=work / "notify", hashing=FAST_HASHING)
-    app = build_app(settings, captcha=StaticCaptcha("ok"), secrets=TEST_SECRETS)
-    env = dict(os.environ, DATABASE_URL=url, APP_SECRETS_FILE=str(work / "secrets.toml"),
-               STAFF_COOKIE_KEY=TEST_SECRETS.cookie_key,
-               APP_HMAC_KEY=TEST_SECRETS.hmac_key.decode(), APP_FAST_HASHING="1",
-               NOTIFY_LOG_DIR=str(work / "notify"))
-    port = _free_port()
-    log = (work / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    app = test_app(work)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start: " + (work / "streamlit.log").read_text())
-        yield {"base": base, "app": app, "work": work}
+        with streamlit_server(app, work) as base:
+            yield {"base": base, "app": app, "work": work}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         app.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
-
-
-_IDLE = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app !== null && app.getAttribute('data-test-script-state') === 'notRunning';
-}"""
-
-
-def _settled(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until no script run is under way, twice over: right after the login the
-    cookie component triggers one more rerun, which would eat what is typed meanwhile."""
-    page.wait_for_function(_IDLE)
-    page.wait_for_timeout(700)
-    page.wait_for_function(_IDLE)
-
-
-def _page_shown(page, title: str) -> None:  # type: ignore[no-untyped-def]
-    """Wait for the page; during a rerun Streamlit may briefly show the previous
-    run's copy beside the new one, so wait until exactly one remains."""
-    sync_api.expect(page.get_by_role("heading", name=title)).to_have_count(1)
-    _settled(page)
-
-
-def _login(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base)
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Войти").click()
 
 
 def test_agent_unblocks_a_customer_after_the_code_word_in_a_real_browser(server, browser,
@@ -140,8 +51,8 @@ def test_agent_unblocks_a_customer_after_the_code_word_in_a_real_browser(server,
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     expect = sync_api.expect
-    _login(page, base, agent.login)
-    _page_shown(page, "Клиенты")
+    login(page, base, agent.login)
+    page_shown(page, "Клиенты")
 
     page.get_by_label("Поиск: телефон, e-mail, ФИО").fill("8 999 765-43-21")
     page.get_by_role("button", name="Найти").click()
@@ -173,8 +84,8 @@ def test_a_cookie_copied_before_logout_no_longer_logs_in(server, browser):
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     expect = sync_api.expect
-    _login(page, base, agent.login)
-    _page_shown(page, "Клиенты")
+    login(page, base, agent.login)
+    page_shown(page, "Клиенты")
 
     # The re-login cookie works while the session is alive: a new tab is logged in.
     page.wait_for_function("document.cookie.includes('utility_backoffice_staff')")
@@ -182,7 +93,7 @@ def test_a_cookie_copied_before_logout_no_longer_logs_in(server, browser):
     assert copied, "the login widget set no re-login cookie"
     second = context.new_page()
     second.goto(base + "/audit")  # a deep link, opened through the cookie
-    _page_shown(second, "Журнал действий")
+    page_shown(second, "Журнал действий")
 
     page.get_by_role("button", name="Выйти").click()
     expect(page.get_by_text("Вы вышли из системы").first).to_be_visible()
@@ -207,7 +118,7 @@ def test_a_deep_link_survives_the_login_form(server, browser):
     page.get_by_label("Логин").fill(agent.login)
     page.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Войти").click()
-    _page_shown(page, "Журнал действий")
+    page_shown(page, "Журнал действий")
     context.close()
 
 
@@ -226,8 +137,8 @@ def test_agent_opens_a_customers_invoice_breakdown(server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 2000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
-    _login(page, base, agent.login)
-    _page_shown(page, "Клиенты")
+    login(page, base, agent.login)
+    page_shown(page, "Клиенты")
     search_box = page.get_by_label("Поиск: телефон, e-mail, ФИО")
     search_box.fill("+7 999 000-11-99")
     sync_api.expect(search_box).to_have_value("+7 999 000-11-99")

@@ -1,0 +1,131 @@
+"""What every real-browser test needs: Debian's chromium through Playwright (skipped,
+saying why, where either is missing), a test app on a SQLite file, and `streamlit run`
+serving the dashboard on that file."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from core.adapters.captcha import StaticCaptcha
+from core.app import App, build_app
+from core.config import FAST_HASHING, Settings
+from core.db.engine import make_engine
+from core.db.migrate import upgrade
+from tests.conftest import TEST_SECRETS
+from tests.factories import STAFF_PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run",
+               "--disable-quic"]
+TIMEOUT = 30_000
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+sync_api.expect.set_options(timeout=TIMEOUT)  # two busy cores make 5 s flaky
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian chromium is not installed (apt-get install chromium)",
+                allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_app(work: Path) -> App:
+    """An app on a fresh, migrated SQLite file in ``work`` (the server uses the same)."""
+    url = f"sqlite:///{work / 'app.db'}"
+    upgrade(make_engine(url))
+    settings = Settings(database_url=url, secrets_file=work / "secrets.toml",
+                        notify_log_dir=work / "notify", hashing=FAST_HASHING,
+                        gateway_state_file=work / "acquirer.db")
+    return build_app(settings, captcha=StaticCaptcha("ok"), secrets=TEST_SECRETS)
+
+
+test_app.__test__ = False  # type: ignore[attr-defined]  # a factory, not a test
+
+
+@contextmanager
+def streamlit_server(app: App, work: Path) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` on the app's database; yields its base URL."""
+    env = dict(os.environ, DATABASE_URL=app.settings.database_url,
+               APP_SECRETS_FILE=str(work / "secrets.toml"),
+               STAFF_COOKIE_KEY=TEST_SECRETS.cookie_key,
+               APP_HMAC_KEY=TEST_SECRETS.hmac_key.decode(), APP_FAST_HASHING="1",
+               NOTIFY_LOG_DIR=str(work / "notify"),
+               GATEWAY_STATE_FILE=str(work / "acquirer.db"))
+    port = free_port()
+    log = (work / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+         "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not start: " + (work / "streamlit.log").read_text())
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+_IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app !== null && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+
+
+def settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until no script run is under way, twice over: right after the login the
+    cookie component triggers one more rerun, which would eat what is typed meanwhile."""
+    page.wait_for_function(_IDLE)
+    page.wait_for_timeout(700)
+    page.wait_for_function(_IDLE)
+
+
+def page_shown(page, title: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the page; during a rerun Streamlit may briefly show the previous
+    run's copy beside the new one, so wait until exactly one remains."""
+    sync_api.expect(page.get_by_role("heading", name=title)).to_have_count(1)
+    settled(page)
+
+
+def login(page, base: str, login_name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base)
+    page.get_by_label("Логин").fill(login_name)
+    page.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Войти").click()
