@@ -33,10 +33,10 @@ PAGES: tuple[PageSpec, ...] = (
              frozenset({A, F, ADM}), view_only=frozenset({A})),
     PageSpec("invoices", "views/invoices.py", "Счета", ":material/receipt_long:",
              frozenset({A, F, ADM}), view_only=frozenset({A})),
-    # Agents see payments in the customer card; managers read the register without
-    # personal data and without actions.
+    # UI.md: agents look (list, card, receipts) but neither refund, ask the bank nor
+    # export; finance and admins act; managers have no page.
     PageSpec("payments", "views/payments.py", "Платежи", ":material/payments:",
-             frozenset({F, M, ADM}), view_only=frozenset({M})),
+             frozenset({A, F, ADM}), view_only=frozenset({A})),
     PageSpec("subscriptions", "views/subscriptions.py", "Подписки и рассылки",
              ":material/notifications:", frozenset({A, M, ADM}), view_only=frozenset({M})),
     PageSpec("audit", "views/audit.py", "Журнал действий", ":material/history:",

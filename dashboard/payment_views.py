@@ -163,21 +163,21 @@ def receipt_downloads(app: App, actor: StaffActor, detail: PaymentDetail, key: s
 
 
 def status_query(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
-    """«Запросить статус в банке» for a payment whose outcome is unknown (finance, admin)."""
+    """«Запросить статус у банка» for a payment whose outcome is unknown (finance, admin)."""
     from core.services import payment_recovery
 
     if not detail.is_unknown_outcome or actor.role not in STATUS_ASKERS:
         return
     payment_id = detail.payment.id
     action_id = f"{key}_ask_{payment_id}"
-    if st.button("Запросить статус в банке", key=f"{key}_ask"):
+    if st.button("Запросить статус у банка", key=f"{key}_ask"):
         ask_confirmation(action_id)
 
     def ask(_: str) -> None:
         status = payment_recovery.ask_gateway(app, actor, payment_id)
         flash(f"Статус платежа № {payment_id}: {status_label(status)}", "info")
 
-    confirm_dialog(action_id, "Запросить статус в банке?",
+    confirm_dialog(action_id, "Запросить статус у банка?",
                    f"Банк сообщит, списаны ли деньги по платежу № {payment_id}; "
                    "статус платежа изменится по его ответу. Запрос записывается в журнал.",
                    ask, "Запрос в банк выполнен")

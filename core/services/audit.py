@@ -57,6 +57,10 @@ ACTION_LABELS: dict[str, str] = {
     "invoice.export": "Выгрузка счетов в Excel",
     "invoice.mark_paid": "Отметка счёта клиентом как оплаченного",
     "invoice.unmark_paid": "Снятие клиентом отметки об оплате счёта",
+    "card.remove": "Удаление карты",
+    "payment.export": "Выгрузка платежей",
+    "payment.ask_gateway": "Запрос статуса платежа у банка",
+    "payment.refund": "Возврат платежа",
 }
 
 

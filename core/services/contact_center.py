@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import (
-    ActorKind, AuditEntry, CabinetBlock, CodeWordCheck, Customer, CustomerNote, OutboxMessage, StaffRole,
+    ActorKind, AuditEntry, CabinetBlock, CodeWordCheck, Customer, CustomerNote, OutboxMessage,
+    Payment, StaffRole,
 )
 from core.domain.customers import (
     CabinetStatus, clean_reason, format_phone, normalize_code_word, try_normalize_phone,
@@ -30,6 +31,7 @@ from core.services import audit
 from core.services.cabinet import (
     end_sessions, get_customer, open_block, open_block_exists, reissue_activation_code, status_of,
 )
+from core.services.payment_views import PAYMENT_ID_MAX
 
 CODE_WORD_MAX_FAILURES = 3
 # Reruns of an open card are one viewing: a new audit row only after this gap.
@@ -113,7 +115,8 @@ def _full_name(c: Customer) -> str:
 
 def search_customers(app: App, actor: StaffActor, query: str,
                      page: PageRequest) -> Page[CustomerRow]:
-    """Phone in any common format, e-mail, name, or a part of them."""
+    """Phone in any common format, e-mail, name, or a part of them; a number is also
+    looked up as a payment number («№ 123» too) and finds that payment's cabinet."""
     require_role(actor, VIEWERS, "поиск клиентов")
     text = _clean_query(query)
     condition = _search_condition(text)
@@ -173,6 +176,17 @@ def _like_escape(value: str) -> str:
 
 def _search_condition(text: str):  # type: ignore[no-untyped-def]
     """Bound parameters only: the query text never becomes SQL."""
+    condition = _customer_condition(text)
+    number = text.lstrip("№#").strip()
+    if number.isascii() and number.isdigit() and 0 < int(number) <= PAYMENT_ID_MAX:
+        # A number may be a phone part and a payment number at once: both kinds of hits.
+        # One primary-key lookup, evaluated once (payments without a cabinet find nobody).
+        paid_by = select(Payment.customer_id).where(Payment.id == int(number)).scalar_subquery()
+        return or_(condition, Customer.id == paid_by)
+    return condition
+
+
+def _customer_condition(text: str):  # type: ignore[no-untyped-def]
     phone = try_normalize_phone(text)
     if phone:
         return Customer.phone == phone

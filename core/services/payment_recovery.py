@@ -167,9 +167,9 @@ def _record_status(app: App, payment_id: int, version: int,
 
 
 def ask_gateway(app: App, actor: StaffActor, payment_id: int) -> str:
-    """«Запросить статус в банке» on the Payments page (finance): ask now, whatever the
+    """«Запросить статус у банка» on the Payments page (finance): ask now, whatever the
     schedule; recorded in the audit log. Returns the payment's status afterwards."""
-    require_role(actor, ASKERS, "Запрос статуса платежа в банке")
+    require_role(actor, ASKERS, "Запрос статуса платежа у банка")
     with app.uow() as uow:
         payment = st.lock_payment(uow.session, payment_id)
         before = payment.status

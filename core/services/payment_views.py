@@ -54,7 +54,7 @@ OPEN_REFUND_STATUSES = ("requested", "approved")
 BRAND_LABELS = {"visa": "Visa", "mastercard": "Mastercard", "mir": "Мир"}
 
 AMOUNT_MAX = Decimal(100_000_000)  # 100 million rubles: more is a typo
-PAYMENT_ID_MAX = 2**63 - 1
+PAYMENT_ID_MAX = 2**31 - 1  # payments.id is an INTEGER: a bigger number would fail the query
 _CARD_SEPARATORS = re.compile(r"[\s\u00a0\-]")
 _FULL_MASK = re.compile(r"([0-9]{6})[*xXхХ•.]+([0-9]{4})")
 

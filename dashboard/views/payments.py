@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.db.models import StaffRole
 from core.errors import DomainError
 from core.payments.machine import STATUS_LABELS, PaymentStatus
 from core.services import payment_views as pv
@@ -13,14 +12,16 @@ from dashboard.payment_views import (
     payment_actions, payment_options, payment_table, pending_table, render_payment,
 )
 from dashboard.widgets import (
-    choose_and_open, excel_export, forget_export, get_app, guard, page_request, pager,
+    choose_and_open, excel_export, forget_export, get_app, guard, may_act, page_request, pager,
 )
 
 actor = guard("payments")
 app = get_app()
 st.title("Платежи")
 known = {p.id: p.name for p in providers.list_providers(app)}
-with_payer = actor.role is not StaffRole.MANAGER  # managers see no personal data
+# Agents look only: the card, its timeline and the receipt, but no refund, no status
+# query and no export.
+acting = may_act("payments", actor)
 
 
 def _open(key: str) -> None:
@@ -32,9 +33,8 @@ def _open(key: str) -> None:
     except DomainError as error:
         st.error(str(error))
         return
-    # Managers read the register only: no actions, no documents with personal data.
-    render_payment(detail, None if actor.role is StaffRole.MANAGER
-                   else payment_actions(app, actor, key))
+    render_payment(detail, payment_actions(app, actor, key, status_queries=acting,
+                                           refunds=acting))
 
 
 register, unknown = st.tabs(["Платежи", "Неясный результат"])
@@ -70,9 +70,10 @@ with register:
     if page is not None and page.total == 0:
         st.info("Платежей по этим условиям нет")
     elif page is not None:
-        payment_table(page.items, with_payer=with_payer)
+        payment_table(page.items)
         pager("pay", page)
-        excel_export("pay", "platezhi.xlsx", lambda: pv.export_payments(app, actor, flt))
+        if acting:
+            excel_export("pay", "platezhi.xlsx", lambda: pv.export_payments(app, actor, flt))
         choose_and_open("pay", "Платёж", payment_options(page.items), "Открыть платёж")
     _open("pay")
 
@@ -83,7 +84,7 @@ with unknown:
     if pending.total == 0:
         st.info("Платежей с неясным результатом нет")
     else:
-        pending_table(pending.items, with_payer=with_payer)
+        pending_table(pending.items)
         pager("pend", pending)
         choose_and_open("pend", "Платёж", payment_options([r.payment for r in pending.items]),
                         "Открыть платёж")

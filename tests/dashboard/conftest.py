@@ -30,6 +30,8 @@ def dash_app(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("APP_FAST_HASHING", "1")
     monkeypatch.setenv("STAFF_LOGIN_SLEEP", "0")
     monkeypatch.setenv("NOTIFY_LOG_DIR", str(tmp_path / "notify"))
+    # The simulated bank of this test only, not the demo's data/acquirer.db.
+    monkeypatch.setenv("GATEWAY_STATE_FILE", str(tmp_path / "acquirer.db"))
     st.cache_data.clear()
     st.cache_resource.clear()
     app = build_app(load_settings(), captcha=StaticCaptcha("ok"))

@@ -106,17 +106,41 @@ def test_unknown_outcome_tab(dash_app, logged_in, payments):
     assert "Результат платежа неизвестен" in texts(at)
 
 
-def test_manager_sees_no_payer(dash_app, logged_in, payments):
-    at, _ = logged_in(StaffRole.MANAGER)
-    _open_payments(at)
-    assert "Плательщик" not in at.dataframe[0].value.columns
-    assert len(at.dataframe[0].value) == 3
+def test_manager_has_no_payments_page_and_is_refused_by_the_service(dash_app, logged_in,
+                                                                   payments):
+    from core.errors import PermissionDenied
+    from core.paging import PageRequest
+    from core.services import payment_views as pv
 
-
-def test_agent_has_no_payments_page(dash_app, logged_in):
-    at, _ = logged_in(StaffRole.AGENT)
+    at, manager = logged_in(StaffRole.MANAGER)
     with pytest.raises(ValueError):
         at.switch_page("views/payments.py").run()
+    with pytest.raises(PermissionDenied):
+        pv.list_payments(dash_app, manager, pv.PaymentFilter(), PageRequest(1, 10))
+    with pytest.raises(PermissionDenied):
+        pv.payment_detail(dash_app, manager, payments["ok"])
+
+
+def test_agent_sees_the_list_and_a_detail_without_refund_status_or_export(dash_app,
+                                                                          logged_in, payments):
+    at, _ = logged_in(StaffRole.AGENT)
+    _open_payments(at)
+    table = at.dataframe[0].value
+    assert len(table) == 3 and "+7 999 123-45-67" in table["Плательщик"].tolist()
+    assert "Выгрузить в Excel" not in [b.label for b in at.button]
+
+    _filter(at, pay_id=str(payments["ok"]))
+    at.button(key="pay_open").click().run()
+    assert not at.exception, at.exception
+    assert f"Платёж № {payments['ok']}" in texts(at)
+    assert "Событие" in at.dataframe[1].value.columns  # the timeline
+    labels = [b.label for b in at.button]
+    assert "Оформить возврат" not in labels and "Выгрузить в Excel" not in labels
+    assert not [t for t in at.text_input if t.key.startswith("pay_refund_amount")]
+
+    at.button(key="pend_open").click().run()
+    assert "Результат платежа неизвестен" in texts(at)
+    assert "Запросить статус у банка" not in [b.label for b in at.button]
 
 
 def _card_of(at):  # type: ignore[no-untyped-def]
@@ -211,12 +235,14 @@ def test_receipt_not_ready_says_why(dash_app, logged_in, payments):
     assert "Скачать квитанцию (PDF)" not in _download_labels(at)
 
 
-def test_no_receipt_or_status_query_for_managers(dash_app, logged_in, payments):
-    at, _ = logged_in(StaffRole.MANAGER)
+def test_agent_downloads_a_receipt_from_the_payments_page(dash_app, logged_in, payments):
+    at, _ = logged_in(StaffRole.AGENT)
     _open_payments(at)
-    at.button(key="pend_open").click().run()
-    labels = [b.label for b in at.button]
-    assert "Запросить статус в банке" not in labels and "Подготовить квитанцию" not in labels
+    _filter(at, pay_id=str(payments["declined"]))
+    at.button(key="pay_open").click().run()
+    button(at, "Подготовить квитанцию").click().run()
+    assert not at.exception, at.exception
+    assert {"Скачать квитанцию (PDF)", "Скачать квитанцию (HTML)"} <= set(_download_labels(at))
 
 
 def test_finance_asks_the_bank_about_a_pending_payment(dash_app, logged_in, payments):
@@ -224,6 +250,7 @@ def test_finance_asks_the_bank_about_a_pending_payment(dash_app, logged_in, paym
     _open_payments(at)
     at.button(key="pend_open").click().run()
     assert "Подготовить квитанцию" not in [b.label for b in at.button]  # outcome unknown
+    assert button(at, "Запросить статус у банка")
     at.button(key="pend_ask").click().run()
     confirm(at)
     assert not at.exception, at.exception
@@ -289,7 +316,7 @@ def test_agent_gets_a_receipt_from_the_customer_card(dash_app, logged_in, paymen
     at.toggle(key="card_pay_show").set_value(True).run()
     assert "Причина отказа: Недостаточно средств" in texts(at)
     labels = [b.label for b in at.button]
-    assert "Оформить возврат" not in labels and "Запросить статус в банке" not in labels
+    assert "Оформить возврат" not in labels and "Запросить статус у банка" not in labels
     button(at, "Подготовить квитанцию").click().run()
     assert not at.exception, at.exception
     assert "Скачать квитанцию (PDF)" in _download_labels(at)

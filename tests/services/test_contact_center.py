@@ -48,6 +48,38 @@ def test_search_finds_by_phone_email_or_name_in_any_form(app, agent, people, que
     assert _found(app, agent, query) == [people[who]]
 
 
+def test_search_finds_the_cabinet_of_a_payment_number(app, agent, people):
+    from sqlalchemy import update
+
+    from core.db.models import Payment
+    from tests.invoice_factories import make_provider
+    from tests.payment_factories import make_payment
+
+    provider = make_provider(app)
+    paid = make_payment(app, provider_id=provider, customer_id=people["olga"], events=False)
+    cashless = make_payment(app, provider_id=provider, events=False)  # no cabinet
+
+    def renumber(payment_id: int, number: int) -> None:
+        with app.uow() as uow:
+            uow.session.execute(update(Payment).where(Payment.id == payment_id)
+                                .values(id=number))
+            uow.commit()
+
+    renumber(paid, 20260)  # in no phone
+    renumber(cashless, 20261)
+    assert _found(app, agent, "20260") == [people["olga"]]
+    assert _found(app, agent, "№ 20260") == [people["olga"]]
+    assert _found(app, agent, "20261") == []  # a payment without a cabinet finds nobody
+    assert _found(app, agent, "20262") == []
+    assert _found(app, agent, "2147483648") == []  # beyond payments.id: no database error
+    # «4567» is a part of Ivan's phone and Olga's payment number: both are found
+    renumber(20260, 4567)
+    page = contact_center.search_customers(app, agent, "4567", PAGE)
+    assert sorted(row.id for row in page.items) == sorted([people["ivan"], people["olga"]])
+    assert page.total == 2
+    assert _found(app, agent, "№4567") == [people["olga"]]
+
+
 def test_search_row_shows_formatted_phone_and_derived_status(app, agent, people):
     row = contact_center.search_customers(app, agent, "89123456789", PAGE).items[0]
     assert (row.phone, row.full_name, row.status) == (

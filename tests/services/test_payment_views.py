@@ -72,27 +72,44 @@ def _ids(page) -> list[int]:  # type: ignore[no-untyped-def]
 
 # --- roles ------------------------------------------------------------------------
 
-def test_agent_cannot_list_or_export_the_register(app, world):
+def test_agent_views_the_register_with_payers_but_cannot_export(app, world):
     agent = make_staff(app, StaffRole.AGENT)
-    with pytest.raises(PermissionDenied, match="Недостаточно прав"):
-        list_payments(app, agent, PaymentFilter(), P)
-    with pytest.raises(PermissionDenied):
-        export_payments(app, agent, PaymentFilter())
-    with pytest.raises(PermissionDenied):
-        pending_payments(app, agent, P)
-
-
-def test_finance_sees_phones_and_manager_does_not(app, world, finance):
-    manager = make_staff(app, StaffRole.MANAGER)
     flt = PaymentFilter(payment_id=str(world["ids"]["ok_big"]))
-    seen = list_payments(app, finance, flt, P).items[0]
+    seen = list_payments(app, agent, flt, P).items[0]
+    assert seen.customer_phone == "+7 999 123-45-67" and seen.payer == "+7 999 123-45-67"
+    assert seen.amount == 500_000 and seen.total == 505_000
+    detail = payment_detail(app, agent, world["ids"]["declined"])
+    assert detail.payment.receipt_email and detail.events and not detail.can_refund
+    assert _ids(pending_payments(app, agent, P)) == [world["ids"]["review"],
+                                                    world["ids"]["pending"]]
+    before = snapshot(app)
+    with pytest.raises(PermissionDenied, match="Недостаточно прав"):
+        export_payments(app, agent, PaymentFilter())
+    assert snapshot(app) == before  # a refused export is not journaled
+
+
+def test_manager_is_refused_everywhere(app, world):
+    manager = make_staff(app, StaffRole.MANAGER)
+    with pytest.raises(PermissionDenied, match="Недостаточно прав"):
+        list_payments(app, manager, PaymentFilter(), P)
+    with pytest.raises(PermissionDenied):
+        payment_detail(app, manager, world["ids"]["declined"])
+    with pytest.raises(PermissionDenied):
+        pending_payments(app, manager, P)
+    with pytest.raises(PermissionDenied):
+        export_payments(app, manager, PaymentFilter())
+    with pytest.raises(PermissionDenied):
+        customer_payments(app, manager, world["login"].customer_id, P)
+
+
+def test_finance_sees_phones_and_receipt_emails(app, world, finance):
+    seen = list_payments(app, finance, PaymentFilter(payment_id=str(world["ids"]["ok_big"])),
+                         P).items[0]
     assert seen.customer_phone == "+7 999 123-45-67"
     assert seen.payer == "+7 999 123-45-67"
-    hidden = list_payments(app, manager, flt, P).items[0]
-    assert hidden.customer_phone is None and hidden.receipt_email is None
-    assert hidden.amount == 500_000 and hidden.total == 505_000
-    detail = payment_detail(app, manager, world["ids"]["declined"])
-    assert detail.payment.receipt_email is None and not detail.can_refund
+    declined = payment_detail(app, finance, world["ids"]["declined"]).payment
+    assert declined.customer_phone is None and declined.payer == declined.receipt_email
+    assert declined.receipt_email.endswith("@example.ru")
 
 
 def test_list_newest_first_with_labels_and_amounts(app, world, finance):
@@ -150,6 +167,7 @@ def test_each_filter_narrows(app, world, finance):
     (dict(amount_from="500", amount_to="100"), "Сумма от: больше, чем «Сумма до»"),
     (dict(payment_id="12a"), "Номер платежа: введите номер цифрами"),
     (dict(payment_id="0"), "Номер платежа"),
+    (dict(payment_id="2147483648"), "Номер платежа: такого номера не бывает"),
     (dict(card="12"), "Карта: введите последние 4 цифры"),
     (dict(card="4111111111111111"), "Карта: введите последние 4 цифры"),
     (dict(status="paid"), "Статус: неизвестный статус"),
@@ -210,10 +228,10 @@ def test_detail_has_timeline_refunds_invoice_and_refund_flags(app, world, financ
 
 def test_detail_refund_flags_by_status_and_role(app, world, finance):
     ids = world["ids"]
-    manager = make_staff(app, StaffRole.MANAGER)
     agent = make_staff(app, StaffRole.AGENT)
+    admin = make_staff(app, StaffRole.ADMIN)
     assert payment_detail(app, finance, ids["ok_big"]).refundable_amount == 500_000
-    assert not payment_detail(app, manager, ids["ok_big"]).can_refund
+    assert payment_detail(app, admin, ids["ok_big"]).can_refund
     assert not payment_detail(app, agent, ids["ok_big"]).can_refund
     declined = payment_detail(app, finance, ids["declined"])
     assert not declined.can_refund and declined.refundable_amount == 0
@@ -298,9 +316,6 @@ def test_customer_payments_for_staff(app, world):
     only = customer_payments(app, agent, cid, P, date_from=date(2026, 11, 23),
                              date_to=date(2026, 11, 23))
     assert _ids(only) == [world["ids"]["ok_small"]]
-    manager = make_staff(app, StaffRole.MANAGER)
-    with pytest.raises(PermissionDenied):
-        customer_payments(app, manager, cid, P)
     with pytest.raises(NotFound, match="Клиент не найден"):
         customer_payments(app, agent, 98765, P)
 
