@@ -324,7 +324,9 @@ class ProviderAccount(Base):
 
     __tablename__ = "provider_accounts"
     __table_args__ = (UniqueConstraint("provider_id", "number",
-                                       name="uq_provider_accounts_number"),)
+                                       name="uq_provider_accounts_number"),
+                      # Search by the number alone («Клиенты»: «лицевой счёт»).
+                      Index("ix_provider_accounts_number_only", "number"))
 
     id: Mapped[intpk]
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))

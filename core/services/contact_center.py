@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import (
-    ActorKind, AuditEntry, CabinetBlock, CodeWordCheck, Customer, CustomerNote, OutboxMessage,
-    Payment, StaffRole,
+    AccountBinding, ActorKind, AuditEntry, CabinetBlock, CodeWordCheck, Customer, CustomerNote,
+    OutboxMessage, Payment, ProviderAccount, StaffRole,
 )
 from core.domain.customers import (
     CabinetStatus, clean_reason, format_phone, normalize_code_word, try_normalize_phone,
@@ -176,14 +176,22 @@ def _like_escape(value: str) -> str:
 
 def _search_condition(text: str):  # type: ignore[no-untyped-def]
     """Bound parameters only: the query text never becomes SQL."""
-    condition = _customer_condition(text)
+    conditions = [_customer_condition(text)]
+    # A number may be a phone part, a personal account and a payment number at once:
+    # every kind of hit is offered.
+    account = re.sub(r"[\s\-]", "", text)
+    if len(account) >= 4 and re.fullmatch(r"[0-9A-Za-zА-Яа-я/]+", account):
+        # The cabinets that have the account bound now (the register's number index).
+        conditions.append(Customer.id.in_(
+            select(AccountBinding.customer_id)
+            .join(ProviderAccount, ProviderAccount.id == AccountBinding.provider_account_id)
+            .where(ProviderAccount.number == account, AccountBinding.removed_at.is_(None))))
     number = text.lstrip("№#").strip()
     if number.isascii() and number.isdigit() and 0 < int(number) <= PAYMENT_ID_MAX:
-        # A number may be a phone part and a payment number at once: both kinds of hits.
         # One primary-key lookup, evaluated once (payments without a cabinet find nobody).
         paid_by = select(Payment.customer_id).where(Payment.id == int(number)).scalar_subquery()
-        return or_(condition, Customer.id == paid_by)
-    return condition
+        conditions.append(Customer.id == paid_by)
+    return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
 
 def _customer_condition(text: str):  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
                timedelta(hours=2))
-VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN, StaffRole.MANAGER}
+VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}  # as the Платежи page
 _NO_MONEY = {PaymentStatus.DECLINED, PaymentStatus.FAILED, PaymentStatus.EXPIRED}
 
 

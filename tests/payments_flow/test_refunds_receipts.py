@@ -176,3 +176,10 @@ def test_the_customer_downloads_only_their_own_receipt(app) -> None:
     assert pdf.startswith(b"%PDF")
     with pytest.raises(st.PaymentNotFound):
         receipts.customer_receipt_pdf(app, stranger.token, view.id)
+
+
+def test_managers_get_no_receipts(app) -> None:
+    manager = make_staff(app, StaffRole.MANAGER)
+    view = pay_invoice(app, payer(app))
+    with pytest.raises(PermissionDenied):
+        receipts.receipt_pdf(app, manager, view.id)

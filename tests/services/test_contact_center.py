@@ -80,6 +80,22 @@ def test_search_finds_the_cabinet_of_a_payment_number(app, agent, people):
     assert _found(app, agent, "№4567") == [people["olga"]]
 
 
+def test_search_finds_the_cabinets_of_a_personal_account(app, agent, people):
+    from tests.invoice_factories import add_accounts, bind, make_provider
+
+    water = make_provider(app)
+    gas = make_provider(app, pattern=r"\d{3}-?\d{5}", hint="8 цифр")
+    accounts = add_accounts(app, water, ["5550001112"])
+    gas_accounts = add_accounts(app, gas, ["77700011"])
+    bind(app, people["ivan"], accounts["5550001112"])
+    bind(app, people["olga"], accounts["5550001112"], removed=True)  # no longer bound
+    bind(app, people["olga"], gas_accounts["77700011"])
+    assert _found(app, agent, "5550001112") == [people["ivan"]]
+    assert _found(app, agent, "555 000 1112") == [people["ivan"]]  # as printed on a receipt
+    assert _found(app, agent, "777-00011") == [people["olga"]]
+    assert _found(app, agent, "5550001113") == []
+
+
 def test_search_row_shows_formatted_phone_and_derived_status(app, agent, people):
     row = contact_center.search_customers(app, agent, "89123456789", PAGE).items[0]
     assert (row.phone, row.full_name, row.status) == (
