@@ -27,14 +27,15 @@ from core.app import App
 from core.db.models import Customer, Invoice, Payment, PaymentOtp, SavedCard
 from core.domain.customers import normalize_email
 from core.domain.invoices import InvoiceAlreadyPaid
-from core.errors import NotFound, ValidationError
+from core.errors import ValidationError
 from core.money import Money
 from core.payments import gateway as g
 from core.payments import otp
 from core.payments.amounts import commission, parse_payment_amount
 from core.payments.cards import CardInput, validate_cvv
 from core.payments.machine import PaymentEvent, PaymentStatus
-from core.services import payment_notices, payment_quotes, receipts
+from core.services import payment_notices, payment_quotes, receipts, saved_cards
+from core.services.saved_cards import CardNotFound
 from core.services import payment_state as st
 from core.services.customers import _session_customer
 
@@ -56,11 +57,6 @@ class InvoicePaymentInProgress(st.PaymentError):
     def __init__(self, payment_id: int) -> None:
         super().__init__(f"Счёт уже оплачивается (платёж № {payment_id}): дождитесь его "
                          "результата")
-
-
-class CardNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__("Карта не найдена")
 
 
 @dataclass(frozen=True)
@@ -344,8 +340,6 @@ def _authorize_answer(app: App, s: Session, payment: Payment, answer: g.Authoriz
     # Not due before the password's lifetime is over: then the expiry job looks.
     payment.next_check_at = state.expires_at + st.IN_FLIGHT
     if save and payment.customer_id is not None and answer.card_token:
-        from core.services import saved_cards
-
         card = saved_cards.save_card(
             s, customer_id=payment.customer_id, gateway_token=answer.card_token,
             brand=answer.brand or "", masked_pan=answer.masked_pan or payment.masked_pan or "",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.payments.cards import luhn_ok
 from core.db.models import Base, OutboxMessage, SavedCard
 from core.demo import seed_demo
 from core.payments.machine import PaymentStatus
@@ -34,16 +35,6 @@ HEX_TOKEN = re.compile(r"[0-9a-fA-F]{32,}")
 CVV_TEXT = re.compile(r"cvv[\"']?\s*[=:]\s*[\"']?123", re.IGNORECASE)
 
 
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
 
 
 def card_like_numbers(text: str) -> list[str]:

@@ -1,6 +1,8 @@
 """Paying an invoice and any account through the services, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
@@ -12,12 +14,13 @@ from core.errors import ValidationError
 from core.payments import ledger
 from core.payments.machine import PaymentStatus
 from core.payments.otp import OtpInvalid
-from core.services import payments
+from core.services import payments, saved_cards
 from core.services import payment_state as st
 from tests.payment_flow_factories import (
     DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, card, event_names, event_rows,
     journal_kinds, last_otp, new_key, pay_invoice, payer, payment_row, wrong_otp,
 )
+from tests.invoice_factories import make_invoice
 from tests.services.dbstate import snapshot
 
 
@@ -265,3 +268,36 @@ def test_a_bad_card_is_refused_before_anything_is_sent(app) -> None:
     with pytest.raises(ValidationError, match="CVV"):
         payments.pay_with_new_card(app, view.id, card(cvv="12"), token=p.token)
     assert snapshot(app) == before
+
+
+def test_a_saved_card_pays_with_only_its_cvv(app) -> None:
+    p = payer(app)
+    first = pay_invoice(app, p, save=True)
+    cards = saved_cards.list_cards(app, p.token)
+    assert [(c.masked_pan, c.is_default) for c in cards] == [("411111******1111", True)]
+    assert payment_row(app, first.id).saved_card_id == cards[0].id
+    # The next month's invoice, paid with the saved card: only the CVV is typed.
+    invoice_id = make_invoice(app, p.account_id, date(2026, 11, 1), 80_000)
+    view = payments.start_invoice_payment(app, p.token, invoice_id, new_key())
+    with pytest.raises(ValidationError, match="CVV"):
+        payments.pay_with_saved_card(app, p.token, view.id, cards[0].id, "1")
+    view = payments.pay_with_saved_card(app, p.token, view.id, cards[0].id, "321")
+    assert view.awaiting_otp and view.masked_pan == "411111******1111"
+    view = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+    assert view.status is PaymentStatus.SUCCEEDED
+    assert payment_row(app, view.id).saved_card_id == cards[0].id
+
+
+def test_another_cabinets_or_a_removed_card_cannot_pay(app) -> None:
+    owner, stranger = payer(app), payer(app)
+    pay_invoice(app, owner, save=True)
+    card_id = saved_cards.list_cards(app, owner.token)[0].id
+    view = payments.start_invoice_payment(app, stranger.token, stranger.invoice_id, new_key())
+    with pytest.raises(saved_cards.CardNotFound, match="Карта не найдена"):
+        payments.pay_with_saved_card(app, stranger.token, view.id, card_id, "123")
+    saved_cards.remove_card(app, owner.token, card_id)
+    invoice_id = make_invoice(app, owner.account_id, date(2026, 11, 1), 80_000)
+    own = payments.start_invoice_payment(app, owner.token, invoice_id, new_key())
+    with pytest.raises(saved_cards.CardNotFound):
+        payments.pay_with_saved_card(app, owner.token, own.id, card_id, "123")
+    assert payment_row(app, own.id).status == PaymentStatus.CREATED.value
