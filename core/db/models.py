@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, MetaData, Numeric,
+    JSON, BigInteger, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, MetaData, Numeric,
     String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -605,9 +605,12 @@ class Refund(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     amount: Mapped[int] = mapped_column(Integer)  # kopecks
     reason: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(20))  # requested, approved, succeeded, declined
+    # awaiting_approval (four-eyes), requested (sent or being sent), succeeded, declined,
+    # rejected (by the second approver)
+    status: Mapped[str] = mapped_column(String(20))
     requested_by_staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     approved_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    review_comment: Mapped[Optional[str]] = mapped_column(String(500))  # the approver's word
     gateway_refund_id: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime]
     completed_at: Mapped[Optional[datetime]]
@@ -683,3 +686,91 @@ class LedgerEntry(Base):
     account: Mapped[str] = mapped_column(String(30))
     provider_id: Mapped[Optional[int]] = mapped_column(ForeignKey("providers.id"))
     amount: Mapped[int] = mapped_column(Integer)  # kopecks; debit positive, credit negative
+
+
+# --- finance: reconciliation, payouts; analytics rollups (issue 5) -------------------
+
+class ReconciliationRun(Base):
+    """One reconciliation of the acquirer's registry file with our payments of a period."""
+
+    __tablename__ = "reconciliation_runs"
+    __table_args__ = (Index("ix_reconciliation_runs_file", "file_sha256"),
+                      Index("ix_reconciliation_runs_created", "created_at"))
+
+    id: Mapped[intpk]
+    created_at: Mapped[datetime]
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))  # the same file is recognised
+    period_from: Mapped[date] = mapped_column(Date)  # Moscow days, inclusive
+    period_to: Mapped[date] = mapped_column(Date)
+    bank_lines: Mapped[int] = mapped_column(Integer)
+    bank_total: Mapped[int] = mapped_column(BigInteger)  # kopecks, payments minus refunds
+    our_payments: Mapped[int] = mapped_column(Integer)
+    our_total: Mapped[int] = mapped_column(BigInteger)
+    # Per class: lines and sums on each side ({"matched": {"bank_count":…, …}, …}).
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    closed_at: Mapped[Optional[datetime]]  # every discrepancy resolved; re-opened: None
+
+
+class ReconciliationItem(Base):
+    """One bank line and/or one payment of a run, in exactly one class."""
+
+    __tablename__ = "reconciliation_items"
+    __table_args__ = (Index("ix_reconciliation_items_run", "run_id", "klass"),)
+
+    id: Mapped[intpk]
+    run_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_runs.id"))
+    # matched, missing_at_bank, missing_at_ours, amount_differs, status_differs,
+    # duplicate_at_bank
+    klass: Mapped[str] = mapped_column(String(20))
+    payment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payments.id"))
+    bank_line_no: Mapped[Optional[int]] = mapped_column(Integer)  # 1-based line of the file
+    bank_txn_id: Mapped[Optional[str]] = mapped_column(String(64))
+    bank_rrn: Mapped[Optional[str]] = mapped_column(String(12))
+    bank_operation: Mapped[Optional[str]] = mapped_column(String(10))  # payment, refund
+    bank_amount: Mapped[Optional[int]] = mapped_column(BigInteger)  # kopecks
+    bank_masked_pan: Mapped[Optional[str]] = mapped_column(String(19))
+    bank_time: Mapped[Optional[datetime]]
+    our_amount: Mapped[Optional[int]] = mapped_column(BigInteger)  # amount + commission
+    our_status: Mapped[Optional[str]] = mapped_column(String(20))
+    resolved_at: Mapped[Optional[datetime]]
+    resolved_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    resolution_comment: Mapped[Optional[str]] = mapped_column(String(1000))
+
+
+class Payout(Base):
+    """What we pay a provider for one Moscow day: its payments minus refunds and
+    commission; produced once (the ledger's payout journal)."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (UniqueConstraint("provider_id", "day", name="uq_payouts_provider_day"),)
+
+    id: Mapped[intpk]
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    day: Mapped[date] = mapped_column(Date)
+    payments_count: Mapped[int] = mapped_column(Integer)
+    payments_total: Mapped[int] = mapped_column(BigInteger)  # amounts to the provider
+    refunds_total: Mapped[int] = mapped_column(BigInteger)
+    commission_total: Mapped[int] = mapped_column(BigInteger)  # kept by the agent
+    net_amount: Mapped[int] = mapped_column(BigInteger)  # payable: payments − refunds
+    journal_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_journals.id"))
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime]
+
+
+class PaymentDailyStat(Base):
+    """Daily rollup of final payments for analytics, kept up to date as payments finalise
+    and refunds happen (rebuildable from the payments table by a command)."""
+
+    __tablename__ = "payment_daily_stats"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # Moscow day of creation
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)  # succeeded, declined…
+    decline_code: Mapped[str] = mapped_column(String(30), primary_key=True)  # '' if none
+    saved_card: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    payments: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)  # kopecks to providers
+    commission: Mapped[int] = mapped_column(BigInteger)
+    refunded: Mapped[int] = mapped_column(BigInteger)
