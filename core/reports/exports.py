@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,8 +41,31 @@ def _local(moment: datetime) -> datetime:
     return as_utc(moment).astimezone(MOSCOW).replace(tzinfo=None)
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: its name (Excel keeps 31 characters), columns and rows."""
+
+    name: str
+    columns: Sequence[Column]
+    rows: Iterable[Sequence[object]]
+
+
+# Called every PROGRESS_EVERY rows with the rows written so far (for a progress bar).
+Progress = Callable[[int], None]
+PROGRESS_EVERY = 5_000
+
+
 def to_xlsx(columns: Sequence[Column], rows: Iterable[Sequence[object]],
-            sheet: str = "Данные") -> bytes:
+            sheet: str = "Данные", progress: Progress | None = None) -> bytes:
+    return to_xlsx_sheets([Sheet(sheet, columns, rows)], progress)
+
+
+def to_xlsx_sheets(sheets: Sequence[Sheet], progress: Progress | None = None) -> bytes:
+    """A workbook of several sheets (e.g. a reconciliation: summary + one per class),
+    each with the styled frozen header, autofilter, widths and number formats.
+
+    Constant-memory mode writes a row at a time, so rows may be a generator of
+    millions without holding them; ``progress`` hears every PROGRESS_EVERY rows."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True,
                                         "strings_to_formulas": False,
@@ -53,17 +76,25 @@ def to_xlsx(columns: Sequence[Column], rows: Iterable[Sequence[object]],
                "date": book.add_format({"num_format": "dd.mm.yyyy"}),
                "datetime": book.add_format({"num_format": "dd.mm.yyyy hh:mm"}),
                "int": book.add_format({"num_format": "0"})}
-    ws = book.add_worksheet(sheet[:31])
-    for index, column in enumerate(columns):
-        ws.set_column(index, index, column.width)
-        ws.write_string(0, index, column.title, header)
-    ws.freeze_panes(1, 0)
-    count = 0
-    for count, row in enumerate(rows, start=1):
-        for index, (column, value) in enumerate(zip(columns, row)):
-            _write(ws, count, index, column.kind, value, formats)
-    ws.autofilter(0, 0, max(count, 1), len(columns) - 1)
+    written = 0
+    for sheet in sheets:
+        ws = book.add_worksheet(sheet.name[:31])
+        columns = sheet.columns
+        for index, column in enumerate(columns):
+            ws.set_column(index, index, column.width)
+            ws.write_string(0, index, column.title, header)
+        ws.freeze_panes(1, 0)
+        count = 0
+        for count, row in enumerate(sheet.rows, start=1):
+            for index, (column, value) in enumerate(zip(columns, row)):
+                _write(ws, count, index, column.kind, value, formats)
+            written += 1
+            if progress is not None and written % PROGRESS_EVERY == 0:
+                progress(written)
+        ws.autofilter(0, 0, max(count, 1), len(columns) - 1)
     book.close()
+    if progress is not None:
+        progress(written)
     return buffer.getvalue()
 
 

@@ -28,7 +28,7 @@ from core.payments import ledger
 from core.payments.machine import (
     FINAL, STATUS_LABELS, PaymentEvent, PaymentStatus, transition,
 )
-from core.services import invoices
+from core.services import invoices, rollups
 
 # A gateway call in flight: if nothing is recorded within this time, the call's
 # answer was lost (crash) and recovery asks the gateway.
@@ -172,6 +172,7 @@ def succeed(session: Session, payment: Payment, event: PaymentEvent, *, now: dat
     payment.rrn, payment.auth_code = rrn, auth_code
     ledger.post_payment(session, payment_id=payment.id, provider_id=payment.provider_id,
                         amount=payment.amount, commission=payment.commission, at=now)
+    rollups.payment_finalised(session, payment)
     if payment.invoice_id is not None:
         invoices.apply_payment(session, payment.invoice_id, payment.amount)
     receipt = Receipt(payment_id=payment.id, operation="income", created_at=now,
@@ -190,6 +191,7 @@ def fail(session: Session, payment: Payment, event: PaymentEvent, *, now: dateti
                            **({"reason": reason} if reason else {})})
     payment.decline_code = (code or None) and code[:30]
     payment.decline_reason = (reason or None) and reason[:200]
+    rollups.payment_finalised(session, payment)
     return after
 
 

@@ -23,7 +23,7 @@ from core.payments import gateway as g
 from core.payments import ledger
 from core.payments.amounts import parse_payment_amount
 from core.payments.machine import REFUNDABLE, PaymentEvent, PaymentStatus
-from core.services import audit, invoices
+from core.services import audit, invoices, rollups
 from core.services import payment_state as st
 
 REFUNDERS = {StaffRole.FINANCE, StaffRole.ADMIN}
@@ -170,6 +170,7 @@ def _record_success(app: App, refund_id: int, answer: g.RefundResponse,
                  details={"refund_id": row.id, "amount": row.amount, "reason": row.reason})
         ledger.post_refund(s, payment_id=payment.id, refund_id=row.id,
                            provider_id=payment.provider_id, amount=row.amount, at=now)
+        rollups.payment_refunded(s, payment, row.amount)
         if payment.invoice_id is not None:
             invoices.revert_payment(s, payment.invoice_id, row.amount)
         audit.record(s, at=now, action="payment.refund", actor=actor,

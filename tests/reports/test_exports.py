@@ -50,3 +50,25 @@ def test_csv_formats_money_and_dates_the_russian_way():
     rows = list(csv.reader(io.StringIO(to_csv(COLUMNS, [("A", 123456, moment)])
                                        .decode("utf-8-sig")), delimiter=";"))
     assert rows[1] == ["A", "1234,56", "25.11.2026 14:05"]
+
+
+def test_several_sheets_with_progress() -> None:
+    import io
+
+    import openpyxl
+
+    from core.reports.exports import PROGRESS_EVERY, Column, Sheet, to_xlsx_sheets
+
+    heard: list[int] = []
+    rows = ((n, f"=строка {n}") for n in range(PROGRESS_EVERY + 3))
+    data = to_xlsx_sheets([Sheet("Итоги", [Column("Класс"), Column("Строк", "int")],
+                                 [("Совпало", 3)]),
+                           Sheet("Все строки", [Column("№", "int"), Column("Текст")], rows)],
+                          progress=heard.append)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Итоги", "Все строки"]
+    sheet = book["Все строки"]
+    assert sheet.max_row == PROGRESS_EVERY + 4 and sheet["B2"].value == "=строка 0"
+    assert sheet["B2"].data_type == "s"  # text, not a formula
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    assert heard == [PROGRESS_EVERY, PROGRESS_EVERY + 4]

@@ -1,0 +1,104 @@
+"""Daily rollups of final payments, for analytics that never GROUP BY the raw table.
+
+One row per (Moscow day of creation, provider, outcome, decline code, saved card or
+not): counts and sums. Kept up to date inside the payment's own transaction — when
+a payment reaches a final outcome (:func:`payment_finalised`) and when money is
+refunded (:func:`payment_refunded`) — and rebuildable from the payments table
+(:func:`rebuild`, ``python -m core analytics rebuild``) after a bulk load.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Boolean, and_, case, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from core.db.models import Payment, PaymentDailyStat
+from core.payments.machine import PaymentStatus
+from core.timefmt import moscow_date
+
+# What a final payment counts as: refunds do not change its outcome, they add to
+# ``refunded`` (the money came in, part of it went back).
+OUTCOME: dict[str, str] = {
+    PaymentStatus.SUCCEEDED.value: "succeeded",
+    PaymentStatus.PARTIALLY_REFUNDED.value: "succeeded",
+    PaymentStatus.REFUNDED.value: "succeeded",
+    PaymentStatus.DECLINED.value: "declined",
+    PaymentStatus.FAILED.value: "failed",
+    PaymentStatus.EXPIRED.value: "expired",
+}
+_KEY = ("day", "provider_id", "outcome", "decline_code", "saved_card")
+
+
+def _upsert(session: Session, values: dict[str, object], add: dict[str, object]) -> None:
+    """Insert the row or add to its counters, atomically (ON CONFLICT DO UPDATE)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(PaymentDailyStat).values(**values)
+    table = PaymentDailyStat.__table__
+    statement = statement.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={name: table.c[name] + statement.excluded[name] for name in add})
+    session.execute(statement)
+
+
+def _key(payment: Payment) -> dict[str, object]:
+    outcome = OUTCOME[payment.status]
+    return {"day": moscow_date(payment.created_at), "provider_id": payment.provider_id,
+            "outcome": outcome,
+            "decline_code": "" if outcome == "succeeded" else (payment.decline_code or ""),
+            "saved_card": payment.saved_card_id is not None}
+
+
+def payment_finalised(session: Session, payment: Payment) -> None:
+    """Count a payment that just reached its final outcome (called once per payment)."""
+    charged = OUTCOME[payment.status] == "succeeded"
+    counters = {"payments": 1, "amount": payment.amount if charged else 0,
+                "commission": payment.commission if charged else 0, "refunded": 0}
+    _upsert(session, {**_key(payment), **counters}, counters)
+
+
+def payment_refunded(session: Session, payment: Payment, amount: int) -> None:
+    counters = {"payments": 0, "amount": 0, "commission": 0, "refunded": amount}
+    _upsert(session, {**_key(payment), **counters}, {"refunded": amount})
+
+
+def rebuild(session: Session, *, since: date | None = None) -> int:
+    """Recompute the rollups from the payments (all days, or from ``since``); returns
+    the rows written. One INSERT … SELECT: the database does the grouping."""
+    day = func.date(Payment.created_at, "+3 hours") if (
+        session.get_bind().dialect.name == "sqlite") else func.date(
+        func.timezone("Europe/Moscow", Payment.created_at))
+    outcome = case(*[(Payment.status == status, literal(name))
+                     for status, name in OUTCOME.items()])
+    charged = outcome == "succeeded"
+    source = (select(day.label("day"), Payment.provider_id, outcome.label("outcome"),
+                     case((charged, literal("")), else_=func.coalesce(Payment.decline_code, ""))
+                     .label("decline_code"),
+                     (Payment.saved_card_id.is_not(None)).cast(Boolean).label("saved_card"),
+                     func.count().label("payments"),
+                     func.sum(case((charged, Payment.amount), else_=0)).label("amount"),
+                     func.sum(case((charged, Payment.commission), else_=0)).label("commission"),
+                     func.sum(Payment.refunded_amount).label("refunded"))
+              .where(Payment.status.in_(list(OUTCOME)))
+              .group_by(day, Payment.provider_id, outcome, "decline_code", "saved_card"))
+    if since is not None:
+        source = source.where(day >= since.isoformat() if session.get_bind().dialect.name
+                              == "sqlite" else day >= since)
+        session.execute(delete(PaymentDailyStat).where(PaymentDailyStat.day >= since))
+    else:
+        session.execute(delete(PaymentDailyStat))
+    session.execute(PaymentDailyStat.__table__.insert().from_select(
+        [*_KEY, "payments", "amount", "commission", "refunded"], source))
+    written = select(func.count()).select_from(PaymentDailyStat)
+    if since is not None:
+        written = written.where(PaymentDailyStat.day >= since)
+    return int(session.scalar(written) or 0)
+
+
+def totals(session: Session, day_from: date, day_to: date) -> list[tuple[object, ...]]:
+    """The rollup rows of a period (Moscow days, inclusive)."""
+    return list(session.execute(select(PaymentDailyStat).where(
+        and_(PaymentDailyStat.day >= day_from, PaymentDailyStat.day <= day_to))).scalars())
