@@ -13,6 +13,7 @@
 | SMTP_TLS / SMTP_SSL | STARTTLS, or SSL from the first byte (1/true/yes) | off |
 | SMTP_TIMEOUT | seconds to wait for the server | 10 |
 | PAYMENT_MAX_RUB | the largest payment a customer may make, rubles | 500000 |
+| REFUND_APPROVAL_RUB | refunds above this wait for a second finance user (four-eyes) | 10000 |
 | GATEWAY_STATE_FILE | where the acquirer simulator keeps its state, shared by the dashboard and the worker | data/acquirer.db |
 """
 from __future__ import annotations
@@ -90,6 +91,8 @@ class Settings:
     smtp: SmtpSettings | None = None
     # The largest payment, kopecks (the smallest is 1 ₽: core.payments.amounts.MIN_PAYMENT).
     payment_max_kopecks: int = 500_000_00
+    # Refunds above this (kopecks) wait for a second finance user's approval.
+    refund_approval_kopecks: int = 10_000_00
     # The acquirer simulator's state file; None keeps it in memory (tests: one process).
     gateway_state_file: Path | None = None
 
@@ -111,6 +114,7 @@ def load_settings() -> Settings:
         hashing=hashing,
         smtp=load_smtp_settings(),
         payment_max_kopecks=int(os.environ.get("PAYMENT_MAX_RUB", "500000")) * 100,
+        refund_approval_kopecks=int(os.environ.get("REFUND_APPROVAL_RUB", "10000")) * 100,
         gateway_state_file=Path(os.environ.get("GATEWAY_STATE_FILE")
                                 or PROJECT_ROOT / "data" / "acquirer.db"),
     )

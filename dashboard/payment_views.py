@@ -202,6 +202,10 @@ def refund_form(app: App, actor: StaffActor, detail: PaymentDetail, key: str) ->
 
     def do_refund(reason: str) -> None:
         result = refunds.refund(app, actor, payment_id, amount, reason)
+        if result.awaiting_approval:
+            flash(f"Возврат {result.amount} по платежу № {payment_id} ждёт подтверждения "
+                  "второго сотрудника финансового отдела", "info")
+            return
         flash(f"Возвращено {result.amount} по платежу № {payment_id}; статус: "
               f"{status_label(result.payment_status)}", "info")
 
@@ -212,6 +216,38 @@ def refund_form(app: App, actor: StaffActor, detail: PaymentDetail, key: str) ->
                    do_refund, "Возврат оформлен", reason_label="Причина возврата")
 
 
+def refund_approvals(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
+    """Four-eyes: a refund above the threshold waits for another finance user."""
+    from core.services import refunds
+
+    if actor.role not in REFUNDERS:
+        return
+    for r in detail.refunds:
+        if not r.awaiting_approval:
+            continue
+        st.markdown(f"**Возврат {Money(r.amount)} ждёт подтверждения** (оформил "
+                    f"{r.requested_by or '—'}; причина: {r.reason})")
+        if r.requested_by_id == actor.staff_id:
+            st.caption("Подтвердить или отклонить его должен другой сотрудник")
+            continue
+        approve_id, reject_id = f"{key}_approve_{r.id}", f"{key}_reject_{r.id}"
+        left, right = st.columns(2)
+        if left.button("Подтвердить возврат", key=f"{approve_id}_btn"):
+            ask_confirmation(approve_id)
+        if right.button("Отклонить возврат", key=f"{reject_id}_btn"):
+            ask_confirmation(reject_id)
+        confirm_dialog(approve_id, "Подтвердить возврат?",
+                       f"Клиенту будет возвращено {Money(r.amount)} по платежу "
+                       f"№ {detail.payment.id}. Отменить возврат будет нельзя.",
+                       lambda _reason, rid=r.id: refunds.approve(app, actor, rid),
+                       "Возврат подтверждён и отправлен в банк")
+        confirm_dialog(reject_id, "Отклонить возврат?",
+                       f"Возврат {Money(r.amount)} по платежу № {detail.payment.id} "
+                       "не будет выполнен.",
+                       lambda comment, rid=r.id: refunds.reject(app, actor, rid, comment),
+                       "Возврат отклонён", reason_label="Комментарий")
+
+
 def payment_actions(app: App, actor: StaffActor, key: str, *, status_queries: bool = True,
                     refunds: bool = True) -> Callable[[PaymentDetail], None]:
     """The action area under a payment's card, for ``render_payment``."""
@@ -219,6 +255,7 @@ def payment_actions(app: App, actor: StaffActor, key: str, *, status_queries: bo
         if status_queries:
             status_query(app, actor, detail, key)
         if refunds:
+            refund_approvals(app, actor, detail, key)
             refund_form(app, actor, detail, key)
         receipt_downloads(app, actor, detail, key)
     return draw

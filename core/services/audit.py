@@ -61,6 +61,9 @@ ACTION_LABELS: dict[str, str] = {
     "payment.export": "Выгрузка платежей",
     "payment.ask_gateway": "Запрос статуса платежа у банка",
     "payment.refund": "Возврат платежа",
+    "payment.refund_request": "Запрос возврата (ждёт второго подтверждения)",
+    "payment.refund_approve": "Подтверждение возврата",
+    "payment.refund_reject": "Отклонение возврата",
 }
 
 

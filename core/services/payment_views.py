@@ -47,10 +47,11 @@ STALE_AFTER = timedelta(minutes=15)
 HISTORY_LIMIT = 500  # «История операций»: the newest this many
 STALE_STATUSES = (PaymentStatus.CREATED.value, PaymentStatus.AWAITING_OTP.value)
 
-REFUND_STATUS_LABELS = {"requested": "Ожидает подтверждения", "approved": "Одобрен",
-                        "succeeded": "Выполнен", "declined": "Отклонён", "failed": "Ошибка"}
+REFUND_STATUS_LABELS = {"awaiting_approval": "Ждёт второго подтверждения",
+                        "requested": "Отправлен в банк", "succeeded": "Выполнен",
+                        "declined": "Отклонён банком", "rejected": "Отклонён сотрудником"}
 # Refunds that already hold part of the amount (not yet done, not refused).
-OPEN_REFUND_STATUSES = ("requested", "approved")
+OPEN_REFUND_STATUSES = ("awaiting_approval", "requested")
 BRAND_LABELS = {"visa": "Visa", "mastercard": "Mastercard", "mir": "Мир"}
 
 AMOUNT_MAX = Decimal(100_000_000)  # 100 million rubles: more is a typo
@@ -294,6 +295,12 @@ class RefundView:
     requested_by: str | None  # staff login
     approved_by: str | None
     completed_at: datetime | None
+    requested_by_id: int | None = None  # four-eyes: somebody else must approve
+    review_comment: str | None = None  # why the second approver rejected it
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.status == "awaiting_approval"
 
 
 @dataclass(frozen=True)
@@ -374,7 +381,9 @@ def _refunds(s: Session, payment_id: int) -> list[RefundView]:
                      .order_by(Refund.created_at, Refund.id)).all()
     return [RefundView(id=r.id, created_at=r.created_at, amount=r.amount, reason=r.reason,
                        status=r.status, status_label=REFUND_STATUS_LABELS.get(r.status, r.status),
-                       requested_by=req, approved_by=appr, completed_at=r.completed_at)
+                       requested_by=req, approved_by=appr, completed_at=r.completed_at,
+                       requested_by_id=r.requested_by_staff_id,
+                       review_comment=r.review_comment)
             for r, req, appr in rows]
 
 

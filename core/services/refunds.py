@@ -1,5 +1,10 @@
 """Refunds (finance): full or partial, with a reason, never above what was paid.
 
+Above ``REFUND_APPROVAL_RUB`` a refund needs two people (four-eyes): one finance
+user asks (``awaiting_approval``: the money is held back, nothing is sent), another
+approves — then it goes to the gateway — or rejects it with a comment. Both
+steps are in the audit log.
+
 Like a charge, a refund is recorded before the gateway is called (status
 ``requested``, counted against what is left to refund, so two refunds racing
 for the same money cannot both pass), and its answer is recorded after. A lost
@@ -17,7 +22,7 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment, Refund, StaffRole
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
 from core.money import Money
 from core.payments import gateway as g
 from core.payments import ledger
@@ -29,7 +34,10 @@ from core.services import payment_state as st
 REFUNDERS = {StaffRole.FINANCE, StaffRole.ADMIN}
 AMOUNT_LABEL = "Сумма возврата"
 REASON_LABEL = "Причина возврата"
-REQUESTED, SUCCEEDED, DECLINED = "requested", "succeeded", "declined"
+AWAITING, REQUESTED, SUCCEEDED = "awaiting_approval", "requested", "succeeded"
+DECLINED, REJECTED = "declined", "rejected"
+# Refunds that hold money back: nobody may refund it twice meanwhile.
+HOLDING = (AWAITING, REQUESTED)
 
 
 class NotRefundable(st.PaymentError):
@@ -55,23 +63,31 @@ class RefundPending(st.PaymentError):
                          "автоматически, повторять возврат не нужно")
 
 
+class ApprovalError(st.PaymentError):
+    code = "refund_approval"
+
+
 @dataclass(frozen=True)
 class RefundResult:
     refund_id: int
     amount: Money
     payment_status: PaymentStatus
     refunded_total: Money
+    awaiting_approval: bool = False  # asked; a second finance user must approve it
 
 
-def _in_flight(s: Session, payment_id: int) -> int:
-    return s.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
-        Refund.payment_id == payment_id, Refund.status == REQUESTED)) or 0
+def _in_flight(s: Session, payment_id: int, *, but: int | None = None) -> int:
+    query = select(func.coalesce(func.sum(Refund.amount), 0)).where(
+        Refund.payment_id == payment_id, Refund.status.in_(HOLDING))
+    if but is not None:
+        query = query.where(Refund.id != but)
+    return s.scalar(query) or 0
 
 
-def refundable(s: Session, payment: Payment) -> int:
-    """What may still be refunded, kopecks: paid to the provider, minus refunds done
-    or under way (the commission is the agent's fee and stays)."""
-    return payment.amount - payment.refunded_amount - _in_flight(s, payment.id)
+def refundable(s: Session, payment: Payment, *, but: int | None = None) -> int:
+    """What may still be refunded, kopecks: paid to the provider, minus refunds done,
+    under way or awaiting approval (the commission is the agent's fee and stays)."""
+    return payment.amount - payment.refunded_amount - _in_flight(s, payment.id, but=but)
 
 
 def refund(app: App, actor: StaffActor, payment_id: int, amount_text: str,
@@ -102,16 +118,84 @@ def refund(app: App, actor: StaffActor, payment_id: int, amount_text: str,
         if amount.kopecks > available:
             raise ValidationError(AMOUNT_LABEL, f"не больше {Money(max(available, 0)).format()} "
                                   "(оплачено минус уже возвращённое)", field="amount")
+        four_eyes = amount.kopecks > app.settings.refund_approval_kopecks
         row = Refund(payment_id=payment.id, idempotency_key=f"refund-{uuid.uuid4().hex}",
-                     amount=amount.kopecks, reason=why, status=REQUESTED,
+                     amount=amount.kopecks, reason=why,
+                     status=AWAITING if four_eyes else REQUESTED,
                      requested_by_staff_id=actor.staff_id, created_at=now)
         s.add(row)
         s.flush()
+        if four_eyes:
+            audit.record(s, at=now, action="payment.refund_request", actor=actor,
+                         customer_id=payment.customer_id, reason=why,
+                         after={"payment_id": payment.id, "refund_id": row.id,
+                                "amount": row.amount})
+            uow.commit()
+            return RefundResult(row.id, amount, status, Money(payment.refunded_amount),
+                                awaiting_approval=True)
         refund_id, txn = row.id, payment.gateway_txn_id or ""
         request = g.RefundRequest(gateway_txn_id=txn, amount_kopecks=amount.kopecks,
                                   idempotency_key=row.idempotency_key)
         uow.commit()
     return _send(app, refund_id, request, actor)
+
+
+def _awaiting(s: Session, refund_id: int) -> tuple[Refund, Payment]:
+    try:
+        row = s.scalar(select(Refund).where(Refund.id == int(refund_id)).with_for_update())
+    except (TypeError, ValueError):
+        row = None
+    if row is None:
+        raise NotFound("Возврат не найден")
+    if row.status != AWAITING:
+        raise ApprovalError("Этот возврат уже не ждёт подтверждения")
+    return row, st.lock_payment(s, row.payment_id)
+
+
+def approve(app: App, actor: StaffActor, refund_id: int) -> RefundResult:
+    """The second finance user approves a refund above the threshold: it goes out now."""
+    require_role(actor, REFUNDERS, "Подтверждение возврата")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        row, payment = _awaiting(s, refund_id)
+        if row.requested_by_staff_id == actor.staff_id:
+            raise ApprovalError("Подтвердить возврат должен другой сотрудник: "
+                                "вы его оформили")
+        if st.status_of(payment) not in REFUNDABLE:
+            raise NotRefundable(st.status_label(st.status_of(payment)))
+        if row.amount > refundable(s, payment, but=row.id):
+            raise ValidationError(AMOUNT_LABEL, "больше, чем осталось вернуть", field="amount")
+        row.status, row.approved_by_staff_id = REQUESTED, actor.staff_id
+        audit.record(s, at=now, action="payment.refund_approve", actor=actor,
+                     customer_id=payment.customer_id, reason=row.reason,
+                     after={"payment_id": payment.id, "refund_id": row.id,
+                            "amount": row.amount})
+        request = g.RefundRequest(gateway_txn_id=payment.gateway_txn_id or "",
+                                  amount_kopecks=row.amount,
+                                  idempotency_key=row.idempotency_key)
+        uow.commit()
+    return _send(app, row.id, request, actor)
+
+
+def reject(app: App, actor: StaffActor, refund_id: int, comment: str) -> None:
+    """The second finance user refuses a refund above the threshold (a comment is due)."""
+    require_role(actor, REFUNDERS, "Отклонение возврата")
+    why = " ".join((comment or "").split())
+    if not why:
+        raise ValidationError("Комментарий", "укажите, почему возврат отклонён",
+                              field="comment")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        row, payment = _awaiting(s, refund_id)
+        row.status, row.completed_at = REJECTED, now
+        row.approved_by_staff_id, row.review_comment = actor.staff_id, why[:500]
+        audit.record(s, at=now, action="payment.refund_reject", actor=actor,
+                     customer_id=payment.customer_id, reason=why,
+                     after={"payment_id": payment.id, "refund_id": row.id,
+                            "amount": row.amount})
+        uow.commit()
 
 
 def _settle_unknown_first(app: App, payment_id: int) -> None:

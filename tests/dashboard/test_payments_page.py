@@ -311,3 +311,31 @@ def test_agent_gets_a_receipt_from_the_customer_card(dash_app, logged_in, paymen
     button(at, "Подготовить квитанцию").click().run()
     assert not at.exception, at.exception
     assert "Скачать квитанцию (PDF)" in _download_labels(at)
+
+
+def test_a_second_finance_user_approves_a_big_refund(shared_gateway, dash_app, logged_in):
+    from core.db.models import Refund
+    from core.services import refunds
+    from tests.payment_flow_factories import pay_invoice, payer
+
+    view = pay_invoice(dash_app, payer(dash_app, total_due=3_000_000))
+    at, asker = logged_in(StaffRole.FINANCE)
+    asked = refunds.refund(dash_app, asker, view.id, "20000", "Ошибочная оплата")
+    assert asked.awaiting_approval
+    _open_payments(at)
+    _filter(at, pay_id=str(view.id))
+    at.button(key="pay_open").click().run()
+    assert "Подтвердить или отклонить его должен другой сотрудник" in texts(at)
+    assert not [b for b in at.button if b.label == "Подтвердить возврат"]
+
+    other, approver = logged_in(StaffRole.FINANCE)
+    _open_payments(other)
+    _filter(other, pay_id=str(view.id))
+    other.button(key="pay_open").click().run()
+    button(other, "Подтвердить возврат").click().run()
+    confirm(other)  # no comment asked for an approval
+    assert not other.exception, other.exception
+    assert "Возврат подтверждён и отправлен в банк" in texts(other)
+    with dash_app.uow(write=False) as uow:
+        row = uow.session.get(Refund, asked.refund_id)
+    assert (row.status, row.approved_by_staff_id) == ("succeeded", approver.staff_id)
