@@ -11,6 +11,7 @@ from core.actors import StaffActor
 from core.app import App, build_app
 from core.errors import DomainError
 from core.paging import PAGE_SIZES, Page, PageRequest
+from core.reports import progress
 from core.timefmt import format_date, format_datetime_msk
 from dashboard.access import BY_KEY, can_act
 from core.errors import SessionInvalid
@@ -120,11 +121,19 @@ def excel_export(key: str, file_name: str, build: Callable[[], bytes]) -> None:
     """«Выгрузить в Excel» for the filtered rows. The file is built (and the
     export journaled) once, when asked for, not on every rerun of the page."""
     if st.button("Выгрузить в Excel", key=f"{key}_export"):
+        bar = st.progress(0.0, text="Готовим файл…")
+
+        def show(written: int, total: int | None) -> None:
+            done = f"Записано строк: {written:,}".replace(",", "\u00a0")
+            bar.progress(min(written / total, 1.0) if total else 0.0,
+                         text=done + (f" из {total:,}".replace(",", "\u00a0") if total else ""))
         try:
-            with st.spinner("Готовим файл…"):
+            with progress.reporting(show):
                 st.session_state[f"{key}_export_data"] = build()
         except DomainError as error:
             st.error(str(error))
+        finally:
+            bar.empty()
     data = st.session_state.get(f"{key}_export_data")
     if data:
         st.download_button("Скачать файл", data, file_name=file_name, mime=XLSX_MIME,

@@ -7,13 +7,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.app import App
 from core.db.models import ActorKind, AuditEntry, Customer, StaffRole, StaffUser
 from core.domain.customers import format_phone, normalize_phone
 from core.reports import exports
+from core.reports.progress import reporter
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
 from core.actors import StaffActor, require_role
 
@@ -158,7 +159,11 @@ def journaled_export(app: App, actor: StaffActor, statement: Select[Any],
                 count += 1
                 yield to_row(row)
 
-        data = exports.to_xlsx(columns, rows(), sheet=sheet)
+        progress = reporter(None)
+        if progress is not None:  # somebody shows a bar: tell them how many to expect
+            limited = statement.limit(EXPORT_LIMIT).subquery()
+            progress = reporter(uow.session.scalar(select(func.count()).select_from(limited)))
+        data = exports.to_xlsx(columns, rows(), sheet=sheet, progress=progress)
     with app.uow() as uow:
         record(uow.session, at=app.now(), action=action, actor=actor,
                after={**(details or {}), "rows": count, "format": "xlsx"})

@@ -72,3 +72,25 @@ def test_several_sheets_with_progress() -> None:
     assert sheet["B2"].data_type == "s"  # text, not a formula
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     assert heard == [PROGRESS_EVERY, PROGRESS_EVERY + 4]
+
+
+def test_an_audited_export_reports_its_progress_to_a_listener(app) -> None:
+    """The page's progress bar hears rows written against the rows expected."""
+    from core.db.models import StaffRole
+    from core.reports import exports, progress
+    from core.services import contact_center
+    from tests.factories import make_staff, register
+
+    for n in range(7):
+        register(app, phone=f"+7 912 000-11-{n:02d}", email=f"p{n}@example.ru")
+    agent = make_staff(app, StaffRole.AGENT)
+    heard: list[tuple[int, int | None]] = []
+    original = exports.PROGRESS_EVERY
+    exports.PROGRESS_EVERY = 3
+    try:
+        with progress.reporting(lambda written, total: heard.append((written, total))):
+            contact_center.export_customer_search(app, agent, "912 000")
+    finally:
+        exports.PROGRESS_EVERY = original
+    assert heard == [(3, 7), (6, 7), (7, 7)]
+    assert progress.reporter(7) is None  # nobody listens outside the block

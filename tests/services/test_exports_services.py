@@ -80,3 +80,22 @@ def test_every_journaled_action_has_a_russian_label():
     used.add("staff.deactivate")  # staff.py: action="staff.activate" if ... else this
     assert {"card.remove", "payment.export", "payment.ask_gateway", "payment.refund"} <= used
     assert sorted(used - set(audit.ACTION_LABELS)) == []
+
+
+@pytest.mark.parametrize("hostile", ['=HYPERLINK("http://x","y")', "+1", "-1", "@x", "\t=1"])
+def test_a_name_a_spreadsheet_would_run_is_exported_as_text(app, hostile):
+    """The form refuses such names, but data loaded by other means may hold them: the
+    export must still write text, never a formula."""
+    from sqlalchemy import update
+
+    from core.db.models import Customer
+
+    login = register_and_activate(app, phone="+79990001133")
+    with app.uow() as uow:
+        uow.session.execute(update(Customer).where(Customer.id == login.customer_id)
+                            .values(surname=hostile))
+        uow.commit()
+    agent = make_staff(app, StaffRole.AGENT)
+    cell = _sheet(contact_center.export_customer_search(app, agent, "+79990001133")).cell(
+        row=2, column=1)
+    assert cell.value.strip() == hostile.strip() and cell.data_type == "s"
