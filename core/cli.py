@@ -15,6 +15,11 @@
     python -m core ledger check             prove the ledger's invariants (exit 1: problems)
     python -m core ledger settle --day D    book the acquirer's registry of a Moscow day (YYYY-MM-DD)
     python -m core payments recover         ask the gateway about every payment due a check
+    python -m core payouts make --day D [--provider ID]   payout registries of a Moscow day
+                                            (every provider with something to pay, or one)
+    python -m core payouts list [--day D] [--provider ID]   produced payout registries
+    python -m core analytics rebuild [--since D]   recompute the daily payment rollups
+                                            (all days, or from the Moscow day D)
     python -m core worker                   periodic jobs (outbox, recovery, expiry, receipts)
                                             until SIGTERM
 """
@@ -244,6 +249,71 @@ def cmd_payments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_payouts(args: argparse.Namespace) -> int:
+    """Payout registries: ``make`` produces a day's payouts (as the operator), ``list``
+    prints the produced ones. Exit 2 when nothing could be produced."""
+    from datetime import date
+
+    from core.money import Money
+    from core.services import payouts
+
+    day = None
+    if args.day:
+        try:
+            day = date.fromisoformat(args.day)
+        except ValueError:
+            print("Ошибка: --day: дата в виде ГГГГ-ММ-ДД, например 2026-11-24", file=sys.stderr)
+            return 2
+    app = _app()
+    if args.action == "list":
+        for view in payouts.cli_list(app, day, args.provider):
+            print(f"Реестр № {view.id} за {view.day:%d.%m.%Y}: «{view.provider_name}», платежей "
+                  f"{view.payments_count}, к перечислению {Money(view.net_amount)}")
+        return 0
+    if day is None:
+        print("Ошибка: --day: укажите день реестра (ГГГГ-ММ-ДД)", file=sys.stderr)
+        return 2
+    provider_ids = ([args.provider] if args.provider is not None
+                    else payouts.providers_to_pay(app, day))
+    if not provider_ids:
+        print(f"За {day:%d.%m.%Y} перечислять некому: платежей нет или всё уже перечислено")
+        return 0
+    failed = 0
+    for provider_id in provider_ids:
+        try:
+            view = payouts.produce(app, None, day, provider_id)
+        except DomainError as error:
+            failed += 1
+            print(f"Ошибка: {error}", file=sys.stderr)
+            continue
+        print(f"Реестр № {view.id} за {view.day:%d.%m.%Y}: «{view.provider_name}», платежей "
+              f"{view.payments_count} на {Money(view.payments_total)}, возвраты "
+              f"{Money(view.refunds_total)}, к перечислению {Money(view.net_amount)}")
+    return 2 if failed else 0
+
+
+def cmd_analytics(args: argparse.Namespace) -> int:
+    """Recompute the analytics' daily rollups from the payments (after a bulk load)."""
+    from datetime import date
+
+    from core.services import rollups
+
+    since = None
+    if args.since:
+        try:
+            since = date.fromisoformat(args.since)
+        except ValueError:
+            print("Ошибка: --since: дата в виде ГГГГ-ММ-ДД, например 2026-11-01", file=sys.stderr)
+            return 2
+    app = _app()
+    with app.uow() as uow:
+        rows = rollups.rebuild(uow.session, since=since)
+        uow.commit()
+    print(f"Сводки платежей по дням пересчитаны{f' с {since:%d.%m.%Y}' if since else ''}: "
+          f"строк {rows}")
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from core import jobs, worker
 
@@ -313,6 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
     pay = sub.add_parser("payments", help="платежи")
     pay.add_argument("action", choices=["recover"])
     pay.set_defaults(func=cmd_payments)
+    pout = sub.add_parser("payouts", help="реестры перечислений поставщикам")
+    pout.add_argument("action", choices=["make", "list"])
+    pout.add_argument("--day", help="московский день реестра (ГГГГ-ММ-ДД)")
+    pout.add_argument("--provider", type=int, help="id поставщика (по умолчанию все)")
+    pout.set_defaults(func=cmd_payouts)
+    anl = sub.add_parser("analytics", help="аналитика: сводки платежей по дням")
+    anl.add_argument("action", choices=["rebuild"])
+    anl.add_argument("--since", help="пересчитать с московского дня (ГГГГ-ММ-ДД)")
+    anl.set_defaults(func=cmd_analytics)
     work = sub.add_parser("worker", help="периодические задачи до SIGTERM")
     work.set_defaults(func=cmd_worker)
     return parser

@@ -24,6 +24,7 @@ from core.db.models import (
 from core.demo_billing import seed_billing, seed_subscriptions
 from core.demo_payments import seed_payments
 from core.domain.customers import normalize_code_word, search_name_of
+from core.services import rollups
 from core.services import staff as staff_service
 
 DEMO_PASSWORD = "demo2026pay"
@@ -152,6 +153,10 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
         added += size
         bar.update(size)
     bar.close()
+    if billing:  # the payments went in around the rollups: recompute them once
+        with app.uow() as uow:
+            rollups.rebuild(uow.session)
+            uow.commit()
     return added
 
 

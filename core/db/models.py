@@ -521,6 +521,8 @@ class Payment(Base):
         Index("ix_payments_customer", "customer_id", "created_at"),
         Index("ix_payments_provider", "provider_id", "created_at"),
         Index("ix_payments_invoice", "invoice_id"),
+        # Payouts and reconciliation select a day of final payments.
+        Index("ix_payments_finalized", "finalized_at"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount",
                         name="refund_within_amount"),
@@ -598,6 +600,7 @@ class Refund(Base):
 
     __tablename__ = "refunds"
     __table_args__ = (Index("ix_refunds_payment", "payment_id"),
+                      Index("ix_refunds_status_completed", "status", "completed_at"),
                       CheckConstraint("amount > 0", name="amount_positive"))
 
     id: Mapped[intpk]
@@ -694,7 +697,8 @@ class ReconciliationRun(Base):
     """One reconciliation of the acquirer's registry file with our payments of a period."""
 
     __tablename__ = "reconciliation_runs"
-    __table_args__ = (Index("ix_reconciliation_runs_file", "file_sha256"),
+    # Unique: the same file twice is refused, also when two people upload it at once.
+    __table_args__ = (Index("ix_reconciliation_runs_file", "file_sha256", unique=True),
                       Index("ix_reconciliation_runs_created", "created_at"))
 
     id: Mapped[intpk]

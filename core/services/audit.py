@@ -65,6 +65,14 @@ ACTION_LABELS: dict[str, str] = {
     "payment.refund_request": "Запрос возврата (ждёт второго подтверждения)",
     "payment.refund_approve": "Подтверждение возврата",
     "payment.refund_reject": "Отклонение возврата",
+    "payout.produce": "Формирование реестра перечислений",
+    "payout.export": "Выгрузка реестра перечислений",
+    "payout.list_export": "Выгрузка списка реестров перечислений",
+    "reconciliation.run": "Сверка с реестром банка",
+    "reconciliation.resolve": "Разрешение расхождения сверки",
+    "reconciliation.reopen": "Повторное открытие сверки",
+    "reconciliation.export": "Выгрузка сверки",
+    "analytics.export": "Выгрузка аналитики",
 }
 
 

@@ -219,7 +219,7 @@ def test_detail_has_timeline_refunds_invoice_and_refund_flags(app, world, financ
     assert detail.events[-1].actor == finance.login
     assert detail.events[-1].to_label == "Частично возвращён"
     assert [(r.amount, r.status_label, r.requested_by) for r in detail.refunds] == [
-        (50_000, "Выполнен", finance.login), (30_000, "Ожидает подтверждения", finance.login)]
+        (50_000, "Выполнен", finance.login), (30_000, "Отправлен в банк", finance.login)]
     assert detail.invoice is not None and detail.invoice.id == invoice_id
     assert detail.invoice.period_label.lower().startswith("октябрь 2026")
     assert detail.can_refund and detail.refundable_amount == 70_000  # 150 000 − 50 000 − 30 000

@@ -1,0 +1,1 @@
+"""Finance: reconciliation with the acquirer (registry files and matching)."""

@@ -1,0 +1,288 @@
+"""The acquirer's settlement registry as a file: writing «the simulator's format» and
+reading what banks really send.
+
+The format we write (and the simulator's registry in files): UTF-8, ``;``, one header row
+``Дата операции;Операция;ID транзакции;RRN;Карта;Сумма``; the date ``dd.mm.yyyy HH:MM:SS``
+in Moscow time, «Оплата» or «Возврат», the amount in rubles with a decimal comma
+(a payment line: what the card was charged, amount + commission; a refund line: what
+was returned). The XLSX variant has the same columns with real Excel dates.
+
+Reading is tolerant (``core.imports.read_table``): cp1251 or UTF-8 with a BOM, ``;`` or
+``,``, a decimal comma or point, title rows above the header, a totals row («Итого»,
+«Всего») below the table, dates as text or as Excel dates (also a bare serial number).
+Cells are parsed a whole column at a time with pandas. A file with any bad row is
+refused whole: every problem is reported as a ``RowProblem``.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from core.imports import RowProblem, header_key, parse_decimal, read_table
+from core.payments import gateway as g
+from core.reports import exports
+from core.timefmt import MOSCOW, as_utc
+
+HEADER = ("Дата операции", "Операция", "ID транзакции", "RRN", "Карта", "Сумма")
+OPERATION_WORDS = {g.Operation.PAYMENT: "Оплата", g.Operation.REFUND: "Возврат"}
+# Canonical column -> accepted header spellings (compared by core.imports.header_key).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "time": ("Дата операции", "Дата и время операции", "Дата/время", "Дата и время",
+             "Время операции", "Дата", "Operation date", "Date", "Time"),
+    "operation": ("Операция", "Тип операции", "Вид операции", "Тип", "Operation", "Type"),
+    "txn_id": ("ID транзакции", "Идентификатор транзакции", "Транзакция", "Номер транзакции",
+               "ID операции", "Transaction ID", "Txn ID", "gateway_txn_id"),
+    "rrn": ("RRN", "Референс", "Retrieval reference number"),
+    "masked_pan": ("Карта", "Номер карты", "Маска карты", "PAN", "Card", "Card number"),
+    "amount": ("Сумма", "Сумма, руб.", "Сумма операции", "Сумма операции, руб.", "Amount"),
+}
+LABELS = dict(zip(COLUMNS, HEADER))
+REQUIRED = ("time", "operation", "txn_id", "amount")
+_OPERATIONS = {header_key(word): op for op, words in {
+    g.Operation.PAYMENT: ("Оплата", "Покупка", "Платёж", "Списание", "payment", "purchase",
+                          "sale"),
+    g.Operation.REFUND: ("Возврат", "Отмена", "refund", "return", "reversal"),
+}.items() for word in words}
+_TOTALS_WORDS = ("итог", "всего", "total")
+_TEXT_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                 "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%y %H:%M:%S", "%d.%m.%y %H:%M")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_AMOUNT_MAX = 10**12  # kopecks (10 млрд ₽): more is a typo, not a card operation
+_RRN = re.compile(r"\d{1,12}")
+_PAN = re.compile(r"[0-9*xXхХ• ]{4,19}")
+FRAME_COLUMNS = ("line_no", "txn_id", "rrn", "masked_pan", "amount", "operation", "time")
+
+
+@dataclass(frozen=True)
+class RegistryFile:
+    """A read registry: its lines as a frame (``FRAME_COLUMNS``; amounts in kopecks,
+    positive; time UTC) unless ``problems`` refuse it."""
+
+    file_name: str
+    sha256: str
+    lines: pd.DataFrame
+    problems: tuple[RowProblem, ...] = ()
+    totals_rows: int = 0  # «Итого» rows recognised below the table and skipped
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+    @property
+    def period(self) -> tuple[date, date] | None:
+        """The Moscow days the file's operations fall on (first, last)."""
+        if self.lines.empty:
+            return None
+        days = self.lines["time"].dt.tz_convert(MOSCOW).dt.date
+        return days.min(), days.max()
+
+    @property
+    def payments_total(self) -> int:
+        return int(self.lines.loc[self.lines["operation"] == "payment", "amount"].sum())
+
+    @property
+    def refunds_total(self) -> int:
+        return int(self.lines.loc[self.lines["operation"] == "refund", "amount"].sum())
+
+
+# --- writing ------------------------------------------------------------------
+
+def _moscow_text(moment: datetime) -> str:
+    return as_utc(moment).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M:%S")
+
+
+def _rubles_text(kopecks: int) -> str:
+    return f"{kopecks // 100},{kopecks % 100:02d}"
+
+
+def write_registry_csv(lines: Iterable[g.SettlementLine]) -> bytes:
+    """The simulator's format as CSV: UTF-8, ``;``, Moscow time, decimal comma."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for line in lines:
+        writer.writerow([_moscow_text(line.time), OPERATION_WORDS[g.Operation(line.operation)],
+                         line.gateway_txn_id, line.rrn, line.masked_pan,
+                         _rubles_text(line.amount_kopecks)])
+    return out.getvalue().encode("utf-8")
+
+
+def write_registry_xlsx(lines: Iterable[g.SettlementLine]) -> bytes:
+    """The same columns as an Excel workbook; dates are real Excel dates (Moscow time)."""
+    columns = (exports.Column(HEADER[0], "datetime", 20), exports.Column(HEADER[1], width=10),
+               exports.Column(HEADER[2], width=24), exports.Column(HEADER[3], width=14),
+               exports.Column(HEADER[4], width=18), exports.Column(HEADER[5], "money", 14))
+    rows = ((line.time, OPERATION_WORDS[g.Operation(line.operation)], line.gateway_txn_id,
+             line.rrn, line.masked_pan, line.amount_kopecks) for line in lines)
+    return exports.to_xlsx(columns, rows, sheet="Реестр")
+
+
+def registry_for_period(app, day_from: date, day_to: date) -> list[g.SettlementLine]:  # type: ignore[no-untyped-def]
+    """The acquirer's registry lines of each Moscow day from ``day_from`` to ``day_to``."""
+    lines: list[g.SettlementLine] = []
+    day = day_from
+    while day <= day_to:
+        lines += app.acquirer().settlement_registry(day)
+        day += timedelta(days=1)
+    return lines
+
+
+# --- reading ------------------------------------------------------------------
+
+def read_registry(file_name: str, data: bytes) -> RegistryFile:
+    """Read a registry file (CSV or XLSX). Raises ``core.imports.FileUnreadable`` for
+    a file that is not a table at all; row problems come back in ``problems``."""
+    checksum = hashlib.sha256(data or b"").hexdigest()
+    rows, missing = read_table(file_name, data, COLUMNS)
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in FRAME_COLUMNS})
+    lacking = [c for c in REQUIRED if c in missing]
+    if set(missing) == set(COLUMNS):
+        return RegistryFile(file_name, checksum, empty, (RowProblem(
+            None, "Заголовок", "не найдена строка заголовка с названиями столбцов: "
+            + ", ".join(HEADER)),))
+    if lacking:
+        return RegistryFile(file_name, checksum, empty, tuple(
+            RowProblem(None, LABELS[c], "в файле нет такого столбца") for c in lacking))
+    frame = pd.DataFrame([{**row.values, "line_no": row.number} for row in rows],
+                         columns=["line_no", *COLUMNS])
+    totals = _totals_mask(frame)
+    totals_rows = int(totals.sum())
+    frame = frame.loc[~totals].reset_index(drop=True)
+    if frame.empty:
+        return RegistryFile(file_name, checksum, empty,
+                            (RowProblem(None, "Файл", "нет ни одной операции"),), totals_rows)
+    parsed, problems = _parse(frame)
+    if problems:
+        problems.sort(key=lambda p: (p.row or 0, list(LABELS.values()).index(p.column)
+                                     if p.column in LABELS.values() else 99))
+        return RegistryFile(file_name, checksum, empty, tuple(problems), totals_rows)
+    return RegistryFile(file_name, checksum, parsed, (), totals_rows)
+
+
+def _totals_mask(frame: pd.DataFrame) -> pd.Series:
+    """A row whose first filled cell starts with «Итого»/«Всего»: the totals, not a line."""
+    first = pd.Series("", index=frame.index, dtype="object")
+    for column in COLUMNS:
+        cells = frame[column].astype(str).str.strip()
+        first = first.where(first != "", cells)
+    return first.str.casefold().str.startswith(_TOTALS_WORDS)
+
+
+def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
+    problems: list[RowProblem] = []
+    line_no = frame["line_no"].astype("int64")
+
+    def report(mask: pd.Series, column: str, why) -> None:  # type: ignore[no-untyped-def]
+        for number, text in zip(line_no[mask], frame.loc[mask, column]):
+            problems.append(RowProblem(int(number), LABELS[column],
+                                       why(text) if callable(why) else why))
+
+    for column in REQUIRED:
+        report(frame[column] == "", column, "не заполнено")
+    filled = {c: frame[c] != "" for c in COLUMNS}
+
+    times = _times(frame["time"])
+    report(filled["time"] & times.isna(), "time",
+           lambda t: f"«{t}» не дата и время (ожидается дд.мм.гггг чч:мм:сс)")
+
+    operations = _per_value(frame["operation"], lambda t: _OPERATIONS.get(header_key(t)))
+    report(filled["operation"] & operations.isna(), "operation",
+           lambda t: f"«{t}» — ожидается «Оплата» или «Возврат»")
+
+    txn = frame["txn_id"].str.strip()
+    report(txn.str.len() > 64, "txn_id", "не длиннее 64 символов")
+
+    rrn = frame["rrn"].str.replace(" ", "", regex=False)
+    report((rrn != "") & ~rrn.str.fullmatch(_RRN.pattern), "rrn",
+           lambda t: f"«{t}» — RRN состоит из 1–12 цифр")
+
+    pan = frame["masked_pan"].str.strip()
+    report((pan != "") & ~pan.str.fullmatch(_PAN.pattern), "masked_pan",
+           lambda t: f"«{t}» не похоже на маску карты (например 411111******1111)")
+
+    amounts = _per_value(frame["amount"], _kopecks)
+    bad_amount = filled["amount"] & amounts.map(lambda v: isinstance(v, str))
+    report(bad_amount, "amount", lambda t: f"«{t}»: {_kopecks(t)}")
+    amounts = amounts.where(~bad_amount, None)
+    # A refund written as a negative amount is still a refund; a negative payment is not.
+    negative = amounts.map(lambda v: isinstance(v, int) and v < 0)
+    report(negative & (operations == g.Operation.PAYMENT.value), "amount",
+           "сумма оплаты не может быть отрицательной")
+    if problems:
+        return frame, problems
+    out = pd.DataFrame({
+        "line_no": line_no,
+        "txn_id": txn,
+        "rrn": rrn,
+        "masked_pan": pan.str.replace(" ", "", regex=False),
+        "amount": amounts.abs().astype("int64"),
+        "operation": operations.astype(str),
+        "time": times,
+    })
+    return out, problems
+
+
+def _per_value(column: pd.Series, parse) -> pd.Series:  # type: ignore[no-untyped-def]
+    """``parse`` once per distinct text (amounts and words repeat), mapped over the column."""
+    parsed = {text: parse(text) for text in pd.unique(column)}
+    return column.map(parsed).astype("object")
+
+
+def _kopecks(text: str) -> int | str:
+    """Kopecks, or the reason the text is not an amount (a string)."""
+    try:
+        value = parse_decimal(text)
+    except ValueError:
+        return "не число (ожидается сумма в рублях, например 1 234,56)"
+    if value != value.quantize(value.__class__("0.01")):
+        return "не больше двух знаков после запятой"
+    kopecks = int(value * 100)
+    if kopecks == 0:
+        return "сумма должна быть больше нуля"
+    if abs(kopecks) > _AMOUNT_MAX:
+        return "слишком большая сумма"
+    return kopecks
+
+
+def _times(texts: pd.Series) -> pd.Series:
+    """Moscow wall time as written (text or an Excel serial number) -> UTC timestamps."""
+    cleaned = texts.str.strip().str.replace(r"\s+", " ", regex=True)
+    result = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")
+    for fmt in _TEXT_FORMATS:
+        todo = result.isna() & (cleaned != "")
+        if not todo.any():
+            break
+        result.loc[todo] = pd.to_datetime(cleaned[todo], format=fmt, errors="coerce")
+    todo = result.isna() & cleaned.str.fullmatch(r"\d{5}([.,]\d+)?")
+    if todo.any():  # an Excel date cell saved as a plain number: days since 1899-12-30
+        serial = pd.to_numeric(cleaned[todo].str.replace(",", ".", regex=False),
+                               errors="coerce")
+        result.loc[todo] = (pd.Timestamp(_EXCEL_EPOCH)
+                            + pd.to_timedelta(serial, unit="D")).dt.round("s")
+    return result.dt.tz_localize(MOSCOW, ambiguous="NaT",
+                                 nonexistent="NaT").dt.tz_convert("UTC")
+
+
+def frame_from_lines(lines: Sequence[g.SettlementLine]) -> pd.DataFrame:
+    """The acquirer's lines straight into the reading frame (for tests and the demo)."""
+    return pd.DataFrame({
+        "line_no": pd.Series(range(2, len(lines) + 2), dtype="int64"),
+        "txn_id": [x.gateway_txn_id for x in lines],
+        "rrn": [x.rrn for x in lines],
+        "masked_pan": [x.masked_pan for x in lines],
+        "amount": pd.Series([x.amount_kopecks for x in lines], dtype="int64"),
+        "operation": [str(g.Operation(x.operation).value) for x in lines],
+        "time": pd.to_datetime([as_utc(x.time) for x in lines], utc=True),
+    })
+
+
+__all__ = ["COLUMNS", "FRAME_COLUMNS", "HEADER", "RegistryFile", "RowProblem",
+           "frame_from_lines", "read_registry", "registry_for_period", "write_registry_csv",
+           "write_registry_xlsx"]

@@ -1,0 +1,562 @@
+"""«Сверка»: the acquirer's registry file against our payments of its period.
+
+``reconcile`` reads the file (``core.finance.registry_file``), detects the period from
+its dates (Moscow days), loads our payments and succeeded refunds around it, matches
+them (``core.finance.matching``, pandas on whole columns) and stores the run with every
+item in one transaction (Core ``executemany`` in chunks). A file with any bad row is
+refused whole (``RegistryRejected`` with every problem) and nothing is stored.
+
+The same file (by SHA-256) is reconciled once: a second upload raises
+``FileAlreadyReconciled`` naming the earlier run (its ``run_id`` lets the page open it).
+We refuse rather than silently return the earlier run so that the person sees they
+uploaded a file already done; a run whose decisions must be revised is re-opened
+(``reopen_run``), not redone.
+
+Each discrepancy is resolved with a comment (audited); a run closes when none is left
+open, and may be re-opened later with a reason (audited); while a run is open a
+resolved item may be resolved again with a new comment. Exports (summary sheet + one
+sheet per class) are audited too.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.actors import StaffActor, require_role
+from core.app import App
+from core.db.models import (
+    Payment,
+    ReconciliationItem,
+    ReconciliationRun,
+    Refund,
+    StaffRole,
+    StaffUser,
+)
+from core.errors import DomainError, NotFound, ValidationError
+from core.finance import matching
+from core.finance.registry_file import RegistryFile, read_registry
+from core.imports import RowProblem
+from core.paging import Page, PageRequest, capped_count
+from core.reports import exports
+from core.services import audit
+from core.services.payment_views import status_label
+from core.timefmt import as_utc, format_date, format_datetime_msk, moscow_day_start
+
+RECONCILERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
+CLASSES = matching.CLASSES
+DISCREPANCIES = matching.DISCREPANCIES
+CLASS_LABELS = matching.CLASS_LABELS
+SAVE_CHUNK = 5000  # items per executemany
+LOOKUP_CHUNK = 900  # ids per IN (...) list
+# Payments are loaded by creation time from this long before the period (a payment
+# confirmed after midnight, a pending one settled later); others by their txn id.
+LOOKBACK = timedelta(days=2)
+COMMENT_LABEL = "Комментарий"
+REASON_LABEL = "Причина"
+COMMENT_MAX = 1000
+FILE_NAME_MAX = 255
+EXPORT_LIMIT = 1_000_000
+
+Progress = Callable[[int, int], None]  # (done, total) in percent: (n, 100)
+
+
+class FileAlreadyReconciled(DomainError):
+    code = "file_already_reconciled"
+
+    def __init__(self, run_id: int, file_name: str, when: datetime, who: str) -> None:
+        super().__init__(f"Файл «{file_name}» уже сверен: сверка № {run_id} от "
+                         f"{format_datetime_msk(when)}, провёл(а) {who}. Откройте её в списке "
+                         "сверок", field="file")
+        self.run_id = run_id
+
+
+class RegistryRejected(DomainError):
+    """The file has bad rows: nothing is stored; ``problems`` lists every one."""
+
+    code = "registry_rejected"
+
+    def __init__(self, file_name: str, problems: tuple[RowProblem, ...]) -> None:
+        rows = len({p.row for p in problems if p.row is not None})
+        super().__init__(f"Файл «{file_name}» не сверен: ошибок {len(problems)} (строк с "
+                         f"ошибками: {rows}). Ничего не сохранено; исправьте файл и загрузите "
+                         "его целиком", field="file")
+        self.problems = problems
+
+
+# --- read models -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClassSummary:
+    klass: str
+    label: str
+    bank_count: int
+    bank_sum: int  # kopecks, payments minus refunds
+    our_count: int
+    our_sum: int
+    open_count: int  # discrepancies not resolved yet (0 for «matched»)
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    created_at: datetime
+    staff_name: str
+    file_name: str
+    file_sha256: str
+    period_from: date
+    period_to: date
+    bank_lines: int
+    bank_total: int  # kopecks, the file's payments minus refunds
+    our_count: int  # our operations (payments and refunds) in the run
+    our_total: int
+    classes: tuple[ClassSummary, ...]
+    closed_at: datetime | None
+
+    @property
+    def open_discrepancies(self) -> int:
+        return sum(c.open_count for c in self.classes)
+
+    @property
+    def period_text(self) -> str:
+        if self.period_from == self.period_to:
+            return format_date(self.period_from)
+        return f"{format_date(self.period_from)} — {format_date(self.period_to)}"
+
+    @property
+    def status_text(self) -> str:
+        if self.closed_at is not None:
+            return f"Закрыта {format_datetime_msk(self.closed_at)}"
+        return f"Открыта: не разрешено расхождений {self.open_discrepancies}"
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    klass: str
+    payment_id: int | None
+    bank_line_no: int | None
+    bank_txn_id: str | None
+    bank_rrn: str | None
+    bank_operation: str | None
+    bank_amount: int | None
+    bank_masked_pan: str | None
+    bank_time: datetime | None
+    our_amount: int | None
+    our_status: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_comment: str | None
+
+    @property
+    def operation_label(self) -> str:
+        return {"payment": "Оплата", "refund": "Возврат"}.get(self.bank_operation or "", "")
+
+    @property
+    def our_status_label(self) -> str:
+        if self.our_status is None:
+            return ""
+        if self.our_status == matching.REFUND_STATUS:
+            return "Возврат выполнен"
+        return status_label(self.our_status)
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    run: RunView
+    klass: str
+    items: Page[ItemRow]
+
+
+# --- reconcile -------------------------------------------------------------------
+
+def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
+              progress: Progress | None = None) -> RunView:
+    """Reconcile a registry file; see the module docstring."""
+    require_role(actor, RECONCILERS, "сверка с банком")
+    name = _clean_file_name(file_name)
+    checksum = hashlib.sha256(data or b"").hexdigest()
+    with app.uow(write=False) as uow:
+        _refuse_known(uow.session, checksum)
+    _tell(progress, 5)
+    registry = read_registry(name, data)
+    if not registry.accepted:
+        raise RegistryRejected(name, registry.problems)
+    _tell(progress, 25)
+    period = registry.period
+    assert period is not None  # an accepted file has lines
+    with app.uow(write=False) as uow:
+        ours, refunds = _our_side(uow.session, registry, period)
+    _tell(progress, 45)
+    result = matching.match(registry.lines, ours, refunds)
+    summary = matching.summarise(result)
+    _tell(progress, 60)
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        _refuse_known(s, checksum)  # the same file, reconciled meanwhile
+        open_items = int(result["klass"].isin(DISCREPANCIES).sum())
+        run = ReconciliationRun(
+            created_at=now, staff_id=actor.staff_id, file_name=name, file_sha256=checksum,
+            period_from=period[0], period_to=period[1], bank_lines=len(registry.lines),
+            bank_total=registry.payments_total - registry.refunds_total,
+            our_payments=sum(c["our_count"] for c in summary.values()),
+            our_total=sum(c["our_sum"] for c in summary.values()),
+            summary=summary, closed_at=None if open_items else now)
+        s.add(run)
+        try:
+            s.flush()
+        except IntegrityError:  # the same file, stored by a parallel upload a moment ago
+            s.rollback()
+            with app.uow(write=False) as again:
+                _refuse_known(again.session, checksum)
+            raise
+        _store_items(s, run.id, result, progress)
+        audit.record(s, at=now, action="reconciliation.run", actor=actor,
+                     after={"run_id": run.id, "file_name": name, "sha256": checksum,
+                            "period_from": period[0].isoformat(),
+                            "period_to": period[1].isoformat(),
+                            "bank_lines": run.bank_lines, "discrepancies": open_items})
+        uow.commit()
+        run_id = run.id
+    _tell(progress, 100)
+    with app.uow(write=False) as uow:
+        return _run_view(uow.session, run_id)
+
+
+def _tell(progress: Progress | None, percent: int) -> None:
+    if progress is not None:
+        progress(percent, 100)
+
+
+def _clean_file_name(file_name: str) -> str:
+    name = " ".join(str(file_name or "").replace("\\", "/").rsplit("/", 1)[-1].split())
+    if not name:
+        raise ValidationError("Файл", "не указано имя файла", field="file")
+    return name[:FILE_NAME_MAX]
+
+
+def _refuse_known(s: Session, checksum: str) -> None:
+    earlier = s.execute(
+        select(ReconciliationRun.id, ReconciliationRun.file_name, ReconciliationRun.created_at,
+               StaffUser.name)
+        .join(StaffUser, StaffUser.id == ReconciliationRun.staff_id)
+        .where(ReconciliationRun.file_sha256 == checksum)
+        .order_by(ReconciliationRun.id).limit(1)).first()
+    if earlier is not None:
+        raise FileAlreadyReconciled(*earlier)
+
+
+def _our_side(s: Session, registry: RegistryFile,
+              period: tuple[date, date]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Our payments and succeeded refunds that could meet the file's lines."""
+    start, end = moscow_day_start(period[0]), moscow_day_start(period[1] + timedelta(days=1))
+    margin = matching.WINDOW
+    columns = (Payment.id, Payment.gateway_txn_id, Payment.rrn, Payment.masked_pan,
+               Payment.amount + Payment.commission, Payment.status,
+               func.coalesce(Payment.finalized_at, Payment.created_at))
+    rows = list(s.execute(select(*columns).where(
+        Payment.created_at >= start - LOOKBACK, Payment.created_at < end + margin,
+        (Payment.gateway_txn_id.is_not(None)) | (Payment.masked_pan.is_not(None)))))
+    known = {row[1] for row in rows if row[1]}
+    wanted = sorted(set(registry.lines["txn_id"]) - known - {""})
+    for chunk in _chunks(wanted):
+        rows += list(s.execute(select(*columns).where(Payment.gateway_txn_id.in_(chunk))))
+    ours = pd.DataFrame(rows, columns=["payment_id", "txn_id", "rrn", "masked_pan", "amount",
+                                       "status", "time"])
+    if ours.empty:
+        ours = matching.empty_ours()
+    else:
+        ours["time"] = pd.to_datetime(ours["time"].map(_aware), utc=True)
+        ours["in_period"] = ((ours["time"] >= start) & (ours["time"] < end)).astype(bool)
+
+    ref_columns = (Refund.id, Refund.payment_id, Payment.gateway_txn_id, Refund.amount,
+                   Refund.completed_at)
+    base = (select(*ref_columns).join(Payment, Payment.id == Refund.payment_id)
+            .where(Refund.status == "succeeded"))
+    ref_rows = list(s.execute(base.where(Refund.completed_at >= start - margin,
+                                         Refund.completed_at < end + margin)))
+    seen = {row[0] for row in ref_rows}
+    refunded = sorted(set(registry.lines.loc[registry.lines["operation"] == "refund",
+                                             "txn_id"]) - {""})
+    for chunk in _chunks(refunded):
+        ref_rows += [row for row in s.execute(base.where(Payment.gateway_txn_id.in_(chunk)))
+                     if row[0] not in seen]
+    refunds = pd.DataFrame(ref_rows, columns=["refund_id", "payment_id", "txn_id", "amount",
+                                              "time"])
+    if refunds.empty:
+        refunds = matching.empty_refunds()
+    else:
+        refunds["time"] = pd.to_datetime(refunds["time"].map(_aware), utc=True)
+        refunds["in_period"] = ((refunds["time"] >= start)
+                                & (refunds["time"] < end)).astype(bool)
+    return ours, refunds
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for begin in range(0, len(values), LOOKUP_CHUNK):
+        yield values[begin:begin + LOOKUP_CHUNK]
+
+
+def _nullable(series: pd.Series, kind: str) -> list[Any]:
+    """A result column as plain Python values for the driver (None for missing)."""
+    if kind == "int":
+        return [None if pd.isna(v) else int(v) for v in series.astype("Int64")]
+    if kind == "time":
+        return [None if pd.isna(v) else v.to_pydatetime() for v in series]
+    return [None if (v is None or (not isinstance(v, str) and pd.isna(v)) or v == "")
+            else str(v) for v in series]
+
+
+def _store_items(s: Session, run_id: int, result: pd.DataFrame,
+                 progress: Progress | None) -> None:
+    times = pd.to_datetime(result["bank_time"], utc=True)
+    columns = {
+        "klass": _nullable(result["klass"], "text"),
+        "payment_id": _nullable(result["payment_id"], "int"),
+        "bank_line_no": _nullable(result["line_no"], "int"),
+        "bank_txn_id": _nullable(result["bank_txn_id"], "text"),
+        "bank_rrn": _nullable(result["bank_rrn"], "text"),
+        "bank_operation": _nullable(result["bank_operation"], "text"),
+        "bank_amount": _nullable(result["bank_amount"], "int"),
+        "bank_masked_pan": _nullable(result["bank_masked_pan"], "text"),
+        "bank_time": _nullable(times, "time"),
+        "our_amount": _nullable(result["our_amount"], "int"),
+        "our_status": _nullable(result["our_status"], "text"),
+    }
+    total = len(result)
+    table = ReconciliationItem.__table__
+    for begin in range(0, total, SAVE_CHUNK):
+        rows = [{"run_id": run_id, **{name: values[i] for name, values in columns.items()}}
+                for i in range(begin, min(begin + SAVE_CHUNK, total))]
+        s.execute(insert(table), rows)
+        if progress is not None:
+            progress(60 + 39 * min(begin + SAVE_CHUNK, total) // max(total, 1), 100)
+
+
+# --- reading runs ----------------------------------------------------------------
+
+def _get_run(s: Session, run_id: int) -> ReconciliationRun:
+    try:
+        key = int(run_id)
+    except (TypeError, ValueError):
+        raise ValidationError("Сверка", "укажите номер сверки", field="run_id") from None
+    run = s.get(ReconciliationRun, key)
+    if run is None:
+        raise NotFound(f"Сверка № {key} не найдена")
+    return run
+
+
+def _run_view(s: Session, run_id: int) -> RunView:
+    run = _get_run(s, run_id)
+    who = s.scalar(select(StaffUser.name).where(StaffUser.id == run.staff_id)) or "—"
+    open_counts = {klass: count for klass, count in s.execute(
+        select(ReconciliationItem.klass, func.count()).where(
+            ReconciliationItem.run_id == run.id, ReconciliationItem.klass != "matched",
+            ReconciliationItem.resolved_at.is_(None))
+        .group_by(ReconciliationItem.klass))}
+    classes = tuple(ClassSummary(
+        klass, CLASS_LABELS[klass], **{k: int((run.summary.get(klass) or {}).get(k, 0))
+                                       for k in ("bank_count", "bank_sum", "our_count",
+                                                 "our_sum")},
+        open_count=int(open_counts.get(klass, 0))) for klass in CLASSES)
+    return RunView(id=run.id, created_at=run.created_at, staff_name=who,
+                   file_name=run.file_name, file_sha256=run.file_sha256,
+                   period_from=run.period_from, period_to=run.period_to,
+                   bank_lines=run.bank_lines, bank_total=run.bank_total,
+                   our_count=run.our_payments, our_total=run.our_total, classes=classes,
+                   closed_at=run.closed_at)
+
+
+def get_run(app: App, actor: StaffActor, run_id: int) -> RunView:
+    require_role(actor, RECONCILERS, "сверка с банком")
+    with app.uow(write=False) as uow:
+        return _run_view(uow.session, run_id)
+
+
+def list_runs(app: App, actor: StaffActor, page: PageRequest) -> Page[RunView]:
+    """Earlier runs, newest first, with who ran them."""
+    require_role(actor, RECONCILERS, "сверка с банком")
+    with app.uow(write=False) as uow:
+        s = uow.session
+        total, capped = capped_count(s, select(ReconciliationRun.id))
+        ids = list(s.scalars(select(ReconciliationRun.id)
+                             .order_by(ReconciliationRun.created_at.desc(),
+                                       ReconciliationRun.id.desc())
+                             .limit(page.size).offset(page.offset)))
+        items = [_run_view(s, run_id) for run_id in ids]
+    return Page(items=items, total=total, request=page, total_capped=capped)
+
+
+def _check_klass(klass: str) -> str:
+    if klass not in CLASSES:
+        raise ValidationError("Класс", "одно из: " + ", ".join(CLASS_LABELS.values()),
+                              field="klass")
+    return klass
+
+
+def _items_query(run_id: int, klass: str | None):  # type: ignore[no-untyped-def]
+    query = (select(ReconciliationItem, StaffUser.name)
+             .outerjoin(StaffUser, StaffUser.id == ReconciliationItem.resolved_by_staff_id)
+             .where(ReconciliationItem.run_id == run_id))
+    if klass is not None:
+        query = query.where(ReconciliationItem.klass == klass)
+    return query.order_by(ReconciliationItem.id)
+
+
+def _item_row(item: ReconciliationItem, resolver: str | None) -> ItemRow:
+    return ItemRow(id=item.id, klass=item.klass, payment_id=item.payment_id,
+                   bank_line_no=item.bank_line_no, bank_txn_id=item.bank_txn_id,
+                   bank_rrn=item.bank_rrn, bank_operation=item.bank_operation,
+                   bank_amount=item.bank_amount, bank_masked_pan=item.bank_masked_pan,
+                   bank_time=item.bank_time, our_amount=item.our_amount,
+                   our_status=item.our_status, resolved_at=item.resolved_at,
+                   resolved_by=resolver, resolution_comment=item.resolution_comment)
+
+
+def run_detail(app: App, actor: StaffActor, run_id: int, klass: str,
+               page: PageRequest) -> RunDetail:
+    """A run with one page of the items of one class."""
+    require_role(actor, RECONCILERS, "сверка с банком")
+    klass = _check_klass(klass)
+    with app.uow(write=False) as uow:
+        s = uow.session
+        view = _run_view(s, run_id)
+        query = _items_query(view.id, klass)
+        total, capped = capped_count(s, select(ReconciliationItem.id).where(
+            ReconciliationItem.run_id == view.id, ReconciliationItem.klass == klass))
+        rows = [_item_row(*row) for row in s.execute(query.limit(page.size)
+                                                     .offset(page.offset))]
+    return RunDetail(view, klass, Page(items=rows, total=total, request=page,
+                                       total_capped=capped))
+
+
+# --- decisions -------------------------------------------------------------------
+
+def _text(value: str | None, label: str, field: str, why: str) -> str:
+    text = " ".join((value or "").split())
+    if not text:
+        raise ValidationError(label, why, field=field)
+    if len(text) > COMMENT_MAX:
+        raise ValidationError(label, f"не длиннее {COMMENT_MAX} символов", field=field)
+    return text
+
+
+def resolve_item(app: App, actor: StaffActor, item_id: int, comment: str) -> RunView:
+    """Resolve one discrepancy with a comment; the run closes when none is left open."""
+    require_role(actor, RECONCILERS, "сверка с банком")
+    text = _text(comment, COMMENT_LABEL, "comment", "напишите, как разрешено расхождение")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        item = s.get(ReconciliationItem, int(item_id))
+        if item is None:
+            raise NotFound("Строка сверки не найдена")
+        if item.klass == "matched":
+            raise ValidationError("Строка сверки", "совпавшую операцию разрешать не нужно",
+                                  field="item_id")
+        run = _get_run(s, item.run_id)
+        if run.closed_at is not None:
+            raise ValidationError("Сверка", f"сверка № {run.id} закрыта; откройте её заново, "
+                                  "чтобы изменить решение", field="run_id")
+        before = ({"comment": item.resolution_comment, "staff_id": item.resolved_by_staff_id}
+                  if item.resolved_at is not None else None)
+        item.resolved_at, item.resolved_by_staff_id = now, actor.staff_id
+        item.resolution_comment = text
+        s.flush()
+        left = s.scalar(select(func.count()).select_from(ReconciliationItem).where(
+            ReconciliationItem.run_id == run.id, ReconciliationItem.klass != "matched",
+            ReconciliationItem.resolved_at.is_(None))) or 0
+        if left == 0:
+            run.closed_at = now
+        audit.record(s, at=now, action="reconciliation.resolve", actor=actor,
+                     reason=text, before=before,
+                     after={"run_id": run.id, "item_id": item.id, "klass": item.klass,
+                            "payment_id": item.payment_id, "bank_line_no": item.bank_line_no,
+                            "run_closed": left == 0})
+        uow.commit()
+        run_id = run.id
+    with app.uow(write=False) as uow:
+        return _run_view(uow.session, run_id)
+
+
+def reopen_run(app: App, actor: StaffActor, run_id: int, reason: str) -> RunView:
+    """Re-open a closed run: its decisions may be revised (each resolve is audited)."""
+    require_role(actor, RECONCILERS, "сверка с банком")
+    why = _text(reason, REASON_LABEL, "reason", "укажите, зачем сверка открывается заново")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        run = _get_run(s, run_id)
+        if run.closed_at is None:
+            raise ValidationError("Сверка", f"сверка № {run.id} и так открыта", field="run_id")
+        closed_at = run.closed_at
+        run.closed_at = None
+        audit.record(s, at=now, action="reconciliation.reopen", actor=actor, reason=why,
+                     before={"run_id": run.id, "closed_at": closed_at.isoformat()},
+                     after={"run_id": run.id, "closed_at": None})
+        uow.commit()
+    with app.uow(write=False) as uow:
+        return _run_view(uow.session, run_id)
+
+
+# --- export ----------------------------------------------------------------------
+
+SUMMARY_COLUMNS = (exports.Column("Класс", width=26), exports.Column("Строк в реестре банка", "int"),
+                   exports.Column("Сумма по банку", "money"),
+                   exports.Column("Операций у нас", "int"), exports.Column("Сумма у нас", "money"),
+                   exports.Column("Не разрешено", "int"))
+ITEM_COLUMNS = (exports.Column("Строка файла", "int", 10), exports.Column("Операция", width=10),
+                exports.Column("ID транзакции", width=24), exports.Column("RRN", width=14),
+                exports.Column("Карта", width=18), exports.Column("Время (банк)", "datetime"),
+                exports.Column("Сумма банка", "money", 14), exports.Column("Платёж №", "int", 10),
+                exports.Column("Сумма у нас", "money", 14), exports.Column("Статус у нас"),
+                exports.Column("Разрешено", "datetime"), exports.Column("Кем", width=20),
+                exports.Column("Комментарий", width=40))
+
+
+def export_run(app: App, actor: StaffActor, run_id: int,
+               progress: Callable[[int], None] | None = None) -> bytes:
+    """The run as XLSX: a summary sheet and one sheet per class (audited)."""
+    require_role(actor, RECONCILERS, "сверка с банком")
+    counted = 0
+    with app.uow(write=False) as uow:
+        s = uow.session
+        view = _run_view(s, run_id)
+
+        def items(klass: str) -> Iterator[tuple[Any, ...]]:
+            nonlocal counted
+            result = s.execute(_items_query(view.id, klass).limit(EXPORT_LIMIT)
+                               .execution_options(yield_per=2000))
+            for item, resolver in result:
+                r = _item_row(item, resolver)
+                counted += 1
+                yield (r.bank_line_no, r.operation_label, r.bank_txn_id or "", r.bank_rrn or "",
+                       r.bank_masked_pan or "", r.bank_time, r.bank_amount, r.payment_id,
+                       r.our_amount, r.our_status_label, r.resolved_at, r.resolved_by or "",
+                       r.resolution_comment or "")
+
+        summary = [(c.label, c.bank_count, c.bank_sum, c.our_count, c.our_sum, c.open_count)
+                   for c in view.classes]
+        summary.append(("Итого", view.bank_lines, view.bank_total, view.our_count,
+                        view.our_total, view.open_discrepancies))
+        sheets = [exports.Sheet("Итоги", SUMMARY_COLUMNS, summary)]
+        sheets += [exports.Sheet(CLASS_LABELS[klass], ITEM_COLUMNS, items(klass))
+                   for klass in CLASSES]
+        data = exports.to_xlsx_sheets(sheets, progress)
+    with app.uow() as uow:
+        audit.record(uow.session, at=app.now(), action="reconciliation.export", actor=actor,
+                     after={"run_id": view.id, "rows": counted, "format": "xlsx"})
+        uow.commit()
+    return data

@@ -1,0 +1,248 @@
+"""«Аналитика»: KPI tiles against the previous period and the charts behind them.
+
+Every figure comes from ``core.services.analytics`` (daily rollups and SQL aggregates),
+read once per filter and kept for a few minutes; «Обновить» reads afresh.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core.actors import StaffActor
+from core.db.models import StaffRole
+from core.errors import DomainError
+from core.money import Money
+from core.services import analytics
+from core.timefmt import format_date, moscow_date
+from dashboard.widgets import excel_export, forget_export, get_app, guard, may_act
+
+CACHE_TTL = 300  # seconds: rollups move with every payment; five minutes is fresh enough
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Считаем показатели…")
+def _report(staff_id: int, login: str, role: str, date_from: date, date_to: date,
+            provider_ids: tuple[int, ...], grain: str) -> analytics.Report:
+    actor = StaffActor(staff_id, login, StaffRole(role))
+    return analytics.report(get_app(), actor,
+                            analytics.AnalyticsFilter(date_from, date_to, provider_ids), grain)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _providers(staff_id: int, login: str, role: str) -> list[tuple[int, str]]:
+    actor = StaffActor(staff_id, login, StaffRole(role))
+    return analytics.provider_choices(get_app(), actor)
+
+
+def _rubles(kopecks: int) -> float:
+    """For chart axes only (plotly plots numbers); every shown amount is Money-formatted."""
+    return float(Decimal(kopecks) / 100)
+
+
+def _percent(rate: Decimal | None) -> float | None:
+    return None if rate is None else float(rate * 100)
+
+
+def _count(value: int) -> str:
+    return f"{value:,}".replace(",", "\u00a0")
+
+
+def _tile(kind: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if kind == "money":
+        return Money(int(value)).format()
+    if kind == "rate":
+        return analytics.format_rate(value)
+    return _count(int(value))
+
+
+def _delta(kind: str, change: Any) -> str | None:
+    if change is None:
+        return None
+    if kind == "rate":
+        return analytics.format_rate_change(change)
+    sign = "+" if change > 0 else ""
+    return sign + (Money(int(change)).format() if kind == "money" else _count(int(change)))
+
+
+def _style(fig: Any, money_axis: str | None = None) -> Any:
+    fig.update_layout(separators=", ", legend_title_text="", margin=dict(t=60, b=10))
+    if money_axis == "y":
+        fig.update_yaxes(ticksuffix="\u00a0₽")
+    elif money_axis == "x":
+        fig.update_xaxes(ticksuffix="\u00a0₽")
+    return fig
+
+
+# Tiles on the first rows; «more is worse» for blocks.
+TILES = ("payments", "amount", "success_rate", "average_payment", "commission",
+         "active_cabinets", "registrations", "activation_rate", "blocked_cabinets",
+         "saved_card_share")
+WORSE_WHEN_UP = {"blocked_cabinets", "new_blocks"}
+BUCKET_TITLES = {"day": "День", "week": "Неделя с", "month": "Месяц"}
+
+actor = guard("analytics")
+app = get_app()
+st.title("Аналитика")
+
+today = moscow_date(app.now())
+providers = dict(_providers(actor.staff_id, actor.login, actor.role.value))
+with st.form("an_filters"):
+    c1, c2, c3, c4 = st.columns([1, 1, 3, 1])
+    date_from = c1.date_input("С", value=today - timedelta(days=29), format="DD.MM.YYYY",
+                              key="an_from")
+    date_to = c2.date_input("По", value=today, format="DD.MM.YYYY", key="an_to")
+    provider_ids = c3.multiselect("Поставщики", list(providers), format_func=providers.get,
+                                  placeholder="Все поставщики", key="an_providers")
+    grain = c4.selectbox("Шаг", list(analytics.GRAINS), format_func=analytics.GRAINS.get,
+                         key="an_grain")
+    st.form_submit_button("Показать")
+if st.button("Обновить", key="an_refresh", help="Пересчитать, не дожидаясь обновления кэша"):
+    _report.clear()
+    _providers.clear()
+
+try:
+    flt = analytics.AnalyticsFilter(date_from, date_to, tuple(provider_ids))  # type: ignore[arg-type]
+    data = _report(actor.staff_id, actor.login, actor.role.value, flt.date_from, flt.date_to,
+                   flt.provider_ids, grain)
+except DomainError as error:
+    st.error(str(error))
+    st.stop()
+
+# A prepared file belongs to the filter it was made for.
+shown = (flt, grain)
+if st.session_state.get("an_shown") != shown:
+    forget_export("an")
+    st.session_state["an_shown"] = shown
+
+k = data.kpis
+st.caption(f"Период {format_date(k.current.date_from)}–{format_date(k.current.date_to)} "
+           f"(московское время) в сравнении с {format_date(k.previous.date_from)}–"
+           f"{format_date(k.previous.date_to)}. Платежи считаются по дню создания; "
+           "«Успешность» — доля успешных среди завершённых попыток.")
+
+labels = {name: (label, unit) for name, label, unit in analytics.KPI_FIELDS}
+for row_start in range(0, len(TILES), 5):
+    columns = st.columns(5)
+    for column, name in zip(columns, TILES[row_start:row_start + 5]):
+        label, unit = labels[name]
+        column.metric(label, _tile(unit, k.value(name)), _delta(unit, k.change(name)),
+                      delta_color="inverse" if name in WORSE_WHEN_UP else "normal",
+                      border=True)
+
+bucket_title = BUCKET_TITLES[grain]
+
+# --- payments over time -----------------------------------------------------------------
+st.subheader("Платежи")
+if k.current.attempts == 0:
+    st.info("За этот период платежей нет")
+else:
+    series = pd.DataFrame([{
+        bucket_title: p.bucket, "Успешных платежей": p.payments,
+        "Сумма, ₽": _rubles(p.amount), "Сумма": Money(p.amount).format(),
+        "Попыток": p.attempts, "Успешность, %": _percent(p.success_rate),
+        "Успешность": analytics.format_rate(p.success_rate)} for p in data.series])
+    left, right = st.columns(2)
+    left.plotly_chart(_style(px.bar(series, x=bucket_title, y="Успешных платежей",
+                                    title=f"Количество успешных платежей {analytics.GRAINS[grain]}")),
+                      key="an_count_chart")
+    right.plotly_chart(_style(px.bar(series, x=bucket_title, y="Сумма, ₽",
+                                     hover_data={"Сумма": True, "Сумма, ₽": False},
+                                     title=f"Сумма платежей {analytics.GRAINS[grain]}"), "y"),
+                       key="an_sum_chart")
+    by_provider = pd.DataFrame([{
+        bucket_title: p.bucket, "Поставщик": p.provider_name, "Сумма, ₽": _rubles(p.amount),
+        "Сумма": Money(p.amount).format(), "Успешных платежей": p.payments}
+        for p in data.by_provider])
+    left, right = st.columns(2)
+    if not by_provider.empty:
+        left.plotly_chart(_style(px.bar(by_provider, x=bucket_title, y="Сумма, ₽",
+                                        color="Поставщик",
+                                        hover_data={"Сумма": True, "Сумма, ₽": False,
+                                                    "Успешных платежей": True},
+                                        title="Сумма платежей по поставщикам"), "y"),
+                          key="an_provider_chart")
+    rate_chart = px.line(series, x=bucket_title, y="Успешность, %", markers=True,
+                         hover_data={"Успешность": True, "Попыток": True,
+                                     "Успешность, %": False},
+                         title="Успешность платежей")
+    rate_chart.update_yaxes(range=[0, 105], ticksuffix="\u00a0%")
+    right.plotly_chart(_style(rate_chart), key="an_rate_chart")
+    with st.expander("Данные: платежи"):
+        st.dataframe(series[[bucket_title, "Попыток", "Успешных платежей", "Сумма",
+                             "Успешность"]], hide_index=True, width="stretch",
+                     column_config={bucket_title: st.column_config.DateColumn(
+                         format="DD.MM.YYYY")})
+
+# --- funnel and declines ---------------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader("Воронка")
+    funnel = pd.DataFrame([{"Шаг": f.label, "Кабинетов": f.customers,
+                            "От зарегистрированных": analytics.format_rate(f.share_of_first),
+                            "От предыдущего шага": analytics.format_rate(f.share_of_previous)}
+                           for f in data.funnel])
+    if data.funnel[0].customers == 0:
+        st.info("За этот период регистраций нет")
+    else:
+        st.plotly_chart(_style(px.funnel(funnel, x="Кабинетов", y="Шаг",
+                                         title="Кабинеты, зарегистрированные в периоде")),
+                        key="an_funnel_chart")
+    st.dataframe(funnel, hide_index=True, width="stretch")
+with right:
+    st.subheader("Причины отказов")
+    if not data.declines:
+        st.info("Неуспешных платежей за этот период нет")
+    else:
+        top = data.declines[:10]
+        declines = pd.DataFrame([{"Причина": d.label, "Платежей": d.payments,
+                                  "Доля": analytics.format_rate(d.share)} for d in top])
+        chart = px.bar(declines, x="Платежей", y="Причина", orientation="h",
+                       hover_data={"Доля": True}, title="Самые частые причины отказов")
+        chart.update_yaxes(autorange="reversed")
+        st.plotly_chart(_style(chart), key="an_decline_chart")
+        st.dataframe(declines, hide_index=True, width="stretch")
+
+# --- invoices and subscriptions ---------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader("Оплата счетов в срок")
+    if not data.invoices:
+        st.info("Счетов за месяцы этого периода нет")
+    else:
+        rows = []
+        for m in data.invoices:
+            for klass, label in analytics.INVOICE_CLASSES.items():
+                rows.append({"Месяц": m.period.strftime("%m.%Y"), "Итог": label,
+                             "Счетов": getattr(m, klass)})
+        chart = px.bar(pd.DataFrame(rows), x="Месяц", y="Счетов", color="Итог",
+                       title="Счета по месяцам начислений",
+                       color_discrete_map={"Оплачен в срок": "#2e7d32",
+                                           "Оплачен с опозданием": "#f9a825",
+                                           "Не оплачен, срок прошёл": "#c62828",
+                                           "Ожидает оплаты": "#90a4ae"})
+        st.plotly_chart(_style(chart), key="an_invoice_chart")
+        st.caption("В срок — последний платёж по счёту не позже срока оплаты; "
+                   "отметка клиента «оплачен» платежом не считается.")
+with right:
+    st.subheader("Подписки по каналам")
+    subs = pd.DataFrame([{"Канал": c.channel_label, "Тема": c.topic_label,
+                          "Подписано": c.subscribed, "Доля": analytics.format_rate(c.share)}
+                         for c in data.subscriptions])
+    if not data.subscriptions or data.subscriptions[0].active_cabinets == 0:
+        st.info("Активных кабинетов пока нет")
+    else:
+        st.plotly_chart(_style(px.bar(subs, x="Канал", y="Подписано", color="Тема",
+                                      barmode="group", hover_data={"Доля": True},
+                                      title="Активные кабинеты: на что подписаны")),
+                        key="an_subs_chart")
+        st.caption("Текущее состояние; период и поставщики здесь не применяются.")
+
+if may_act("analytics", actor) and actor.role in analytics.EXPORTERS:
+    excel_export("an", f"analytics_{flt.date_from:%Y%m%d}_{flt.date_to:%Y%m%d}.xlsx",
+                 lambda: analytics.export_report(app, actor, flt, grain, data=data))

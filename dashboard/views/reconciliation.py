@@ -1,0 +1,184 @@
+"""«Сверка» (finance, admin): upload the bank's registry, see the classes side by side,
+resolve discrepancies with a comment, export to Excel, open earlier runs."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import DomainError
+from core.money import format_kopecks
+from core.services import reconciliation as rec
+from dashboard.widgets import (
+    ask_confirmation,
+    choose_and_open,
+    confirm_dialog,
+    excel_export,
+    fmt_dt,
+    get_app,
+    guard,
+    page_request,
+    pager,
+)
+
+SELECTED = "rec_runs_selected"  # the run shown below (set by an upload or «Открыть сверку»)
+
+actor = guard("reconciliation")
+app = get_app()
+st.title("Сверка с реестром банка")
+
+
+def _upload() -> None:
+    st.caption("Реестр эквайера за день или период: дата операции, операция (оплата или "
+               "возврат), ID транзакции, RRN, карта, сумма. CSV в UTF-8 или cp1251 с «;» или "
+               "«,», или XLSX; строки заголовка над таблицей и строка «Итого» под ней "
+               "допускаются. Период сверки определяется по датам операций в файле.")
+    with st.form("rec_upload_form", clear_on_submit=False):
+        uploaded = st.file_uploader("Реестр банка (CSV или XLSX)", type=["csv", "xlsx"],
+                                    key="rec_file")
+        submitted = st.form_submit_button("Сверить", type="primary")
+    if not submitted:
+        return
+    if uploaded is None:
+        st.error("Файл: выберите реестр банка в формате CSV или XLSX")
+        return
+    bar = st.progress(0.0, text="Читаем файл…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"Сверка: {done} %")
+
+    try:
+        run = rec.reconcile(app, actor, uploaded.name, uploaded.getvalue(), progress)
+    except rec.FileAlreadyReconciled as error:
+        st.warning(str(error))
+        st.session_state[SELECTED] = error.run_id
+    except rec.RegistryRejected as error:
+        st.error(str(error))
+        st.dataframe(pd.DataFrame([{"Строка": p.row if p.row is not None else "заголовок",
+                                    "Колонка": p.column, "Причина": p.reason}
+                                   for p in error.problems]), hide_index=True)
+    except DomainError as error:
+        st.error(str(error))
+    else:
+        st.success(f"Сверка № {run.id} за {run.period_text} выполнена: строк в реестре "
+                   f"{run.bank_lines}, расхождений {run.open_discrepancies}")
+        st.session_state[SELECTED] = run.id
+    bar.empty()
+
+
+def _runs() -> None:
+    st.subheader("Сверки")
+    try:
+        page = rec.list_runs(app, actor, page_request("rec_runs"))
+    except DomainError as error:
+        st.error(str(error))
+        return
+    if page.total == 0:
+        st.info("Сверок пока нет")
+        return
+    st.dataframe(pd.DataFrame([{
+        "№": r.id, "Когда": fmt_dt(r.created_at), "Период": r.period_text, "Файл": r.file_name,
+        "Провёл(а)": r.staff_name, "Строк банка": r.bank_lines,
+        "Не разрешено": r.open_discrepancies,
+        "Статус": "Закрыта" if r.closed_at else "Открыта"} for r in page.items]),
+        hide_index=True)
+    pager("rec_runs", page)
+    choose_and_open("rec_runs", "Сверка", {
+        r.id: f"№ {r.id} · {r.period_text} · {r.file_name}" for r in page.items},
+        "Открыть сверку")
+
+
+def _summary(run: rec.RunView) -> None:
+    rows = [{"Класс": c.label, "Строк банка": c.bank_count,
+             "Сумма по банку": format_kopecks(c.bank_sum), "Операций у нас": c.our_count,
+             "Сумма у нас": format_kopecks(c.our_sum),
+             "Не разрешено": c.open_count if c.klass != "matched" else ""}
+            for c in run.classes]
+    rows.append({"Класс": "Итого", "Строк банка": run.bank_lines,
+                 "Сумма по банку": format_kopecks(run.bank_total),
+                 "Операций у нас": run.our_count, "Сумма у нас": format_kopecks(run.our_total),
+                 "Не разрешено": run.open_discrepancies})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption(f"Итого по файлу банка: {run.bank_lines} строк на {format_kopecks(run.bank_total)}"
+               f" · итого у нас за период: {run.our_count} операций на "
+               f"{format_kopecks(run.our_total)} (оплаты минус возвраты; у нас — сумма "
+               "платежа с комиссией, как списано с карты)")
+
+
+def _items(run: rec.RunView) -> None:
+    counts = {c.klass: c for c in run.classes}
+    first_open = next((c.klass for c in run.classes if c.open_count), "matched")
+    klass = st.selectbox("Класс", list(rec.CLASSES),
+                         index=list(rec.CLASSES).index(first_open), key="rec_klass",
+                         format_func=lambda k: f"{rec.CLASS_LABELS[k]} "
+                                               f"({counts[k].bank_count + counts[k].our_count})")
+    try:
+        detail = rec.run_detail(app, actor, run.id, klass, page_request("rec_items"))
+    except DomainError as error:
+        st.error(str(error))
+        return
+    items = detail.items
+    if items.total == 0:
+        st.info(f"В классе «{rec.CLASS_LABELS[klass]}» строк нет")
+        return
+    st.dataframe(pd.DataFrame([{
+        "Строка файла": r.bank_line_no or "", "Операция": r.operation_label,
+        "ID транзакции": r.bank_txn_id or "", "RRN": r.bank_rrn or "",
+        "Карта": r.bank_masked_pan or "",
+        "Время (банк)": fmt_dt(r.bank_time) if r.bank_time else "",
+        "Сумма банка": format_kopecks(r.bank_amount) if r.bank_amount is not None else "",
+        "Платёж №": r.payment_id or "",
+        "Сумма у нас": format_kopecks(r.our_amount) if r.our_amount is not None else "",
+        "Статус у нас": r.our_status_label,
+        "Решение": ("" if klass == "matched" else
+                    f"{r.resolution_comment} ({r.resolved_by}, {fmt_dt(r.resolved_at)})"
+                    if r.resolved_at else "не разрешено"),
+    } for r in items.items]), hide_index=True)
+    pager("rec_items", items)
+    if klass == "matched":
+        return
+    if run.closed_at is not None:
+        st.caption("Сверка закрыта: чтобы изменить решение, откройте её заново")
+        return
+    options = {r.id: (f"строка {r.bank_line_no}" if r.bank_line_no else
+                      f"платёж № {r.payment_id}") + (" · разрешено" if r.resolved_at else "")
+               for r in items.items}
+    item_id = st.selectbox("Расхождение", list(options), format_func=options.__getitem__,
+                           key="rec_item")
+    action_id = f"rec_resolve_{item_id}"
+    if st.button("Разрешить", key="rec_resolve"):
+        ask_confirmation(action_id)
+    confirm_dialog(action_id, "Разрешить расхождение?",
+                   f"Расхождение ({options[item_id]}) будет отмечено как разрешённое с вашим "
+                   "комментарием; это записывается в журнал действий.",
+                   lambda comment: rec.resolve_item(app, actor, item_id, comment),
+                   "Расхождение разрешено", reason_label="Комментарий")
+
+
+def _run(run_id: int) -> None:
+    try:
+        run = rec.get_run(app, actor, run_id)
+    except DomainError as error:
+        st.error(str(error))
+        return
+    st.subheader(f"Сверка № {run.id} · период {run.period_text}")
+    st.caption(f"Файл «{run.file_name}» · {fmt_dt(run.created_at)} · провёл(а) "
+               f"{run.staff_name} · {run.status_text}")
+    _summary(run)
+    excel_export(f"rec_{run.id}", f"sverka_{run.id}.xlsx",
+                 lambda: rec.export_run(app, actor, run.id))
+    if run.closed_at is not None:
+        action_id = f"rec_reopen_{run.id}"
+        if st.button("Открыть заново", key="rec_reopen"):
+            ask_confirmation(action_id)
+        confirm_dialog(action_id, "Открыть сверку заново?",
+                       f"Сверка № {run.id} снова станет открытой, решения по расхождениям "
+                       "можно будет изменить. Это записывается в журнал действий.",
+                       lambda reason: rec.reopen_run(app, actor, run.id, reason),
+                       "Сверка открыта заново", reason_label="Причина")
+    _items(run)
+
+
+_upload()
+_runs()
+if st.session_state.get(SELECTED) is not None:
+    _run(int(st.session_state[SELECTED]))

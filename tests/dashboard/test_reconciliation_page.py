@@ -1,0 +1,94 @@
+"""«Сверка» in AppTest: finance uploads the bank's registry and sees the classes;
+agents and managers have no such page."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.db.models import ReconciliationItem, StaffRole
+from core.finance.registry_file import registry_for_period, write_registry_csv
+from core.timefmt import moscow_date
+from tests.dashboard.helpers import button, confirm, texts
+from tests.payment_flow_factories import pay_invoice, payer
+
+PAGE = "views/reconciliation.py"
+
+
+def _registry(app) -> bytes:  # type: ignore[no-untyped-def]
+    """Two real payments; the bank's registry of today plus a line we never had."""
+    for _ in range(2):
+        pay_invoice(app, payer(app))
+    today = moscow_date(app.now())
+    lines = registry_for_period(app, today - timedelta(days=1), today)
+    assert len(lines) == 2
+    stranger = replace(lines[-1], gateway_txn_id="txn-stranger-1", rrn="699999999999",
+                       amount_kopecks=12_345)
+    return write_registry_csv([*lines, stranger])
+
+
+def _upload(at, name: str, data: bytes):  # type: ignore[no-untyped-def]
+    at.file_uploader(key="rec_file").set_value((name, data, "text/csv"))
+    return button(at, "Сверить").click().run()
+
+
+def test_finance_uploads_sees_the_classes_and_resolves_a_discrepancy(dash_app, logged_in):
+    data = _registry(dash_app)
+    at, _ = logged_in(StaffRole.FINANCE)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert "Сверок пока нет" in texts(at)
+    _upload(at, "reestr.csv", data)
+    assert not at.exception, at.exception
+    page = texts(at)
+    assert "Сверка № 1 за" in page and "расхождений 1" in page
+    assert "Сверка № 1 · период" in page
+    summary = next(d.value for d in at.dataframe if "Класс" in d.value.columns)
+    assert summary["Класс"].tolist() == ["Совпало", "Расходится сумма", "Расходится статус",
+                                         "Нет в реестре банка", "Нет у нас",
+                                         "Дубль в реестре банка", "Итого"]
+    counts = dict(zip(summary["Класс"], summary["Строк банка"]))
+    assert counts["Совпало"] == 2 and counts["Нет у нас"] == 1 and counts["Итого"] == 3
+    assert dict(zip(summary["Класс"], summary["Операций у нас"]))["Итого"] == 2
+    items = at.dataframe[-1].value
+    assert items["ID транзакции"].tolist() == ["txn-stranger-1"]
+    assert items["Решение"].tolist() == ["не разрешено"]
+
+    # «Разрешить» without a comment is refused; with one, the run closes.
+    button(at, "Разрешить").click().run()
+    confirm(at, "")
+    assert any("Комментарий" in e.value for e in at.error)
+    confirm(at, "Чужая операция, банк исправит реестр")
+    assert not at.exception, at.exception
+    with dash_app.uow(write=False) as uow:
+        comments = list(uow.session.scalars(select(ReconciliationItem.resolution_comment)
+                                            .where(ReconciliationItem.klass != "matched")))
+    assert comments == ["Чужая операция, банк исправит реестр"]
+    at.run()
+    assert "Закрыта" in texts(at)
+    assert "Открыть заново" in [b.label for b in at.button]
+
+    # The same file again is recognised and opens the earlier run.
+    _upload(at, "reestr-copy.csv", data)
+    assert any("уже сверен: сверка № 1" in w.value for w in at.warning)
+    runs = at.dataframe[0].value
+    assert runs["№"].tolist() == [1] and runs["Провёл(а)"].iloc[0]
+
+
+def test_a_bad_file_lists_its_problems(dash_app, logged_in):
+    at, _ = logged_in(StaffRole.ADMIN)
+    at.switch_page(PAGE).run()
+    bad = "Дата операции;Операция;ID транзакции;RRN;Карта;Сумма\r\nвчера;Оплата;t1;;;10\r\n"
+    _upload(at, "bad.csv", bad.encode())
+    assert any("не сверен" in e.value for e in at.error)
+    problems = at.dataframe[0].value
+    assert problems["Колонка"].tolist() == ["Дата операции"]
+
+
+@pytest.mark.parametrize("role", [StaffRole.AGENT, StaffRole.MANAGER])
+def test_agents_and_managers_have_no_reconciliation_page(logged_in, role):
+    at, _ = logged_in(role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE).run()

@@ -1,0 +1,134 @@
+"""The matching on its own: frames in, one class per line and per operation out."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.finance import matching
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+PAN, PAN2 = "411111******1111", "411111******2222"
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def line(no, txn, amount, minutes=0, op="payment", rrn="", pan=PAN):  # type: ignore[no-untyped-def]
+    return {"line_no": no, "txn_id": txn, "rrn": rrn, "masked_pan": pan, "amount": amount,
+            "operation": op, "time": at(minutes)}
+
+
+def ours(pid, txn, amount, status="succeeded", minutes=0, rrn=None, pan=PAN,  # type: ignore[no-untyped-def]
+         in_period=True):
+    return {"payment_id": pid, "txn_id": txn, "rrn": rrn, "masked_pan": pan, "amount": amount,
+            "status": status, "time": at(minutes), "in_period": in_period}
+
+
+def refund(rid, pid, txn, amount, in_period=True):  # type: ignore[no-untyped-def]
+    return {"refund_id": rid, "payment_id": pid, "txn_id": txn, "amount": amount,
+            "time": at(30), "in_period": in_period}
+
+
+def classes(result: pd.DataFrame) -> dict[str, list[tuple[object, object]]]:
+    """klass -> sorted (line_no, payment_id) pairs, None for a missing side."""
+    out: dict[str, list[tuple[object, object]]] = {}
+    for row in result.itertuples():
+        pair = (None if pd.isna(row.line_no) else int(row.line_no),
+                None if pd.isna(row.payment_id) else int(row.payment_id))
+        out.setdefault(row.klass, []).append(pair)
+    return {k: sorted(v, key=str) for k, v in out.items()}
+
+
+def run(bank_rows, our_rows, refund_rows=()):  # type: ignore[no-untyped-def]
+    bank = pd.DataFrame(bank_rows, columns=list(matching.BANK_COLUMNS))
+    frame = pd.DataFrame(our_rows, columns=list(matching.OUR_COLUMNS))
+    refunds = pd.DataFrame(list(refund_rows), columns=list(matching.REFUND_COLUMNS))
+    return matching.match(bank, frame, refunds)
+
+
+def test_every_class_is_found_and_each_line_and_payment_is_in_exactly_one_row():
+    result = run(
+        [line(2, "a", 1000), line(3, "b", 999, 1), line(4, "c", 500, 2),
+         line(5, "a", 1000), line(6, "zz", 700, 3, pan=PAN2),
+         line(7, "bank-own", 800, 4, pan=PAN2),
+         line(8, "a", 100, 5, op="refund"), line(9, "a", 100, 5, op="refund"),
+         line(10, "b", 50, 5, op="refund")],
+        [ours(1, "a", 1000, "partially_refunded"), ours(2, "b", 1000, minutes=1),
+         ours(3, "c", 500, "pending", 2), ours(4, "d", 600, minutes=2),
+         ours(5, None, 800, minutes=6, pan=PAN2), ours(6, "e", 800, "declined", 4, pan=PAN2),
+         ours(7, "old", 900, in_period=False)],
+        [refund(1, 1, "a", 100), refund(2, 4, "d", 100)])
+    found = classes(result)
+    assert found == {
+        "matched": [(2, 1), (7, 5), (8, 1)],
+        "amount_differs": [(3, 2)],
+        "status_differs": [(10, 2), (4, 3)],
+        "missing_at_bank": [(None, 4), (None, 4)],
+        "missing_at_ours": [(6, None)],
+        "duplicate_at_bank": [(5, 1), (9, 1)],
+    }
+    # Every line once; a declined attempt and another period's payment are not in the run.
+    assert sorted(result["line_no"].dropna().astype(int)) == list(range(2, 11))
+    assert result.loc[result["klass"] == "matched", "matched_by"].tolist() == [
+        "txn", "window", "txn"]
+
+
+def test_class_sums_add_up_to_both_sides_totals():
+    bank_rows = [line(2, "a", 1000), line(3, "a", 1000), line(4, "b", 700, 1),
+                 line(5, "a", 250, 3, op="refund"), line(6, "x", 40, 9)]
+    result = run(bank_rows, [ours(1, "a", 1000), ours(2, "b", 900, minutes=1),
+                             ours(3, "c", 300, minutes=2)], [refund(1, 1, "a", 250)])
+    summary = matching.summarise(result)
+    assert set(summary) == set(matching.CLASSES)
+    assert sum(c["bank_count"] for c in summary.values()) == len(bank_rows)
+    assert sum(c["bank_sum"] for c in summary.values()) == 1000 + 1000 + 700 - 250 + 40
+    assert sum(c["our_count"] for c in summary.values()) == 4  # three payments, one refund
+    assert sum(c["our_sum"] for c in summary.values()) == 1000 + 900 + 300 - 250
+    assert summary["duplicate_at_bank"] == {"bank_count": 1, "bank_sum": 1000,
+                                            "our_count": 0, "our_sum": 0}
+
+
+def test_rrn_pairs_a_line_whose_transaction_id_is_the_banks_own():
+    result = run([line(2, "BANK-1", 1000, rrn="600000000001")],
+                 [ours(1, "sim-1", 1000, rrn="600000000001", minutes=50)])
+    assert classes(result) == {"matched": [(2, 1)]}
+    assert result["matched_by"].tolist() == ["rrn"]
+
+
+@pytest.mark.parametrize("gap, expected", [(9, "matched"), (11, "missing")])
+def test_the_time_window_is_ten_minutes(gap, expected):
+    result = run([line(2, "BANK-1", 1000, minutes=gap)], [ours(1, None, 1000)])
+    if expected == "matched":
+        assert classes(result) == {"matched": [(2, 1)]}
+    else:
+        assert classes(result) == {"missing_at_bank": [(None, 1)], "missing_at_ours": [(2, None)]}
+
+
+def test_two_partial_refunds_of_the_same_amount_are_two_matches_not_a_duplicate():
+    result = run([line(2, "a", 1000), line(3, "a", 100, 5, op="refund"),
+                  line(4, "a", 100, 6, op="refund"), line(5, "a", 70, 7, op="refund")],
+                 [ours(1, "a", 1000, "partially_refunded")],
+                 [refund(1, 1, "a", 100), refund(2, 1, "a", 100), refund(3, 1, "a", 60)])
+    assert classes(result) == {"matched": [(2, 1), (3, 1), (4, 1)],
+                               "amount_differs": [(5, 1)]}
+
+
+def test_thousands_of_rows_are_matched_on_whole_columns():
+    n = 20_000
+    rng = np.random.default_rng(7)
+    amounts = rng.integers(100, 10**6, n)
+    bank = pd.DataFrame({"line_no": np.arange(2, n + 2), "txn_id": [f"t{i}" for i in range(n)],
+                         "rrn": "", "masked_pan": PAN, "amount": amounts,
+                         "operation": "payment", "time": pd.Timestamp(T0)})
+    frame = pd.DataFrame({"payment_id": np.arange(1, n + 1),
+                          "txn_id": [f"t{i}" for i in range(n)], "rrn": None,
+                          "masked_pan": PAN, "amount": amounts, "status": "succeeded",
+                          "time": pd.Timestamp(T0), "in_period": True})
+    frame.loc[0, "amount"] += 1
+    result = matching.match(bank, frame)
+    assert len(result) == n
+    assert result["klass"].value_counts().to_dict() == {"matched": n - 1, "amount_differs": 1}
