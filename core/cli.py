@@ -222,15 +222,22 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         print(f"Долг поставщику {provider_id}: {Money(owed)}")
     return 0
 
-def _settle(day_text: str | None) -> int:
+def _day(text: str | None, option: str):  # type: ignore[no-untyped-def]
+    """A --day style option as a date; None (after saying why) when it is not one."""
     from datetime import date
 
+    try:
+        return date.fromisoformat(text or "")
+    except ValueError:
+        print(f"Ошибка: {option}: дата в виде ГГГГ-ММ-ДД, например 2026-11-24", file=sys.stderr)
+        return None
+
+
+def _settle(day_text: str | None) -> int:
     from core.services.settlement import settle_day
 
-    try:
-        day = date.fromisoformat(day_text or "")
-    except ValueError:
-        print("Ошибка: --day: дата в виде ГГГГ-ММ-ДД, например 2026-11-24", file=sys.stderr)
+    day = _day(day_text, "--day")
+    if day is None:
         return 2
     result = settle_day(_app(), day)
     print(f"Реестр эквайера за {day:%d.%m.%Y}: операций {result.lines}, платежи "
@@ -252,18 +259,12 @@ def cmd_payments(args: argparse.Namespace) -> int:
 def cmd_payouts(args: argparse.Namespace) -> int:
     """Payout registries: ``make`` produces a day's payouts (as the operator), ``list``
     prints the produced ones. Exit 2 when nothing could be produced."""
-    from datetime import date
-
     from core.money import Money
     from core.services import payouts
 
-    day = None
-    if args.day:
-        try:
-            day = date.fromisoformat(args.day)
-        except ValueError:
-            print("Ошибка: --day: дата в виде ГГГГ-ММ-ДД, например 2026-11-24", file=sys.stderr)
-            return 2
+    day = _day(args.day, "--day") if args.day else None
+    if args.day and day is None:
+        return 2
     app = _app()
     if args.action == "list":
         for view in payouts.cli_list(app, day, args.provider):
@@ -294,17 +295,11 @@ def cmd_payouts(args: argparse.Namespace) -> int:
 
 def cmd_analytics(args: argparse.Namespace) -> int:
     """Recompute the analytics' daily rollups from the payments (after a bulk load)."""
-    from datetime import date
-
     from core.services import rollups
 
-    since = None
-    if args.since:
-        try:
-            since = date.fromisoformat(args.since)
-        except ValueError:
-            print("Ошибка: --since: дата в виде ГГГГ-ММ-ДД, например 2026-11-01", file=sys.stderr)
-            return 2
+    since = _day(args.since, "--since") if args.since else None
+    if args.since and since is None:
+        return 2
     app = _app()
     with app.uow() as uow:
         rows = rollups.rebuild(uow.session, since=since)

@@ -58,7 +58,6 @@ from core.db.models import (
     Provider,
     ProviderAccount,
     StaffRole,
-    Subscription,
 )
 from core.domain import templates as rules
 from core.errors import ValidationError
@@ -67,7 +66,7 @@ from core.payments.gateway import DECLINE_MESSAGES
 from core.payments.machine import PaymentStatus
 from core.reports import exports
 from core.services import audit
-from core.services.subscriptions import active_customer_condition
+from core.services.subscriptions import subscribed_cells
 from core.timefmt import moscow_date, moscow_day_start
 
 VIEWERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN, StaffRole.FINANCE})
@@ -564,29 +563,15 @@ def subscriptions_by_channel(app: App, actor: StaffActor,
     """Today's subscriptions of active cabinets per channel and topic. Cells without a
     row count as the default says (``DEFAULT_SUBSCRIPTIONS``); two aggregate queries."""
     require_role(actor, VIEWERS, "аналитика")
-    active = active_customer_condition()
     with app.uow(write=False) as uow:
-        s = uow.session
         if flt is not None:
-            _check(s, flt)
-        total = int(s.scalar(select(func.count()).select_from(Customer).where(active)) or 0)
-        explicit = {(topic, channel.value): (int(on or 0), int(rows))
-                    for topic, channel, on, rows in s.execute(
-                        select(Subscription.topic, Subscription.channel,
-                               func.sum(case((Subscription.enabled.is_(True), 1), else_=0)),
-                               func.count())
-                        .join(Customer, Customer.id == Subscription.customer_id)
-                        .where(active).group_by(Subscription.topic, Subscription.channel))}
-    cells = []
-    for channel in rules.CHANNELS:
-        for topic in rules.TOPICS:
-            on, rows = explicit.get((topic, channel), (0, 0))
-            default_on = rules.DEFAULT_SUBSCRIPTIONS[(topic, channel)]
-            cells.append(ChannelSubscriptions(
-                channel=Channel(channel), channel_label=rules.CHANNELS[channel], topic=topic,
-                topic_label=rules.TOPICS[topic],
-                subscribed=on + (total - rows if default_on else 0), active_cabinets=total))
-    return cells
+            _check(uow.session, flt)
+        counted = subscribed_cells(uow.session)
+    return [ChannelSubscriptions(
+        channel=Channel(channel), channel_label=rules.CHANNELS[channel], topic=topic,
+        topic_label=rules.TOPICS[topic], subscribed=counted[(topic, channel)][0],
+        active_cabinets=counted[(topic, channel)][1])
+        for channel in rules.CHANNELS for topic in rules.TOPICS]
 
 
 # --- providers for the filter ------------------------------------------------------------

@@ -206,24 +206,29 @@ def subscription_counts(app: App, actor: StaffActor) -> list[SubscriptionCount]:
     cell counts as the default says.
     """
     require_role(actor, COUNT_VIEWERS, "статистика подписок")
-    active = active_customer_condition()
     with app.uow(write=False) as uow:
-        s = uow.session
-        total = int(s.scalar(select(func.count()).select_from(Customer).where(active)) or 0)
-        explicit = {(topic, channel.value): (int(on or 0), int(rows))
-                    for topic, channel, on, rows in s.execute(
-                        select(Subscription.topic, Subscription.channel,
-                               func.sum(case((Subscription.enabled.is_(True), 1), else_=0)),
-                               func.count())
-                        .join(Customer, Customer.id == Subscription.customer_id)
-                        .where(active)
-                        .group_by(Subscription.topic, Subscription.channel))}
-    counts = []
+        cells = subscribed_cells(uow.session)
+    return [SubscriptionCount(topic=topic, channel=Channel(channel), subscribed=on, total=total)
+            for (topic, channel), (on, total) in cells.items()]
+
+
+def subscribed_cells(session: Session) -> dict[tuple[str, str], tuple[int, int]]:
+    """(topic, channel) -> (subscribed active cabinets, all active cabinets), topics in
+    order; two aggregate queries, a cabinet without a row counting as the default says."""
+    active = active_customer_condition()
+    total = int(session.scalar(select(func.count()).select_from(Customer).where(active)) or 0)
+    explicit = {(topic, channel.value): (int(on or 0), int(rows))
+                for topic, channel, on, rows in session.execute(
+                    select(Subscription.topic, Subscription.channel,
+                           func.sum(case((Subscription.enabled.is_(True), 1), else_=0)),
+                           func.count())
+                    .join(Customer, Customer.id == Subscription.customer_id)
+                    .where(active)
+                    .group_by(Subscription.topic, Subscription.channel))}
+    cells = {}
     for topic in rules.TOPICS:
         for channel in rules.CHANNELS:
             on, rows = explicit.get((topic, channel), (0, 0))
             default_on = rules.DEFAULT_SUBSCRIPTIONS[(topic, channel)]
-            counts.append(SubscriptionCount(topic=topic, channel=Channel(channel),
-                                            subscribed=on + (total - rows if default_on else 0),
-                                            total=total))
-    return counts
+            cells[(topic, channel)] = (on + (total - rows if default_on else 0), total)
+    return cells
