@@ -99,3 +99,42 @@ def test_a_name_a_spreadsheet_would_run_is_exported_as_text(app, hostile):
     cell = _sheet(contact_center.export_customer_search(app, agent, "+79990001133")).cell(
         row=2, column=1)
     assert cell.value.strip() == hostile.strip() and cell.data_type == "s"
+
+
+def test_a_managers_exports_carry_no_personal_data(app):
+    """Managers export analytics only; it holds figures, never a phone, e-mail or name;
+    every personal-data export refuses them."""
+    from datetime import timedelta
+
+    from core.services import analytics, invoices, payment_views
+    from core.services.invoices import InvoiceFilter
+    from core.services.payment_views import PaymentFilter
+    from core.timefmt import moscow_date
+    from tests.payment_flow_factories import pay_invoice, payer
+
+    p = payer(app)
+    customers.update_profile(app, p.token, PersonalData(surname="Петров", first_name="Иван"))
+    pay_invoice(app, p)
+    manager = make_staff(app, StaffRole.MANAGER)
+    today = moscow_date(app.now())
+    data = analytics.export_report(app, manager, analytics.AnalyticsFilter(
+        today - timedelta(days=30), today))
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    text = " ".join(str(cell.value) for sheet in book for row in sheet.iter_rows()
+                    for cell in row if cell.value is not None)
+    with app.uow(write=False) as uow:
+        from core.db.models import Customer
+
+        customer = uow.session.get(Customer, p.customer_id)
+    for personal in (customer.phone, customer.phone[-10:], customer.email, "Петров"):
+        assert personal not in text
+    for export in (lambda: contact_center.export_customer_search(app, manager, "Петров"),
+                   lambda: payment_views.export_payments(app, manager, PaymentFilter()),
+                   lambda: invoices.export_invoices(app, manager, InvoiceFilter()),
+                   lambda: audit.export_entries(app, manager, audit.AuditFilter())):
+        with pytest.raises(PermissionDenied):
+            export()
+    with app.uow(write=False) as uow:
+        entry = uow.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "analytics.export"))
+    assert entry is not None and entry.staff_id == manager.staff_id
