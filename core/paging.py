@@ -75,3 +75,13 @@ def moscow_date_conditions(column: Any, date_from: "date | None",
     if date_to:
         conditions.append(column < moscow_day_start(date_to + timedelta(days=1)))
     return conditions
+
+
+def moscow_day(session: Any, column: Any) -> Any:
+    """SQL: the Moscow calendar day of a UTC timestamp column. Moscow has kept UTC+3
+    all year since 2014, so SQLite (which has no time zones) may add three hours."""
+    from sqlalchemy import func
+
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(column, "+3 hours")
+    return func.date(func.timezone("Europe/Moscow", column))

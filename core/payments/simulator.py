@@ -30,17 +30,17 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from core.clock import Clock
 from core.payments import gateway as g
+from core.timefmt import moscow_date
 from core.payments.cards import CardInput, detect_brand, mask, validate_cvv
 
 OTP_LENGTH = 6
 OTP_LIFETIME = timedelta(minutes=5)
 OTP_ATTEMPTS = 3
-MSK = timezone(timedelta(hours=3))  # the bank's registry day is a Moscow day
 
 
 class Scenario(StrEnum):
@@ -391,4 +391,4 @@ class GatewaySimulator:
     def settlement_registry(self, day: date) -> list[g.SettlementLine]:
         if self._take_fault():
             raise g.GatewayTimeout()
-        return [line for line in self._registry if line.time.astimezone(MSK).date() == day]
+        return [line for line in self._registry if moscow_date(line.time) == day]

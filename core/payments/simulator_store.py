@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.clock import Clock
+from core.timefmt import moscow_date
 from core.payments import gateway as g
 from core.payments.simulator import (
-    MSK, GatewaySimulator, HistoricCard, HistoricTxn, history_records,
+    GatewaySimulator, HistoricCard, HistoricTxn, history_records,
 )
 
 T = TypeVar("T")
@@ -112,7 +113,7 @@ class _Registry:
     def save(self) -> None:
         self._conn.executemany(
             "INSERT INTO registry (day, value) VALUES (?, ?)",
-            [(line.time.astimezone(MSK).date().isoformat(), _dump(line)) for line in self._new])
+            [(moscow_date(line.time).isoformat(), _dump(line)) for line in self._new])
         self._new = []
 
 

@@ -67,6 +67,7 @@ from core.payments.machine import PaymentStatus
 from core.reports import exports
 from core.services import audit
 from core.services.subscriptions import subscribed_cells
+from core.paging import moscow_day
 from core.timefmt import moscow_date, moscow_day_start
 
 VIEWERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN, StaffRole.FINANCE})
@@ -161,13 +162,6 @@ def format_rate(rate: Decimal | None) -> str:
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
-
-
-def _msk_day(session: Session, column: Any) -> Any:
-    """SQL: the Moscow calendar day of a UTC timestamp column (as the rollups do)."""
-    if _dialect(session) == "sqlite":
-        return func.date(column, "+3 hours")
-    return func.date(func.timezone("Europe/Moscow", column))
 
 
 def _bucket(session: Session, day: Any, grain: str) -> Any:
@@ -525,7 +519,7 @@ def invoices_on_time(app: App, actor: StaffActor, flt: AnalyticsFilter) -> list[
         # the last one was); one probe of ix_payments_invoice per paid invoice.
         late = exists(select(Payment.id).where(
             Payment.invoice_id == Invoice.id, Payment.status.in_(CHARGED),
-            _msk_day(s, Payment.finalized_at) > Invoice.due_date))
+            moscow_day(s, Payment.finalized_at) > Invoice.due_date))
         klass = case(
             (Invoice.status == InvoiceStatus.PAID,
              case((late, literal("late")), else_=literal("on_time"))),

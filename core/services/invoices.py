@@ -155,7 +155,7 @@ def _row(values: Any, today: date) -> InvoiceRow:
                       marked_paid=bool(marked))
 
 
-def _lines(s: Session, invoice_id: int) -> list[InvoiceLineView]:
+def invoice_lines(s: Session, invoice_id: int) -> list[InvoiceLineView]:
     return [InvoiceLineView(l.line_no, l.service, l.unit, l.volume, l.tariff, l.accrued,
                             l.recalculation, l.debt, l.total)
             for l in s.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)
@@ -170,7 +170,7 @@ def _detail(s: Session, row: InvoiceRow) -> InvoiceDetail:
                           .where(RegistryFile.id == invoice.registry_file_id))
                  if invoice.registry_file_id else None)
     return InvoiceDetail(invoice=row, provider_inn=provider.inn, address=account.address,
-                         payer_masked=account.payer_masked, lines=_lines(s, row.id),
+                         payer_masked=account.payer_masked, lines=invoice_lines(s, row.id),
                          registry_file_name=file_name, created_at=invoice.created_at)
 
 
@@ -229,7 +229,7 @@ def invoice_history(app: App, token: str) -> list[InvoiceRow]:
     return [_row(r, today) for r in rows]
 
 
-def _customer_invoice_row(s: Session, customer_id: int, invoice_id: int,
+def customer_invoice_row(s: Session, customer_id: int, invoice_id: int,
                           today: date) -> InvoiceRow:
     found = s.execute(_customer_query(customer_id).where(Invoice.id == invoice_id)).first()
     if found is None:  # also an invoice of an account this cabinet has not bound
@@ -243,7 +243,7 @@ def invoice_detail_for_customer(app: App, token: str, invoice_id: int) -> Invoic
     with app.uow() as uow:
         s = uow.session
         customer = _session_customer(s, token, now)
-        detail = _detail(s, _customer_invoice_row(s, customer.id, invoice_id, _today(app)))
+        detail = _detail(s, customer_invoice_row(s, customer.id, invoice_id, _today(app)))
         uow.commit()
         return detail
 
@@ -254,7 +254,7 @@ def mark_paid(app: App, token: str, invoice_id: int) -> None:
     with app.uow() as uow:
         s = uow.session
         customer = _session_customer(s, token, now)
-        row = _customer_invoice_row(s, customer.id, invoice_id, _today(app))
+        row = customer_invoice_row(s, customer.id, invoice_id, _today(app))
         if row.status is InvoiceStatus.PAID:
             raise rules.InvoiceError("Счёт уже оплачен: отметка не нужна")
         if row.marked_paid:
@@ -271,7 +271,7 @@ def unmark_paid(app: App, token: str, invoice_id: int) -> None:
     with app.uow() as uow:
         s = uow.session
         customer = _session_customer(s, token, now)
-        _customer_invoice_row(s, customer.id, invoice_id, _today(app))
+        customer_invoice_row(s, customer.id, invoice_id, _today(app))
         marks = list(s.scalars(select(InvoiceMark).where(
             InvoiceMark.invoice_id == invoice_id, InvoiceMark.customer_id == customer.id,
             InvoiceMark.unmarked_at.is_(None))))

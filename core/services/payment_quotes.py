@@ -16,6 +16,7 @@ from core.money import Money
 from core.payments.amounts import commission, parse_payment_amount
 from core.services import invoices
 from core.services.customers import _session_customer
+from core.timefmt import moscow_date
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,15 @@ def invoice_quote(s: Session, invoice: Invoice, prov: Provider, number: str) -> 
     return PaymentQuote(
         provider_id=prov.id, provider_name=prov.name, account_number=number,
         provider_account_id=invoice.provider_account_id, invoice_id=invoice.id,
-        period=invoice.period, lines=invoices._lines(s, invoice.id), amount=amount,
+        period=invoice.period, lines=invoices.invoice_lines(s, invoice.id), amount=amount,
         commission=commission(amount, prov.commission_bp, prov.commission_min),
         commission_bp=prov.commission_bp)
 
 
-def customer_invoice(s: Session, customer_id: int, invoice_id: int) -> tuple[Invoice, str]:
+def customer_invoice(s: Session, customer_id: int, invoice_id: int,
+                     today: date) -> tuple[Invoice, str]:
     """An invoice of one of the cabinet's bound accounts, with its account number."""
-    row = invoices._customer_invoice_row(s, customer_id, invoice_id, date.today())
+    row = invoices.customer_invoice_row(s, customer_id, invoice_id, today)
     invoice = s.get(Invoice, row.id)
     assert invoice is not None
     return invoice, row.account_number
@@ -86,7 +88,7 @@ def quote_invoice(app: App, token: str, invoice_id: int) -> PaymentQuote:
     with app.uow() as uow:
         s = uow.session
         customer = _session_customer(s, token, app.now())
-        invoice, number = customer_invoice(s, customer.id, invoice_id)
+        invoice, number = customer_invoice(s, customer.id, invoice_id, moscow_date(app.now()))
         quote = invoice_quote(s, invoice, provider(s, invoice_quote_provider(s, invoice)),
                               number)
         uow.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from core.payments.machine import (
 )
 from core.reports import exports
 from core.services import audit
+from core.services.payment_state import ABANDON_AFTER
 from core.services.cabinet import get_customer
 from core.services.customers import _session_customer
 from core.timefmt import as_utc
@@ -43,7 +44,7 @@ REFUNDERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
 
 # A payment still «created» or «awaiting_otp» after this long has an unknown outcome:
 # the customer's flow was cut off somewhere; only a status query settles it.
-STALE_AFTER = timedelta(minutes=15)
+STALE_AFTER = ABANDON_AFTER  # a payer who left lapses then; longer means it is stuck
 HISTORY_LIMIT = 500  # «История операций»: the newest this many
 STALE_STATUSES = (PaymentStatus.CREATED.value, PaymentStatus.AWAITING_OTP.value)
 

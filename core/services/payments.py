@@ -36,6 +36,7 @@ from core.payments.cards import CardInput, validate_cvv
 from core.payments.machine import PaymentEvent, PaymentStatus
 from core.services import payment_notices, payment_quotes, receipts, saved_cards
 from core.services.saved_cards import CardNotFound
+from core.timefmt import moscow_date
 from core.services import payment_state as st
 from core.services.customers import _session_customer
 
@@ -171,7 +172,8 @@ def start_invoice_payment(app: App, token: str, invoice_id: int,
     with app.uow(write=False) as uow:
         s = uow.session
         customer = _session_customer(s, token, app.now())
-        invoice, number = payment_quotes.customer_invoice(s, customer.id, invoice_id)
+        invoice, number = payment_quotes.customer_invoice(s, customer.id, invoice_id,
+                                                          moscow_date(app.now()))
         prov = payment_quotes.provider(s, payment_quotes.invoice_quote_provider(s, invoice))
         quote = payment_quotes.invoice_quote(s, invoice, prov, number)
     if quote.amount.kopecks <= 0:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from core.db.models import Payment, PaymentDailyStat
 from core.payments.machine import PaymentStatus
-from core.timefmt import moscow_date
+from core.paging import moscow_day
+from core.timefmt import moscow_date, moscow_day_start
 
 # What a final payment counts as: refunds do not change its outcome, they add to
 # ``refunded`` (the money came in, part of it went back).
@@ -68,9 +69,7 @@ def payment_refunded(session: Session, payment: Payment, amount: int) -> None:
 def rebuild(session: Session, *, since: date | None = None) -> int:
     """Recompute the rollups from the payments (all days, or from ``since``); returns
     the rows written. One INSERT … SELECT: the database does the grouping."""
-    day = func.date(Payment.created_at, "+3 hours") if (
-        session.get_bind().dialect.name == "sqlite") else func.date(
-        func.timezone("Europe/Moscow", Payment.created_at))
+    day = moscow_day(session, Payment.created_at)
     outcome = case(*[(Payment.status == status, literal(name))
                      for status, name in OUTCOME.items()])
     charged = outcome == "succeeded"
@@ -85,8 +84,7 @@ def rebuild(session: Session, *, since: date | None = None) -> int:
               .where(Payment.status.in_(list(OUTCOME)))
               .group_by(day, Payment.provider_id, outcome, "decline_code", "saved_card"))
     if since is not None:
-        source = source.where(day >= since.isoformat() if session.get_bind().dialect.name
-                              == "sqlite" else day >= since)
+        source = source.where(Payment.created_at >= moscow_day_start(since))
         session.execute(delete(PaymentDailyStat).where(PaymentDailyStat.day >= since))
     else:
         session.execute(delete(PaymentDailyStat))

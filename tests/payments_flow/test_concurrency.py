@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from core.timefmt import moscow_date
 from core.db.models import Invoice, LedgerJournal, Payment, Receipt, Refund, StaffRole
 from core.errors import DomainError, ValidationError
 from core.payments import gateway as g
@@ -27,7 +27,6 @@ from core.services import payments, refunds
 from tests.factories import make_staff
 from tests.payment_flow_factories import card, last_otp, new_key, pay_invoice, payer
 
-MSK = timezone(timedelta(hours=3))
 JOIN_TIMEOUT = 60
 
 
@@ -79,7 +78,7 @@ def ledger_ok(app) -> None:
 
 
 def charges_at_bank(app, txn_id: str) -> list[g.SettlementLine]:
-    day = app.now().astimezone(MSK).date()
+    day = moscow_date(app.now())
     return [line for line in app.gateway.settlement_registry(day)
             if line.gateway_txn_id == txn_id and line.operation is g.Operation.PAYMENT]
 

@@ -18,13 +18,14 @@ invariants are global, so the examples simply accumulate (fresh payers each time
 """
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as hs
 from sqlalchemy import func, select
 
+from core.timefmt import moscow_date
 from core.db.models import Invoice, LedgerJournal, Payment, PaymentEvent, StaffRole
 from core.errors import DomainError, ValidationError
 from core.payments import gateway as g
@@ -50,7 +51,6 @@ from tests.payment_flow_factories import (
     wrong_otp,
 )
 
-MSK = timezone(timedelta(hours=3))
 CARDS = [OK_CARD, MIR_CARD, DECLINED_CARD, INSUFFICIENT_CARD, ERROR_CARD,
          TIMEOUT_CHARGED_CARD, TIMEOUT_NOT_CHARGED_CARD]
 CHARGED = (PaymentStatus.SUCCEEDED.value, PaymentStatus.PARTIALLY_REFUNDED.value,
@@ -207,7 +207,7 @@ def test_random_payment_sequences_keep_the_money_invariants(app, clock, actions)
     # In the end the bank agrees: every charged payment was charged there exactly once.
     day_lines = []
     for days in range(3):
-        day = (clock.now() - timedelta(days=days)).astimezone(MSK).date()
+        day = moscow_date(clock.now() - timedelta(days=days))
         day_lines += app.gateway.settlement_registry(day)
     with app.uow(write=False) as uow:
         charged = list(uow.session.execute(select(Payment.gateway_txn_id, Payment.status)
@@ -250,7 +250,7 @@ def test_confirming_an_expired_payment_never_charges(app, clock, expired_by):
     payment = load(app, view.id)
     assert payment.status == PaymentStatus.EXPIRED.value and payment.rrn is None
     assert _journals(app, view.id) == 0
-    day = clock.now().astimezone(MSK).date()
+    day = moscow_date(clock.now())
     assert not [x for x in app.gateway.settlement_registry(day)
                 if x.gateway_txn_id == payment.gateway_txn_id]
     with app.uow(write=False) as uow:
