@@ -18,52 +18,22 @@ import json
 import os
 import platform
 import sqlite3
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-from core.adapters.captcha import StaticCaptcha
-from core.app import App, build_app
-from core.config import HashingCost, Settings
+from core.app import App
+from core.config import HashingCost
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
 from core.db.models import StaffRole
 from core.paging import PageRequest
-from core.secrets import Secrets
+
+from benchmarks.common import Figure, bench_app, median_ms
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCALES = {"small": 20_000, "full": 200_000}
-
-
-@dataclass
-class Figure:
-    name: str
-    value: float
-    unit: str
-    baseline_name: str
-    baseline_value: float
-    ratio: float
-    target: str
-
-
-def _median_ms(fn: Callable[[], object], repeat: int = 30) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def _app(url: str, work: Path, hashing: HashingCost | None = None) -> App:
-    settings = Settings(database_url=url, secrets_file=work / "secrets.toml",
-                        notify_log_dir=work, hashing=hashing or HashingCost())
-    return build_app(settings, captcha=StaticCaptcha("ok"),
-                     secrets=Secrets(cookie_key="b" * 48, hmac_key=b"bench-key"))
 
 
 def bench_load(work: Path, customers: int) -> tuple[Figure, App]:
@@ -71,7 +41,7 @@ def bench_load(work: Path, customers: int) -> tuple[Figure, App]:
 
     url = f"sqlite:///{work / 'bench.db'}"
     upgrade(make_engine(url))
-    app = _app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
+    app = bench_app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
                                       argon2_parallelism=1, bcrypt_rounds=4))
     start = time.perf_counter()
     seed_demo(app, customers=customers, seed=1, billing=False)  # customers only, as the baseline
@@ -117,9 +87,9 @@ def bench_search(app: App, work: Path) -> list[Figure]:
     ]
     figures = []
     for label, query, sql, params in cases:
-        ours = _median_ms(lambda q=query: contact_center.search_customers(
+        ours = median_ms(lambda q=query: contact_center.search_customers(
             app, agent, q, PageRequest(1, 25)))
-        base = _median_ms(lambda s=sql, p=params: raw.execute(s, p).fetchall())
+        base = median_ms(lambda s=sql, p=params: raw.execute(s, p).fetchall())
         figures.append(Figure(label, round(ours, 2), "ms", "bare SQL of the query", round(base, 2),
                               round(ours / base, 2), "< 20 ms"))
     raw.close()
@@ -133,8 +103,8 @@ def bench_session_check(app: App, work: Path) -> Figure:
     member = make_staff(app, StaffRole.AGENT)
     token = staff.login(app, member.login, STAFF_PASSWORD).session_token
     raw = sqlite3.connect(work / "bench.db")
-    ours = _median_ms(lambda: staff.check_session(app, token), repeat=200)
-    base = _median_ms(lambda: raw.execute("SELECT * FROM staff_sessions WHERE id = 1").fetchall(),
+    ours = median_ms(lambda: staff.check_session(app, token), repeat=200)
+    base = median_ms(lambda: raw.execute("SELECT * FROM staff_sessions WHERE id = 1").fetchall(),
                       repeat=200)
     raw.close()
     return Figure("staff session check per rerun", round(ours, 3), "ms", "bare PK select",
@@ -147,7 +117,7 @@ def bench_registration(work: Path, count: int) -> Figure:
 
     url = f"sqlite:///{work / 'reg.db'}"
     upgrade(make_engine(url))
-    app = _app(url, work)  # production hashing cost: that is what a registration costs
+    app = bench_app(url, work)  # production hashing cost: that is what a registration costs
     start = time.perf_counter()
     for _ in range(count):
         customers.register(app, registration())
@@ -188,7 +158,7 @@ def bench_invoice_import(work: Path) -> list[Figure]:
     def setup(name: str) -> tuple[App, int]:
         url = f"sqlite:///{work / name}"
         upgrade(make_engine(url))
-        app = _app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
+        app = bench_app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
                                           argon2_parallelism=1, bcrypt_rounds=4))
         now = app.now()
         with app.uow() as uow:
@@ -269,7 +239,7 @@ def bench_payment_flow(work: Path) -> Figure:
     upgrade(make_engine(url))
     from core.config import FAST_HASHING
 
-    app = _app(url, work, FAST_HASHING)  # registration is not what is measured here
+    app = bench_app(url, work, FAST_HASHING)  # registration is not what is measured here
     payers = [payer(app) for _ in range(PAYMENTS)]
 
     def rows() -> int:

@@ -1,0 +1,49 @@
+"""What every benchmark module shares: the figure record, a median timer, a test app."""
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.adapters.captcha import StaticCaptcha
+from core.app import App, build_app
+from core.config import HashingCost, Settings
+from core.secrets import Secrets
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    baseline_name: str
+    baseline_value: float
+    ratio: float
+    target: str
+
+
+def median_ms(fn: Callable[[], object], repeat: int = 30) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def bench_app(url: str, work: Path, hashing: HashingCost | None = None) -> App:
+    settings = Settings(database_url=url, secrets_file=work / "secrets.toml",
+                        notify_log_dir=work, hashing=hashing or HashingCost())
+    return build_app(settings, captcha=StaticCaptcha("ok"),
+                     secrets=Secrets(cookie_key="b" * 48, hmac_key=b"bench-key"))
+
+
+def figure(name: str, value: float, unit: str, baseline_name: str, baseline_value: float,
+           target: str, *, digits: int = 2) -> Figure:
+    """A figure with its ratio to the baseline (value / baseline)."""
+    ratio = value / baseline_value if baseline_value else float("inf")
+    return Figure(name, round(value, digits), unit, baseline_name, round(baseline_value, digits),
+                  round(ratio, 3), target)
