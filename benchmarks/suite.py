@@ -23,14 +23,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from benchmarks import payment_flow
+from benchmarks.common import Figure, bench_app, median_ms
 from core.app import App
 from core.config import HashingCost
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
 from core.db.models import StaffRole
 from core.paging import PageRequest
-
-from benchmarks.common import Figure, bench_app, median_ms
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCALES = {"small": 20_000, "full": 200_000}
@@ -225,63 +225,6 @@ def bench_invoice_import(work: Path) -> list[Figure]:
                    round(cli / baseline, 3), "50k rows < 10 s with start-up")]
 
 
-PAYMENTS = 200
-
-
-def bench_payment_flow(work: Path) -> Figure:
-    from sqlalchemy import event, func, select
-
-    from core.db.models import Base
-    from core.services import payments
-    from tests.payment_flow_factories import card, last_otp, new_key, payer
-
-    url = f"sqlite:///{work / 'pay.db'}"
-    upgrade(make_engine(url))
-    from core.config import FAST_HASHING
-
-    app = bench_app(url, work, FAST_HASHING)  # registration is not what is measured here
-    payers = [payer(app) for _ in range(PAYMENTS)]
-
-    def rows() -> int:
-        with app.uow(write=False) as uow:
-            return sum(uow.session.scalar(select(func.count()).select_from(t)) or 0
-                       for t in Base.metadata.sorted_tables)
-
-    commits = [0]
-    event.listen(app.engine, "commit", lambda _conn: commits.__setitem__(0, commits[0] + 1))
-    before = rows()
-    start = time.perf_counter()
-    for p in payers:
-        view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
-        view = payments.pay_with_new_card(app, view.id, card(), token=p.token)
-        # Reading the code back from the outbox is the test harness's part: excluded.
-        paused = time.perf_counter()
-        code = last_otp(app, view.id)
-        start += time.perf_counter() - paused
-        payments.confirm_payment(app, view.id, code, token=p.token)
-    ours = PAYMENTS / (time.perf_counter() - start)
-    written, transactions = rows() - before, commits[0]
-    app.engine.dispose()
-
-    raw = sqlite3.connect(work / "raw.db", isolation_level=None)
-    raw.execute("PRAGMA journal_mode=WAL")
-    raw.execute("PRAGMA synchronous=NORMAL")
-    raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c TEXT)")
-    per_commit = max(written // max(transactions, 1), 1)
-    start = time.perf_counter()
-    for n in range(transactions):
-        raw.execute("BEGIN IMMEDIATE")
-        raw.executemany("INSERT INTO t (a, b, c) VALUES (?, ?, ?)",
-                        [(n, "x" * 40, "y" * 60)] * per_commit)
-        raw.execute("COMMIT")
-    base = PAYMENTS / (time.perf_counter() - start)
-    raw.close()
-    return Figure(f"payment flow ({transactions // PAYMENTS} commits, "
-                  f"{written // PAYMENTS} rows each)", round(ours, 1), "payments/s",
-                  "sqlite3: same rows, same commits", round(base, 1), round(ours / base, 3),
-                  ">= 0.2")
-
-
 def machine() -> dict[str, object]:
     import pandas
     import sqlalchemy
@@ -307,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.append(bench_session_check(app, work))
         figures.append(bench_registration(work, 20))
         figures += bench_invoice_import(work)
-        figures.append(bench_payment_flow(work))
+        figures += payment_flow.run(work, args.scale)
         app.engine.dispose()
     print(f"{'figure':34} {'value':>12} {'unit':16} {'baseline':>12}  ratio  target")
     for f in figures:
