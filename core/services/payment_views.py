@@ -347,8 +347,11 @@ def unknown_outcome(status: str, created_at: datetime, now: datetime) -> bool:
 
 
 def _unknown_condition(now: datetime) -> Any:
-    return or_(Payment.status == PaymentStatus.PENDING.value,
-               and_(Payment.status.in_(STALE_STATUSES), Payment.created_at < now - STALE_AFTER))
+    # The status list comes first and alone: written as «pending OR (stale AND old)»,
+    # SQLite turns the OR into a scan of every payment older than the cut-off.
+    return and_(Payment.status.in_([PaymentStatus.PENDING.value, *STALE_STATUSES]),
+                or_(Payment.status == PaymentStatus.PENDING.value,
+                    Payment.created_at < now - STALE_AFTER))
 
 
 def _events(s: Session, payment_id: int) -> list[TimelineEvent]:

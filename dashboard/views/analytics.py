@@ -32,6 +32,16 @@ def _report(staff_id: int, login: str, role: str, date_from: date, date_to: date
                             analytics.AnalyticsFilter(date_from, date_to, provider_ids), grain)
 
 
+@st.cache_resource(ttl=CACHE_TTL, show_spinner=False)
+def _charts(staff_id: int, login: str, role: str, date_from: date, date_to: date,
+            provider_ids: tuple[int, ...], grain: str) -> dict[str, Any]:
+    """The page's frames and plotly figures for one filter, built once and kept like the
+    report: plotly express spends ~50 ms per figure validating its properties, which on
+    every rerun (each click on the page) made the page cost half a second."""
+    data = _report(staff_id, login, role, date_from, date_to, provider_ids, grain)
+    return _build_charts(data, grain)
+
+
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _providers(staff_id: int, login: str, role: str) -> list[tuple[int, str]]:
     actor = StaffActor(staff_id, login, StaffRole(role))
@@ -86,6 +96,72 @@ TILES = ("payments", "amount", "success_rate", "average_payment", "commission",
 WORSE_WHEN_UP = {"blocked_cabinets", "new_blocks"}
 BUCKET_TITLES = {"day": "День", "week": "Неделя с", "month": "Месяц"}
 
+def _build_charts(data: analytics.Report, grain: str) -> dict[str, Any]:
+    bucket_title = BUCKET_TITLES[grain]
+    c: dict[str, Any] = {}
+    series = pd.DataFrame([{
+        bucket_title: p.bucket, "Успешных платежей": p.payments,
+        "Сумма, ₽": _rubles(p.amount), "Сумма": Money(p.amount).format(),
+        "Попыток": p.attempts, "Успешность, %": _percent(p.success_rate),
+        "Успешность": analytics.format_rate(p.success_rate)} for p in data.series])
+    c["series"] = series
+    if data.kpis.current.attempts:
+        c["count"] = _style(px.bar(series, x=bucket_title, y="Успешных платежей",
+                                   title=f"Количество успешных платежей {analytics.GRAINS[grain]}"))
+        c["sum"] = _style(px.bar(series, x=bucket_title, y="Сумма, ₽",
+                                 hover_data={"Сумма": True, "Сумма, ₽": False},
+                                 title=f"Сумма платежей {analytics.GRAINS[grain]}"), "y")
+        by_provider = pd.DataFrame([{
+            bucket_title: p.bucket, "Поставщик": p.provider_name, "Сумма, ₽": _rubles(p.amount),
+            "Сумма": Money(p.amount).format(), "Успешных платежей": p.payments}
+            for p in data.by_provider])
+        if not by_provider.empty:
+            c["by_provider"] = _style(px.bar(by_provider, x=bucket_title, y="Сумма, ₽",
+                                             color="Поставщик",
+                                             hover_data={"Сумма": True, "Сумма, ₽": False,
+                                                         "Успешных платежей": True},
+                                             title="Сумма платежей по поставщикам"), "y")
+        rate_chart = px.line(series, x=bucket_title, y="Успешность, %", markers=True,
+                             hover_data={"Успешность": True, "Попыток": True,
+                                         "Успешность, %": False},
+                             title="Успешность платежей")
+        rate_chart.update_yaxes(range=[0, 105], ticksuffix="\u00a0%")
+        c["rate"] = _style(rate_chart)
+    c["funnel_table"] = funnel = pd.DataFrame([{
+        "Шаг": f.label, "Кабинетов": f.customers,
+        "От зарегистрированных": analytics.format_rate(f.share_of_first),
+        "От предыдущего шага": analytics.format_rate(f.share_of_previous)}
+        for f in data.funnel])
+    if data.funnel[0].customers:
+        c["funnel"] = _style(px.funnel(funnel, x="Кабинетов", y="Шаг",
+                                       title="Кабинеты, зарегистрированные в периоде"))
+    if data.declines:
+        c["declines_table"] = declines = pd.DataFrame([{
+            "Причина": d.label, "Платежей": d.payments, "Доля": analytics.format_rate(d.share)}
+            for d in data.declines[:10]])
+        chart = px.bar(declines, x="Платежей", y="Причина", orientation="h",
+                       hover_data={"Доля": True}, title="Самые частые причины отказов")
+        chart.update_yaxes(autorange="reversed")
+        c["declines"] = _style(chart)
+    if data.invoices:
+        rows = [{"Месяц": m.period.strftime("%m.%Y"), "Итог": label, "Счетов": getattr(m, klass)}
+                for m in data.invoices for klass, label in analytics.INVOICE_CLASSES.items()]
+        c["invoices"] = _style(px.bar(
+            pd.DataFrame(rows), x="Месяц", y="Счетов", color="Итог",
+            title="Счета по месяцам начислений",
+            color_discrete_map={"Оплачен в срок": "#2e7d32", "Оплачен с опозданием": "#f9a825",
+                                "Не оплачен, срок прошёл": "#c62828",
+                                "Ожидает оплаты": "#90a4ae"}))
+    if data.subscriptions and data.subscriptions[0].active_cabinets:
+        subs = pd.DataFrame([{"Канал": s.channel_label, "Тема": s.topic_label,
+                              "Подписано": s.subscribed, "Доля": analytics.format_rate(s.share)}
+                             for s in data.subscriptions])
+        c["subscriptions"] = _style(px.bar(subs, x="Канал", y="Подписано", color="Тема",
+                                           barmode="group", hover_data={"Доля": True},
+                                           title="Активные кабинеты: на что подписаны"))
+    return c
+
+
 actor = guard("analytics")
 app = get_app()
 st.title("Аналитика")
@@ -104,12 +180,15 @@ with st.form("an_filters"):
     st.form_submit_button("Показать")
 if st.button("Обновить", key="an_refresh", help="Пересчитать, не дожидаясь обновления кэша"):
     _report.clear()
+    _charts.clear()
     _providers.clear()
 
 try:
     flt = analytics.AnalyticsFilter(date_from, date_to, tuple(provider_ids))  # type: ignore[arg-type]
-    data = _report(actor.staff_id, actor.login, actor.role.value, flt.date_from, flt.date_to,
-                   flt.provider_ids, grain)
+    key = (actor.staff_id, actor.login, actor.role.value, flt.date_from, flt.date_to,
+           flt.provider_ids, grain)
+    data = _report(*key)
+    charts = _charts(*key)
 except DomainError as error:
     st.error(str(error))
     st.stop()
@@ -142,40 +221,16 @@ st.subheader("Платежи")
 if k.current.attempts == 0:
     st.info("За этот период платежей нет")
 else:
-    series = pd.DataFrame([{
-        bucket_title: p.bucket, "Успешных платежей": p.payments,
-        "Сумма, ₽": _rubles(p.amount), "Сумма": Money(p.amount).format(),
-        "Попыток": p.attempts, "Успешность, %": _percent(p.success_rate),
-        "Успешность": analytics.format_rate(p.success_rate)} for p in data.series])
     left, right = st.columns(2)
-    left.plotly_chart(_style(px.bar(series, x=bucket_title, y="Успешных платежей",
-                                    title=f"Количество успешных платежей {analytics.GRAINS[grain]}")),
-                      key="an_count_chart")
-    right.plotly_chart(_style(px.bar(series, x=bucket_title, y="Сумма, ₽",
-                                     hover_data={"Сумма": True, "Сумма, ₽": False},
-                                     title=f"Сумма платежей {analytics.GRAINS[grain]}"), "y"),
-                       key="an_sum_chart")
-    by_provider = pd.DataFrame([{
-        bucket_title: p.bucket, "Поставщик": p.provider_name, "Сумма, ₽": _rubles(p.amount),
-        "Сумма": Money(p.amount).format(), "Успешных платежей": p.payments}
-        for p in data.by_provider])
+    left.plotly_chart(charts["count"], key="an_count_chart")
+    right.plotly_chart(charts["sum"], key="an_sum_chart")
     left, right = st.columns(2)
-    if not by_provider.empty:
-        left.plotly_chart(_style(px.bar(by_provider, x=bucket_title, y="Сумма, ₽",
-                                        color="Поставщик",
-                                        hover_data={"Сумма": True, "Сумма, ₽": False,
-                                                    "Успешных платежей": True},
-                                        title="Сумма платежей по поставщикам"), "y"),
-                          key="an_provider_chart")
-    rate_chart = px.line(series, x=bucket_title, y="Успешность, %", markers=True,
-                         hover_data={"Успешность": True, "Попыток": True,
-                                     "Успешность, %": False},
-                         title="Успешность платежей")
-    rate_chart.update_yaxes(range=[0, 105], ticksuffix="\u00a0%")
-    right.plotly_chart(_style(rate_chart), key="an_rate_chart")
+    if "by_provider" in charts:
+        left.plotly_chart(charts["by_provider"], key="an_provider_chart")
+    right.plotly_chart(charts["rate"], key="an_rate_chart")
     with st.expander("Данные: платежи"):
-        st.dataframe(series[[bucket_title, "Попыток", "Успешных платежей", "Сумма",
-                             "Успешность"]], hide_index=True, width="stretch",
+        st.dataframe(charts["series"][[bucket_title, "Попыток", "Успешных платежей", "Сумма",
+                                       "Успешность"]], hide_index=True, width="stretch",
                      column_config={bucket_title: st.column_config.DateColumn(
                          format="DD.MM.YYYY")})
 
@@ -183,64 +238,35 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Воронка")
-    funnel = pd.DataFrame([{"Шаг": f.label, "Кабинетов": f.customers,
-                            "От зарегистрированных": analytics.format_rate(f.share_of_first),
-                            "От предыдущего шага": analytics.format_rate(f.share_of_previous)}
-                           for f in data.funnel])
-    if data.funnel[0].customers == 0:
+    if "funnel" not in charts:
         st.info("За этот период регистраций нет")
     else:
-        st.plotly_chart(_style(px.funnel(funnel, x="Кабинетов", y="Шаг",
-                                         title="Кабинеты, зарегистрированные в периоде")),
-                        key="an_funnel_chart")
-    st.dataframe(funnel, hide_index=True, width="stretch")
+        st.plotly_chart(charts["funnel"], key="an_funnel_chart")
+    st.dataframe(charts["funnel_table"], hide_index=True, width="stretch")
 with right:
     st.subheader("Причины отказов")
-    if not data.declines:
+    if "declines" not in charts:
         st.info("Неуспешных платежей за этот период нет")
     else:
-        top = data.declines[:10]
-        declines = pd.DataFrame([{"Причина": d.label, "Платежей": d.payments,
-                                  "Доля": analytics.format_rate(d.share)} for d in top])
-        chart = px.bar(declines, x="Платежей", y="Причина", orientation="h",
-                       hover_data={"Доля": True}, title="Самые частые причины отказов")
-        chart.update_yaxes(autorange="reversed")
-        st.plotly_chart(_style(chart), key="an_decline_chart")
-        st.dataframe(declines, hide_index=True, width="stretch")
+        st.plotly_chart(charts["declines"], key="an_decline_chart")
+        st.dataframe(charts["declines_table"], hide_index=True, width="stretch")
 
 # --- invoices and subscriptions ---------------------------------------------------------------
 left, right = st.columns(2)
 with left:
     st.subheader("Оплата счетов в срок")
-    if not data.invoices:
+    if "invoices" not in charts:
         st.info("Счетов за месяцы этого периода нет")
     else:
-        rows = []
-        for m in data.invoices:
-            for klass, label in analytics.INVOICE_CLASSES.items():
-                rows.append({"Месяц": m.period.strftime("%m.%Y"), "Итог": label,
-                             "Счетов": getattr(m, klass)})
-        chart = px.bar(pd.DataFrame(rows), x="Месяц", y="Счетов", color="Итог",
-                       title="Счета по месяцам начислений",
-                       color_discrete_map={"Оплачен в срок": "#2e7d32",
-                                           "Оплачен с опозданием": "#f9a825",
-                                           "Не оплачен, срок прошёл": "#c62828",
-                                           "Ожидает оплаты": "#90a4ae"})
-        st.plotly_chart(_style(chart), key="an_invoice_chart")
+        st.plotly_chart(charts["invoices"], key="an_invoice_chart")
         st.caption("В срок — последний платёж по счёту не позже срока оплаты; "
                    "отметка клиента «оплачен» платежом не считается.")
 with right:
     st.subheader("Подписки по каналам")
-    subs = pd.DataFrame([{"Канал": c.channel_label, "Тема": c.topic_label,
-                          "Подписано": c.subscribed, "Доля": analytics.format_rate(c.share)}
-                         for c in data.subscriptions])
-    if not data.subscriptions or data.subscriptions[0].active_cabinets == 0:
+    if "subscriptions" not in charts:
         st.info("Активных кабинетов пока нет")
     else:
-        st.plotly_chart(_style(px.bar(subs, x="Канал", y="Подписано", color="Тема",
-                                      barmode="group", hover_data={"Доля": True},
-                                      title="Активные кабинеты: на что подписаны")),
-                        key="an_subs_chart")
+        st.plotly_chart(charts["subscriptions"], key="an_subs_chart")
         st.caption("Текущее состояние; период и поставщики здесь не применяются.")
 
 if may_act("analytics", actor) and actor.role in analytics.EXPORTERS:

@@ -1,0 +1,228 @@
+"""Every dashboard page's script run (AppTest, logged in as an admin) on a data set, warm,
+beside the raw SQL time of the page's main query; the search by each kind of key; and
+the dashboard process's peak memory while it renders every page.
+
+AppTest runs the page script in this very process, so a page's figure is what one rerun
+costs the server (Streamlit's own overhead included), not the browser's drawing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+
+from benchmarks.common import Figure, figure, median_ms
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_FILE = str(ROOT / "dashboard" / "app.py")
+BENCH_PASSWORD = "bench-pass-2026"
+
+# The query each page cannot do without (its first screen), as bare SQL: what the page
+# would cost if Streamlit, the services and the ORM were free.
+MAIN_QUERY = {
+    "home": "SELECT count(*) FROM customers",
+    "customers": "SELECT * FROM customers ORDER BY registered_at DESC LIMIT 25",
+    "accounts": "SELECT * FROM provider_accounts ORDER BY id DESC LIMIT 25",
+    "invoices": "SELECT * FROM invoices ORDER BY id DESC LIMIT 25",
+    "payments": "SELECT * FROM payments ORDER BY created_at DESC LIMIT 25",
+    "reconciliation": "SELECT * FROM reconciliation_runs ORDER BY id DESC LIMIT 25",
+    "payouts": "SELECT * FROM payouts ORDER BY id DESC LIMIT 25",
+    "subscriptions": "SELECT channel, count(*) FROM subscriptions GROUP BY channel",
+    "analytics": "SELECT * FROM payment_daily_stats WHERE day >= :since",
+    "audit": "SELECT * FROM audit_log ORDER BY id DESC LIMIT 25",
+    "staff": "SELECT * FROM staff_users ORDER BY id",
+}
+
+
+@contextmanager
+def dashboard_env(database_url: str, work: Path) -> Iterator[None]:
+    """The environment ``dashboard/app.py`` reads its settings from."""
+    saved = dict(os.environ)
+    os.environ.update(DATABASE_URL=database_url, APP_SECRETS_FILE=str(work / "secrets.toml"),
+                      STAFF_COOKIE_KEY="b" * 48, APP_HMAC_KEY="bench-key",
+                      APP_FAST_HASHING="1", STAFF_LOGIN_SLEEP="0",
+                      NOTIFY_LOG_DIR=str(work / "notify"),
+                      GATEWAY_STATE_FILE=str(work / "acquirer.db"))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def ensure_admin(database_url: str, work: Path) -> str:
+    from sqlalchemy import select
+
+    from core.db.models import StaffRole, StaffUser
+    from core.services import staff
+
+    from benchmarks.common import bench_app
+
+    app = bench_app(database_url, work)
+    login = "bench-admin"
+    with app.uow(write=False) as uow:
+        known = uow.session.scalar(select(StaffUser.id).where(StaffUser.login == login))
+    if known is None:
+        staff.add_staff(app, None, login=login, name="Замер Скорости", role=StaffRole.ADMIN,
+                        email="bench@office.example.ru", password=BENCH_PASSWORD)
+    app.engine.dispose()
+    return login
+
+
+def _logged_in(login: str):  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_FILE, default_timeout=120)
+    at.run()
+    at.text_input[0].input(login)
+    at.text_input[1].input(BENCH_PASSWORD)
+    at.button[0].click().run()
+    if at.exception:
+        raise RuntimeError(f"login failed: {at.exception}")
+    return at
+
+
+def page_runs(login: str, repeat: int) -> dict[str, dict[str, float]]:
+    """{page: {"cold": ms, "warm": median ms}} for every page an admin sees."""
+    from dashboard.access import PAGES
+
+    at = _logged_in(login)
+    result: dict[str, dict[str, float]] = {}
+    for page in PAGES:
+        start = time.perf_counter()
+        at.switch_page(page.path).run()
+        cold = (time.perf_counter() - start) * 1000
+        if at.exception:
+            raise RuntimeError(f"{page.key}: {at.exception}")
+        warm = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            at.run()
+            warm.append((time.perf_counter() - start) * 1000)
+        result[page.key] = {"cold": cold, "warm": statistics.median(warm)}
+    return result
+
+
+def _raw_ms(database_url: str, sql: str) -> float:
+    from datetime import date, timedelta
+
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    params = {"since": date.today() - timedelta(days=30)} if ":since" in sql else {}
+    with engine.connect() as conn:
+        ms = median_ms(lambda: conn.execute(text(sql), params).fetchall(), repeat=10)
+    engine.dispose()
+    return ms
+
+
+def bench_pages(database_url: str, work: Path, repeat: int = 5) -> list[Figure]:
+    import streamlit as st
+
+    login = ensure_admin(database_url, work)
+    with dashboard_env(database_url, work):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        runs = page_runs(login, repeat)
+        st.cache_resource.clear()
+    figures = []
+    for key, times in runs.items():
+        base = _raw_ms(database_url, MAIN_QUERY[key])
+        figures.append(figure(f"page «{key}» warm run", times["warm"], "ms",
+                              "raw SQL of its main query", base, "< 300 ms warm"))
+    return figures
+
+
+def bench_search(database_url: str, work: Path) -> list[Figure]:
+    """The contact centre's search by each key a caller gives, vs the bare SQL lookup."""
+    from sqlalchemy import create_engine
+
+    from core.db.models import StaffRole
+    from core.paging import PageRequest
+    from core.services import contact_center
+    from core.services.staff import StaffActor
+
+    from benchmarks.common import bench_app
+
+    app = bench_app(database_url, work)
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        phone, email = conn.execute(text(
+            "SELECT phone, email FROM customers ORDER BY id DESC LIMIT 1")).one()
+        account = conn.execute(text(
+            "SELECT a.number FROM account_bindings b JOIN provider_accounts a"
+            " ON a.id = b.provider_account_id WHERE b.removed_at IS NULL"
+            " ORDER BY b.id DESC LIMIT 1")).scalar_one()
+        payment = conn.execute(text(
+            "SELECT id FROM payments WHERE customer_id IS NOT NULL"
+            " ORDER BY id DESC LIMIT 1")).scalar()
+    cases = [("phone", phone, "SELECT * FROM customers WHERE phone = :q", phone),
+             ("e-mail", email, "SELECT * FROM customers WHERE email = :q", email),
+             ("account number", account,
+              "SELECT * FROM provider_accounts WHERE number = :q", account)]
+    if payment is not None:
+        cases.append(("payment number", payment, "SELECT * FROM payments WHERE id = :q",
+                      payment))
+    agent = StaffActor(0, "bench", StaffRole.AGENT)
+    figures = []
+    with engine.connect() as conn:
+        for label, query, sql, param in cases:
+            found = contact_center.search_customers(app, agent, str(query), PageRequest(1, 25))
+            if not found.items:
+                raise RuntimeError(f"search by {label} found nobody for {query!r}")
+            ours = median_ms(lambda q=query: contact_center.search_customers(
+                app, agent, str(q), PageRequest(1, 25)))
+            base = median_ms(lambda s=sql, p=param: conn.execute(text(s), {"q": p}).fetchall())
+            figures.append(figure(f"search by {label}", ours, "ms", "bare SQL lookup", base,
+                                  "< 20 ms"))
+    engine.dispose()
+    app.engine.dispose()
+    return figures
+
+
+def bench_memory(database_url: str, work: Path) -> Figure:
+    """Peak RSS of a fresh process rendering every page, vs a fresh process that imports
+    Streamlit and runs an empty AppTest script (the floor of any dashboard process)."""
+    login = ensure_admin(database_url, work)
+    env = dict(os.environ, DATABASE_URL=database_url, APP_SECRETS_FILE=str(work / "secrets.toml"),
+               STAFF_COOKIE_KEY="b" * 48, APP_HMAC_KEY="bench-key", APP_FAST_HASHING="1",
+               STAFF_LOGIN_SLEEP="0", NOTIFY_LOG_DIR=str(work / "notify"),
+               GATEWAY_STATE_FILE=str(work / "acquirer.db"))
+
+    def peak(mode: str) -> float:
+        done = subprocess.run([sys.executable, "-m", "benchmarks.pages", mode, login],
+                              env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(done.stdout + done.stderr)
+        return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mb"])
+
+    return figure("dashboard peak memory, every page", peak("--render-all"), "MB",
+                  "bare Streamlit process", peak("--bare"), "< 600 MB")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _child(mode: str, login: str) -> int:
+    if mode == "--render-all":
+        page_runs(login, repeat=1)
+    else:
+        from streamlit.testing.v1 import AppTest
+
+        AppTest.from_string("import streamlit as st\nst.write('x')").run()
+    print(json.dumps({"peak_mb": round(_peak_mb(), 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child(sys.argv[1], sys.argv[2]))
