@@ -2,6 +2,7 @@
 
     python -m core db upgrade               apply migrations to DATABASE_URL
     python -m core db check                 fail if models and migrations disagree
+    python -m core db analyze               refresh the planner statistics (after bulk loads)
     python -m core staff add --login L --role R [--name N] [--email E]   (password from a prompt or stdin)
     python -m core staff deactivate --login L
     python -m core demo --customers N --seed S [--if-empty]
@@ -48,6 +49,11 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.action == "upgrade":
         upgrade(engine)
         print("База данных обновлена до последней миграции")
+        return 0
+    if args.action == "analyze":
+        from core.db.statistics import refresh_statistics
+
+        print(f"База данных: {refresh_statistics(engine)}")
         return 0
     differences = schema_differences(engine)
     for diff in differences:
@@ -320,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="миграции базы данных")
-    db.add_argument("action", choices=["upgrade", "check"])
+    db.add_argument("action", choices=["upgrade", "check", "analyze"])
     db.set_defaults(func=cmd_db)
     st = sub.add_parser("staff", help="сотрудники")
     st.add_argument("action", choices=["add", "deactivate"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core.db.statistics import refresh_app_statistics
 from core.services import payment_recovery, receipts, refunds, settlement
 from core.worker import Job, outbox_job
 
@@ -26,5 +27,10 @@ def payment_jobs() -> list[Job]:
     ]
 
 
+def maintenance_jobs() -> list[Job]:
+    # The planner's statistics: the tables grow by thousands of rows a day.
+    return [Job("db.statistics", timedelta(days=1), refresh_app_statistics)]
+
+
 def all_jobs() -> list[Job]:
-    return [outbox_job(), *payment_jobs()]
+    return [outbox_job(), *payment_jobs(), *maintenance_jobs()]
