@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -25,7 +26,7 @@ from core.errors import (
     AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked,
     ValidationError,
 )
-from core.paging import Page, PageRequest, capped_count
+from core.paging import COUNT_CAP, Page, PageRequest, capped_count
 from core.reports import exports
 from core.services import audit
 from core.services.cabinet import (
@@ -119,9 +120,9 @@ def search_customers(app: App, actor: StaffActor, query: str,
     looked up as a payment number («№ 123» too) and finds that payment's cabinet."""
     require_role(actor, VIEWERS, "поиск клиентов")
     text = _clean_query(query)
-    condition = _search_condition(text)
     with app.uow(write=False) as uow:
         s = uow.session
+        condition = _search_condition(s, text)
         total, capped = capped_count(s, select(Customer.id).where(condition))
         blocked = open_block_exists().label("blocked")
         rows = s.execute(select(Customer, blocked).where(condition)
@@ -145,8 +146,10 @@ def export_customer_search(app: App, actor: StaffActor, query: str) -> bytes:
     """«Выгрузить в Excel»: every match of the search (not only the page), audited."""
     require_role(actor, VIEWERS, "выгрузка клиентов")
     text = _clean_query(query)
+    with app.uow(write=False) as uow:
+        condition = _search_condition(uow.session, text)
     statement = (select(Customer, open_block_exists().label("blocked"))
-                 .where(_search_condition(text))
+                 .where(condition)
                  .order_by(Customer.registered_at.desc(), Customer.id.desc()))
     return audit.journaled_export(
         app, actor, statement, SEARCH_EXPORT_COLUMNS,
@@ -174,24 +177,43 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search_condition(text: str):  # type: ignore[no-untyped-def]
-    """Bound parameters only: the query text never becomes SQL."""
-    conditions = [_customer_condition(text)]
-    # A number may be a phone part, a personal account and a payment number at once:
-    # every kind of hit is offered.
+def _search_condition(s: Session, text: str):  # type: ignore[no-untyped-def]
+    """Bound parameters only: the query text never becomes SQL.
+
+    A number may be a phone part, a personal account and a payment number at once:
+    every kind of hit is offered. Those keys are looked up first, each with its own
+    index, and the page then reads the few cabinets by primary key: written as one
+    OR, SQLite walked every cabinet in registration order testing each (≈0.2 s at
+    200,000 cabinets), where the lookups cost a few milliseconds.
+    """
+    keys = _key_lookups(text)
+    condition = _customer_condition(text)
+    if not keys:
+        return condition
+    key_ids = {i for lookup in keys for i in s.scalars(lookup)}
+    direct = list(s.scalars(select(Customer.id).where(condition).limit(COUNT_CAP + 1)))
+    if len(direct) > COUNT_CAP:
+        # A short fragment in a thousand phones: the newest first needs the scan anyway.
+        return or_(condition, Customer.id.in_(key_ids))
+    return Customer.id.in_(sorted(key_ids.union(direct)))
+
+
+def _key_lookups(text: str) -> list[Any]:
+    """The cabinets a personal account or a payment number in ``text`` points at."""
+    lookups = []
     account = re.sub(r"[\s\-]", "", text)
     if len(account) >= 4 and re.fullmatch(r"[0-9A-Za-zА-Яа-я/]+", account):
         # The cabinets that have the account bound now (the register's number index).
-        conditions.append(Customer.id.in_(
+        lookups.append(
             select(AccountBinding.customer_id)
             .join(ProviderAccount, ProviderAccount.id == AccountBinding.provider_account_id)
-            .where(ProviderAccount.number == account, AccountBinding.removed_at.is_(None))))
+            .where(ProviderAccount.number == account, AccountBinding.removed_at.is_(None)))
     number = text.lstrip("№#").strip()
     if number.isascii() and number.isdigit() and 0 < int(number) <= PAYMENT_ID_MAX:
-        # One primary-key lookup, evaluated once (payments without a cabinet find nobody).
-        paid_by = select(Payment.customer_id).where(Payment.id == int(number)).scalar_subquery()
-        conditions.append(Customer.id == paid_by)
-    return or_(*conditions) if len(conditions) > 1 else conditions[0]
+        # One primary-key lookup (payments without a cabinet find nobody).
+        lookups.append(select(Payment.customer_id).where(Payment.id == int(number),
+                                                         Payment.customer_id.is_not(None)))
+    return lookups
 
 
 def _customer_condition(text: str):  # type: ignore[no-untyped-def]
