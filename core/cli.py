@@ -19,7 +19,7 @@
     python -m core payouts make --day D [--provider ID]   payout registries of a Moscow day
                                             (every provider with something to pay, or one)
     python -m core payouts list [--day D] [--provider ID]   produced payout registries
-    python -m core analytics rebuild [--since D]   recompute the daily payment rollups
+    python -m core analytics rebuild [--since D]   recompute the daily payment rollups and invoice snapshot
                                             (all days, or from the Moscow day D)
     python -m core worker                   periodic jobs (outbox, recovery, expiry, receipts)
                                             until SIGTERM
@@ -300,8 +300,9 @@ def cmd_payouts(args: argparse.Namespace) -> int:
 
 
 def cmd_analytics(args: argparse.Namespace) -> int:
-    """Recompute the analytics' daily rollups from the payments (after a bulk load)."""
-    from core.services import rollups
+    """Recompute the analytics' daily rollups from the payments and the invoice snapshot
+    (after a bulk load)."""
+    from core.services import invoice_stats, rollups
 
     since = _day(args.since, "--since") if args.since else None
     if args.since and since is None:
@@ -312,6 +313,7 @@ def cmd_analytics(args: argparse.Namespace) -> int:
         uow.commit()
     print(f"Сводки платежей по дням пересчитаны{f' с {since:%d.%m.%Y}' if since else ''}: "
           f"строк {rows}")
+    print(f"Аналитика: {invoice_stats.refresh_all(app)}")
     return 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.db.statistics import refresh_app_statistics
-from core.services import payment_recovery, receipts, refunds, settlement
+from core.services import invoice_stats, payment_recovery, receipts, refunds, settlement
 from core.worker import Job, outbox_job
 
 
@@ -29,7 +29,11 @@ def payment_jobs() -> list[Job]:
 
 def maintenance_jobs() -> list[Job]:
     # The planner's statistics: the tables grow by thousands of rows a day.
-    return [Job("db.statistics", timedelta(days=1), refresh_app_statistics)]
+    return [Job("db.statistics", timedelta(days=1), refresh_app_statistics),
+            # «Аналитика»'s invoice snapshot: the recent months often, every month daily
+            # (an old unpaid invoice turns overdue by the calendar alone).
+            Job("analytics.invoices", timedelta(minutes=10), invoice_stats.refresh_recent),
+            Job("analytics.invoices.all", timedelta(days=1), invoice_stats.refresh_all)]
 
 
 def all_jobs() -> list[Job]:

@@ -778,3 +778,18 @@ class PaymentDailyStat(Base):
     amount: Mapped[int] = mapped_column(BigInteger)  # kopecks to providers
     commission: Mapped[int] = mapped_column(BigInteger)
     refunded: Mapped[int] = mapped_column(BigInteger)
+
+
+class InvoiceMonthStat(Base):
+    """Invoices of a billed month per provider and outcome (on time, late, overdue,
+    open): a snapshot the worker refreshes every few minutes, so that the analytics
+    page reads a few hundred rows instead of classifying millions of invoices."""
+
+    __tablename__ = "invoice_month_stats"
+
+    period: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the month
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    klass: Mapped[str] = mapped_column(String(10), primary_key=True)  # on_time, late, …
+    invoices: Mapped[int] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime]
+

@@ -41,7 +41,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
@@ -51,8 +51,7 @@ from core.db.models import (
     CabinetBlock,
     Channel,
     Customer,
-    Invoice,
-    InvoiceStatus,
+    InvoiceMonthStat,
     Payment,
     PaymentDailyStat,
     Provider,
@@ -67,8 +66,7 @@ from core.payments.machine import PaymentStatus
 from core.reports import exports
 from core.services import audit
 from core.services.subscriptions import subscribed_cells
-from core.paging import moscow_day
-from core.timefmt import moscow_date, moscow_day_start
+from core.timefmt import moscow_day_start
 
 VIEWERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN, StaffRole.FINANCE})
 # Finance looks at «Аналитика» (view only, UI.md); the report is the managers' tool.
@@ -503,32 +501,20 @@ class InvoiceMonth:
 
 
 def invoices_on_time(app: App, actor: StaffActor, flt: AnalyticsFilter) -> list[InvoiceMonth]:
-    """Invoices of the billed months the period touches, classified (module rules)."""
+    """Invoices of the billed months the period touches, classified (module rules),
+    from the snapshot ``core.services.invoice_stats`` keeps."""
     require_role(actor, VIEWERS, "аналитика")
-    now = app.now()
-    today = moscow_date(now)
     with app.uow(write=False) as uow:
         s = uow.session
         _check(s, flt)
-        chosen = [Invoice.period >= flt.date_from.replace(day=1), Invoice.period <= flt.date_to]
+        chosen = [InvoiceMonthStat.period >= flt.date_from.replace(day=1),
+                  InvoiceMonthStat.period <= flt.date_to]
         if flt.provider_ids:
-            chosen.append(Invoice.provider_account_id.in_(
-                select(ProviderAccount.id).where(ProviderAccount.provider_id.in_(
-                    flt.provider_ids))))
-        # Paid late: some successful payment for it was made after the due date (so
-        # the last one was); one probe of ix_payments_invoice per paid invoice.
-        late = exists(select(Payment.id).where(
-            Payment.invoice_id == Invoice.id, Payment.status.in_(CHARGED),
-            moscow_day(s, Payment.finalized_at) > Invoice.due_date))
-        klass = case(
-            (Invoice.status == InvoiceStatus.PAID,
-             case((late, literal("late")), else_=literal("on_time"))),
-            (Invoice.due_date < today, literal("overdue")),
-            else_=literal("open"))
-        inner = select(Invoice.period.label("period"), klass.label("klass")).where(
-            *chosen).subquery()
-        rows = s.execute(select(inner.c.period, inner.c.klass, func.count())
-                         .group_by(inner.c.period, inner.c.klass)).all()
+            chosen.append(InvoiceMonthStat.provider_id.in_(flt.provider_ids))
+        rows = s.execute(select(InvoiceMonthStat.period, InvoiceMonthStat.klass,
+                                func.sum(InvoiceMonthStat.invoices))
+                         .where(*chosen)
+                         .group_by(InvoiceMonthStat.period, InvoiceMonthStat.klass)).all()
     months: dict[date, dict[str, int]] = {}
     for period, klass_name, count in rows:
         months.setdefault(_as_date(period), dict.fromkeys(INVOICE_CLASSES, 0))[klass_name] = \

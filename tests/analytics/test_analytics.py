@@ -33,6 +33,7 @@ from core.services import analytics, contact_center, payments, rollups, subscrip
 from core.services.analytics import AnalyticsFilter
 from core.timefmt import moscow_date
 from tests import factories
+from core.services import invoice_stats
 from tests.invoice_factories import make_invoice
 from tests.payment_flow_factories import (
     DECLINED_CARD,
@@ -317,6 +318,9 @@ def test_invoices_on_time_equal_recomputation(app, world, clock):
         else:
             klass = "overdue" if inv.due_date < today else "open"
         want[inv.period][klass] += 1
+    assert analytics.invoices_on_time(app, world["manager"], flt) == []  # not refreshed yet
+    report = invoice_stats.refresh_all(app)
+    assert report.rows > 0 and "за все месяцы" in str(report)
     got = analytics.invoices_on_time(app, world["manager"], flt)
     assert {m.period: {k: getattr(m, k) for k in analytics.INVOICE_CLASSES if getattr(m, k)}
             for m in got} == {p: dict(c) for p, c in want.items()}
