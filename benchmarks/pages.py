@@ -112,6 +112,50 @@ def page_runs(login: str, repeat: int) -> dict[str, dict[str, float]]:
     return result
 
 
+def card_run(login: str, phone: str, repeat: int) -> float:
+    """The agents' everyday step: «Клиенты», a phone, «Открыть карточку»; the warm
+    rerun of the page with the card open (its tabs: profile, accounts, payments, cards,
+    history), median ms."""
+    at = _logged_in(login)
+    at.switch_page("views/customers.py").run()
+    at.text_input(key="cust_query_input").input(phone)
+    next(b for b in at.button if b.label == "Найти").click().run()
+    at.button(key="cust_open").click().run()
+    if at.exception:
+        raise RuntimeError(f"customer card: {at.exception}")
+    warm = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        at.run()
+        warm.append((time.perf_counter() - start) * 1000)
+    return statistics.median(warm)
+
+
+def bench_customer_card(database_url: str, work: Path, repeat: int = 5) -> Figure:
+    """The card of the cabinet with the most payments: the heaviest one there is."""
+    from sqlalchemy import create_engine
+
+    import streamlit as st
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        customer_id, phone = conn.execute(text(
+            "SELECT c.id, c.phone FROM customers c JOIN (SELECT customer_id, count(*) AS n"
+            " FROM payments WHERE customer_id IS NOT NULL GROUP BY customer_id"
+            " ORDER BY n DESC LIMIT 1) p ON p.customer_id = c.id")).one()
+    engine.dispose()
+    login = ensure_admin(database_url, work)
+    with dashboard_env(database_url, work):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        ours = card_run(login, phone, repeat)
+        st.cache_resource.clear()
+    base = _raw_ms(database_url, "SELECT * FROM payments WHERE customer_id = "
+                   f"{int(customer_id)} ORDER BY created_at DESC LIMIT 25")
+    return figure("customer card open, warm run", ours, "ms", "raw SQL of its payments page",
+                  base, "< 300 ms warm")
+
+
 def _raw_ms(database_url: str, sql: str) -> float:
     from datetime import date, timedelta
 

@@ -46,6 +46,12 @@ def test_every_page_renders_and_is_measured(demo_url: str, tmp_path: Path) -> No
     _check(figures)
 
 
+def test_the_busiest_customer_card_opens_and_is_measured(demo_url: str, tmp_path: Path) -> None:
+    got = pages.bench_customer_card(demo_url, tmp_path, repeat=1)
+    assert got.name == "customer card open, warm run"
+    _check([got])
+
+
 def test_search_finds_a_cabinet_by_every_key(demo_url: str, tmp_path: Path) -> None:
     figures = pages.bench_search(demo_url, tmp_path)
     assert [f.name for f in figures] == ["search by phone", "search by e-mail",
