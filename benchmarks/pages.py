@@ -103,13 +103,18 @@ def page_runs(login: str, repeat: int) -> dict[str, dict[str, float]]:
         cold = (time.perf_counter() - start) * 1000
         if at.exception:
             raise RuntimeError(f"{page.key}: {at.exception}")
-        warm = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            at.run()
-            warm.append((time.perf_counter() - start) * 1000)
-        result[page.key] = {"cold": cold, "warm": statistics.median(warm)}
+        result[page.key] = {"cold": cold, "warm": _warm_ms(at, repeat)}
     return result
+
+
+def _warm_ms(at, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    """Median ms of reruns with nothing changed: what each click elsewhere costs."""
+    warm = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        at.run()
+        warm.append((time.perf_counter() - start) * 1000)
+    return statistics.median(warm)
 
 
 def card_run(login: str, phone: str, repeat: int) -> float:
@@ -123,12 +128,7 @@ def card_run(login: str, phone: str, repeat: int) -> float:
     at.button(key="cust_open").click().run()
     if at.exception:
         raise RuntimeError(f"customer card: {at.exception}")
-    warm = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        at.run()
-        warm.append((time.perf_counter() - start) * 1000)
-    return statistics.median(warm)
+    return _warm_ms(at, repeat)
 
 
 def bench_customer_card(database_url: str, work: Path, repeat: int = 5) -> Figure:
