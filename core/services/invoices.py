@@ -311,7 +311,9 @@ def _conditions(flt: InvoiceFilter, today: date) -> list[Any]:
     if flt.status is not None:
         conditions.append(Invoice.status == flt.status)
     if flt.overdue_only:
-        conditions += [Invoice.status != InvoiceStatus.PAID, Invoice.due_date < today]
+        # The statuses listed, not «!= paid»: that reads every invoice in period order.
+        conditions += [Invoice.status.in_([InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID]),
+                       Invoice.due_date < today]
     number = "".join(ch for ch in (flt.account_number or "") if ch.isalnum())
     if flt.account_number and not number:
         raise ValidationError("Лицевой счёт", "введите номер", field="account_number")
