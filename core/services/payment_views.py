@@ -140,12 +140,13 @@ def card_condition(raw: str | None) -> Any:
         return None
     digits = text.isascii() and text.isdigit()
     if digits and len(text) == 4:
-        return Payment.masked_pan.like(f"%{text}")
+        return Payment.pan_last4 == text
     if digits and len(text) == 6:
         return Payment.masked_pan.like(f"{text}%")
     full = _FULL_MASK.fullmatch(text)
     if full:
-        return Payment.masked_pan.like(f"{full.group(1)}%{full.group(2)}")
+        return and_(Payment.pan_last4 == full.group(2),
+                    Payment.masked_pan.like(f"{full.group(1)}%{full.group(2)}"))
     raise ValidationError("Карта", "введите последние 4 цифры, первые 6 цифр или маску вида "
                           "411111******1111", field="card")
 
