@@ -34,6 +34,23 @@ class PageRequest:
     def offset(self) -> int:
         return (self.number - 1) * self.size
 
+    # For ``.limit(page.sql_limit).offset(page.sql_offset)``: the numbers written into
+    # the SQL. With ``LIMIT ?`` SQLite's planner does not know the page is small and
+    # chose, for the overdue invoices, to walk every invoice by provider and sort them
+    # all (0.4 s at 528,000 invoices) instead of the status index (29 ms). Both are
+    # validated ints, so nothing typed reaches the SQL text.
+    @property
+    def sql_limit(self) -> Any:
+        from sqlalchemy import literal_column
+
+        return literal_column(str(int(self.size)))
+
+    @property
+    def sql_offset(self) -> Any:
+        from sqlalchemy import literal_column
+
+        return literal_column(str(int(self.offset)))
+
 
 @dataclass(frozen=True)
 class Page(Generic[T]):

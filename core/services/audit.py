@@ -202,7 +202,7 @@ def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRo
     with app.uow(write=False) as uow:
         total, capped = capped_count(uow.session, select(AuditEntry.id).where(*conditions))
         rows = uow.session.execute(_rows_query(conditions)
-                                   .limit(page.size).offset(page.offset)).all()
+                                   .limit(page.sql_limit).offset(page.sql_offset)).all()
     return Page(items=[_row(*row) for row in rows], total=total, request=page,
                 total_capped=capped)
 

@@ -127,7 +127,7 @@ def search_customers(app: App, actor: StaffActor, query: str,
         blocked = open_block_exists().label("blocked")
         rows = s.execute(select(Customer, blocked).where(condition)
                          .order_by(Customer.registered_at.desc(), Customer.id.desc())
-                         .limit(page.size).offset(page.offset)).all()
+                         .limit(page.sql_limit).offset(page.sql_offset)).all()
     items = [CustomerRow(
         id=c.id, full_name=_full_name(c), phone=format_phone(c.phone), email=c.email,
         status=_status(c, is_blocked), registered_at=c.registered_at)

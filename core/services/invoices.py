@@ -341,7 +341,7 @@ def list_invoices(app: App, actor: StaffActor, flt: InvoiceFilter,
                                      .join(ProviderAccount,
                                            ProviderAccount.id == Invoice.provider_account_id)
                                      .where(*conditions))
-        rows = s.execute(_staff_query(conditions).limit(page.size).offset(page.offset)).all()
+        rows = s.execute(_staff_query(conditions).limit(page.sql_limit).offset(page.sql_offset)).all()
     return Page(items=[_row(r, today) for r in rows], total=total, request=page,
                 total_capped=capped)
 
@@ -370,7 +370,7 @@ def customer_invoices(app: App, actor: StaffActor, customer_id: int,
             bound, bound.c.provider_account_id == Invoice.provider_account_id))
         rows = s.execute(_customer_query(customer_id)
                          .order_by(Invoice.period.desc(), Provider.name, Invoice.id)
-                         .limit(page.size).offset(page.offset)).all()
+                         .limit(page.sql_limit).offset(page.sql_offset)).all()
     return Page(items=[_row(r, today) for r in rows], total=total, request=page,
                 total_capped=capped)
 

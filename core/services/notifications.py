@@ -332,7 +332,7 @@ def list_outbox(app: App, actor: StaffActor, flt: OutboxFilter,
         rows = s.execute(select(OutboxMessage, Customer.phone)
                          .outerjoin(Customer, Customer.id == OutboxMessage.customer_id)
                          .where(*conditions).order_by(OutboxMessage.id.desc())
-                         .limit(page.size).offset(page.offset)).all()
+                         .limit(page.sql_limit).offset(page.sql_offset)).all()
     items = [OutboxRow(
         id=m.id, created_at=m.created_at, customer_id=m.customer_id,
         customer_phone=format_phone(phone) if phone else None, channel=m.channel,

@@ -257,7 +257,7 @@ def _ordered(query: Select[Any]) -> Select[Any]:
 def _page(s: Session, conditions: list[Any], page: PageRequest) -> Page[PaymentRow]:
     total, capped = capped_count(s, select(Payment.id).where(*conditions))
     rows = s.execute(_ordered(_rows_query().where(*conditions))
-                     .limit(page.size).offset(page.offset)).all()
+                     .limit(page.sql_limit).offset(page.sql_offset)).all()
     return Page(items=[_row(r) for r in rows], total=total, request=page,
                 total_capped=capped)
 
@@ -453,7 +453,7 @@ def pending_payments(app: App, actor: StaffActor, page: PageRequest) -> Page[Pen
                                       Payment.manual_review)
             .where(condition)
             .order_by(Payment.manual_review.desc(), Payment.created_at, Payment.id)
-            .limit(page.size).offset(page.offset)).all()
+            .limit(page.sql_limit).offset(page.sql_offset)).all()
     items = [PendingRow(payment=_row(r[:16]), check_attempts=r[16],
                         next_check_at=r[17], manual_review=bool(r[18])) for r in rows]
     return Page(items=items, total=total, request=page, total_capped=capped)

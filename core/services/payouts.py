@@ -382,7 +382,7 @@ def list_payouts(app: App, actor: StaffActor, page: PageRequest, day_from: date 
         total, capped = capped_count(s, select(Payout.id).where(*conditions))
         rows = s.execute(_views_query().where(*conditions)
                          .order_by(Payout.day.desc(), Payout.id.desc())
-                         .limit(page.size).offset(page.offset)).all()
+                         .limit(page.sql_limit).offset(page.sql_offset)).all()
     return Page(items=[_view(*row) for row in rows], total=total, request=page,
                 total_capped=capped)
 

@@ -18,15 +18,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    column = sa.Column('pan_last4', sa.String(length=4),
-                       sa.Computed(PAN_LAST4_SQL, persisted=True), nullable=True)
-    # SQLite adds only virtual generated columns in place: the table is rebuilt.
-    with op.batch_alter_table('payments', recreate='auto') as batch_op:
-        batch_op.add_column(column)
-        batch_op.create_index('ix_payments_pan_last4', ['pan_last4', 'created_at'], unique=False)
+    # SQLite adds a generated column in place only if it is VIRTUAL (STORED would mean
+    # rebuilding the table, a copy of every payment under foreign keys); the index keeps
+    # the values anyway. PostgreSQL 15 knows only STORED.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    op.add_column('payments', sa.Column('pan_last4', sa.String(length=4),
+                                        sa.Computed(PAN_LAST4_SQL, persisted=not sqlite),
+                                        nullable=True))
+    op.create_index('ix_payments_pan_last4', 'payments', ['pan_last4', 'created_at'],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_payments_pan_last4', table_name='payments')
     with op.batch_alter_table('payments') as batch_op:
-        batch_op.drop_index('ix_payments_pan_last4')
         batch_op.drop_column('pan_last4')
