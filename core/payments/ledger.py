@@ -5,7 +5,8 @@ entries are append-only (database triggers refuse UPDATE and DELETE); a mistake 
 corrected by :func:`reverse`, which posts a new journal with the entries negated.
 
 Every function takes the caller's SQLAlchemy ``Session`` inside its unit of work
-and never commits; it flushes so the new journal's id is known.
+and never commits; the rows go out at once (plain INSERTs), so the new journal's id
+is known.
 
 Money flow::
 
@@ -107,6 +108,10 @@ def _id(name: str, value: object) -> int:
     return value
 
 
+_JOURNAL_INSERT = LedgerJournal.__table__.insert()
+_ENTRY_INSERT = LedgerEntry.__table__.insert()
+
+
 def _write(session: Session, *, kind: str, at: datetime, lines: list[Line],
            payment_id: int | None = None, refund_id: int | None = None,
            reverses_journal_id: int | None = None, memo: str | None = None) -> int:
@@ -115,15 +120,17 @@ def _write(session: Session, *, kind: str, at: datetime, lines: list[Line],
     assert lines, "a journal needs entries"
     assert sum(amount for _, _, amount in lines) == 0, f"journal {kind} does not balance: {lines}"
     assert all(account in ACCOUNTS for account, _, _ in lines)
-    journal = LedgerJournal(kind=kind, at=at, payment_id=payment_id, refund_id=refund_id,
-                            reverses_journal_id=reverses_journal_id,
-                            memo=(memo or None) and memo[:300])
-    session.add(journal)
-    session.flush()
-    session.add_all(LedgerEntry(journal_id=journal.id, account=account, provider_id=provider_id,
-                                amount=amount) for account, provider_id, amount in lines)
-    session.flush()
-    return journal.id
+    # Append-only rows nobody reads back here: plain INSERTs (the entries in one
+    # executemany), not ORM objects for the session to track and flush.
+    with session.no_autoflush:  # the rows refer only to rows that have their ids
+        journal_id = session.execute(_JOURNAL_INSERT, {
+            "kind": kind, "at": at, "payment_id": payment_id, "refund_id": refund_id,
+            "reverses_journal_id": reverses_journal_id,
+            "memo": (memo or None) and memo[:300]}).inserted_primary_key[0]
+        session.execute(_ENTRY_INSERT, [
+            {"journal_id": journal_id, "account": account, "provider_id": provider_id,
+             "amount": amount} for account, provider_id, amount in lines])
+    return int(journal_id)
 
 
 # --- posting ----------------------------------------------------------------

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from core.errors import (
 from core.services import audit, subscriptions, throttle
 from core.services.cabinet import (
     ACTIVATION_PURPOSE, end_sessions, get_customer, issue_activation_code, open_block,
+    open_block_exists,
     reissue_activation_code,
     status_of,
 )
@@ -222,17 +223,24 @@ def login(app: App, login_name: str, password: str) -> CustomerLogin:
         return CustomerLogin(customer.id, token)
 
 
+# The session, its customer and whether the cabinet is blocked in one round trip, the
+# statement built once: every action of a payer starts here.
+_SESSION_CUSTOMER = (select(CustomerSession, Customer, open_block_exists(Customer.id))
+                     .join(Customer, Customer.id == CustomerSession.customer_id)
+                     .where(CustomerSession.token_hash == bindparam("token_hash")))
+
+
 def _session_customer(session: Session, token: str, now: datetime) -> Customer:
-    row = session.scalar(select(CustomerSession)
-                         .where(CustomerSession.token_hash == codes.token_digest(token or "")))
-    if row is None or row.ended_at is not None:
+    found = session.execute(_SESSION_CUSTOMER,
+                            {"token_hash": codes.token_digest(token or "")}).first()
+    if found is None or found[0].ended_at is not None:
         raise SessionInvalid()
+    row, customer, blocked = found
     if now - row.last_seen_at > SESSION_IDLE:
         row.ended_at, row.end_reason = now, "idle"
         session.commit()
         raise SessionInvalid("Сеанс завершён после 30 минут бездействия, войдите снова")
-    customer = get_customer(session, row.customer_id)
-    if open_block(session, customer.id) is not None:
+    if blocked:
         raise CabinetBlocked()
     row.last_seen_at = now
     return customer

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.app import App
-from core.db.models import Invoice, Provider, ProviderAccount
+from core.db.models import AccountBinding, Invoice, Provider, ProviderAccount
 from core.domain.accounts import AccountNotInRegister, normalize_account_number
 from core.errors import NotFound
 from core.money import Money
@@ -81,6 +81,38 @@ def customer_invoice(s: Session, customer_id: int, invoice_id: int,
     invoice = s.get(Invoice, row.id)
     assert invoice is not None
     return invoice, row.account_number
+
+
+# Built once (binding the ids at execution): they run on every payment's creation.
+_CUSTOMER_INVOICE = (
+    select(Invoice, ProviderAccount.number, Provider)
+    .join(ProviderAccount, ProviderAccount.id == Invoice.provider_account_id)
+    .join(Provider, Provider.id == ProviderAccount.provider_id)
+    .join(AccountBinding, and_(AccountBinding.provider_account_id == ProviderAccount.id,
+                               AccountBinding.customer_id == bindparam("customer_id"),
+                               AccountBinding.removed_at.is_(None)))
+    .where(Invoice.id == bindparam("invoice_id")))
+_LOCK_INVOICE = (select(Invoice).where(Invoice.id == bindparam("invoice_id")).with_for_update()
+                 .execution_options(populate_existing=True))
+
+
+def customer_invoice_for_payment(s: Session, customer_id: int,
+                                 invoice_id: int) -> tuple[Invoice, str, Provider]:
+    """An invoice of one of the cabinet's bound accounts, with its account number and
+    provider: the authorisation and what a payment needs in one round trip."""
+    found = s.execute(_CUSTOMER_INVOICE, {"customer_id": customer_id,
+                                          "invoice_id": invoice_id}).first()
+    if found is None:  # also an invoice of an account this cabinet has not bound
+        raise NotFound("Счёт не найден")
+    invoice, number, prov = found
+    return invoice, number, prov
+
+
+def lock_invoice(s: Session, invoice_id: int) -> Invoice:
+    """The invoice's row, locked and read afresh (what is paid may have changed)."""
+    invoice = s.scalar(_LOCK_INVOICE, {"invoice_id": invoice_id})
+    assert invoice is not None
+    return invoice
 
 
 def quote_invoice(app: App, token: str, invoice_id: int) -> PaymentQuote:

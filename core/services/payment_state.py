@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from core.db.models import ActorKind, Payment, PaymentOtp, Receipt
+from core.db.models import ActorKind, Customer, Payment, PaymentOtp, Provider, Receipt
 from core.db.models import PaymentEvent as PaymentEventRow
 from core.errors import DomainError, NotFound
 from core.payments import ledger
@@ -101,15 +101,43 @@ class GatewayDown(PaymentError):
 
 # --- reading and locking -------------------------------------------------------
 
-def lock_payment(session: Session, payment_id: int) -> Payment:
+# Built once: a statement built per call costs more Python than its round trip.
+_LOCK = (select(Payment).where(Payment.id == bindparam("payment_id")).with_for_update()
+         .execution_options(populate_existing=True))
+_LOCK_WITH_PARTIES = (
+    select(Payment, Provider, Customer)
+    .join(Provider, Provider.id == Payment.provider_id)
+    .outerjoin(Customer, Customer.id == Payment.customer_id)
+    .where(Payment.id == bindparam("payment_id")).with_for_update(of=Payment)
+    .execution_options(populate_existing=True))
+_LATEST_OTP = (select(PaymentOtp).where(PaymentOtp.payment_id == bindparam("payment_id"))
+               .order_by(PaymentOtp.id.desc()).limit(1))
+_AUTHORIZE_SENT = (select(PaymentEventRow.id)
+                   .where(PaymentEventRow.payment_id == bindparam("payment_id"),
+                          PaymentEventRow.event == PaymentEvent.AUTHORIZE_SENT.value)
+                   .limit(1))
+
+
+def lock_payment(session: Session, payment_id: int, *, with_parties: bool = False) -> Payment:
     """The payment's row, locked for this transaction (FOR UPDATE on PostgreSQL; on
-    SQLite the write transaction's BEGIN IMMEDIATE already serialises writers)."""
+    SQLite the write transaction's BEGIN IMMEDIATE already serialises writers).
+
+    ``with_parties`` loads its provider and customer in the same statement (only the
+    payment's row is locked) for callers that show, send or notify: one round trip, and
+    ``session.get`` finds them afterwards."""
     try:
         key = int(payment_id)
     except (TypeError, ValueError):
         raise PaymentNotFound() from None
-    payment = session.scalar(select(Payment).where(Payment.id == key)
-                             .with_for_update().execution_options(populate_existing=True))
+    if with_parties:
+        found = session.execute(_LOCK_WITH_PARTIES, {"payment_id": key}).first()
+        payment = found[0] if found is not None else None
+        if found is not None:
+            # The session's identity map holds clean objects weakly: kept here, the
+            # provider and customer are there for session.get until the session ends.
+            session.info.setdefault("loaded", []).extend(found[1:])
+    else:
+        payment = session.scalar(_LOCK, {"payment_id": key})
     if payment is None:
         raise PaymentNotFound()
     return payment
@@ -120,26 +148,37 @@ def status_of(payment: Payment) -> PaymentStatus:
 
 
 def latest_otp(session: Session, payment_id: int) -> PaymentOtp | None:
-    return session.scalar(select(PaymentOtp).where(PaymentOtp.payment_id == payment_id)
-                          .order_by(PaymentOtp.id.desc()).limit(1))
+    return session.scalar(_LATEST_OTP, {"payment_id": payment_id})
 
 
 def authorize_sent(session: Session, payment_id: int) -> bool:
     """Whether the card was ever sent to the gateway for this payment."""
-    return session.scalar(
-        select(PaymentEventRow.id).where(PaymentEventRow.payment_id == payment_id,
-                                         PaymentEventRow.event == PaymentEvent.AUTHORIZE_SENT.value)
-        .limit(1)) is not None
+    return session.scalar(_AUTHORIZE_SENT, {"payment_id": payment_id}) is not None
 
 
 # --- writing -------------------------------------------------------------------
 
+# Events are append-only and never read back in the transaction that writes them: a
+# plain INSERT, not an ORM object the session would track and flush.
+_EVENT_INSERT = PaymentEventRow.__table__.insert()
+
+
+def _event(session: Session, payment_id: int, at: datetime, event: PaymentEvent,
+           before: str | None, after: str, actor: EventActor,
+           details: dict[str, Any] | None) -> None:
+    # The row needs nothing pending in the session (its payment has its id), so no
+    # autoflush: the payment's own changes go out in one UPDATE, not one per event.
+    with session.no_autoflush:
+        session.execute(_EVENT_INSERT, {
+            "payment_id": payment_id, "at": at, "event": event.value,
+            "from_status": before, "to_status": after, "actor_kind": actor.kind,
+            "staff_id": actor.staff_id, "details": details})
+
+
 def record_creation(session: Session, payment: Payment, actor: EventActor,
                     details: dict[str, Any] | None = None) -> None:
-    session.add(PaymentEventRow(payment_id=payment.id, at=payment.created_at,
-                                event=PaymentEvent.CREATE.value, from_status=None,
-                                to_status=payment.status, actor_kind=actor.kind,
-                                staff_id=actor.staff_id, details=details))
+    _event(session, payment.id, payment.created_at, PaymentEvent.CREATE, None, payment.status,
+           actor, details)
 
 
 def apply(session: Session, payment: Payment, event: PaymentEvent, *, now: datetime,
@@ -148,10 +187,7 @@ def apply(session: Session, payment: Payment, event: PaymentEvent, *, now: datet
     write the event row. The caller holds the row lock and commits."""
     before = status_of(payment)
     after = transition(before, event)
-    session.add(PaymentEventRow(payment_id=payment.id, at=now, event=event.value,
-                                from_status=before.value, to_status=after.value,
-                                actor_kind=actor.kind, staff_id=actor.staff_id,
-                                details=details or None))
+    _event(session, payment.id, now, event, before.value, after.value, actor, details or None)
     payment.status = after.value
     payment.updated_at = now
     payment.version += 1
@@ -173,11 +209,13 @@ def succeed(session: Session, payment: Payment, event: PaymentEvent, *, now: dat
     ledger.post_payment(session, payment_id=payment.id, provider_id=payment.provider_id,
                         amount=payment.amount, commission=payment.commission, at=now)
     rollups.payment_finalised(session, payment)
-    if payment.invoice_id is not None:
-        invoices.apply_payment(session, payment.invoice_id, payment.amount)
+    # Added before the invoice is read for its lock: that read's autoflush then writes the
+    # payment and its receipt together (one flush fewer).
     receipt = Receipt(payment_id=payment.id, operation="income", created_at=now,
                       sent_to=None, fiscal_attempts=0, next_attempt_at=now)
     session.add(receipt)
+    if payment.invoice_id is not None:
+        invoices.apply_payment(session, payment.invoice_id, payment.amount)
     session.flush()
     return receipt
 

@@ -19,12 +19,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.app import App
-from core.db.models import Customer, Invoice, Payment, PaymentOtp, SavedCard
+from core.db.models import Customer, Payment, PaymentOtp, Receipt, SavedCard
 from core.domain.customers import normalize_email
 from core.domain.invoices import InvoiceAlreadyPaid
 from core.errors import ValidationError
@@ -36,7 +36,6 @@ from core.payments.cards import CardInput, validate_cvv
 from core.payments.machine import PaymentEvent, PaymentStatus
 from core.services import payment_notices, payment_quotes, receipts, saved_cards
 from core.services.saved_cards import CardNotFound
-from core.timefmt import moscow_date
 from core.services import payment_state as st
 from core.services.customers import _session_customer
 
@@ -99,25 +98,65 @@ def _fingerprint(**request: object) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Built once (the values bound at execution): they run on every payment's creation.
+_BY_KEY = select(Payment).where(Payment.idempotency_key == bindparam("key"))
+_CLAIM = (select(Payment)
+          .where(or_(Payment.idempotency_key == bindparam("key"),
+                     and_(Payment.invoice_id == bindparam("invoice_id"),
+                          Payment.status.in_(sorted(x.value for x in st.ACTIVE)))))
+          .order_by(Payment.id).with_for_update().execution_options(populate_existing=True))
+
+
 def _existing(s: Session, key: str, fingerprint: str) -> Payment | None:
-    found = s.scalar(select(Payment).where(Payment.idempotency_key == key))
+    found = s.scalar(_BY_KEY, {"key": key})
     if found is not None and found.request_fingerprint != fingerprint:
         raise IdempotencyConflict()
     return found
 
 
-def _release_abandoned(s: Session, invoice_id: int, now: datetime) -> None:
-    """Another live payment for the invoice blocks a new one, unless its payer never
-    sent a card and it has lapsed; then it is expired here."""
-    for other in s.scalars(select(Payment).where(
-            Payment.invoice_id == invoice_id,
-            Payment.status.in_([x.value for x in st.ACTIVE])).with_for_update()):
+def _claim(s: Session, key: str, fingerprint: str, invoice_id: int | None,
+           now: datetime) -> Payment | None:
+    """Under the invoice's lock: the payment this key already made (a parallel request
+    with the same key may have written it while we waited for the lock), else room for
+    a new one — another live payment of the invoice blocks it, unless its payer never
+    sent a card and it has lapsed; then it is expired here. One query looks for both."""
+    rows = list(s.scalars(_CLAIM, {"key": key, "invoice_id": invoice_id}))
+    for found in rows:
+        if found.idempotency_key == key:
+            if found.request_fingerprint != fingerprint:
+                raise IdempotencyConflict()
+            return found
+    for other in rows:
         lapsed = (other.status == PaymentStatus.CREATED.value
                   and now - other.created_at >= st.ABANDON_AFTER
                   and not st.authorize_sent(s, other.id))
         if not lapsed:
             raise InvoicePaymentInProgress(other.id)
         st.apply(s, other, PaymentEvent.ABANDONED, now=now, actor=st.SYSTEM)
+    return None
+
+
+def _new_payment(s: Session, key: str, fingerprint: str, values: dict[str, object],
+                 now: datetime, payer: st.EventActor) -> Payment:
+    payment = Payment(idempotency_key=key, request_fingerprint=fingerprint,
+                      status=PaymentStatus.CREATED.value, created_at=now, updated_at=now,
+                      next_check_at=now + st.ABANDON_AFTER, check_attempts=0,
+                      manual_review=False, version=1, refunded_amount=0, **values)
+    s.add(payment)
+    s.flush()
+    st.record_creation(s, payment, payer, {"amount": payment.amount,
+                                           "commission": payment.commission})
+    return payment
+
+
+def _repeated(app: App, key: str, fingerprint: str | None) -> PaymentView | None:
+    """The same key written by a parallel request (PostgreSQL: the unique index
+    decides); it is that request's payment if it asked the same thing."""
+    if fingerprint is None:
+        return None
+    with app.uow(write=False) as uow:
+        found = _existing(uow.session, key, fingerprint)
+        return _view(uow.session, found) if found is not None else None
 
 
 def _insert(app: App, request: dict[str, object], values: dict[str, object],
@@ -133,56 +172,63 @@ def _insert(app: App, request: dict[str, object], values: dict[str, object],
             if found is not None:
                 return _view(s, found)
             if invoice_id is not None:
-                invoice = s.scalar(select(Invoice).where(Invoice.id == invoice_id)
-                                   .with_for_update())
-                assert invoice is not None
-                if payment_quotes.remaining(invoice) <= 0:
+                if payment_quotes.remaining(payment_quotes.lock_invoice(s, invoice_id)) <= 0:
                     raise InvoiceAlreadyPaid()
-                # A parallel request with the same key may have written it while we
-                # waited for the invoice's lock: then it is that payment.
-                found = _existing(s, key, fingerprint)
+                found = _claim(s, key, fingerprint, invoice_id, now)
                 if found is not None:
                     return _view(s, found)
-                _release_abandoned(s, invoice_id, now)
-            payment = Payment(idempotency_key=key, request_fingerprint=fingerprint,
-                              status=PaymentStatus.CREATED.value, created_at=now, updated_at=now,
-                              next_check_at=now + st.ABANDON_AFTER, check_attempts=0,
-                              manual_review=False, version=1, refunded_amount=0, **values)
-            s.add(payment)
-            s.flush()
-            st.record_creation(s, payment, payer, {"amount": payment.amount,
-                                                   "commission": payment.commission})
-            view = _view(s, payment)
+            view = _view(s, _new_payment(s, key, fingerprint, values, now, payer))
             uow.commit()
             return view
     except IntegrityError:
-        # The same key written by a parallel request (PostgreSQL: the unique index
-        # decides); it is that request's payment if it asked the same thing.
-        with app.uow(write=False) as uow:
-            found = _existing(uow.session, key, fingerprint)
-            if found is None:
-                raise
-            return _view(uow.session, found)
+        view = _repeated(app, key, fingerprint)
+        if view is None:
+            raise
+        return view
 
 
 def start_invoice_payment(app: App, token: str, invoice_id: int,
                           idempotency_key: str) -> PaymentView:
-    """«ОПЛАТИТЬ» on an invoice: a payment of what is left due on it."""
+    """«ОПЛАТИТЬ» on an invoice: a payment of what is left due on it.
+
+    One write transaction: the cabinet's session, the invoice (with its account and
+    provider), the key looked up, then the invoice locked and the key looked up again."""
     key = _check_key(idempotency_key)
-    with app.uow(write=False) as uow:
-        s = uow.session
-        customer = _session_customer(s, token, app.now())
-        invoice, number = payment_quotes.customer_invoice(s, customer.id, invoice_id,
-                                                          moscow_date(app.now()))
-        prov = payment_quotes.provider(s, payment_quotes.invoice_quote_provider(s, invoice))
-        quote = payment_quotes.invoice_quote(s, invoice, prov, number)
-    if quote.amount.kopecks <= 0:
-        raise InvoiceAlreadyPaid()
-    request = {"customer": customer.id, "invoice": invoice.id, "amount": quote.amount.kopecks}
-    values = dict(customer_id=customer.id, provider_id=prov.id, account_number=number,
-                  provider_account_id=invoice.provider_account_id, invoice_id=invoice.id,
-                  amount=quote.amount.kopecks, commission=quote.commission.kopecks)
-    return _insert(app, request, values, key, invoice.id)
+    now = app.now()
+    fingerprint: str | None = None
+    try:
+        with app.uow() as uow:
+            s = uow.session
+            customer = _session_customer(s, token, now)
+            invoice, number, prov = payment_quotes.customer_invoice_for_payment(
+                s, customer.id, invoice_id)
+            amount = Money(payment_quotes.remaining(invoice))
+            if amount.kopecks <= 0:
+                raise InvoiceAlreadyPaid()
+            fingerprint = _fingerprint(customer=customer.id, invoice=invoice.id,
+                                       amount=amount.kopecks)
+            # Before the lock: a repeated request is answered without waiting for it.
+            found = _existing(s, key, fingerprint)
+            if found is not None:
+                return _view(s, found)
+            if payment_quotes.remaining(payment_quotes.lock_invoice(s, invoice.id)) <= 0:
+                raise InvoiceAlreadyPaid()
+            found = _claim(s, key, fingerprint, invoice.id, now)
+            if found is not None:
+                return _view(s, found)
+            fee = commission(amount, prov.commission_bp, prov.commission_min)
+            payment = _new_payment(s, key, fingerprint, {
+                "customer_id": customer.id, "provider_id": prov.id, "account_number": number,
+                "provider_account_id": invoice.provider_account_id, "invoice_id": invoice.id,
+                "amount": amount.kopecks, "commission": fee.kopecks}, now, st.CUSTOMER)
+            view = _view(s, payment)
+            uow.commit()
+            return view
+    except IntegrityError:
+        repeated = _repeated(app, key, fingerprint)
+        if repeated is None:
+            raise
+        return repeated
 
 
 def start_account_payment(app: App, *, provider_id: int, account_number: str,
@@ -224,7 +270,7 @@ def start_account_payment(app: App, *, provider_id: int, account_number: str,
 def _payer_payment(s: Session, payment_id: int, token: str | None, key: str | None,
                    now: datetime, *, lock: bool) -> Payment:
     """The payment, if the caller is its payer; the same «not found» otherwise."""
-    payment = (st.lock_payment(s, payment_id) if lock
+    payment = (st.lock_payment(s, payment_id, with_parties=True) if lock
                else s.get(Payment, int(payment_id)) if str(payment_id).isdigit() else None)
     if payment is None:
         raise st.PaymentNotFound()
@@ -337,8 +383,10 @@ def _authorize_answer(app: App, s: Session, payment: Payment, answer: g.Authoriz
         payment.masked_pan, payment.card_brand = answer.masked_pan, answer.brand
     code = app.otp_inbox.take(answer.gateway_txn_id or "")
     code, state = otp.issue(app.secrets.hmac_key, payment.id, now, code)
-    s.add(PaymentOtp(payment_id=payment.id, code_hash=state.code_hash,
-                     created_at=state.created_at, expires_at=state.expires_at, attempts=0))
+    with s.no_autoflush:  # nothing pending is needed; the payment is written once
+        s.execute(_OTP_INSERT, {"payment_id": payment.id, "code_hash": state.code_hash,
+                                "created_at": state.created_at, "expires_at": state.expires_at,
+                                "attempts": 0})
     # Not due before the password's lifetime is over: then the expiry job looks.
     payment.next_check_at = state.expires_at + st.IN_FLIGHT
     if save and payment.customer_id is not None and answer.card_token:
@@ -350,6 +398,10 @@ def _authorize_answer(app: App, s: Session, payment: Payment, answer: g.Authoriz
     return payment_notices.queue_otp(s, payment, code, now)
 
 
+# Read back only by the confirmation's own transaction: a plain INSERT here.
+_OTP_INSERT = PaymentOtp.__table__.insert()
+
+
 def _record_authorize_lost(app: App, payment_id: int) -> PaymentView:
     def lost(s: Session, p: Payment) -> None:
         st.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=st.SYSTEM,
@@ -359,14 +411,22 @@ def _record_authorize_lost(app: App, payment_id: int) -> PaymentView:
 
 
 def _record(app: App, payment_id: int, change) -> PaymentView:  # type: ignore[no-untyped-def]
-    """A second transaction: lock the payment, record the gateway's answer, commit."""
+    """A second transaction: lock the payment, record the gateway's answer, commit.
+
+    ``change`` may return where the password went (for the screen) or, on a success,
+    the new receipt: its fiscal request is made from the rows already loaded here, and
+    the register is called after the commit."""
     with app.uow() as uow:
         s = uow.session
-        payment = st.lock_payment(s, payment_id)
-        sent_to = change(s, payment)
-        view = _view(s, payment, otp_sent_to=sent_to if isinstance(sent_to, str) else None)
+        payment = st.lock_payment(s, payment_id, with_parties=True)
+        outcome = change(s, payment)
+        view = _view(s, payment, otp_sent_to=outcome if isinstance(outcome, str) else None)
+        request = (receipts.fiscal_request(s, payment, outcome)
+                   if isinstance(outcome, Receipt) else None)
         uow.commit()
-    if view.status is PaymentStatus.SUCCEEDED:
+    if request is not None:
+        receipts.fiscalise_request(app, request)
+    elif view.status is PaymentStatus.SUCCEEDED:
         receipts.fiscalise_for_payment(app, view.id)
     return view
 
@@ -430,19 +490,22 @@ def confirm_payment(app: App, payment_id: int, code: str, *, token: str | None =
     return _record(app, payment_id, lambda s, p: confirm_answer(app, s, p, answer))
 
 
-def confirm_answer(app: App, s: Session, payment: Payment, answer: g.ConfirmResponse) -> None:
-    """Record the gateway's answer to a confirmation (also used by the recovery)."""
+def confirm_answer(app: App, s: Session, payment: Payment,
+                   answer: g.ConfirmResponse) -> Receipt | None:
+    """Record the gateway's answer to a confirmation (also used by the recovery);
+    returns the receipt of a success (not yet fiscalised)."""
     now = app.now()
     if answer.status is g.ConfirmStatus.SUCCEEDED:
-        st.succeed(s, payment, PaymentEvent.OTP_CONFIRMED, now=now, actor=st.SYSTEM,
-                   rrn=answer.rrn, auth_code=answer.auth_code)
-    elif answer.status is g.ConfirmStatus.OTP_EXPIRED:
+        return st.succeed(s, payment, PaymentEvent.OTP_CONFIRMED, now=now, actor=st.SYSTEM,
+                          rrn=answer.rrn, auth_code=answer.auth_code)
+    if answer.status is g.ConfirmStatus.OTP_EXPIRED:
         st.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=st.SYSTEM,
                 code="otp_expired", reason="Срок действия кода подтверждения истёк")
     else:
         reason = answer.decline_message_ru or g.decline_message(answer.decline_code or "")
         st.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=st.SYSTEM,
                 code=answer.decline_code or "declined", reason=reason)
+    return None
 
 
 def _otp_state(row: PaymentOtp) -> otp.OtpState:

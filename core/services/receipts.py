@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
@@ -23,6 +23,7 @@ from core.payments import fiscal, receipt
 from core.payments.machine import STATUS_LABELS, PaymentStatus
 from core.services import payment_notices
 from core.services import payment_state as st
+from core.services.cabinet import open_block_exists
 from core.services.customers import _session_customer
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,19 @@ def _contact(s: Session, payment: Payment) -> str:
     return payment.receipt_email or "—"
 
 
+def fiscal_request(s: Session, payment: Payment, row: Receipt) -> fiscal.FiscalRequest:
+    """What the register is asked for the receipt (the payment's provider and customer
+    are usually in the session already: the payment's own transaction loaded them)."""
+    provider = s.get(Provider, payment.provider_id)
+    assert provider is not None
+    return fiscal.FiscalRequest(
+        receipt_number=row.id, payment_id=payment.id, operation=fiscal.FiscalOperation.INCOME,
+        amount_kopecks=payment.amount + payment.commission,
+        commission_kopecks=payment.commission, provider_name=provider.name,
+        provider_inn=provider.inn, customer_contact=_contact(s, payment),
+        at=payment.finalized_at or row.created_at)
+
+
 def fiscalise(app: App, receipt_id: int) -> bool:
     """Register one receipt; True when it has its fiscal data (now or before)."""
     with app.uow(write=False) as uow:
@@ -70,14 +84,24 @@ def fiscalise(app: App, receipt_id: int) -> bool:
             return row is not None
         payment = s.get(Payment, row.payment_id)
         assert payment is not None
-        provider = s.get(Provider, payment.provider_id)
-        assert provider is not None
-        request = fiscal.FiscalRequest(
-            receipt_number=row.id, payment_id=payment.id, operation=fiscal.FiscalOperation.INCOME,
-            amount_kopecks=payment.amount + payment.commission,
-            commission_kopecks=payment.commission, provider_name=provider.name,
-            provider_inn=provider.inn, customer_contact=_contact(s, payment),
-            at=payment.finalized_at or row.created_at)
+        request = fiscal_request(s, payment, row)
+    return fiscalise_request(app, request)
+
+
+# Built once: it runs after every successful payment.
+_LOCK_WITH_PARTIES = (
+    select(Receipt, Payment, Provider, Customer, open_block_exists(Customer.id))
+    .join(Payment, Payment.id == Receipt.payment_id)
+    .join(Provider, Provider.id == Payment.provider_id)
+    .outerjoin(Customer, Customer.id == Payment.customer_id)
+    .where(Receipt.id == bindparam("receipt_id")).with_for_update(of=Receipt)
+    .execution_options(populate_existing=True))
+
+
+def fiscalise_request(app: App, request: fiscal.FiscalRequest) -> bool:
+    """Send the request to the register (outside any transaction), then record the
+    fiscal data and queue the «payment result» message that carries the receipt."""
+    receipt_id = request.receipt_number
     try:
         document = register(app).register(request)
     except fiscal.FiscalUnavailable:
@@ -92,8 +116,10 @@ def fiscalise(app: App, receipt_id: int) -> bool:
         return False
     with app.uow() as uow:
         s = uow.session
-        row = s.scalar(select(Receipt).where(Receipt.id == receipt_id).with_for_update())
-        assert row is not None
+        # The receipt locked, with its payment, provider and customer: one round trip.
+        found = s.execute(_LOCK_WITH_PARTIES, {"receipt_id": receipt_id}).first()
+        assert found is not None
+        row, payment, blocked = found[0], found[1], bool(found[4])
         if row.fiscal_document_number is not None:
             return True  # a parallel run got there first (the register deduplicates)
         row.fiscal_drive_number = document.fiscal_drive_number
@@ -104,11 +130,14 @@ def fiscalise(app: App, receipt_id: int) -> bool:
         row.fiscalised_at = document.registered_at
         row.next_attempt_at = None
         row.fiscal_attempts += 1
-        payment = s.get(Payment, row.payment_id)
-        assert payment is not None
-        data = _data(s, payment, row, sent_to=_contact(s, payment))
-        sent = payment_notices.queue_result(s, payment, app.now(), status_text="успешно оплачен",
-                                            receipt_text=receipt.receipt_text(data))
+        # The message's queries need none of the receipt's new values: without an
+        # autoflush the receipt is written by one UPDATE at the commit, not two.
+        with s.no_autoflush:
+            data = _data(s, payment, row, sent_to=_contact(s, payment))
+            sent = payment_notices.queue_result(s, payment, app.now(),
+                                                status_text="успешно оплачен",
+                                                receipt_text=receipt.receipt_text(data),
+                                                blocked=blocked)
         row.sent_to = ", ".join(sent) or None
         uow.commit()
     return True

@@ -8,12 +8,14 @@ refunded (:func:`payment_refunded`) — and rebuildable from the payments table
 """
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from sqlalchemy import Boolean, and_, case, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from core.db.models import Payment, PaymentDailyStat
 from core.payments.machine import PaymentStatus
@@ -35,14 +37,21 @@ _KEY = ("day", "provider_id", "outcome", "decline_code", "saved_card")
 
 def _upsert(session: Session, values: dict[str, object], add: dict[str, object]) -> None:
     """Insert the row or add to its counters, atomically (ON CONFLICT DO UPDATE)."""
-    dialect = session.get_bind().dialect.name
+    with session.no_autoflush:  # nothing pending is needed: no early UPDATE
+        session.execute(_upsert_statement(session.get_bind().dialect.name, tuple(add)), values)
+
+
+@functools.cache
+def _upsert_statement(dialect: str, add: tuple[str, ...]) -> Insert:
+    # Built once per dialect and counter set, values bound at execution: this runs in
+    # every payment's final transaction. On the table, not the entity: a plain INSERT
+    # without the ORM's bulk machinery.
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(PaymentDailyStat).values(**values)
     table = PaymentDailyStat.__table__
-    statement = statement.on_conflict_do_update(
+    statement = insert(table)
+    return statement.on_conflict_do_update(
         index_elements=list(_KEY),
         set_={name: table.c[name] + statement.excluded[name] for name in add})
-    session.execute(statement)
 
 
 def _key(payment: Payment) -> dict[str, object]:
