@@ -6,6 +6,7 @@
     python -m core staff add --login L --role R [--name N] [--email E]   (password from a prompt or stdin)
     python -m core staff deactivate --login L
     python -m core demo --customers N --seed S [--if-empty]
+    python -m core demo --customers N --payments M --seed S   a real-sized data set in bulk
     python -m core notify send [--every S]  drain the notifications outbox (once, or every S s)
     python -m core secrets init             create .streamlit/secrets.toml if absent
     python -m core providers add --name N --inn I --phone P --kind K --pattern RE --hint H
@@ -90,10 +91,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from core.demo import seed_demo
     from core.demo_bank import seed_bank
 
+    if args.payments is not None:
+        return _demo_scale(args)
+    from core.db.statistics import refresh_statistics
+    from core.services import invoice_stats
+
     app = _app()
-    seed_demo(app, customers=args.customers, seed=args.seed, if_empty=args.if_empty,
-              progress=True)
+    if seed_demo(app, customers=args.customers, seed=args.seed, if_empty=args.if_empty,
+                 progress=True):
+        print(f"Аналитика: {invoice_stats.refresh_all(app)}")
+        print(f"База данных: {refresh_statistics(app.engine)}")
     # Also when the data was already there: a fresh clone's bank file starts empty.
+    added = seed_bank(app)
+    if added:
+        print(f"Симулятор эквайера: загружено операций из истории: {added}")
+    return 0
+
+
+def _count_option(text: str, option: str) -> int:
+    """A count option (``--payments``, ``--customers``) as a positive integer."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise DomainError(f"{option}: укажите целое число больше нуля, например 1000000")
+    return value
+
+
+def _demo_scale(args: argparse.Namespace) -> int:
+    """The bulk loader of a real-sized data set (``core.demo_scale``), then the bank."""
+    from core.demo_bank import seed_bank
+    from core.demo_scale import seed_scale
+
+    payments = _count_option(args.payments, "--payments")
+    customers = _count_option(args.customers, "--customers")
+    app = _app()
+    report = seed_scale(app, customers=customers, payments=payments, seed=args.seed,
+                        if_empty=args.if_empty, progress=True)
+    if report is None:
+        print("В базе уже есть данные: массовая загрузка пропущена (--if-empty)")
+    else:
+        speed = f"{report.total_rows / report.load_seconds:,.0f}".replace(",", " ")
+        print(f"Загружено строк: {report.total_rows} за {report.load_seconds:.1f} с (из них "
+              f"индексы {report.index_seconds:.1f} с), {speed} строк/с; со сводками для "
+              f"аналитики — {report.seconds:.1f} с")
+        for table, rows in report.rows.items():
+            print(f"  {table}: {rows}")
+    print("Симулятор эквайера: загрузка истории операций…", flush=True)
     added = seed_bank(app)
     if added:
         print(f"Симулятор эквайера: загружено операций из истории: {added}")
@@ -339,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(func=cmd_staff)
     demo = sub.add_parser("demo", help="демонстрационные данные")
     demo.add_argument("--customers", type=int, default=2000)
+    demo.add_argument("--payments",
+                      help="массовая загрузка: ровно столько платежей за год (в пустую базу), "
+                           "например --customers 200000 --payments 1000000")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--if-empty", action="store_true",
                       help="ничего не делать, если клиенты уже есть")

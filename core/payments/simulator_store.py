@@ -12,8 +12,11 @@ touched is written back and the transaction commits — also when the method
 raised, because a ``GatewayTimeout`` may come *after* the bank acted (the
 "time-out, charged" case) and that charge must not be lost.
 
-Rows, not one blob: the demo's bank knows its year of history (tens of thousands
-of transactions), and a status query must not read all of them.
+Rows, not one blob: the demo's bank knows its year of history (up to a million
+transactions), and a status query must not read all of them. That history is kept as
+plain columns in ``history`` (``load_history``: one executemany, no pickling — pickling
+a million transactions took over a minute) and turned into the simulator's records only
+when a call touches one; from then on the record in ``records`` is the truth.
 
 The test switches (``make_next_call_time_out`` etc.) are stored too: a switch set
 through any instance, in any process, affects the next call made through any
@@ -25,8 +28,8 @@ from __future__ import annotations
 import pickle
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, MutableMapping
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,7 +49,21 @@ CREATE TABLE IF NOT EXISTS registry (id INTEGER PRIMARY KEY, day TEXT NOT NULL,
                                      value BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS registry_day ON registry (day);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS history (txn_id TEXT PRIMARY KEY, day TEXT NOT NULL,
+                                    amount INTEGER NOT NULL, masked_pan TEXT NOT NULL,
+                                    brand TEXT NOT NULL, rrn TEXT NOT NULL,
+                                    auth_code TEXT NOT NULL, at TEXT NOT NULL,
+                                    refunded INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS history_day ON history (day);
 """
+_HISTORY_COLUMNS = "txn_id, amount, masked_pan, brand, rrn, auth_code, at, refunded"
+
+
+def _historic(rows: Iterable[tuple[Any, ...]]) -> list[HistoricTxn]:
+    return [HistoricTxn(txn_id=txn, amount_kopecks=amount, masked_pan=masked, brand=brand,
+                        rrn=rrn, auth_code=auth, at=datetime.fromisoformat(at),
+                        refunded_kopecks=refunded)
+            for txn, amount, masked, brand, rrn, auth, at, refunded in rows]
 
 
 def _dump(value: object) -> bytes:
@@ -66,10 +83,16 @@ class _Records(MutableMapping[str, Any]):
             return self._touched[key]
         row = self._conn.execute("SELECT value FROM records WHERE kind = ? AND key = ?",
                                  (self._kind, key)).fetchone()
-        if row is None:
-            raise KeyError(key)
-        self._touched[key] = value = pickle.loads(row[0])
-        return value
+        if row is not None:
+            self._touched[key] = value = pickle.loads(row[0])
+            return value
+        if self._kind == "txns":  # a transaction of the loaded history, never touched yet
+            found = _historic(self._conn.execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE txn_id = ?", (key,)))
+            if found:
+                self._touched[key] = value = history_records(found, [])[1][key]
+                return value
+        raise KeyError(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._touched[key] = value
@@ -81,8 +104,13 @@ class _Records(MutableMapping[str, Any]):
         raise NotImplementedError("the bank's records are looked up by key only")
 
     def __len__(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM records WHERE kind = ?",
-                                      (self._kind,)).fetchone()[0])
+        count = int(self._conn.execute("SELECT count(*) FROM records WHERE kind = ?",
+                                       (self._kind,)).fetchone()[0])
+        if self._kind == "txns":
+            count += int(self._conn.execute(
+                "SELECT count(*) FROM history WHERE txn_id NOT IN "
+                "(SELECT key FROM records WHERE kind = 'txns')").fetchone()[0])
+        return count
 
     def save(self) -> None:
         self._conn.executemany(
@@ -102,13 +130,22 @@ class _Registry:
 
     def __iter__(self) -> Iterator[g.SettlementLine]:
         self.save()
+        yield from self._history(f"SELECT {_HISTORY_COLUMNS} FROM history ORDER BY at", ())
         for (value,) in self._conn.execute("SELECT value FROM registry ORDER BY id"):
             yield pickle.loads(value)
 
     def on_day(self, day: date) -> list[g.SettlementLine]:
+        """The history's charges of the day (they came first), then the day's own lines."""
         self.save()
-        return [pickle.loads(value) for (value,) in self._conn.execute(
+        lines = self._history(f"SELECT {_HISTORY_COLUMNS} FROM history WHERE day = ? "
+                              "ORDER BY at", (day.isoformat(),))
+        return lines + [pickle.loads(value) for (value,) in self._conn.execute(
             "SELECT value FROM registry WHERE day = ? ORDER BY id", (day.isoformat(),))]
+
+    def _history(self, sql: str, params: tuple[Any, ...]) -> list[g.SettlementLine]:
+        txns = _historic(self._conn.execute(sql, params))
+        lines = history_records(txns, [])[2]
+        return [lines[t.txn_id] for t in txns]
 
     def save(self) -> None:
         self._conn.executemany(
@@ -152,29 +189,31 @@ class FileBackedSimulator:
             return sim._registry.on_day(day)  # type: ignore[attr-defined]
         return self._call(registry)
 
-    def load_history(self, txns: list[HistoricTxn], cards: list[HistoricCard]) -> int:
-        """In bulk: tens of thousands of rows in one transaction, not a call each."""
-        tokens, known, lines = history_records(txns, cards)
+    def load_history(self, txns: Iterable[HistoricTxn], cards: list[HistoricCard]) -> int:
+        """In bulk, in one transaction: the cards as records, the transactions as plain
+        ``history`` rows (read on demand). Returns how many transactions were new."""
+        tokens, _, _ = history_records([], cards)
         with self._thread_lock:
             conn = self._connect()
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 have = {key for (key,) in conn.execute(
                     "SELECT key FROM records WHERE kind = 'txns'")}
-                new = [txn_id for txn_id in known if txn_id not in have]
                 conn.executemany(
                     "INSERT OR IGNORE INTO records (kind, key, value) VALUES ('tokens', ?, ?)",
                     [(token, _dump(card)) for token, card in tokens.items()])
-                conn.executemany("INSERT INTO records (kind, key, value) VALUES ('txns', ?, ?)",
-                                 [(txn_id, _dump(known[txn_id])) for txn_id in new])
-                registry = _Registry(conn)
-                for txn_id in new:
-                    registry.append(lines[txn_id])
-                registry.save()
+                before = conn.total_changes
+                conn.executemany(
+                    f"INSERT OR IGNORE INTO history (day, {_HISTORY_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    ((moscow_date(t.at).isoformat(), t.txn_id, t.amount_kopecks, t.masked_pan,
+                      t.brand, t.rrn, t.auth_code, t.at.isoformat(), t.refunded_kopecks)
+                     for t in txns if t.txn_id not in have))
+                added = conn.total_changes - before
                 conn.execute("COMMIT")
             finally:
                 conn.close()
-        return len(new)
+        return added
 
     # --- switches (persisted: they affect the next call from any process) ------
     def make_next_call_time_out(self, charged: bool) -> None:
