@@ -16,8 +16,10 @@ rest by amount + masked card + a time window (``WINDOW``). Refund lines are pair
 our succeeded refunds by the payment's transaction id and amount (the n-th refund of an
 amount with the n-th line of it), then by transaction id alone (amount differs).
 
-String keys are factorised to integer codes once, over the union of both sides, so
-every merge is an integer merge (PERFORMANCE.md: 10x faster than string merges).
+The transaction id is factorised to integer codes once, over the union of every side;
+our ids are unique, so a code indexes our row directly (an array look-up, no hash join).
+RRN and card are factorised only over the few rows the id left unpaired, and the result
+is assembled from numpy/Arrow columns of one dtype each, sorted by one lexsort.
 Our side of a row is counted once: a duplicate line, or a bank refund of a payment
 we have no refund for, carries the payment's id for reference but no ``our_amount``.
 """
@@ -68,30 +70,57 @@ def match(bank: pd.DataFrame, ours: pd.DataFrame,
     bank = bank.reset_index(drop=True)
     ours = ours.reset_index(drop=True)
     refunds = refunds.reset_index(drop=True)
-    # One code space per key over every side: -1 for an empty key (never joins).
+    # One code space for the transaction id over every side: -1 for an empty id (never
+    # joins). RRN and card are factorised later, over the few rows left unpaired.
     bank["k_txn"], ours["k_txn"], refunds["k_txn"] = _codes(bank["txn_id"], ours["txn_id"],
                                                             refunds["txn_id"])
-    bank["k_rrn"], ours["k_rrn"] = _codes(bank["rrn"], ours["rrn"])
-    bank["k_pan"], ours["k_pan"] = _codes(bank["masked_pan"], ours["masked_pan"])
     bank["amount"] = bank["amount"].astype("int64")
     ours["amount"] = ours["amount"].astype("int64")
     refunds["amount"] = refunds["amount"].astype("int64")
-    ours["time"] = pd.to_datetime(ours["time"], utc=True)
-    bank["time"] = pd.to_datetime(bank["time"], utc=True)
+    ours["time"] = pd.to_datetime(ours["time"], utc=True).astype("datetime64[ns, UTC]")
+    bank["time"] = pd.to_datetime(bank["time"], utc=True).astype("datetime64[ns, UTC]")
 
-    payment_rows = _payments(bank[bank["operation"] == "payment"], ours, window)
-    refund_rows = _refunds(bank[bank["operation"] == "refund"], refunds, ours)
+    is_payment = (bank["operation"] == "payment").to_numpy(dtype=bool)
+    payment_rows = _payments(bank[is_payment], ours, window)
+    refund_rows = _refunds(bank[~is_payment], refunds, ours)
     parts = [p for p in (*payment_rows, *refund_rows) if not p.empty]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in RESULT_COLUMNS})
-    result = pd.concat(parts, ignore_index=True)
-    for column in RESULT_COLUMNS:
-        if column not in result:
-            result[column] = None
-    order = pd.Categorical(result["klass"], categories=list(CLASSES), ordered=True)
-    result = result.assign(_o=order).sort_values(["_o", "line_no", "payment_id"],
-                                                 na_position="last", kind="stable")
-    return result.loc[:, list(RESULT_COLUMNS)].reset_index(drop=True)
+    result = pd.concat([_conform(p) for p in parts], ignore_index=True)
+    # Class order, then line, then payment (missing last): one lexsort on integer keys.
+    big = np.iinfo("int64").max
+    order = np.lexsort((result["payment_id"].to_numpy(dtype="int64", na_value=big),
+                        result["line_no"].to_numpy(dtype="int64", na_value=big),
+                        _class_order(result["klass"])))
+    return result.take(order).reset_index(drop=True)
+
+
+_CLASS_ORDER = {klass: n for n, klass in enumerate(CLASSES)}
+
+
+def _class_order(klass: pd.Series) -> np.ndarray:
+    """Each row's class position in ``CLASSES`` (mapping six distinct values, not 1M)."""
+    codes, uniques = pd.factorize(klass)
+    return np.array([_CLASS_ORDER[k] for k in uniques], dtype="int64")[codes]
+# One dtype per result column in every part, so concatenating a million rows copies
+# instead of converting (a missing column would come in as objects and drag the rest).
+RESULT_DTYPES = {"klass": "object", "matched_by": "object", "line_no": "Int64",
+                 "payment_id": "Int64", "refund_id": "Int64", "bank_txn_id": "str",
+                 "bank_rrn": "str", "bank_operation": "str", "bank_amount": "Int64",
+                 "bank_masked_pan": "str", "bank_time": "datetime64[ns, UTC]",
+                 "our_amount": "Int64", "our_status": "object"}
+
+
+def _conform(part: pd.DataFrame) -> pd.DataFrame:
+    columns = {}
+    for column, dtype in RESULT_DTYPES.items():
+        if column in part:
+            values = part[column]
+            columns[column] = values if values.dtype == dtype else values.astype(dtype)
+        else:
+            columns[column] = pd.Series(pd.NA if dtype == "Int64" else None, dtype=dtype,
+                                        index=part.index)
+    return pd.DataFrame(columns, index=part.index)
 
 
 def summarise(result: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -117,53 +146,104 @@ def summarise(result: pd.DataFrame) -> dict[str, dict[str, int]]:
 
 def _payments(lines: pd.DataFrame, ours: pd.DataFrame,
               window: timedelta) -> list[pd.DataFrame]:
-    lines = lines.sort_values("line_no", kind="stable")
-    duplicate = (lines["k_txn"] >= 0) & lines.duplicated("k_txn", keep="first")
-    primary, dups = lines[~duplicate], lines[duplicate]
+    """Pairs by transaction id through an array lookup (our ids are unique: a code
+    indexes our row directly, no hash join); RRN and the window only for what is left."""
+    if not lines["line_no"].is_monotonic_increasing:
+        lines = lines.sort_values("line_no", kind="stable")
+    lines = lines.reset_index(drop=True)
+    k_line = lines["k_txn"].to_numpy(dtype="int64")
+    k_ours = ours["k_txn"].to_numpy(dtype="int64")
+    size = int(max(k_line.max(initial=-1), k_ours.max(initial=-1))) + 2
+    # Our row of each code; the first one if a code repeats (the database forbids it).
+    where = np.flatnonzero(k_ours >= 0)[::-1]
+    row_of = np.full(size, -1, dtype="int64")
+    row_of[k_ours[where]] = where
+    first = np.ones(len(lines), dtype=bool)
+    if len(lines):
+        # A line repeating an earlier line's transaction id is a duplicate.
+        _, first_at = np.unique(k_line, return_index=True)
+        first = np.zeros(len(lines), dtype=bool)
+        first[first_at] = True
+    duplicate = (k_line >= 0) & ~first
+    pos = np.where((k_line >= 0) & ~duplicate, row_of[np.maximum(k_line, 0)], -1)
+    pos[k_line < 0] = -1
+    matched_by = np.where(pos >= 0, "txn", None).astype(object)
 
-    pairs = [_pair_on(primary, ours, "k_txn", "txn")]
-    taken_lines = set(pairs[0]["line_no"])
-    taken_ours = set(pairs[0]["payment_id"])
-    rest_lines = primary[~primary["line_no"].isin(taken_lines)]
-    rest_ours = ours[~ours["payment_id"].isin(taken_ours)]
-    # RRN only where it is unique among what is left on our side.
-    unique_rrn = rest_ours[~rest_ours.duplicated("k_rrn", keep=False)]
-    by_rrn = _pair_on(rest_lines, unique_rrn, "k_rrn", "rrn").drop_duplicates("line_no")
-    by_rrn = by_rrn.drop_duplicates("payment_id")
-    pairs.append(by_rrn)
-    rest_lines = rest_lines[~rest_lines["line_no"].isin(by_rrn["line_no"])]
-    rest_ours = rest_ours[~rest_ours["payment_id"].isin(by_rrn["payment_id"])]
-    by_window = _pair_in_window(rest_lines, rest_ours, window)
-    pairs.append(by_window)
-    rest_lines = rest_lines[~rest_lines["line_no"].isin(by_window["line_no"])]
-    rest_ours = rest_ours[~rest_ours["payment_id"].isin(by_window["payment_id"])]
+    taken = np.zeros(len(ours), dtype=bool)
+    taken[pos[pos >= 0]] = True
+    rest = np.flatnonzero((pos < 0) & ~duplicate)
+    if len(rest) and not taken.all():
+        rest_lines = lines.iloc[rest]
+        rest_ours = ours.loc[~taken]
+        rest_lines, rest_ours = _with_codes(rest_lines, rest_ours)
+        # RRN only where it is unique among what is left on our side.
+        unique_rrn = rest_ours[~rest_ours.duplicated("k_rrn", keep=False)]
+        by_rrn = _pair_on(rest_lines, unique_rrn, "k_rrn", "rrn").drop_duplicates("line_no")
+        by_rrn = by_rrn.drop_duplicates("our_row")
+        rest_lines = rest_lines[~rest_lines["row"].isin(by_rrn["row"])]
+        rest_ours = rest_ours[~rest_ours["our_row"].isin(by_rrn["our_row"])]
+        by_window = _pair_in_window(rest_lines, rest_ours, window)
+        for found in (by_rrn, by_window):
+            rows = found["row"].to_numpy(dtype="int64")
+            pos[rows] = found["our_row"].to_numpy(dtype="int64")
+            matched_by[rows] = found["matched_by"].to_numpy(dtype=object)
+            taken[found["our_row"].to_numpy(dtype="int64")] = True
 
-    paired = pd.concat(pairs, ignore_index=True)
-    paired = (paired.merge(lines, on="line_no", how="left")
-              .merge(ours[["payment_id", "amount", "status"]].rename(
-                  columns={"amount": "our_amount", "status": "our_status"}),
-                  on="payment_id", how="left"))
-    charged = paired["our_status"].isin(CHARGED)
-    paired["klass"] = np.select([~charged, paired["amount"] != paired["our_amount"]],
-                                ["status_differs", "amount_differs"], "matched")
-    paired["payment_id"] = paired["payment_id"].astype("Int64")
+    paired = pos >= 0
+    our_amount = _take(ours["amount"].to_numpy(dtype="int64"), pos, 0)
+    our_status = _take(ours["status"].to_numpy(dtype=object), pos, None)
+    charged = np.isin(our_status, CHARGED)
+    bank_amount = lines["amount"].to_numpy(dtype="int64")
+    klass = np.select([duplicate, ~paired, ~charged, bank_amount != our_amount],
+                      ["duplicate_at_bank", "missing_at_ours", "status_differs",
+                       "amount_differs"], "matched").astype(object)
+    # A duplicate names the payment of its transaction, but counts nothing on our side.
+    dup_row = np.where(duplicate & (k_line >= 0), row_of[np.maximum(k_line, 0)], -1)
+    ids = ours["payment_id"].to_numpy(dtype="int64")
+    payment_id = pd.array(_take(ids, np.where(paired, pos, dup_row), -1), dtype="Int64")
+    payment_id[(~paired) & (dup_row < 0)] = pd.NA
+    matched_by[duplicate] = "txn"
+    bank_side = pd.DataFrame({
+        "klass": klass, "matched_by": matched_by, "line_no": lines["line_no"].to_numpy(),
+        "payment_id": payment_id,
+        "bank_txn_id": lines["txn_id"].astype("str").array,
+        "bank_rrn": lines["rrn"].astype("str").array,
+        "bank_operation": lines["operation"].astype("str").array,
+        "bank_amount": pd.array(bank_amount, dtype="Int64"),
+        "bank_masked_pan": lines["masked_pan"].astype("str").array,
+        "bank_time": lines["time"].array,
+        "our_amount": pd.array(our_amount, dtype="Int64"), "our_status": our_status,
+    })
+    bank_side.loc[~paired, "our_amount"] = pd.NA
 
-    missing_ours = rest_lines.assign(klass="missing_at_ours", matched_by=None)
-    # A duplicate names the payment of its first line, but counts nothing on our side.
-    dups = dups.merge(ours.loc[ours["k_txn"] >= 0, ["k_txn", "payment_id"]], on="k_txn",
-                      how="left").assign(klass="duplicate_at_bank", matched_by="txn")
-    expected = rest_ours[rest_ours["in_period"].astype(bool)
-                         & rest_ours["status"].isin(CHARGED)]
+    left = ~taken & ours["in_period"].astype(bool).to_numpy() & ours["status"].isin(
+        CHARGED).to_numpy()
+    expected = ours.loc[left]
     missing_bank = pd.DataFrame({
         "klass": "missing_at_bank", "payment_id": expected["payment_id"].astype("Int64"),
         "our_amount": expected["amount"], "our_status": expected["status"]})
-    return [_bank_side(paired), _bank_side(missing_ours), _bank_side(dups), missing_bank]
+    return [bank_side, missing_bank]
+
+
+def _take(values: np.ndarray, rows: np.ndarray, fill: object) -> np.ndarray:
+    """``values[rows]``, ``fill`` where a row is -1 (also when ``values`` is empty)."""
+    padded = np.append(values, np.array([fill], dtype=values.dtype))
+    return padded[np.where(rows >= 0, rows, len(values))]
+
+
+def _with_codes(lines: pd.DataFrame, ours: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The unpaired rest with RRN and card codes and their row numbers on each side."""
+    lines = lines.assign(row=lines.index.to_numpy())
+    ours = ours.assign(our_row=ours.index.to_numpy())
+    lines["k_rrn"], ours["k_rrn"] = _codes(lines["rrn"], ours["rrn"])
+    lines["k_pan"], ours["k_pan"] = _codes(lines["masked_pan"], ours["masked_pan"])
+    return lines, ours
 
 
 def _pair_on(lines: pd.DataFrame, ours: pd.DataFrame, key: str, how: str) -> pd.DataFrame:
-    left = lines.loc[lines[key] >= 0, ["line_no", key]]
-    right = ours.loc[ours[key] >= 0, ["payment_id", key]]
-    return left.merge(right, on=key, how="inner")[["line_no", "payment_id"]].assign(
+    left = lines.loc[lines[key] >= 0, ["row", "line_no", key]]
+    right = ours.loc[ours[key] >= 0, ["our_row", key]]
+    return left.merge(right, on=key, how="inner")[["row", "line_no", "our_row"]].assign(
         matched_by=how)
 
 
@@ -171,9 +251,10 @@ def _pair_in_window(lines: pd.DataFrame, ours: pd.DataFrame,
                     window: timedelta) -> pd.DataFrame:
     """One-to-one pairs by amount and card within the window: the nearest in time first,
     charged payments before others; a few greedy passes, each on whole columns."""
-    columns = ["line_no", "payment_id", "matched_by"]
-    left = lines.loc[lines["k_pan"] >= 0, ["line_no", "amount", "k_pan", "time"]]
-    right = ours.loc[ours["k_pan"] >= 0, ["payment_id", "amount", "k_pan", "time", "status"]]
+    columns = ["row", "line_no", "our_row", "matched_by"]
+    left = lines.loc[lines["k_pan"] >= 0, ["row", "line_no", "amount", "k_pan", "time"]]
+    right = ours.loc[ours["k_pan"] >= 0, ["our_row", "payment_id", "amount", "k_pan", "time",
+                                          "status"]]
     if left.empty or right.empty:
         return pd.DataFrame(columns=columns)
     candidates = left.merge(right, on=["amount", "k_pan"], suffixes=("", "_ours"))
@@ -185,11 +266,11 @@ def _pair_in_window(lines: pd.DataFrame, ours: pd.DataFrame,
     for _ in range(WINDOW_PASSES):
         if candidates.empty:
             break
-        best = (candidates.drop_duplicates("line_no")
-                .drop_duplicates("payment_id"))
-        chosen.append(best[["line_no", "payment_id"]])
-        candidates = candidates[~candidates["line_no"].isin(best["line_no"])
-                                & ~candidates["payment_id"].isin(best["payment_id"])]
+        best = (candidates.drop_duplicates("row")
+                .drop_duplicates("our_row"))
+        chosen.append(best[["row", "line_no", "our_row"]])
+        candidates = candidates[~candidates["row"].isin(best["row"])
+                                & ~candidates["our_row"].isin(best["our_row"])]
     if not chosen:
         return pd.DataFrame(columns=columns)
     return pd.concat(chosen, ignore_index=True).assign(matched_by="window")
@@ -257,10 +338,23 @@ def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame,
 
 
 def _codes(*columns: pd.Series) -> tuple[np.ndarray, ...]:
-    """Integer codes of several string columns over one shared vocabulary; -1 for empty."""
-    joined = pd.concat([c.astype("object") for c in columns], ignore_index=True)
-    joined = joined.where(joined.notna() & (joined.astype(str).str.strip() != ""), None)
-    codes, _ = pd.factorize(joined, use_na_sentinel=True)
+    """Integer codes of several string columns over one shared vocabulary; -1 for empty.
+
+    Emptiness is judged on the distinct values, not per row: stripping a million
+    cells costs more than the factorising itself. Columns are joined as objects when
+    any side is not Arrow text already (converting a million ids to Arrow costs more);
+    then only "" counts as blank (our ids are never padded, the reader strips cells)."""
+    arrow = all(isinstance(c.dtype, pd.StringDtype) for c in columns)
+    joined = pd.concat(columns if arrow else [c.astype("object") for c in columns],
+                       ignore_index=True)
+    codes, uniques = pd.factorize(joined, use_na_sentinel=True)
+    if arrow:
+        empty = pd.Series(uniques).str.strip().eq("").to_numpy(dtype=bool)
+    else:  # ids from the database are never padded: only the empty one is blank
+        empty = np.asarray(uniques, dtype=object) == ""
+    blank = np.flatnonzero(empty)
+    if len(blank):
+        codes = np.where(np.isin(codes, blank), -1, codes)
     out, start = [], 0
     for column in columns:
         out.append(codes[start:start + len(column)])

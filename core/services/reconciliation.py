@@ -3,8 +3,20 @@
 ``reconcile`` reads the file (``core.finance.registry_file``), detects the period from
 its dates (Moscow days), loads our payments and succeeded refunds around it, matches
 them (``core.finance.matching``, pandas on whole columns) and stores the run with every
-item in one transaction (Core ``executemany`` in chunks). A file with any bad row is
-refused whole (``RegistryRejected`` with every problem) and nothing is stored.
+item in one transaction. A file with any bad row is refused whole (``RegistryRejected``
+with every problem) and nothing is stored.
+
+Scale (issue 6: 1M lines against 1M payments). Our side is one SQL read per table
+through the driver's cursor straight into a frame: no ORM objects and no per-row type
+processing (timestamps come as SQLite's stored text or as epoch microseconds from
+PostgreSQL and are parsed a column at a time). Every item is still stored as its own
+``reconciliation_items`` row, because resolving, paging a class and the Excel export
+work on items; they are written through the driver (``executemany`` of 50,000-row
+batches on SQLite, ``COPY`` on PostgreSQL) from columns converted as a whole. That is
+now the largest part of a 1M run on SQLite (the insert itself, about half of it the
+foreign-key look-up of each item's payment); a more compact storage of matched items
+(one row per run with their columns as arrays) would remove it but needs a new table
+and migration, so it is left for a decision (see the issue-6 report).
 
 The same file (by SHA-256) is reconciled once: a second upload raises
 ``FileAlreadyReconciled`` naming the earlier run (its ``run_id`` lets the page open it).
@@ -25,8 +37,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import BigInteger, String, cast, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,13 +61,13 @@ from core.paging import Page, PageRequest, capped_count
 from core.reports import exports
 from core.services import audit
 from core.services.payment_views import status_label
-from core.timefmt import as_utc, format_date, format_datetime_msk, moscow_day_start
+from core.timefmt import format_date, format_datetime_msk, moscow_day_start
 
 RECONCILERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
 CLASSES = matching.CLASSES
 DISCREPANCIES = matching.DISCREPANCIES
 CLASS_LABELS = matching.CLASS_LABELS
-SAVE_CHUNK = 5000  # items per executemany
+SAVE_CHUNK = 50_000  # items per executemany (also how often progress is told)
 LOOKUP_CHUNK = 900  # ids per IN (...) list
 # Payments are loaded by creation time from this long before the period (a payment
 # confirmed after midnight, a pending one settled later); others by their txn id.
@@ -202,7 +215,7 @@ def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
     with app.uow() as uow:
         s = uow.session
         _refuse_known(s, checksum)  # the same file, reconciled meanwhile
-        open_items = int(result["klass"].isin(DISCREPANCIES).sum())
+        open_items = int((result["klass"] != "matched").sum())
         run = ReconciliationRun(
             created_at=now, staff_id=actor.staff_id, file_name=name, file_sha256=checksum,
             period_from=period[0], period_to=period[1], bank_lines=len(registry.lines),
@@ -256,52 +269,103 @@ def _refuse_known(s: Session, checksum: str) -> None:
 
 def _our_side(s: Session, registry: RegistryFile,
               period: tuple[date, date]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Our payments and succeeded refunds that could meet the file's lines."""
+    """Our payments and succeeded refunds that could meet the file's lines: one SQL read
+    each straight into a frame (no ORM objects, no per-row type processing)."""
     start, end = moscow_day_start(period[0]), moscow_day_start(period[1] + timedelta(days=1))
     margin = matching.WINDOW
+    moment = func.coalesce(Payment.finalized_at, Payment.created_at)
     columns = (Payment.id, Payment.gateway_txn_id, Payment.rrn, Payment.masked_pan,
-               Payment.amount + Payment.commission, Payment.status,
-               func.coalesce(Payment.finalized_at, Payment.created_at))
-    rows = list(s.execute(select(*columns).where(
+               Payment.amount + Payment.commission, Payment.status, _raw_time(s, moment))
+    names = ["payment_id", "txn_id", "rrn", "masked_pan", "amount", "status", "time"]
+    ours = _frame(s, select(*columns).where(
         Payment.created_at >= start - LOOKBACK, Payment.created_at < end + margin,
-        (Payment.gateway_txn_id.is_not(None)) | (Payment.masked_pan.is_not(None)))))
-    known = {row[1] for row in rows if row[1]}
-    wanted = sorted(set(registry.lines["txn_id"]) - known - {""})
+        (Payment.gateway_txn_id.is_not(None)) | (Payment.masked_pan.is_not(None))), names)
+    lines = registry.lines
+    wanted = _absent(lines["txn_id"], ours["txn_id"])
     for chunk in _chunks(wanted):
-        rows += list(s.execute(select(*columns).where(Payment.gateway_txn_id.in_(chunk))))
-    ours = pd.DataFrame(rows, columns=["payment_id", "txn_id", "rrn", "masked_pan", "amount",
-                                       "status", "time"])
+        ours = pd.concat([ours, _frame(s, select(*columns).where(
+            Payment.gateway_txn_id.in_(chunk)), names)], ignore_index=True)
     if ours.empty:
         ours = matching.empty_ours()
     else:
-        ours["time"] = pd.to_datetime(ours["time"].map(_aware), utc=True)
+        ours["time"] = _as_utc_series(s, ours["time"])
         ours["in_period"] = ((ours["time"] >= start) & (ours["time"] < end)).astype(bool)
 
     ref_columns = (Refund.id, Refund.payment_id, Payment.gateway_txn_id, Refund.amount,
-                   Refund.completed_at)
+                   _raw_time(s, Refund.completed_at))
+    ref_names = ["refund_id", "payment_id", "txn_id", "amount", "time"]
     base = (select(*ref_columns).join(Payment, Payment.id == Refund.payment_id)
             .where(Refund.status == "succeeded"))
-    ref_rows = list(s.execute(base.where(Refund.completed_at >= start - margin,
-                                         Refund.completed_at < end + margin)))
-    seen = {row[0] for row in ref_rows}
-    refunded = sorted(set(registry.lines.loc[registry.lines["operation"] == "refund",
-                                             "txn_id"]) - {""})
+    refunds = _frame(s, base.where(Refund.completed_at >= start - margin,
+                                   Refund.completed_at < end + margin), ref_names)
+    refunded = lines.loc[lines["operation"] == "refund", "txn_id"]
+    refunded = sorted(set(refunded.tolist()) - {""})
     for chunk in _chunks(refunded):
-        ref_rows += [row for row in s.execute(base.where(Payment.gateway_txn_id.in_(chunk)))
-                     if row[0] not in seen]
-    refunds = pd.DataFrame(ref_rows, columns=["refund_id", "payment_id", "txn_id", "amount",
-                                              "time"])
+        more = _frame(s, base.where(Payment.gateway_txn_id.in_(chunk)), ref_names)
+        more = more[~more["refund_id"].isin(refunds["refund_id"])]
+        refunds = pd.concat([refunds, more], ignore_index=True)
     if refunds.empty:
         refunds = matching.empty_refunds()
     else:
-        refunds["time"] = pd.to_datetime(refunds["time"].map(_aware), utc=True)
+        refunds["time"] = _as_utc_series(s, refunds["time"])
         refunds["in_period"] = ((refunds["time"] >= start)
                                 & (refunds["time"] < end)).astype(bool)
     return ours, refunds
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else as_utc(moment)
+def _raw_time(s: Session, column: Any) -> Any:
+    """A timestamp as the driver gives it cheapest: SQLite's stored text (parsed a whole
+    column at a time), microseconds since the epoch on PostgreSQL."""
+    if s.get_bind().dialect.name == "sqlite":
+        return type_coerce(column, String)
+    return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+
+
+def _as_utc_series(s: Session, values: pd.Series) -> pd.Series:
+    """The inverse of ``_raw_time``."""
+    if s.get_bind().dialect.name == "sqlite":
+        return pd.to_datetime(values.astype("str"), format="ISO8601", utc=True)
+    return pd.to_datetime(pd.to_numeric(values), unit="us", utc=True)
+
+
+def _frame(s: Session, query: Any, names: list[str]) -> pd.DataFrame:
+    """Rows of a Core query through the driver's cursor into a frame."""
+    connection = s.connection()
+    compiled = query.compile(dialect=connection.dialect,
+                             compile_kwargs={"render_postcompile": True})
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        if compiled.positiontup is not None:
+            params: Any = tuple(compiled.params[name] for name in compiled.positiontup)
+        else:
+            params = compiled.params
+        processors = compiled._bind_processors
+        if isinstance(params, tuple):
+            params = tuple(processors[n](v) if n in processors else v
+                           for n, v in zip(compiled.positiontup or (), params))
+        else:
+            params = {n: processors[n](v) if n in processors else v for n, v in params.items()}
+        cursor.execute(str(compiled), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not rows:
+        return pd.DataFrame({name: pd.Series(dtype="object") for name in names})
+    # Plain objects (C code builds them from the tuples): letting pandas infer Arrow
+    # strings for a million ids costs more than the read, and matching factorises them.
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    for name in names:
+        if name in ("payment_id", "refund_id", "amount"):
+            frame[name] = frame[name].astype("int64")
+    return frame
+
+
+def _absent(keys: pd.Series, known: pd.Series) -> list[str]:
+    """The distinct non-empty ``keys`` not among ``known``: a set of our ids and the
+    file's distinct ids (a per-row ``isin`` on Arrow text is far slower)."""
+    ours = set(known.dropna().tolist())
+    return sorted(str(k) for k in pd.unique(keys.dropna()).tolist()
+                  if isinstance(k, str) and k.strip() and k not in ours)
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
@@ -309,40 +373,79 @@ def _chunks(values: list[Any]) -> Iterator[list[Any]]:
         yield values[begin:begin + LOOKUP_CHUNK]
 
 
-def _nullable(series: pd.Series, kind: str) -> list[Any]:
-    """A result column as plain Python values for the driver (None for missing)."""
-    if kind == "int":
-        return [None if pd.isna(v) else int(v) for v in series.astype("Int64")]
-    if kind == "time":
-        return [None if pd.isna(v) else v.to_pydatetime() for v in series]
-    return [None if (v is None or (not isinstance(v, str) and pd.isna(v)) or v == "")
-            else str(v) for v in series]
+ITEM_COLUMNS_DB = ("run_id", "klass", "payment_id", "bank_line_no", "bank_txn_id", "bank_rrn",
+                   "bank_operation", "bank_amount", "bank_masked_pan", "bank_time",
+                   "our_amount", "our_status")
 
 
 def _store_items(s: Session, run_id: int, result: pd.DataFrame,
                  progress: Progress | None) -> None:
-    times = pd.to_datetime(result["bank_time"], utc=True)
-    columns = {
-        "klass": _nullable(result["klass"], "text"),
-        "payment_id": _nullable(result["payment_id"], "int"),
-        "bank_line_no": _nullable(result["line_no"], "int"),
-        "bank_txn_id": _nullable(result["bank_txn_id"], "text"),
-        "bank_rrn": _nullable(result["bank_rrn"], "text"),
-        "bank_operation": _nullable(result["bank_operation"], "text"),
-        "bank_amount": _nullable(result["bank_amount"], "int"),
-        "bank_masked_pan": _nullable(result["bank_masked_pan"], "text"),
-        "bank_time": _nullable(times, "time"),
-        "our_amount": _nullable(result["our_amount"], "int"),
-        "our_status": _nullable(result["our_status"], "text"),
-    }
+    """Every item, in the run's transaction, straight through the driver: executemany in
+    large batches on SQLite, COPY on PostgreSQL (see the module docstring)."""
     total = len(result)
-    table = ReconciliationItem.__table__
-    for begin in range(0, total, SAVE_CHUNK):
-        rows = [{"run_id": run_id, **{name: values[i] for name, values in columns.items()}}
-                for i in range(begin, min(begin + SAVE_CHUNK, total))]
-        s.execute(insert(table), rows)
-        if progress is not None:
-            progress(60 + 39 * min(begin + SAVE_CHUNK, total) // max(total, 1), 100)
+    if not total:
+        return
+    connection = s.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    columns = [
+        [run_id] * total,
+        _texts(result["klass"]),
+        _ints(result["payment_id"]),
+        _ints(result["line_no"]),
+        _texts(result["bank_txn_id"]),
+        _texts(result["bank_rrn"]),
+        _texts(result["bank_operation"]),
+        _ints(result["bank_amount"]),
+        _texts(result["bank_masked_pan"]),
+        _moments(result["bank_time"], sqlite),
+        _ints(result["our_amount"]),
+        _texts(result["our_status"]),
+    ]
+    raw = connection.connection.driver_connection
+    table = ReconciliationItem.__tablename__
+    names = ", ".join(ITEM_COLUMNS_DB)
+    if sqlite:
+        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+        for begin in range(0, total, SAVE_CHUNK):
+            stop = min(begin + SAVE_CHUNK, total)
+            raw.executemany(sql, zip(*(c[begin:stop] for c in columns)))
+            if progress is not None:
+                progress(60 + 39 * stop // total, 100)
+        return
+    cursor = raw.cursor()
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for begin in range(0, total, SAVE_CHUNK):
+            stop = min(begin + SAVE_CHUNK, total)
+            for row in zip(*(c[begin:stop] for c in columns)):
+                copy.write_row(row)
+            if progress is not None:
+                progress(60 + 39 * stop // total, 100)
+
+
+def _ints(series: pd.Series) -> list[Any]:
+    return series.astype("Int64").to_numpy(dtype=object, na_value=None).tolist()
+
+
+def _texts(series: pd.Series) -> list[Any]:
+    """Text for the driver; None for missing and for empty text."""
+    values = series.astype("str")
+    return values.where(values != "").to_numpy(dtype=object, na_value=None).tolist()
+
+
+def _moments(series: pd.Series, sqlite: bool) -> list[Any]:
+    """UTC moments as text built on the whole column: SQLAlchemy's own SQLite format
+    (fixed microseconds); the same with ``+00`` for PostgreSQL's COPY."""
+    times = pd.to_datetime(series, utc=True)
+    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(naive, unit="us")  # 2026-11-25T09:00:00.000000
+    text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")  # the T, in place
+    out: list[Any] = text.tolist()
+    suffix = "" if sqlite else "+00"  # COPY's text form of a timestamptz, explicitly UTC
+    if suffix:
+        out = [v + suffix for v in out]
+    for missing in np.flatnonzero(np.isnat(naive)):
+        out[missing] = None
+    return out
 
 
 # --- reading runs ----------------------------------------------------------------
