@@ -1,15 +1,21 @@
 """``python -m benchmarks --scale small|full`` — prints a table, writes results/latest.json.
 
-Figures (each with its raw baseline measured in the same run):
-- demo load: customers/s through ``core.demo`` vs raw ``sqlite3.executemany`` of the same rows;
-- customer search (phone, e-mail prefix, name part): ms vs the bare SQL of the same query;
-- staff session check (runs on every dashboard rerun): ms vs a bare primary-key SELECT;
-- registration (validation, argon2id hashes, code, outbox, audit): per second vs hashing alone;
-- billing-registry import, 50,000 rows (service call and CLI run): rows/s vs pandas.read_csv
-  plus sqlite3 executemany of the same rows;
-- payment flow end to end (create, card, one-time password, confirm: ledger, invoice,
-  receipt, fiscal data, notification): payments/s vs raw sqlite3 committing the same
-  number of rows in the same number of small transactions.
+Every figure is measured beside a raw baseline in the same run and reported as a ratio
+(the machine is shared and noisy: ratios travel between runs, seconds do not):
+- the scale data set's load (``benchmarks.load``): rows/s vs raw sqlite3 executemany;
+- search by phone, e-mail, personal account, payment number; every dashboard page's
+  warm script run (AppTest, logged in) vs its main query; the dashboard's peak memory
+  (``benchmarks.pages``) — all on that data set;
+- the staff session check (every rerun) vs a bare primary-key SELECT;
+- registration (argon2id hashes) vs the hashing alone;
+- Excel export 100,000 rows vs the bare writer, XLSX/CSV import vs the bare reader
+  (``benchmarks.excel``);
+- the payment flow end to end vs raw small transactions (``benchmarks.payment_flow``);
+- reconciliation of a 1,000,000-line registry vs a bare merge (``benchmarks.reconciliation``).
+
+With ``DATABASE_URL`` (or ``--database-url``) pointing at PostgreSQL, the data set and
+everything measured on it go there (the database is emptied first: never point it at
+production); without, a temporary SQLite file.
 """
 from __future__ import annotations
 
@@ -18,95 +24,41 @@ import json
 import os
 import platform
 import sqlite3
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 
-from benchmarks import payment_flow
+from benchmarks import load, pages, payment_flow, reconciliation
 from benchmarks.common import Figure, bench_app, median_ms
 from core.app import App
-from core.config import HashingCost
+from core.config import FAST_HASHING
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
 from core.db.models import StaffRole
-from core.paging import PageRequest
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCALES = {"small": 20_000, "full": 200_000}
+SCALES = ("small", "full")
 
 
-def bench_load(work: Path, customers: int) -> tuple[Figure, App]:
-    from core.demo import seed_demo
+def bench_session_check(database_url: str, work: Path) -> Figure:
+    """Runs on every dashboard rerun: the staff session behind the cookie."""
+    from sqlalchemy import text
 
-    url = f"sqlite:///{work / 'bench.db'}"
-    upgrade(make_engine(url))
-    app = bench_app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
-                                      argon2_parallelism=1, bcrypt_rounds=4))
-    start = time.perf_counter()
-    seed_demo(app, customers=customers, seed=1, billing=False)  # customers only, as the baseline
-    ours = customers / (time.perf_counter() - start)
-    # Raw baseline: the same rows, plain sqlite3, one executemany into a bare table.
-    with app.engine.connect() as conn:
-        rows = conn.exec_driver_sql("SELECT phone, email, password_hash, code_word_hash, surname, "
-                                    "first_name, patronymic, birth_date, address, search_name, "
-                                    "agreement_version, agreement_accepted_at, registered_at, "
-                                    "activated_at, code_word_failures FROM customers").all()
-    raw = sqlite3.connect(work / "raw.db")
-    raw.execute("PRAGMA journal_mode=WAL")
-    raw.execute("CREATE TABLE c (phone, email, password_hash, code_word_hash, surname, first_name,"
-                " patronymic, birth_date, address, search_name, agreement_version,"
-                " agreement_accepted_at, registered_at, activated_at, code_word_failures)")
-    start = time.perf_counter()
-    raw.executemany("INSERT INTO c VALUES (" + ",".join("?" * 15) + ")", [tuple(r) for r in rows])
-    raw.commit()
-    baseline = len(rows) / (time.perf_counter() - start)
-    raw.close()
-    return Figure("demo load", round(ours), "customers/s", "sqlite3 executemany",
-                  round(baseline), round(ours / baseline, 3), ">= 0.5 of raw"), app
-
-
-def bench_search(app: App, work: Path) -> list[Figure]:
-    from core.services import contact_center
-    from tests.factories import make_staff  # the same helper the tests use
-
-    agent = make_staff(app, StaffRole.AGENT)
-    raw = sqlite3.connect(work / "bench.db")
-    with app.engine.connect() as conn:
-        phone, email, name = conn.exec_driver_sql(
-            "SELECT phone, email, search_name FROM customers WHERE search_name != '' "
-            "ORDER BY id DESC LIMIT 1").one()
-    cases = [
-        ("search by phone", phone, "SELECT * FROM customers WHERE phone = ?", (phone,)),
-        ("search by e-mail prefix", email.split("@")[0] + "@",
-         "SELECT * FROM customers WHERE email >= ? AND email < ? ORDER BY registered_at DESC "
-         "LIMIT 25", (email.split("@")[0] + "@", email.split("@")[0] + "@\uffff")),
-        ("search by name part", name.split()[0][:5],
-         "SELECT * FROM customers WHERE search_name LIKE ? ORDER BY registered_at DESC LIMIT 25",
-         ("%" + name.split()[0][:5] + "%",)),
-    ]
-    figures = []
-    for label, query, sql, params in cases:
-        ours = median_ms(lambda q=query: contact_center.search_customers(
-            app, agent, q, PageRequest(1, 25)))
-        base = median_ms(lambda s=sql, p=params: raw.execute(s, p).fetchall())
-        figures.append(Figure(label, round(ours, 2), "ms", "bare SQL of the query", round(base, 2),
-                              round(ours / base, 2), "< 20 ms"))
-    raw.close()
-    return figures
-
-
-def bench_session_check(app: App, work: Path) -> Figure:
     from core.services import staff
     from tests.factories import STAFF_PASSWORD, make_staff
 
+    app = bench_app(database_url, work, FAST_HASHING)
     member = make_staff(app, StaffRole.AGENT)
     token = staff.login(app, member.login, STAFF_PASSWORD).session_token
-    raw = sqlite3.connect(work / "bench.db")
-    ours = median_ms(lambda: staff.check_session(app, token), repeat=200)
-    base = median_ms(lambda: raw.execute("SELECT * FROM staff_sessions WHERE id = 1").fetchall(),
-                      repeat=200)
-    raw.close()
+    with app.engine.connect() as conn:
+        ours = median_ms(lambda: staff.check_session(app, token), repeat=200)
+        base = median_ms(lambda: conn.execute(text(
+            "SELECT * FROM staff_sessions WHERE id = 1")).fetchall(), repeat=200)
+    app.engine.dispose()
     return Figure("staff session check per rerun", round(ours, 3), "ms", "bare PK select",
                   round(base, 3), round(ours / base, 1), "< 5 ms")
 
@@ -158,8 +110,7 @@ def bench_invoice_import(work: Path) -> list[Figure]:
     def setup(name: str) -> tuple[App, int]:
         url = f"sqlite:///{work / name}"
         upgrade(make_engine(url))
-        app = bench_app(url, work, HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024,
-                                          argon2_parallelism=1, bcrypt_rounds=4))
+        app = bench_app(url, work, FAST_HASHING)
         now = app.now()
         with app.uow() as uow:
             provider = Provider(name="Водоканал", inn="7801023456", contact_phone="8 800",
@@ -225,38 +176,83 @@ def bench_invoice_import(work: Path) -> list[Figure]:
                    round(cli / baseline, 3), "50k rows < 10 s with start-up")]
 
 
-def machine() -> dict[str, object]:
-    import pandas
-    import sqlalchemy
-    import streamlit
+def _database(database_url: str | None) -> str | None:
+    """The PostgreSQL to run on, if any; a SQLite DATABASE_URL (the dashboard's own file)
+    is never used: the suite empties the database it loads."""
+    url = database_url or os.environ.get("DATABASE_URL")
+    return url if url and url.startswith("postgresql") else None
 
+
+def machine(database_url: str) -> dict[str, object]:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        server = (conn.exec_driver_sql("SHOW server_version").scalar()
+                  if engine.dialect.name == "postgresql" else sqlite3.sqlite_version)
+    engine.dispose()
+    libraries = {name: metadata.version(name) for name in (
+        "streamlit", "sqlalchemy", "pandas", "numpy", "plotly", "xlsxwriter", "openpyxl",
+        "python-calamine", "psycopg", "streamlit-authenticator")}
     return {"cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "sqlalchemy": sqlalchemy.__version__,
-            "streamlit": streamlit.__version__, "pandas": pandas.__version__,
-            "sqlite": sqlite3.sqlite_version, "database": "sqlite"}
+            "platform": platform.platform(), "libraries": libraries,
+            "database": {"dialect": engine.dialect.name, "version": server}}
+
+
+def _step(title: str, run: Callable[[], list[Figure]], figures: list[Figure]) -> None:
+    print(f"… {title}", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    got = run()
+    figures.extend(got)
+    print(f"  {title}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--scale", choices=list(SCALES), default="small")
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--database-url", help="PostgreSQL to run on (emptied first!)")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only these parts: load, pages, session, registration, "
+                             "excel, payments, reconciliation")
     args = parser.parse_args(argv)
-    customers = SCALES[args.scale]
+    pg = _database(args.database_url)
+    wanted = set(args.only) or {"load", "pages", "session", "registration", "excel",
+                                "payments", "reconciliation"}
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        load, app = bench_load(work, customers)
-        figures.append(load)
-        figures += bench_search(app, work)
-        figures.append(bench_session_check(app, work))
-        figures.append(bench_registration(work, 20))
-        figures += bench_invoice_import(work)
-        figures += payment_flow.run(work, args.scale)
-        app.engine.dispose()
-    print(f"{'figure':34} {'value':>12} {'unit':16} {'baseline':>12}  ratio  target")
+        built: dict[str, str] = {}
+
+        def data_set() -> list[Figure]:
+            got, built["url"] = load.build(work, args.scale, pg)
+            return got
+
+        _step("data set", data_set, figures)  # the pages, search and session need it
+        if "load" not in wanted:
+            figures.clear()
+        url = built["url"]
+        if "pages" in wanted:
+            _step("search", lambda: pages.bench_search(url, work), figures)
+            _step("pages", lambda: pages.bench_pages(url, work), figures)
+            _step("customer card", lambda: [pages.bench_customer_card(url, work)], figures)
+            _step("memory", lambda: [pages.bench_memory(url, work)], figures)
+        if "session" in wanted:
+            _step("session check", lambda: [bench_session_check(url, work)], figures)
+        if "registration" in wanted:
+            _step("registration", lambda: [bench_registration(work, 20)], figures)
+        if "excel" in wanted:
+            _step("invoice import", lambda: bench_invoice_import(work), figures)
+        if "payments" in wanted:
+            _step("payment flow", lambda: payment_flow.run(work, args.scale), figures)
+        if "reconciliation" in wanted:
+            _step("reconciliation",
+                  lambda: reconciliation.run(work, args.scale, pg), figures)
+        report = {"scale": args.scale, "machine": machine(url),
+                  "figures": [asdict(f) for f in figures]}
+    print(f"{'figure':70} {'value':>10} {'unit':12} {'baseline':>10}  {'ratio':>8}  target")
     for f in figures:
-        print(f"{f.name:34} {f.value:>12} {f.unit:16} {f.baseline_value:>12}  {f.ratio:<6} {f.target}")
+        print(f"{f.name[:70]:70} {f.value:>10} {f.unit[:12]:12} {f.baseline_value:>10}  "
+              f"{f.ratio:>8}  {f.target}")
     RESULTS.mkdir(exist_ok=True)
-    report = {"scale": args.scale, "customers": customers, "machine": machine(),
-              "figures": [asdict(f) for f in figures]}
     (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     return 0
