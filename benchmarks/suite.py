@@ -32,9 +32,8 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import load, pages, payment_flow, reconciliation
+from benchmarks import excel, load, pages, payment_flow, reconciliation
 from benchmarks.common import Figure, bench_app, median_ms
-from core.app import App
 from core.config import FAST_HASHING
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
@@ -81,99 +80,6 @@ def bench_registration(work: Path, count: int) -> Figure:
     base = count / (time.perf_counter() - start)
     return Figure("registration", round(ours, 1), "registrations/s", "the two argon2id hashes alone",
                   round(base, 1), round(ours / base, 3), ">= 0.8 (hashing dominates)")
-
-
-INVOICE_ROWS = 50_000
-
-
-def bench_invoice_import(work: Path) -> list[Figure]:
-    """A 50,000-row billing registry (10,000 accounts x 5 services, «;», decimal comma):
-    rows/s of ``import_billing_registry`` and of the CLI run, vs pandas.read_csv of the same
-    file plus sqlite3 executemany of the same tuples into a bare table."""
-    import subprocess
-    import sys
-    from datetime import datetime
-
-    import pandas
-    from sqlalchemy import insert
-
-    from core.db.models import Provider, ProviderAccount
-    from core.services.invoice_import import import_billing_registry
-    from core.timefmt import MOSCOW
-
-    services = (("Холодное водоснабжение", "м3", "52,70"), ("Горячее водоснабжение", "м3",
-                                                            "248,15"),
-                ("Водоотведение", "м3", "43,90"), ("Отопление", "Гкал", "3 053,44"),
-                ("Электроэнергия", "кВт·ч", "6,92"))
-    accounts = [f"{4_000_000_000 + n}" for n in range(INVOICE_ROWS // len(services))]
-
-    def setup(name: str) -> tuple[App, int]:
-        url = f"sqlite:///{work / name}"
-        upgrade(make_engine(url))
-        app = bench_app(url, work, FAST_HASHING)
-        now = app.now()
-        with app.uow() as uow:
-            provider = Provider(name="Водоканал", inn="7801023456", contact_phone="8 800",
-                                service_kind="water", account_pattern=r"\d{10}",
-                                account_hint="10 цифр", created_at=now)
-            uow.session.add(provider)
-            uow.session.flush()
-            uow.session.execute(insert(ProviderAccount.__table__), [
-                dict(provider_id=provider.id, number=n, address="г. Пермь", payer_masked="И***в",
-                     loaded_at=now) for n in accounts])
-            uow.commit()
-            return app, provider.id
-
-    today = datetime.now(MOSCOW).date()
-    period = f"{today.month:02d}.{today.year}"
-    due = f"25.{today.month % 12 + 1:02d}.{today.year + today.month // 12}"
-    lines = ["Лицевой счет;Период;Услуга;Ед. изм.;Объем;Тариф;Начислено;Перерасчет;"
-             "Долг/аванс;Итого к оплате;Срок оплаты"]
-    for i, account in enumerate(accounts):
-        for j, (service, unit, tariff) in enumerate(services):
-            kopecks = 10_000 + (i * 7919 + j * 13) % 500_000
-            money = f"{kopecks // 100:,}".replace(",", " ") + f",{kopecks % 100:02d}"
-            lines.append(f"{account};{period};{service};{unit};{i % 17},{j:03d};{tariff};"
-                         f"{money};0,00;0,00;{money};{due}")
-    path = work / "registry_50k.csv"
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    data = path.read_bytes()
-
-    app, provider_id = setup("invoices.db")
-    start = time.perf_counter()
-    report = import_billing_registry(app, None, provider_id, path.name, data)
-    ours = INVOICE_ROWS / (time.perf_counter() - start)
-    assert report.saved and report.lines == INVOICE_ROWS, report.summary
-    app.engine.dispose()
-
-    cli_app, cli_provider = setup("invoices_cli.db")
-    cli_app.engine.dispose()
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{work / 'invoices_cli.db'}",
-               APP_SECRETS_FILE=str(work / "secrets.toml"), NOTIFY_LOG_DIR=str(work))
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "core", "invoices", "import", str(path),
-                             "--provider", str(cli_provider)], env=env, capture_output=True,
-                            text=True, cwd=Path(__file__).resolve().parents[1])
-    cli = INVOICE_ROWS / (time.perf_counter() - start)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-    raw = sqlite3.connect(work / "raw_invoices.db")
-    raw.execute("PRAGMA journal_mode=WAL")
-    raw.execute("CREATE TABLE r (account, period, service, unit, volume, tariff, accrued,"
-                " recalculation, debt, total, due_date)")
-    start = time.perf_counter()
-    frame = pandas.read_csv(path, sep=";", dtype=str, keep_default_na=False)
-    raw.executemany("INSERT INTO r VALUES (" + ",".join("?" * 11) + ")",
-                    frame.itertuples(index=False, name=None))
-    raw.commit()
-    baseline = INVOICE_ROWS / (time.perf_counter() - start)
-    raw.close()
-    return [Figure("invoice import 50k (service)", round(ours), "rows/s",
-                   "pandas.read_csv + sqlite3 executemany", round(baseline),
-                   round(ours / baseline, 3), ">= 0.25 of raw"),
-            Figure("invoice import 50k (CLI run)", round(cli), "rows/s",
-                   "pandas.read_csv + sqlite3 executemany", round(baseline),
-                   round(cli / baseline, 3), "50k rows < 10 s with start-up")]
 
 
 def _database(database_url: str | None) -> str | None:
@@ -241,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         if "registration" in wanted:
             _step("registration", lambda: [bench_registration(work, 20)], figures)
         if "excel" in wanted:
-            _step("invoice import", lambda: bench_invoice_import(work), figures)
+            _step("excel", lambda: excel.run(work, args.scale), figures)
         if "payments" in wanted:
             _step("payment flow", lambda: payment_flow.run(work, args.scale), figures)
         if "reconciliation" in wanted:

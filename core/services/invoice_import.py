@@ -3,33 +3,41 @@
 A billing registry («реестр начислений») has one row per charge line. The import
 is all-or-nothing per file: every bad row is reported and nothing is saved, or
 every invoice is saved in one transaction. The same file (by SHA-256, per
-provider) loads once; a second time it adds nothing. Rows are parsed outside
-the write transaction and inserted with Core ``executemany`` in chunks.
+provider) loads once; a second time it adds nothing. Rows are checked column by
+column outside the write transaction (a column's distinct texts parsed once; a
+bad row is then worded by the row rules) and inserted in chunks, on SQLite
+through the driver's executemany: 100,000 XLSX rows load in about 2.7 s, 0.9 s
+of it calamine's read (benchmarks/excel.py).
 """
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import (
-    Invoice, InvoiceLine, Provider,
-    ProviderAccount, RegistryFile, StaffRole,
+    Invoice,
+    InvoiceLine,
+    Provider,
+    ProviderAccount,
+    RegistryFile,
+    StaffRole,
 )
 from core.domain import invoices as rules
 from core.domain.accounts import normalize_account_number
 from core.errors import NotFound, ValidationError
-from core.imports import RowProblem, parse_decimal, read_table
+from core.imports import RowProblem, SourceTable, parse_decimal, read_columns
 from core.money import Money
 from core.services import audit, notifications
 from core.timefmt import MOSCOW, format_datetime_msk
@@ -37,7 +45,6 @@ from core.timefmt import MOSCOW, format_datetime_msk
 IMPORTERS = {StaffRole.FINANCE, StaffRole.ADMIN}
 REGISTRY_KIND = "invoices"
 SAVE_CHUNK = 5000  # invoices per executemany (with their lines)
-CHECK_CHUNK = 5000  # rows checked between two progress calls
 LOOKUP_CHUNK = 900  # ids or numbers per IN (...) list
 MAX_AMOUNT = 1_000_000_000  # kopecks (10 млн ₽): a cell or an invoice above it is a typo
 MAX_VOLUME = Decimal("99999999999.999")  # Numeric(14, 3)
@@ -125,8 +132,9 @@ class ImportReport:
                 f"{self.lines}, на сумму {Money(self.total_due)}")
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):
+    """One good charge row (a tuple: 100,000 of them are made per big file)."""
+
     row: int
     account: str  # the register's form of the number
     period: date
@@ -159,9 +167,9 @@ def import_billing_registry(app: App, actor: StaffActor | None, provider_id: int
         loaded_at = _loaded_before(uow.session, provider_id, checksum)
     if loaded_at is not None:
         return ImportReport(provider_id, name, checksum, already_loaded_at=loaded_at)
-    source_rows, missing = read_table(name, data, COLUMNS)
+    table = read_columns(name, data, COLUMNS)
     today = app.now().astimezone(MOSCOW).date()
-    checked = _check_rows(source_rows, missing, provider, today, progress)
+    checked = _check_table(table, provider, today, progress)
     report = ImportReport(provider_id, name, checksum,
                           rows=len(checked.lines) + checked.bad_row_count,
                           skipped_totals=checked.totals)
@@ -169,7 +177,7 @@ def import_billing_registry(app: App, actor: StaffActor | None, provider_id: int
         # The file is refused anyway: look up the rest without taking the write lock.
         with app.uow(write=False) as uow:
             problems = checked.problems + _register_problems(uow.session, provider,
-                                                             checked.accounts, checked.lines)
+                                                             checked.accounts, checked.groups)
         return _refused(report, problems)
     now = app.now()
     with app.uow() as uow:
@@ -178,7 +186,8 @@ def import_billing_registry(app: App, actor: StaffActor | None, provider_id: int
         if loaded_at is not None:  # the same file, loaded meanwhile
             return ImportReport(provider_id, name, checksum, already_loaded_at=loaded_at)
         account_ids: dict[str, int] = {}
-        problems = _register_problems(s, provider, checked.accounts, checked.lines, account_ids)
+        problems = _register_problems(s, provider, checked.accounts, checked.groups,
+                                      account_ids)
         if problems:
             return _refused(report, problems)
         registry = RegistryFile(provider_id=provider_id, kind=REGISTRY_KIND, file_name=name,
@@ -192,7 +201,7 @@ def import_billing_registry(app: App, actor: StaffActor | None, provider_id: int
             loaded_at = _loaded_before(s, provider_id, checksum)
             return ImportReport(provider_id, name, checksum, already_loaded_at=loaded_at or now)
         try:
-            invoice_ids, total_due = _store(s, actor, registry, checked.lines, account_ids, now,
+            invoice_ids, total_due = _store(s, actor, registry, checked, account_ids, now,
                                             progress)
             uow.commit()
         except IntegrityError:
@@ -206,12 +215,12 @@ def import_billing_registry(app: App, actor: StaffActor | None, provider_id: int
                             registry_file_id=registry.id)
 
 
-def _store(s: Session, actor: StaffActor | None, registry: RegistryFile, lines: list[_Line],
+def _store(s: Session, actor: StaffActor | None, registry: RegistryFile, checked: _Checked,
            account_ids: dict[str, int], now: datetime,
            progress: Progress | None) -> tuple[list[int], int]:
     """Insert the invoices with their lines, queue the notices, journal the import."""
-    groups = _group(lines)
-    invoice_ids = _save(s, registry.id, groups, account_ids, now, progress, len(lines))
+    lines = checked.lines
+    invoice_ids = _save(s, registry.id, checked.groups, account_ids, now, progress, len(lines))
     registry.created = len(invoice_ids)
     total_due = sum(line.total for line in lines)
     # «Новый счёт» to every active cabinet bound to these accounts, per its subscriptions:
@@ -261,6 +270,7 @@ class _Checked:
     lines: list[_Line] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     accounts: list[tuple[int, str]] = field(default_factory=list)  # (row, number) of every row
+    groups: dict[tuple[str, date], list[_Line]] = field(default_factory=dict)  # per invoice
     totals: int = 0
     bad_row_count: int = 0
 
@@ -317,6 +327,9 @@ class _CellParser:
         return _text(text, 20)
 
     def amount(self, text: str) -> int:
+        kopecks = _plain_kopecks(text)
+        if kopecks is not None:
+            return kopecks
         return self._memo(self._amounts, text, _amount, quote=False)
 
     def tariff(self, text: str) -> int:
@@ -348,7 +361,26 @@ class _CellParser:
         return found
 
 
+# The usual amount, «-1234,5» or «1234.56»: read without Decimal (a file has 100,000).
+_PLAIN_AMOUNT = re.compile(r"(-?)(\d{1,10})(?:[.,](\d\d?))?")
+
+
+def _plain_kopecks(text: str) -> int | None:
+    """What ``_amount`` makes of a usual amount; None for anything else."""
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain is None:
+        return None
+    sign, rubles, fraction = plain.groups()
+    kopecks = int(rubles) * 100 + (int(fraction.ljust(2, "0")) if fraction else 0)
+    if kopecks > MAX_AMOUNT:
+        return None
+    return -kopecks if sign else kopecks
+
+
 def _amount(text: str) -> int:
+    kopecks = _plain_kopecks(text)
+    if kopecks is not None:
+        return kopecks
     try:
         value = parse_decimal(text)
     except ValueError:
@@ -383,11 +415,18 @@ def _is_totals(values: dict[str, str]) -> bool:
     return False
 
 
-def _check_rows(rows: list[Any], missing: list[str], provider: Provider, today: date,
-                progress: Progress | None) -> _Checked:
+_WRONG = object()  # the parsed value of a wrong cell, or an empty required one
+
+
+def _check_table(table: SourceTable, provider: Provider, today: date,
+                 progress: Progress | None) -> _Checked:
+    """Check the rows column by column: each distinct text of a column is parsed once
+    and the sums and dates compared over whole columns. A row found bad is checked
+    again by ``_check_row``, which words its problems."""
     out = _Checked()
+    missing = table.missing
     lacking = [c for c in REQUIRED_COLUMNS if c in missing]
-    if set(missing) >= set(COLUMNS) and not rows:
+    if set(missing) >= set(COLUMNS) and not len(table):
         out.problems.append(RowProblem(None, "Заголовок", "не найдена строка заголовка с "
                                        "названиями столбцов: " + ", ".join(LABELS.values())))
         return out
@@ -396,27 +435,96 @@ def _check_rows(rows: list[Any], missing: list[str], provider: Provider, today: 
                          for c in lacking]
         return out
     parser = _CellParser(provider, today)
-    data_rows, totals_rows = [], []
-    for row in rows:
-        (totals_rows if _is_totals(row.values) else data_rows).append(row)
+    texts, numbers = table.columns, table.numbers
+    totals_rows = _totals_rows(texts)
     out.totals = len(totals_rows)
+    if totals_rows:
+        skip = set(totals_rows)
+        kept = [i for i in range(len(numbers)) if i not in skip]
+        numbers = [numbers[i] for i in kept]
+        texts = {name: [column[i] for i in kept] for name, column in texts.items()}
+    total = len(numbers)
     if progress:
-        progress(0, len(data_rows))
-    for index, row in enumerate(data_rows, start=1):
-        line, problems = _check_row(row.number, row.values, parser, out.accounts)
-        if line is not None:
-            out.lines.append(line)
-        if problems:
+        progress(0, total)
+    parsed: dict[str, list[Any]] = {}
+    bad: dict[str, set[str]] = {}  # column -> its texts that are wrong (or empty but required)
+    known: dict[Callable[[str], Any], tuple[dict[str, Any], set[str]]] = {}  # per parse:
+    for column, parse, default in parser.cells:  # the amount columns share theirs
+        parsed[column], bad[column] = _parse_column(texts[column], parse, default,
+                                                    *known.setdefault(parse, ({}, set())))
+    suspects = {i for column, wrong in bad.items() if wrong
+                for i, text in enumerate(texts[column]) if text in wrong}
+    suspects |= _mismatches(parsed, suspects)
+    accounts, account_bad = parsed["account"], bad["account"]
+    out.accounts = ([(n, a) for n, a, t in zip(numbers, accounts, texts["account"])
+                     if t not in account_bad] if account_bad else list(zip(numbers, accounts)))
+    columns = [parsed[c] for c in _Line._fields[1:]]
+    if suspects:
+        for i in sorted(suspects):
+            problems = _check_row(numbers[i], {c: texts[c][i] for c in texts}, parser, [])[1]
             out.problems += problems
-            out.bad_row_count += 1
-        if progress and (index % CHECK_CHUNK == 0 or index == len(data_rows)):
-            progress(index // 2, len(data_rows))
-    if not data_rows:
+        out.bad_row_count = len(suspects)
+        good = [i for i in range(total) if i not in suspects]
+        out.lines = [_Line(numbers[i], *(c[i] for c in columns)) for i in good]
+    else:
+        out.lines = list(map(_Line, numbers, *columns))
+    if progress and total:
+        progress(total // 2, total)
+    if not total:
         out.problems.append(RowProblem(None, "Файл", "нет ни одной строки начислений"))
-    out.problems += _file_level_problems(out.lines)
-    if not out.problems and len(totals_rows) == 1 and totals_rows[0] is rows[-1]:
-        out.problems += _totals_mismatch(totals_rows[0], out.lines)
+    out.groups = _group(out.lines)
+    out.problems += _file_level_problems(out.groups)
+    if not out.problems and totals_rows == [len(table) - 1]:
+        out.problems += _totals_mismatch(table.row(totals_rows[0]), out.lines)
     return out
+
+
+def _totals_rows(texts: dict[str, list[str]]) -> list[int]:
+    """Indexes of the rows ``_is_totals`` takes for totals rows. Only a row whose account
+    cell is empty or begins with a totals word's first letter can be one."""
+    initials = tuple({word[0] for word in _TOTALS_WORDS})
+    accounts = texts["account"]
+    maybe = {text for text in set(accounts) if not text or text[:1].casefold().startswith(initials)}
+    if not maybe:
+        return []
+    return [i for i, (account, period, service)
+            in enumerate(zip(accounts, texts["period"], texts["service"]))
+            if account in maybe
+            and _is_totals({"account": account, "period": period, "service": service})]
+
+
+def _parse_column(texts: list[str], parse: Callable[[str], Any], default: Any,
+                  known: dict[str, Any], wrong: set[str]) -> tuple[list[Any], set[str]]:
+    """The parsed value of every cell and the column's texts that do not parse (an empty
+    cell is one of them when the column is required). ``known``: texts already parsed
+    by ``parse`` (in another column), _WRONG for those in ``wrong``; both grow."""
+    distinct = set(texts)
+    for text in distinct.difference(known):
+        if text:
+            try:
+                known[text] = parse(text)
+            except rules.CellError:
+                known[text] = _WRONG
+                wrong.add(text)
+    lookup = known
+    bad = distinct & wrong
+    if "" in distinct:
+        lookup = {**known, "": _WRONG if default is None else default}
+        if default is None:
+            bad.add("")
+    return list(map(lookup.__getitem__, texts)), bad
+
+
+def _mismatches(parsed: dict[str, list[Any]], suspects: set[int]) -> set[int]:
+    """Rows (among those whose cells all parse) where «Итого» is not «Начислено» +
+    «Перерасчёт» + «Долг/аванс», or the due date is before the period."""
+    sums = zip(parsed["accrued"], parsed["recalculation"], parsed["debt"], parsed["total"])
+    dates = zip(parsed["period"], parsed["due_date"])
+    if not suspects:
+        return ({i for i, (a, r, d, t) in enumerate(sums) if a + r + d != t}
+                | {i for i, (p, due) in enumerate(dates) if due < p})
+    return ({i for i, (a, r, d, t) in enumerate(sums) if i not in suspects and a + r + d != t}
+            | {i for i, (p, due) in enumerate(dates) if i not in suspects and due < p})
 
 
 def _check_row(number: int, values: dict[str, str], parser: _CellParser,
@@ -460,17 +568,27 @@ def _text(text: str, limit: int) -> str:
 
 
 def _group(lines: Iterable[_Line]) -> dict[tuple[str, date], list[_Line]]:
-    groups: dict[tuple[str, date], list[_Line]] = {}
+    """Lines per invoice, (account, period), in file order."""
+    groups: defaultdict[tuple[str, date], list[_Line]] = defaultdict(list)
     for line in lines:
-        groups.setdefault((line.account, line.period), []).append(line)
-    return groups
+        groups[line[1:3]].append(line)  # the slice is (account, period)
+    return dict(groups)
 
 
-def _file_level_problems(lines: list[_Line]) -> list[RowProblem]:
+def _file_level_problems(groups: dict[tuple[str, date], list[_Line]]) -> list[RowProblem]:
     """Rows of one invoice must agree on the due date and not repeat a service."""
     problems = []
-    for lines_of_invoice in _group(lines).values():
+    for lines_of_invoice in groups.values():
         first = lines_of_invoice[0]
+        total = sum(line.total for line in lines_of_invoice)
+        if (len(lines_of_invoice) == 1
+                or (len({line.due_date for line in lines_of_invoice}) == 1
+                    and len({line.service.casefold() for line in lines_of_invoice})
+                    == len(lines_of_invoice))):
+            if abs(total) > MAX_AMOUNT:
+                problems.append(RowProblem(first.row, LABELS["total"], f"итог счёта "
+                                           f"{Money(total)} больше {Money(MAX_AMOUNT)}"))
+            continue
         services: dict[str, int] = {}
         for line in lines_of_invoice:
             if line.due_date != first.due_date:
@@ -484,7 +602,6 @@ def _file_level_problems(lines: list[_Line]) -> list[RowProblem]:
                                            f"услуга «{line.service}» уже есть в строке "
                                            f"{services[key]} того же счёта"))
             services.setdefault(key, line.row)
-        total = sum(line.total for line in lines_of_invoice)
         if abs(total) > MAX_AMOUNT:
             problems.append(RowProblem(first.row, LABELS["total"],
                                        f"итог счёта {Money(total)} больше {Money(MAX_AMOUNT)}"))
@@ -508,7 +625,7 @@ def _totals_mismatch(row: Any, lines: list[_Line]) -> list[RowProblem]:
 # --- checks against the database --------------------------------------------
 
 def _register_problems(s: Session, provider: Provider, accounts: list[tuple[int, str]],
-                       lines: list[_Line],
+                       groups: dict[tuple[str, date], list[_Line]],
                        account_ids: dict[str, int] | None = None) -> list[RowProblem]:
     """Unknown accounts, and invoices that an earlier file already brought."""
     ids = account_ids if account_ids is not None else {}
@@ -521,12 +638,13 @@ def _register_problems(s: Session, provider: Provider, accounts: list[tuple[int,
     problems = [RowProblem(row, LABELS["account"],
                            f"лицевого счёта {number} нет в реестре поставщика «{provider.name}»")
                 for row, number in accounts if number not in ids]
-    wanted = {(ids[line.account], line.period) for line in lines if line.account in ids}
+    wanted = {(ids[account], period) for account, period in groups if account in ids}
     existing = _existing_invoices(s, wanted)
-    for line in lines:
-        key = (ids.get(line.account), line.period)
-        if key in existing:
-            problems.append(RowProblem(line.row, LABELS["period"], existing[key]))
+    if existing:
+        for (account, period), lines in groups.items():
+            earlier = existing.get((ids.get(account), period))  # type: ignore[arg-type]
+            if earlier is not None:
+                problems += [RowProblem(line.row, LABELS["period"], earlier) for line in lines]
     return problems
 
 
@@ -556,31 +674,89 @@ def _existing_invoices(s: Session, wanted: set[tuple[int, date]]) -> dict[tuple[
 def _save(s: Session, registry_id: int, groups: dict[tuple[str, date], list[_Line]],
           account_ids: dict[str, int], now: datetime, progress: Progress | None,
           rows: int) -> list[int]:
-    invoice_table, line_table = Invoice.__table__, InvoiceLine.__table__
     items = list(groups.items())
     invoice_ids: list[int] = []
     saved = 0
     for start in range(0, len(items), SAVE_CHUNK):
         chunk = items[start:start + SAVE_CHUNK]
-        invoice_rows = []
-        for (account, period), lines in chunk:
-            total = sum(line.total for line in lines)
-            invoice_rows.append(dict(
-                provider_account_id=account_ids[account], period=period, total_due=total,
-                due_date=lines[0].due_date, status=rules.initial_status(total), paid_amount=0,
-                registry_file_id=registry_id, created_at=now))
-        ids = list(s.execute(insert(invoice_table).returning(invoice_table.c.id,
-                                                             sort_by_parameter_order=True),
-                             invoice_rows).scalars())
-        line_rows = [dict(invoice_id=invoice_id, line_no=n, service=line.service,
-                          unit=line.unit, volume=line.volume, tariff=line.tariff,
-                          accrued=line.accrued, recalculation=line.recalculation,
-                          debt=line.debt, total=line.total)
-                     for invoice_id, (_, lines) in zip(ids, chunk)
-                     for n, line in enumerate(lines, start=1)]
-        s.execute(insert(line_table), line_rows)
+        keys = [(account_ids[account], period) for (account, period), _ in chunk]
+        totals = [sum(line.total for line in lines) for _, lines in chunk]
+        found = _insert_invoices(s, registry_id, {
+            "provider_account_id": [account_id for account_id, _ in keys],
+            "period": [period for _, period in keys],
+            "total_due": totals,
+            "due_date": [lines[0].due_date for _, lines in chunk],
+            "status": [rules.initial_status(total) for total in totals],
+            "paid_amount": [0] * len(chunk),
+            "registry_file_id": [registry_id] * len(chunk),
+            "created_at": [now] * len(chunk)})
+        ids = [found[key] for key in keys]
+        lines = [line for _, group in chunk for line in group]
+        fields = list(zip(*lines))  # _Line's fields, each over every line
+        _insert_columns(s, InvoiceLine.__table__, {
+            "invoice_id": [invoice_id for invoice_id, (_, group) in zip(ids, chunk)
+                           for _ in group],
+            "line_no": [n for _, group in chunk for n in range(1, len(group) + 1)],
+            **{name: fields[index] for name, index in _LINE_FIELDS}})
         invoice_ids += ids
-        saved += len(line_rows)
+        saved += len(lines)
         if progress:
             progress((rows + saved) // 2, rows)
     return invoice_ids
+
+
+# invoice_lines column -> its _Line field
+_LINE_FIELDS = [(name, _Line._fields.index(name))
+                for name in ("service", "unit", "volume", "tariff", "accrued", "recalculation",
+                             "debt", "total")]
+
+
+def _insert_invoices(s: Session, registry_id: int,
+                     columns: dict[str, list[Any]]) -> dict[tuple[int, date], int]:
+    """Insert invoices; their ids by (account id, period), which is unique per invoice."""
+    table = Invoice.__table__
+    if _through_driver(s):
+        # The write transaction holds SQLite's only write lock: every invoice above the
+        # largest id so far is one of these.
+        before = s.scalar(select(func.max(Invoice.id))) or 0
+        _insert_columns(s, table, columns)
+        found = s.execute(select(Invoice.id, Invoice.provider_account_id, Invoice.period)
+                          .where(Invoice.id > before, Invoice.registry_file_id == registry_id))
+    else:
+        # RETURNING in any order (no sentinel column needed): the key tells whose id it is.
+        found = s.execute(insert(table).returning(table.c.id, table.c.provider_account_id,
+                                                  table.c.period), _dicts(columns))
+    return {(account_id, period): invoice_id for invoice_id, account_id, period in found}
+
+
+def _through_driver(s: Session) -> bool:
+    """SQLite: bulk inserts go straight to the driver's executemany."""
+    dialect = s.connection().dialect
+    return dialect.name == "sqlite" and dialect.paramstyle == "qmark"
+
+
+def _dicts(columns: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*columns.values())]
+
+
+def _insert_columns(s: Session, table: Any, columns: dict[str, Sequence[Any]]) -> None:
+    """INSERT the rows given column by column (every list as long).
+
+    On SQLite straight through the driver's executemany, each column passed through its
+    type's bind processor: Core's per-row parameter handling costs 3.5x the insert
+    itself (100,000 charge lines: 0.57 s against 0.16 s). Elsewhere Core, whose
+    multi-row VALUES batches are the fast path there."""
+    connection = s.connection()
+    if not _through_driver(s):
+        rows = _dicts(columns)
+        if rows:
+            connection.execute(insert(table), rows)
+        return
+    dialect = connection.dialect
+    values = []
+    for name, column in columns.items():
+        bind = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values.append(column if bind is None else list(map(bind, column)))
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                               f"VALUES ({', '.join('?' * len(columns))})", list(zip(*values)))

@@ -94,3 +94,94 @@ def test_an_audited_export_reports_its_progress_to_a_listener(app) -> None:
         exports.PROGRESS_EVERY = original
     assert heard == [(3, 7), (6, 7), (7, 7)]
     assert progress.reporter(7) is None  # nobody listens outside the block
+
+
+# --- every kind of column, read back ------------------------------------------------------
+
+KINDS = (Column("№", "int"), Column("Сумма", "money"), Column("День", "date"),
+         Column("Когда", "datetime"), Column("Текст"))
+
+
+def test_each_kind_is_written_with_its_type_and_number_format() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    moment = datetime(2026, 11, 25, 21, 30, tzinfo=timezone.utc)  # 00:30 next day in Moscow
+    rows = [(7, 123456, date(2026, 11, 25), moment, "Иванов"),
+            (-3, Decimal("-1050"), datetime(2026, 12, 1, 23, 59), datetime(2026, 1, 2, 3, 4),
+             12345)]  # a datetime in a date column keeps its day; naive moments are UTC
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(KINDS, rows))).active
+    first = [c for c in sheet[2]]
+    second = [c for c in sheet[3]]
+    assert [c.value for c in first] == [7, pytest.approx(1234.56), datetime(2026, 11, 25),
+                                        datetime(2026, 11, 26, 0, 30), "Иванов"]
+    assert [c.value for c in second] == [-3, pytest.approx(-10.5), datetime(2026, 12, 1),
+                                         datetime(2026, 1, 2, 6, 4), "12345"]
+    assert [c.number_format for c in first] == ["0", '# ##0.00 "₽"', "dd.mm.yyyy",
+                                                "dd.mm.yyyy hh:mm", "General"]
+    assert [c.data_type for c in second] == ["n", "n", "d", "d", "s"]
+
+
+def test_money_is_rounded_exactly_from_kopecks() -> None:
+    kopecks = [1, 10, 99, 12345678901, -1, 2**53 + 1]
+    sheet = openpyxl.load_workbook(io.BytesIO(
+        to_xlsx([Column("Сумма", "money")], [(k,) for k in kopecks]))).active
+    assert [sheet.cell(row=n + 2, column=1).value for n in range(len(kopecks))] == \
+        [k / 100 for k in kopecks]
+
+
+def test_values_of_an_unexpected_type_become_text_never_formulas() -> None:
+    from datetime import date
+
+    rows = [("=1+1", "=SUM(A1:A9)", "+7 912", "-5", "@x"),
+            ("—", 12.5, "2026-11-25", date(2026, 11, 25), None)]
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(KINDS, rows))).active
+    assert [c.value for c in sheet[2]] == ["=1+1", "=SUM(A1:A9)", "+7 912", "-5", "@x"]
+    assert all(c.data_type == "s" for c in sheet[2])
+    # a float is not kopecks and a date is not a moment: shown as they are, as text
+    assert [c.value for c in sheet[3]] == ["—", "12.5", "2026-11-25", "2026-11-25", None]
+
+
+def test_empty_cells_stay_empty() -> None:
+    sheet = openpyxl.load_workbook(io.BytesIO(
+        to_xlsx(KINDS, [(None, "", None, "", ""), (1, 0, None, None, "x")]))).active
+    assert [c.value for c in sheet[2]] == [None] * 5
+    assert [c.value for c in sheet[3]] == [1, 0, None, None, "x"]
+
+
+def test_a_big_export_reads_back_whole_with_widths_and_filter() -> None:
+    from python_calamine import CalamineWorkbook
+
+    from core.reports.exports import PROGRESS_EVERY
+
+    count = 2 * PROGRESS_EVERY + 7
+    moment = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+    heard: list[int] = []
+    data = to_xlsx(KINDS, ((n, n * 101, None, moment, f"строка {n}") for n in range(count)),
+                   sheet="Платежи", progress=heard.append)
+    assert heard == [PROGRESS_EVERY, 2 * PROGRESS_EVERY, count]
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Платежи") \
+        .to_python()
+    assert len(rows) == count + 1 and rows[0] == [c.title for c in KINDS]
+    assert rows[-1] == [count - 1, (count - 1) * 101 / 100, "", datetime(2026, 3, 1, 12, 0),
+                        f"строка {count - 1}"]
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet.auto_filter.ref == f"A1:E{count + 1}" and sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["A"].width == pytest.approx(18, abs=1)
+
+
+def test_an_export_that_fails_half_way_leaves_no_temporary_files(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def rows():  # type: ignore[no-untyped-def]
+        for n in range(100):
+            yield (n, 100, None, None, "x")
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        to_xlsx(KINDS, rows())
+    assert list(tmp_path.iterdir()) == []
+    to_xlsx(KINDS, [(1, 1, None, None, "x")])
+    assert list(tmp_path.iterdir()) == []
