@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
@@ -173,6 +173,19 @@ def _clean_query(query: str) -> str:
     return text
 
 
+# Agents type a whole account or payment number, or a few digits of a phone.
+WHOLE_KEY_DIGITS = 7
+# Every stored phone is a Russian mobile, +7 9XX XXX-XX-XX: «79» and nine digits.
+_PHONE_DIGITS = "79" + "?" * 9
+
+
+def _may_be_in_a_phone(digits: str) -> bool:
+    """Whether ``digits`` can be a part of some stored phone; a part of a phone is found
+    only by reading the whole phone index (≈16 ms at 200,000 cabinets)."""
+    return any(all(t in ("?", d) for t, d in zip(_PHONE_DIGITS[start:], digits))
+               for start in range(len(_PHONE_DIGITS) - len(digits) + 1))
+
+
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -184,13 +197,17 @@ def _search_condition(s: Session, text: str):  # type: ignore[no-untyped-def]
     every kind of hit is offered. Those keys are looked up first, each with its own
     index, and the page then reads the few cabinets by primary key: written as one
     OR, SQLite walked every cabinet in registration order testing each (≈0.2 s at
-    200,000 cabinets), where the lookups cost a few milliseconds.
+    200,000 cabinets), where the lookups cost a few milliseconds. A number of
+    ``WHOLE_KEY_DIGITS`` digits or more that is an account's or a payment's number is
+    taken for that: the phone parts (a scan of the phone index) are not looked for.
     """
     keys = _key_lookups(text)
     condition = _customer_condition(text)
     if not keys:
         return condition
     key_ids = {i for lookup in keys for i in s.scalars(lookup)}
+    if key_ids and len(re.sub(r"\D", "", text)) >= WHOLE_KEY_DIGITS:
+        return Customer.id.in_(sorted(key_ids))
     direct = list(s.scalars(select(Customer.id).where(condition).limit(COUNT_CAP + 1)))
     if len(direct) > COUNT_CAP:
         # A short fragment in a thousand phones: the newest first needs the scan anyway.
@@ -229,6 +246,8 @@ def _customer_condition(text: str):  # type: ignore[no-untyped-def]
     if digits.startswith("8") and not text.lstrip().startswith("+"):
         digits = "7" + digits[1:]  # «8 912 345…» is how people write +7 912 345…
     if digits and len(digits) >= 3 and re.fullmatch(r"[\d\s()+\-]+", text):
+        if not _may_be_in_a_phone(digits):
+            return false()  # e.g. a personal account number: no phone scan for nothing
         return Customer.phone.like("%" + digits + "%")
     words = lowered.replace("ё", "е").split()
     name_match = and_(*[Customer.search_name.like("%" + _like_escape(w) + "%", escape="\\")
