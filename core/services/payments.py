@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from core.app import App
@@ -100,11 +100,16 @@ def _fingerprint(**request: object) -> str:
 
 # Built once (the values bound at execution): they run on every payment's creation.
 _BY_KEY = select(Payment).where(Payment.idempotency_key == bindparam("key"))
-_CLAIM = (select(Payment)
-          .where(or_(Payment.idempotency_key == bindparam("key"),
-                     and_(Payment.invoice_id == bindparam("invoice_id"),
-                          Payment.status.in_(sorted(x.value for x in st.ACTIVE)))))
-          .order_by(Payment.id).with_for_update().execution_options(populate_existing=True))
+_CLAIM_ROWS = (select(Payment)
+               .where(or_(Payment.idempotency_key == bindparam("key"),
+                          and_(Payment.invoice_id == bindparam("invoice_id"),
+                               Payment.status.in_(sorted(x.value for x in st.ACTIVE)))))
+               .order_by(Payment.id))
+# NOWAIT: a live payment locked by someone else is being confirmed, recovered or
+# refunded right now — and its confirmation locks the invoice we hold next: waiting
+# would be a deadlock (PostgreSQL aborts one side). SQLite ignores row locks.
+_CLAIM = (_CLAIM_ROWS.with_for_update(nowait=True)
+          .execution_options(populate_existing=True))
 
 
 def _existing(s: Session, key: str, fingerprint: str) -> Payment | None:
@@ -114,13 +119,32 @@ def _existing(s: Session, key: str, fingerprint: str) -> Payment | None:
     return found
 
 
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's answer to NOWAIT on a locked row
+
+
 def _claim(s: Session, key: str, fingerprint: str, invoice_id: int | None,
            now: datetime) -> Payment | None:
     """Under the invoice's lock: the payment this key already made (a parallel request
     with the same key may have written it while we waited for the lock), else room for
     a new one — another live payment of the invoice blocks it, unless its payer never
     sent a card and it has lapsed; then it is expired here. One query looks for both."""
-    rows = list(s.scalars(_CLAIM, {"key": key, "invoice_id": invoice_id}))
+    params = {"key": key, "invoice_id": invoice_id}
+    if s.get_bind().dialect.name != "postgresql":
+        rows = list(s.scalars(_CLAIM, params))
+    else:
+        try:
+            with s.begin_nested():  # a refused lock must not end our transaction
+                rows = list(s.scalars(_CLAIM, params))
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            busy = list(s.scalars(_CLAIM_ROWS, params))
+            mine = next((p for p in busy if p.idempotency_key == key), None)
+            if mine is not None and mine.request_fingerprint == fingerprint:
+                return mine  # this very request, repeated while its payment is busy
+            if mine is not None:
+                raise IdempotencyConflict() from None
+            raise InvoicePaymentInProgress(busy[0].id if busy else 0) from None
     for found in rows:
         if found.idempotency_key == key:
             if found.request_fingerprint != fingerprint:

@@ -300,3 +300,47 @@ def test_receipts_of_payments_succeeding_at_once_get_distinct_fiscal_numbers(app
     numbers = _fiscal_numbers(app)
     assert len(numbers) == 10 and all(fd is not None for _, fd in numbers)
     assert len(set(numbers)) == 10, numbers
+
+
+def test_a_new_payment_does_not_wait_for_a_busy_one_of_the_same_invoice(app):
+    """A confirmation holds its payment and then locks the invoice; a new payment for the
+    invoice holds the invoice and asks for its live payments: waiting there would be a
+    deadlock. It is told at once that the invoice is being paid."""
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: BEGIN IMMEDIATE serialises the two")
+    p = payer(app)
+    key = new_key()
+    busy = payments.start_invoice_payment(app, p.token, p.invoice_id, key)
+    holder = app.engine.connect()
+    holder.exec_driver_sql("SELECT id FROM payments WHERE id = %s FOR UPDATE", (busy.id,))
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(_attempt(
+        lambda: payments.start_invoice_payment(app, p.token, p.invoice_id, new_key()))))
+    thread.start()
+    thread.join(timeout=15)
+    finished = not thread.is_alive()
+    holder.rollback()
+    holder.close()
+    thread.join(timeout=15)
+    assert finished, "the new payment waited for the busy one's lock"
+    assert isinstance(outcome[0], payments.InvoicePaymentInProgress), outcome
+    assert f"платёж № {busy.id}" in str(outcome[0])
+    with app.uow(write=False) as uow:  # nothing was written by the refused attempt
+        assert uow.session.scalar(select(func.count()).select_from(Payment).where(
+            Payment.invoice_id == p.invoice_id)) == 1
+    # The same request repeated while its payment is busy gets that payment back.
+    holder = app.engine.connect()
+    holder.exec_driver_sql("SELECT id FROM payments WHERE id = %s FOR UPDATE", (busy.id,))
+    try:
+        again = payments.start_invoice_payment(app, p.token, p.invoice_id, key)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert again.id == busy.id
+
+
+def _attempt(job: Callable[[], Any]) -> Any:
+    try:
+        return job()
+    except Exception as error:  # noqa: BLE001 - the test inspects it
+        return error
