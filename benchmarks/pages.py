@@ -43,18 +43,28 @@ MAIN_QUERY = {
 }
 
 
+def dashboard_settings(database_url: str, work: Path) -> dict[str, str]:
+    """The environment ``dashboard/app.py`` reads its settings from."""
+    return dict(DATABASE_URL=database_url, APP_SECRETS_FILE=str(work / "secrets.toml"),
+                STAFF_COOKIE_KEY="b" * 48, APP_HMAC_KEY="bench-key", APP_FAST_HASHING="1",
+                STAFF_LOGIN_SLEEP="0", NOTIFY_LOG_DIR=str(work / "notify"),
+                GATEWAY_STATE_FILE=str(work / "acquirer.db"))
+
+
 @contextmanager
 def dashboard_env(database_url: str, work: Path) -> Iterator[None]:
-    """The environment ``dashboard/app.py`` reads its settings from."""
+    """This process runs the dashboard (AppTest) with those settings and empty Streamlit
+    caches (the app and its engine are cached per process), then forgets both."""
+    import streamlit as st
+
     saved = dict(os.environ)
-    os.environ.update(DATABASE_URL=database_url, APP_SECRETS_FILE=str(work / "secrets.toml"),
-                      STAFF_COOKIE_KEY="b" * 48, APP_HMAC_KEY="bench-key",
-                      APP_FAST_HASHING="1", STAFF_LOGIN_SLEEP="0",
-                      NOTIFY_LOG_DIR=str(work / "notify"),
-                      GATEWAY_STATE_FILE=str(work / "acquirer.db"))
+    os.environ.update(dashboard_settings(database_url, work))
+    st.cache_data.clear()
+    st.cache_resource.clear()
     try:
         yield
     finally:
+        st.cache_resource.clear()
         os.environ.clear()
         os.environ.update(saved)
 
@@ -135,7 +145,6 @@ def bench_customer_card(database_url: str, work: Path, repeat: int = 5) -> Figur
     """The card of the cabinet with the most payments: the heaviest one there is."""
     from sqlalchemy import create_engine
 
-    import streamlit as st
 
     engine = create_engine(database_url)
     with engine.connect() as conn:
@@ -146,10 +155,7 @@ def bench_customer_card(database_url: str, work: Path, repeat: int = 5) -> Figur
     engine.dispose()
     login = ensure_admin(database_url, work)
     with dashboard_env(database_url, work):
-        st.cache_data.clear()
-        st.cache_resource.clear()
         ours = card_run(login, phone, repeat)
-        st.cache_resource.clear()
     base = _raw_ms(database_url, "SELECT * FROM payments WHERE customer_id = "
                    f"{int(customer_id)} ORDER BY created_at DESC LIMIT 25")
     return figure("customer card open, warm run", ours, "ms", "raw SQL of its payments page",
@@ -170,14 +176,10 @@ def _raw_ms(database_url: str, sql: str) -> float:
 
 
 def bench_pages(database_url: str, work: Path, repeat: int = 5) -> list[Figure]:
-    import streamlit as st
 
     login = ensure_admin(database_url, work)
     with dashboard_env(database_url, work):
-        st.cache_data.clear()
-        st.cache_resource.clear()
         runs = page_runs(login, repeat)
-        st.cache_resource.clear()
     figures = []
     for key, times in runs.items():
         base = _raw_ms(database_url, MAIN_QUERY[key])
@@ -237,10 +239,7 @@ def bench_memory(database_url: str, work: Path) -> Figure:
     """Peak RSS of a fresh process rendering every page, vs a fresh process that imports
     Streamlit and runs an empty AppTest script (the floor of any dashboard process)."""
     login = ensure_admin(database_url, work)
-    env = dict(os.environ, DATABASE_URL=database_url, APP_SECRETS_FILE=str(work / "secrets.toml"),
-               STAFF_COOKIE_KEY="b" * 48, APP_HMAC_KEY="bench-key", APP_FAST_HASHING="1",
-               STAFF_LOGIN_SLEEP="0", NOTIFY_LOG_DIR=str(work / "notify"),
-               GATEWAY_STATE_FILE=str(work / "acquirer.db"))
+    env = dict(os.environ, **dashboard_settings(database_url, work))
 
     def peak(mode: str) -> float:
         done = subprocess.run([sys.executable, "-m", "benchmarks.pages", mode, login],

@@ -12,11 +12,11 @@ from sqlalchemy import and_, func, or_, select
 from core.app import App
 from core.db.models import Payment, SavedCard
 from core.payments.machine import PaymentStatus
+from core.payments.ledger import SUCCESSFUL_PAYMENT_STATUSES
 from core.payments.simulator import HistoricCard, HistoricTxn
 from core.timefmt import as_utc
 
-_CHARGED = [PaymentStatus.SUCCEEDED.value, PaymentStatus.PARTIALLY_REFUNDED.value,
-            PaymentStatus.REFUNDED.value]
+_CHARGED = SUCCESSFUL_PAYMENT_STATUSES
 
 
 def seed_bank(app: App) -> int:

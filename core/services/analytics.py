@@ -62,7 +62,7 @@ from core.domain import templates as rules
 from core.errors import ValidationError
 from core.money import Money
 from core.payments.gateway import DECLINE_MESSAGES
-from core.payments.machine import PaymentStatus
+from core.payments.ledger import SUCCESSFUL_PAYMENT_STATUSES
 from core.reports import exports
 from core.services import audit
 from core.services.subscriptions import subscribed_cells
@@ -73,8 +73,7 @@ VIEWERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN, StaffRole.FINANCE})
 EXPORTERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN})
 MAX_DAYS = 731  # two years (a leap year included)
 GRAINS: dict[str, str] = {"day": "по дням", "week": "по неделям", "month": "по месяцам"}
-CHARGED = (PaymentStatus.SUCCEEDED.value, PaymentStatus.PARTIALLY_REFUNDED.value,
-           PaymentStatus.REFUNDED.value)
+CHARGED = SUCCESSFUL_PAYMENT_STATUSES
 OUTCOME_LABELS = {"declined": "Отказ банка", "failed": "Ошибка обработки",
                   "expired": "Истёк срок подтверждения"}
 INVOICE_CLASSES: dict[str, str] = {

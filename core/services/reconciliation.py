@@ -461,13 +461,17 @@ def _get_run(s: Session, run_id: int) -> ReconciliationRun:
     return run
 
 
+def _open_discrepancies(run_id: int) -> list[Any]:
+    """The run's discrepancies nobody has resolved yet (matched items need no decision)."""
+    return [ReconciliationItem.run_id == run_id, ReconciliationItem.klass != "matched",
+            ReconciliationItem.resolved_at.is_(None)]
+
+
 def _run_view(s: Session, run_id: int) -> RunView:
     run = _get_run(s, run_id)
     who = s.scalar(select(StaffUser.name).where(StaffUser.id == run.staff_id)) or "—"
     open_counts = {klass: count for klass, count in s.execute(
-        select(ReconciliationItem.klass, func.count()).where(
-            ReconciliationItem.run_id == run.id, ReconciliationItem.klass != "matched",
-            ReconciliationItem.resolved_at.is_(None))
+        select(ReconciliationItem.klass, func.count()).where(*_open_discrepancies(run.id))
         .group_by(ReconciliationItem.klass))}
     classes = tuple(ClassSummary(
         klass, CLASS_LABELS[klass], **{k: int((run.summary.get(klass) or {}).get(k, 0))
@@ -497,7 +501,7 @@ def list_runs(app: App, actor: StaffActor, page: PageRequest) -> Page[RunView]:
         ids = list(s.scalars(select(ReconciliationRun.id)
                              .order_by(ReconciliationRun.created_at.desc(),
                                        ReconciliationRun.id.desc())
-                             .limit(page.size).offset(page.offset)))
+                             .limit(page.sql_limit).offset(page.sql_offset)))
         items = [_run_view(s, run_id) for run_id in ids]
     return Page(items=items, total=total, request=page, total_capped=capped)
 
@@ -539,8 +543,8 @@ def run_detail(app: App, actor: StaffActor, run_id: int, klass: str,
         query = _items_query(view.id, klass)
         total, capped = capped_count(s, select(ReconciliationItem.id).where(
             ReconciliationItem.run_id == view.id, ReconciliationItem.klass == klass))
-        rows = [_item_row(*row) for row in s.execute(query.limit(page.size)
-                                                     .offset(page.offset))]
+        rows = [_item_row(*row) for row in s.execute(query.limit(page.sql_limit)
+                                                     .offset(page.sql_offset))]
     return RunDetail(view, klass, Page(items=rows, total=total, request=page,
                                        total_capped=capped))
 
@@ -579,8 +583,7 @@ def resolve_item(app: App, actor: StaffActor, item_id: int, comment: str) -> Run
         item.resolution_comment = text
         s.flush()
         left = s.scalar(select(func.count()).select_from(ReconciliationItem).where(
-            ReconciliationItem.run_id == run.id, ReconciliationItem.klass != "matched",
-            ReconciliationItem.resolved_at.is_(None))) or 0
+            *_open_discrepancies(run.id))) or 0
         if left == 0:
             run.closed_at = now
         audit.record(s, at=now, action="reconciliation.resolve", actor=actor,
