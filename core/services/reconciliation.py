@@ -330,25 +330,13 @@ def _as_utc_series(s: Session, values: pd.Series) -> pd.Series:
 
 def _frame(s: Session, query: Any, names: list[str]) -> pd.DataFrame:
     """Rows of a Core query through the driver's cursor into a frame."""
-    connection = s.connection()
-    compiled = query.compile(dialect=connection.dialect,
-                             compile_kwargs={"render_postcompile": True})
-    cursor = connection.connection.driver_connection.cursor()
+    # SQLAlchemy binds the parameters; the rows come straight from the driver's cursor,
+    # skipping the per-row result processing (a million rows).
+    result = s.connection().execute(query)
     try:
-        if compiled.positiontup is not None:
-            params: Any = tuple(compiled.params[name] for name in compiled.positiontup)
-        else:
-            params = compiled.params
-        processors = compiled._bind_processors
-        if isinstance(params, tuple):
-            params = tuple(processors[n](v) if n in processors else v
-                           for n, v in zip(compiled.positiontup or (), params))
-        else:
-            params = {n: processors[n](v) if n in processors else v for n, v in params.items()}
-        cursor.execute(str(compiled), params)
-        rows = cursor.fetchall()
+        rows = result.cursor.fetchall()
     finally:
-        cursor.close()
+        result.close()
     if not rows:
         return pd.DataFrame({name: pd.Series(dtype="object") for name in names})
     # Plain objects (C code builds them from the tuples): letting pandas infer Arrow
