@@ -1,6 +1,6 @@
 """Excel export and registry imports at scale, each against the bare library doing the same.
 
-- «Выгрузить в Excel»: ``core.reports.exports.to_xlsx`` (money, dates, text kept text,
+- «Выгрузить в Excel»: ``core.files.exports.to_xlsx`` (money, dates, text kept text,
   styled header, autofilter, widths, progress) on the payment list's columns vs bare
   xlsxwriter ``write_row`` of the same cells (values converted beforehand, number formats
   as column formats), the faster of its two modes (constant-memory, as ours, and the
@@ -8,7 +8,7 @@
   peak memory of both xlsxwriter modes: the figures behind the writer and mode
   ``to_xlsx`` uses.
 - XLSX billing registry: ``import_billing_registry`` in rows/s vs calamine reading the
-  same file; the reading step alone (``core.imports.read_table`` and ``read_columns``)
+  same file; the reading step alone (``core.files.readers.read_table`` and ``read_columns``)
   vs calamine.
 - CSV billing registry, 50,000 rows (service call and CLI run): rows/s vs pandas.read_csv
   plus sqlite3 executemany of the same rows.
@@ -95,7 +95,7 @@ def payment_rows(count: int) -> list[tuple[Any, ...]]:
 
 def _cells(rows: list[tuple[Any, ...]], kinds: Sequence[str]) -> list[list[Any]]:
     """The values ``to_xlsx`` writes: rubles, Moscow wall time, text; None for empty."""
-    from core.reports.exports import _local
+    from core.files.exports import _local
 
     def cell(kind: str, value: Any) -> Any:
         if value is None or value == "":
@@ -153,11 +153,11 @@ def _peak_mb(fn: Callable[[], object]) -> float:
 
 
 NUMBER_FORMATS = {"money": '# ##0.00 "₽"', "date": "dd.mm.yyyy",
-                  "datetime": "dd.mm.yyyy hh:mm", "int": "0"}  # as core.reports.exports
+                  "datetime": "dd.mm.yyyy hh:mm", "int": "0"}  # as core.files.exports
 
 
 def bench_export(count: int) -> list[Figure]:
-    from core.reports.exports import to_xlsx
+    from core.files.exports import to_xlsx
     from core.services.payment_views import EXPORT_COLUMNS
 
     rows = payment_rows(count)
@@ -292,7 +292,7 @@ def _calamine(data: bytes) -> list[list[Any]]:
 
 
 def bench_xlsx_import(work: Path, count: int) -> list[Figure]:
-    from core.imports import read_columns, read_table
+    from core.files.readers import read_columns, read_table
     from core.services.invoice_import import COLUMNS, import_billing_registry
 
     data = registry_xlsx(count)

@@ -73,7 +73,7 @@ def ensure_admin(database_url: str, work: Path) -> str:
     from sqlalchemy import select
 
     from core.db.models import StaffRole, StaffUser
-    from core.services import staff
+    from core.staff import members
 
     from benchmarks.common import bench_app
 
@@ -82,7 +82,7 @@ def ensure_admin(database_url: str, work: Path) -> str:
     with app.uow(write=False) as uow:
         known = uow.session.scalar(select(StaffUser.id).where(StaffUser.login == login))
     if known is None:
-        staff.add_staff(app, None, login=login, name="Замер Скорости", role=StaffRole.ADMIN,
+        members.add_staff(app, None, login=login, name="Замер Скорости", role=StaffRole.ADMIN,
                         email="bench@office.example.ru", password=BENCH_PASSWORD)
     app.engine.dispose()
     return login
@@ -195,7 +195,7 @@ def bench_search(database_url: str, work: Path) -> list[Figure]:
     from core.db.models import StaffRole
     from core.paging import PageRequest
     from core.services import contact_center
-    from core.services.staff import StaffActor
+    from core.staff.members import StaffActor
 
     from benchmarks.common import bench_app
 

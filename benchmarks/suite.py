@@ -47,14 +47,14 @@ def bench_session_check(database_url: str, work: Path) -> Figure:
     """Runs on every dashboard rerun: the staff session behind the cookie."""
     from sqlalchemy import text
 
-    from core.services import staff
+    from core.staff import members
     from tests.factories import STAFF_PASSWORD, make_staff
 
     app = bench_app(database_url, work, FAST_HASHING)
     member = make_staff(app, StaffRole.AGENT)
-    token = staff.login(app, member.login, STAFF_PASSWORD).session_token
+    token = members.login(app, member.login, STAFF_PASSWORD).session_token
     with app.engine.connect() as conn:
-        ours = median_ms(lambda: staff.check_session(app, token), repeat=200)
+        ours = median_ms(lambda: members.check_session(app, token), repeat=200)
         base = median_ms(lambda: conn.execute(text(
             "SELECT * FROM staff_sessions WHERE id = 1")).fetchall(), repeat=200)
     app.engine.dispose()

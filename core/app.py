@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.adapters.captcha import ArithmeticCaptcha, Captcha
-from core.adapters.passwords import Argon2Hasher, BcryptHasher
-from core.adapters.senders import LogFileSender, Sender
+from core.security.passwords import Argon2Hasher, BcryptHasher
+from core.notifications.senders import LogFileSender, Sender
 from core.clock import Clock, SystemClock
 from core.config import Settings, load_settings
 from core.db.engine import make_engine
@@ -55,7 +55,7 @@ def _email_sender(settings: Settings, clock: Clock) -> Sender:
     """SMTP when SMTP_HOST is configured, else the log-file sink of the demo."""
     if settings.smtp is None:
         return LogFileSender(settings.notify_log_dir / "email.log", clock.now)
-    from core.adapters.smtp import SmtpEmailSender
+    from core.notifications.smtp import SmtpEmailSender
 
     smtp = settings.smtp
     return SmtpEmailSender(smtp.host, smtp.port, smtp.user, smtp.password, smtp.sender_address,

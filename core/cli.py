@@ -72,17 +72,17 @@ def _read_password() -> str:
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
-    from core.services import staff
+    from core.staff import members
 
     app = _app()
     if args.action == "add":
-        role = staff.parse_role(args.role)
-        staff_id = staff.add_staff(app, None, login=args.login, name=args.name or args.login,
+        role = members.parse_role(args.role)
+        staff_id = members.add_staff(app, None, login=args.login, name=args.name or args.login,
                                    email=args.email or f"{args.login}@example.ru", role=role,
                                    password=_read_password())
         print(f"Сотрудник {args.login.strip().lower()} ({role.value}) создан, id {staff_id}")
     elif args.action == "deactivate":
-        staff.set_active(app, None, staff.find_staff_id(app, args.login), False)
+        members.set_active(app, None, members.find_staff_id(app, args.login), False)
         print(f"Сотрудник {args.login} отключён, его сеансы завершены")
     return 0
 
@@ -149,7 +149,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from core.services.notifications import send_pending
+    from core.notifications.outbox import send_pending
 
     app = _app()
     stop = threading.Event()

@@ -25,7 +25,7 @@ from core.demo_billing import seed_billing, seed_subscriptions
 from core.demo_payments import seed_payments
 from core.domain.customers import normalize_code_word, search_name_of
 from core.services import rollups
-from core.services import staff as staff_service
+from core.staff import members as staff_service
 
 DEMO_PASSWORD = "demo2026pay"
 DEMO_CODE_WORD = "ромашка"

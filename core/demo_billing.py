@@ -193,7 +193,7 @@ def seed_subscriptions(session: Session, rng: random.Random, customer_ids: list[
                        now: datetime) -> None:
     """About a third of the customers changed their subscriptions; the rest keep defaults."""
     from core.db.models import Channel, Subscription
-    from core.domain.templates import DEFAULT_SUBSCRIPTIONS
+    from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS
 
     rows = []
     for customer_id in customer_ids:

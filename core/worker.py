@@ -19,7 +19,7 @@ from datetime import timedelta
 from types import FrameType
 
 from core.app import App
-from core.services.notifications import send_pending
+from core.notifications.outbox import send_pending
 
 LOG = logging.getLogger("core.worker")
 OUTBOX_EVERY = timedelta(seconds=5)

@@ -19,7 +19,7 @@ import streamlit_authenticator as stauth
 from core.actors import StaffActor
 from core.app import App
 from core.errors import DomainError, LoginFailed, SessionInvalid
-from core.services import staff
+from core.staff import members
 
 COOKIE_NAME = "utility_backoffice_staff"
 TOKEN = "auth_staff_token"
@@ -38,7 +38,7 @@ def _authenticator(app: App) -> stauth.Authenticate:
     if os.environ.get("STAFF_LOGIN_SLEEP") is not None:  # tests: no 0.7 s pause per rerun
         extra["login_sleep_time"] = float(os.environ["STAFF_LOGIN_SLEEP"])
     authenticator = stauth.Authenticate(
-        staff.login_form_credentials(app), cookie_name=COOKIE_NAME,
+        members.login_form_credentials(app), cookie_name=COOKIE_NAME,
         cookie_key=app.secrets.cookie_key, cookie_expiry_days=app.settings.staff_cookie_days,
         auto_hash=False, **extra)
     # The library would compare bcrypt hashes itself; ours adds lockout, the
@@ -50,7 +50,7 @@ def _authenticator(app: App) -> stauth.Authenticate:
 
 def _check_password(app: App, username: str, password: str) -> bool:
     try:
-        result = staff.login(app, username, password)
+        result = members.login(app, username, password)
     except DomainError as error:  # wrong password or locked: the message says which
         st.session_state[LOGIN_ERROR] = str(error)
         return False
@@ -58,7 +58,7 @@ def _check_password(app: App, username: str, password: str) -> bool:
     return True
 
 
-def _remember(result: staff.StaffLogin) -> None:
+def _remember(result: members.StaffLogin) -> None:
     st.session_state[TOKEN] = result.session_token
     st.session_state[ACTOR] = result.actor
     st.session_state[NAME] = result.name
@@ -88,7 +88,7 @@ class StaffAuth:
         token = st.session_state.get(TOKEN)
         if token:
             try:
-                actor = staff.check_session(self.app, token)
+                actor = members.check_session(self.app, token)
             except SessionInvalid as error:
                 _forget(self.authenticator, str(error))
             else:
@@ -126,7 +126,7 @@ class StaffAuth:
         issued = (datetime.fromtimestamp(float(cookie["exp_date"]), tz=timezone.utc)
                   - timedelta(days=self.app.settings.staff_cookie_days))
         try:
-            _remember(staff.resume_from_cookie(self.app, str(cookie["username"]), issued))
+            _remember(members.resume_from_cookie(self.app, str(cookie["username"]), issued))
         except SessionInvalid as error:
             _forget(self.authenticator, str(error))
 
@@ -134,7 +134,7 @@ class StaffAuth:
         """Ends every session of this staff member (and so voids copied cookies)."""
         token = st.session_state.get(TOKEN)
         if token:
-            staff.logout(self.app, token)
+            members.logout(self.app, token)
         _forget(self.authenticator, "Вы вышли из системы")
 
 

@@ -9,7 +9,8 @@ from core.app import App
 from core.db.models import StaffRole
 from core.domain.customers import CabinetStatus
 from core.errors import DomainError
-from core.services import accounts, invoices, payment_views, saved_cards, subscriptions
+from core.services import accounts, invoices, payment_views, saved_cards
+from core.notifications import subscriptions
 from core.services import contact_center as cc
 from dashboard.invoice_views import invoice_table, render_invoice
 from dashboard.payment_views import (

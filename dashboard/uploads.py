@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import DomainError
-from core.imports import RowProblem
+from core.files.readers import RowProblem
 
 
 class ImportResult(Protocol):

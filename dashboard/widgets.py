@@ -11,11 +11,11 @@ from core.actors import StaffActor
 from core.app import App, build_app
 from core.errors import DomainError
 from core.paging import PAGE_SIZES, Page, PageRequest
-from core.reports import progress
+from core.files import progress
 from core.timefmt import format_date, format_datetime_msk
 from dashboard.access import BY_KEY, can_act
 from core.errors import SessionInvalid
-from core.services import staff
+from core.staff import members
 from dashboard.auth import NAME, TOKEN
 
 
@@ -31,7 +31,7 @@ def guard(page_key: str) -> StaffActor:
     through the login."""
     spec = BY_KEY[page_key]
     try:
-        actor: StaffActor | None = staff.check_session(get_app(), st.session_state.get(TOKEN, ""))
+        actor: StaffActor | None = members.check_session(get_app(), st.session_state.get(TOKEN, ""))
     except SessionInvalid as error:
         st.error(str(error))
         st.stop()

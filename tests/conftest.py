@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from core.adapters.captcha import StaticCaptcha
-from core.adapters.senders import LogFileSender, RecordingSender
+from core.notifications.senders import LogFileSender, RecordingSender
 from core.app import App, build_app
 from core.clock import FrozenClock
 from core.config import FAST_HASHING, Settings

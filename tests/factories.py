@@ -7,7 +7,9 @@ import re
 from core.actors import StaffActor
 from core.app import App
 from core.db.models import StaffRole
-from core.services import customers, notifications, staff
+from core.services import customers
+from core.notifications import outbox
+from core.staff import members
 
 _seq = itertools.count(1)
 CODE_WORD = "Ромашка"
@@ -27,7 +29,7 @@ def registration(**overrides: object) -> customers.Registration:
 
 def sms_codes(app: App) -> list[str]:
     """Drain the outbox and read the codes from the SMS sink (the 'phone')."""
-    notifications.send_pending(app)
+    outbox.send_pending(app)
     log = app.settings.notify_log_dir / "sms.log"
     if not log.exists():
         return []
@@ -46,7 +48,7 @@ def register_and_activate(app: App, **overrides: object) -> customers.CustomerLo
 
 def make_staff(app: App, role: StaffRole = StaffRole.AGENT, login: str | None = None) -> StaffActor:
     name = login or f"{role.value}{next(_seq)}"
-    staff_id = staff.add_staff(app, None, login=name, name=f"Сотрудник {name}",
+    staff_id = members.add_staff(app, None, login=name, name=f"Сотрудник {name}",
                                email=f"{name}@office.example.ru", role=role,
                                password=STAFF_PASSWORD)
     return StaffActor(staff_id, name, role)

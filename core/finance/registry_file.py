@@ -7,7 +7,7 @@ in Moscow time, «Оплата» or «Возврат», the amount in rubles wit
 (a payment line: what the card was charged, amount + commission; a refund line: what
 was returned). The XLSX variant has the same columns with real Excel dates.
 
-Reading is tolerant (``core.imports.read_table``): cp1251 or UTF-8 with a BOM, ``;`` or
+Reading is tolerant (``core.files.readers.read_table``): cp1251 or UTF-8 with a BOM, ``;`` or
 ``,``, a decimal comma or point, title rows above the header, a totals row («Итого»,
 «Всего») below the table, dates as text or as Excel dates (also a bare serial number).
 Cells are parsed a whole column at a time with pandas. A file with any bad row is
@@ -40,14 +40,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from core.imports import RowProblem, header_key, parse_decimal, read_table
+from core.files.readers import RowProblem, header_key, parse_decimal, read_table
 from core.payments import gateway as g
-from core.reports import exports
+from core.files import exports
 from core.timefmt import MOSCOW, as_utc
 
 HEADER = ("Дата операции", "Операция", "ID транзакции", "RRN", "Карта", "Сумма")
 OPERATION_WORDS = {g.Operation.PAYMENT: "Оплата", g.Operation.REFUND: "Возврат"}
-# Canonical column -> accepted header spellings (compared by core.imports.header_key).
+# Canonical column -> accepted header spellings (compared by core.files.readers.header_key).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "time": ("Дата операции", "Дата и время операции", "Дата/время", "Дата и время",
              "Время операции", "Дата", "Operation date", "Date", "Time"),
@@ -152,7 +152,7 @@ def registry_for_period(app, day_from: date, day_to: date) -> list[g.SettlementL
 # --- reading ------------------------------------------------------------------
 
 def read_registry(file_name: str, data: bytes) -> RegistryFile:
-    """Read a registry file (CSV or XLSX). Raises ``core.imports.FileUnreadable`` for
+    """Read a registry file (CSV or XLSX). Raises ``core.files.readers.FileUnreadable`` for
     a file that is not a table at all; row problems come back in ``problems``."""
     checksum = hashlib.sha256(data or b"").hexdigest()
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in FRAME_COLUMNS})
@@ -237,7 +237,7 @@ def _plain_csv(data: bytes) -> pd.DataFrame | None:
 
 def _header_positions(cells: list[str]) -> dict[str, int]:
     """Canonical column -> its index in the header (the leftmost match wins), as
-    ``core.imports`` matches a header."""
+    ``core.files.readers`` matches a header."""
     keys = [header_key(cell) for cell in cells]
     positions: dict[str, int] = {}
     for name, spellings in COLUMNS.items():

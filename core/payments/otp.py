@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from core.domain.codes import code_hash, code_matches, generate_code
+from core.security.codes import code_hash, code_matches, generate_code
 from core.errors import (
     AttemptsExceeded, CodeAlreadyUsed, CodeError, CodeExpired, CodeInvalid, ValidationError,
 )

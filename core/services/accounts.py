@@ -26,7 +26,8 @@ from core.domain.accounts import (
 )
 from core.errors import NotFound, ValidationError
 from core.money import Money, MoneyFormatError
-from core.services import audit, providers
+from core.staff import audit
+from core.services import providers
 from core.services.cabinet import get_customer
 from core.services.customers import _session_customer
 from core.timefmt import as_utc

@@ -58,14 +58,14 @@ from core.db.models import (
     ProviderAccount,
     StaffRole,
 )
-from core.domain import templates as rules
+from core.notifications import template_rules as rules
 from core.errors import ValidationError
 from core.money import Money
 from core.payments.gateway import DECLINE_MESSAGES
 from core.payments.ledger import SUCCESSFUL_PAYMENT_STATUSES
-from core.reports import exports
-from core.services import audit
-from core.services.subscriptions import subscribed_cells
+from core.files import exports
+from core.staff import audit
+from core.notifications.subscriptions import subscribed_cells
 from core.timefmt import moscow_day_start
 
 VIEWERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN, StaffRole.FINANCE})

@@ -12,10 +12,10 @@ from core.app import App
 from core.db.models import (
     ActivationCode, CabinetBlock, Channel, Customer, CustomerSession,
 )
-from core.domain import codes
+from core.security import codes
 from core.domain.customers import CabinetStatus
 from core.errors import AlreadyActivated, CabinetBlocked, NotFound, ResendTooSoon
-from core.services import notifications
+from core.notifications import outbox
 
 ACTIVATION_PURPOSE = "activation"
 
@@ -77,7 +77,7 @@ def issue_activation_code(app: App, session: Session, customer: Customer, now: d
     row.code_hash = codes.code_hash(app.secrets.hmac_key, ACTIVATION_PURPOSE, customer.id,
                                     row.id, code)
     text = "Код активации личного кабинета: {}. Никому не сообщайте этот код."
-    notifications.enqueue(session, now=now, customer_id=customer.id, channel=Channel.SMS,
+    outbox.enqueue(session, now=now, customer_id=customer.id, channel=Channel.SMS,
                           topic="activation", recipient=customer.phone, body=text.format(code),
                           redacted_body=text.format("****"))
 

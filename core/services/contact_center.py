@@ -27,8 +27,8 @@ from core.errors import (
     ValidationError,
 )
 from core.paging import COUNT_CAP, Page, PageRequest, capped_count
-from core.reports import exports
-from core.services import audit
+from core.files import exports
+from core.staff import audit
 from core.services.cabinet import (
     end_sessions, get_customer, open_block, open_block_exists, reissue_activation_code, status_of,
 )

@@ -19,7 +19,7 @@ from core.config import USER_AGREEMENT_VERSION
 from core.db.models import (
     ActivationCode, ActorKind, CabinetBlock, Customer, CustomerSession,
 )
-from core.domain import codes
+from core.security import codes
 from core.domain.customers import (
     CabinetStatus, PersonalData, clean_reason, normalize_code_word, normalize_email,
     normalize_phone, search_name_of, try_normalize_phone, validate_password,
@@ -29,7 +29,9 @@ from core.errors import (
     CodeExpired, CodeInvalid, EmailTaken, LoginFailed, NotActivated, PhoneTaken,
     SessionInvalid, ValidationError, WrongPassword,
 )
-from core.services import audit, subscriptions, throttle
+from core.staff import audit
+from core.notifications import subscriptions
+from core.security import throttle
 from core.services.cabinet import (
     ACTIVATION_PURPOSE, end_sessions, get_customer, issue_activation_code, open_block,
     open_block_exists,

@@ -37,9 +37,10 @@ from core.db.models import (
 from core.domain import invoices as rules
 from core.domain.accounts import normalize_account_number
 from core.errors import NotFound, ValidationError
-from core.imports import RowProblem, SourceTable, parse_decimal, read_columns
+from core.files.readers import RowProblem, SourceTable, parse_decimal, read_columns
 from core.money import Money
-from core.services import audit, notifications
+from core.staff import audit
+from core.notifications import outbox
 from core.timefmt import MOSCOW, format_datetime_msk
 
 IMPORTERS = {StaffRole.FINANCE, StaffRole.ADMIN}
@@ -50,7 +51,7 @@ MAX_AMOUNT = 1_000_000_000  # kopecks (10 млн ₽): a cell or an invoice abov
 MAX_VOLUME = Decimal("99999999999.999")  # Numeric(14, 3)
 FILE_NAME_MAX = 255
 
-# Canonical column -> header spellings accepted (compared by core.imports.header_key:
+# Canonical column -> header spellings accepted (compared by core.files.readers.header_key:
 # case, spaces, punctuation and «ё» do not matter).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "account": ("Лицевой счет", "ЛС", "Л/с", "Лицевой", "Номер лицевого счета", "Номер ЛС",
@@ -225,7 +226,7 @@ def _store(s: Session, actor: StaffActor | None, registry: RegistryFile, checked
     total_due = sum(line.total for line in lines)
     # «Новый счёт» to every active cabinet bound to these accounts, per its subscriptions:
     # queued in this transaction, so messages exist if and only if the invoices do.
-    notifications.queue_new_invoice_messages(s, invoice_ids, now)
+    outbox.queue_new_invoice_messages(s, invoice_ids, now)
     audit.record(s, at=now, action="invoice.registry_import", actor=actor,
                  after={"provider_id": registry.provider_id, "file_name": registry.file_name,
                         "sha256": registry.sha256, "rows": len(lines),

@@ -21,8 +21,8 @@ from core.db.models import (
 from core.domain import invoices as rules
 from core.errors import NotFound, ValidationError
 from core.paging import Page, PageRequest, capped_count
-from core.reports import exports
-from core.services import audit
+from core.files import exports
+from core.staff import audit
 from core.services.cabinet import get_customer
 from core.services.customers import _session_customer
 from core.timefmt import MOSCOW

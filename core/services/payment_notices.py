@@ -1,7 +1,7 @@
 """Messages about payments: the one-time password, and the result with its receipt.
 
 Both are queued in the outbox inside the payment's transaction, like every
-message (see core.services.notifications): they exist if and only if the
+message (see core.notifications.outbox): they exist if and only if the
 payment's change committed.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from core.db.models import (
     Channel, Customer, MessageStatus, OutboxMessage, Payment, Provider, Subscription,
 )
 from core.domain.customers import format_phone
-from core.domain.templates import DEFAULT_SUBSCRIPTIONS
+from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS
 from core.money import Money
-from core.services import templates
+from core.notifications import templates
 from core.services.cabinet import open_block
 
 OTP_TOPIC = "payment_otp"

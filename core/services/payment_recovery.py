@@ -27,7 +27,8 @@ from core.app import App
 from core.db.models import Payment, StaffRole
 from core.payments import gateway as g
 from core.payments.machine import PaymentEvent, PaymentStatus
-from core.services import audit, receipts
+from core.staff import audit
+from core.services import receipts
 from core.services import payment_state as st
 
 log = logging.getLogger(__name__)

@@ -23,13 +23,13 @@ from core.db.models import (
 )
 from core.domain.customers import format_phone
 from core.errors import NotFound, ValidationError
-from core.imports import parse_decimal
+from core.files.readers import parse_decimal
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
 from core.payments.machine import (
     EVENT_LABELS, REFUNDABLE, STATUS_LABELS, PaymentEvent as MachineEvent, PaymentStatus,
 )
-from core.reports import exports
-from core.services import audit
+from core.files import exports
+from core.staff import audit
 from core.services.payment_state import ABANDON_AFTER
 from core.services.cabinet import get_customer
 from core.services.customers import _session_customer

@@ -63,8 +63,8 @@ from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
 from core.paging import Page, PageRequest, capped_count
 from core.payments import ledger
-from core.reports import exports
-from core.services import audit
+from core.files import exports
+from core.staff import audit
 from core.timefmt import format_date, moscow_date, moscow_day_start
 
 # UI.md «Реестры перечислений»: finance and administrators; nobody else.

@@ -29,9 +29,9 @@ from core.domain.accounts import (
     parse_commission_percent, validate_account_pattern, validate_inn, validate_service_kind,
 )
 from core.errors import DomainError, NotFound, ValidationError
-from core.imports import RowProblem, read_table
+from core.files.readers import RowProblem, read_table
 from core.money import Money
-from core.services import audit
+from core.staff import audit
 
 ADMINS = {StaffRole.ADMIN}
 REGISTER_LOADERS = {StaffRole.ADMIN, StaffRole.FINANCE}

@@ -56,10 +56,10 @@ from core.db.models import (
 from core.errors import DomainError, NotFound, ValidationError
 from core.finance import matching
 from core.finance.registry_file import RegistryFile, read_registry
-from core.imports import RowProblem
+from core.files.readers import RowProblem
 from core.paging import Page, PageRequest, capped_count
-from core.reports import exports
-from core.services import audit
+from core.files import exports
+from core.staff import audit
 from core.services.payment_views import status_label
 from core.timefmt import format_date, format_datetime_msk, moscow_day_start
 

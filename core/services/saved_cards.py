@@ -18,7 +18,7 @@ from core.app import App
 from core.db.models import SavedCard, StaffRole
 from core.domain.customers import clean_reason
 from core.errors import DomainError, NotFound
-from core.services import audit
+from core.staff import audit
 from core.services.cabinet import get_customer
 from core.services.customers import _session_customer
 from core.timefmt import MOSCOW, as_utc

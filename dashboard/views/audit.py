@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.db.models import StaffRole
 from core.errors import DomainError
-from core.services import audit, staff
+from core.staff import audit, members
 from dashboard.widgets import (
     excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager,
 )
@@ -21,7 +21,7 @@ if actor.role is not StaffRole.ADMIN:
 
 with st.form("audit_filters"):
     c1, c2, c3, c4, c5 = st.columns(5)
-    people = staff.staff_choices(app, actor)
+    people = members.staff_choices(app, actor)
     who = c1.selectbox("Сотрудник", [None, *people], placeholder="Все",
                        format_func=lambda k: "Все" if k is None else people[k], key="aud_staff")
     action = c2.selectbox("Действие", [None, *audit.ACTION_LABELS], placeholder="Все",

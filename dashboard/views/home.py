@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.services.staff import ROLE_LABELS
+from core.staff.members import ROLE_LABELS
 from dashboard.access import pages_for
 from dashboard.widgets import guard, staff_name
 

@@ -5,15 +5,15 @@ import pandas as pd
 import streamlit as st
 
 from core.db.models import StaffRole
-from core.services import staff
-from core.services.staff import ROLE_LABELS
+from core.staff import members
+from core.staff.members import ROLE_LABELS
 from dashboard.widgets import ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, run_action
 
 actor = guard("staff")
 app = get_app()
 st.title("Сотрудники")
 
-people = staff.list_staff(app, actor)
+people = members.list_staff(app, actor)
 st.dataframe(pd.DataFrame([{
     "Логин": p.login, "ФИО": p.name, "E-mail": p.email, "Роль": ROLE_LABELS[p.role],
     "Активен": "да" if p.is_active else "нет", "Последняя активность": fmt_dt(p.last_seen_at),
@@ -30,7 +30,7 @@ with st.expander("Новый сотрудник"):
         role = st.selectbox("Роль", roles, format_func=ROLE_LABELS.__getitem__)
         password = st.text_input("Пароль", type="password", key="new_password")
         if st.form_submit_button("Создать"):
-            if run_action(lambda: staff.add_staff(app, actor, login=login, name=name,
+            if run_action(lambda: members.add_staff(app, actor, login=login, name=name,
                                                   email=email, role=role, password=password),
                           f"Сотрудник {login} создан"):
                 for field in fields:
@@ -51,13 +51,13 @@ if chosen is not None:
     confirm_dialog("staff_role", "Сменить роль?",
                    f"{person.name}: {ROLE_LABELS[person.role]} → {ROLE_LABELS[new_role]}. "
                    "Все его сеансы будут завершены.",
-                   lambda _: staff.change_role(app, actor, person.id, new_role), "Роль изменена")
+                   lambda _: members.change_role(app, actor, person.id, new_role), "Роль изменена")
     new_password = c2.text_input("Новый пароль", type="password", key="staff_new_pw")
     if c2.button("Сменить пароль", key="staff_pw_btn"):
         ask_confirmation("staff_pw")
     confirm_dialog("staff_pw", "Сменить пароль?",
                    f"Пароль сотрудника {person.login} будет заменён, его сеансы завершены.",
-                   lambda _: staff.change_password(app, actor, person.id, new_password),
+                   lambda _: members.change_password(app, actor, person.id, new_password),
                    "Пароль изменён")
     label = "Отключить" if person.is_active else "Включить"
     if c3.button(label, key="staff_active_btn"):
@@ -65,5 +65,5 @@ if chosen is not None:
     confirm_dialog("staff_active", f"{label} учётную запись?",
                    f"{person.name} ({person.login})"
                    + (": вход будет закрыт, сеансы завершены." if person.is_active else "."),
-                   lambda _: staff.set_active(app, actor, person.id, not person.is_active),
+                   lambda _: members.set_active(app, actor, person.id, not person.is_active),
                    "Готово")

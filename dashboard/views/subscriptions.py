@@ -10,7 +10,7 @@ import streamlit as st
 from core.actors import StaffActor
 from core.db.models import Channel, MessageStatus, StaffRole
 from core.errors import DomainError
-from core.services import notifications, subscriptions, templates
+from core.notifications import outbox, subscriptions, templates
 from dashboard.widgets import (
     ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager,
 )
@@ -38,7 +38,7 @@ def _subscription_view(staff_id: int, login: str, role: str) -> tuple[pd.DataFra
 actor = guard("subscriptions")
 app = get_app()
 st.title("Подписки и рассылки")
-sees_outbox = actor.role in notifications.OUTBOX_VIEWERS
+sees_outbox = actor.role in outbox.OUTBOX_VIEWERS
 tab_names = ["Подписки"] + (["Исходящие сообщения", "Шаблоны"] if sees_outbox else [])
 tabs = st.tabs(tab_names)
 
@@ -53,7 +53,7 @@ with tabs[0]:
 
 if sees_outbox:
     with tabs[1]:
-        totals = notifications.outbox_counts(app, actor)
+        totals = outbox.outbox_counts(app, actor)
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("В очереди", totals.queued)
         m2.metric("Из них с повтором", totals.retrying)
@@ -61,28 +61,28 @@ if sees_outbox:
         m4.metric("Не доставлено", totals.failed)
         with st.form("out_filters"):
             c1, c2, c3, c4, c5, c6 = st.columns(6)
-            status = c1.selectbox("Статус", [None, *notifications.STATUS_LABELS],
+            status = c1.selectbox("Статус", [None, *outbox.STATUS_LABELS],
                                   placeholder="Все", key="out_status",
                                   format_func=lambda k: "Все" if k is None
-                                  else notifications.STATUS_LABELS[k])
+                                  else outbox.STATUS_LABELS[k])
             channel = c2.selectbox("Канал", [None, Channel.SMS, Channel.EMAIL],
                                    placeholder="Все", key="out_channel",
                                    format_func=lambda k: "Все" if k is None
                                    else ("SMS" if k is Channel.SMS else "E-mail"))
-            topic = c3.selectbox("Тема", [None, *notifications.TOPIC_LABELS],
+            topic = c3.selectbox("Тема", [None, *outbox.TOPIC_LABELS],
                                  placeholder="Все", key="out_topic",
                                  format_func=lambda k: "Все" if k is None
-                                 else notifications.TOPIC_LABELS[k])
+                                 else outbox.TOPIC_LABELS[k])
             phone = c4.text_input("Телефон клиента", key="out_phone")
             date_from = c5.date_input("С", value=None, format="DD.MM.YYYY", key="out_from")
             date_to = c6.date_input("По", value=None, format="DD.MM.YYYY", key="out_to")
             if st.form_submit_button("Показать"):
                 st.session_state["out_page"] = 1
-        flt = notifications.OutboxFilter(status=status, channel=channel, topic=topic,
+        flt = outbox.OutboxFilter(status=status, channel=channel, topic=topic,
                                          customer_phone=phone or None, date_from=date_from,
                                          date_to=date_to)
         try:
-            page = notifications.list_outbox(app, actor, flt, page_request("out"))
+            page = outbox.list_outbox(app, actor, flt, page_request("out"))
         except DomainError as error:
             st.error(str(error))
             page = None
@@ -98,7 +98,7 @@ if sees_outbox:
                 hide_index=True, width="stretch")
             pager("out", page)
             failed = [r for r in page.items if r.status is MessageStatus.FAILED]
-            if failed and actor.role in notifications.OUTBOX_ACTORS:
+            if failed and actor.role in outbox.OUTBOX_ACTORS:
                 options = {r.id: f"№ {r.id} · {r.recipient} · {r.last_error or ''}" for r in failed}
                 chosen = st.selectbox("Недоставленное сообщение", list(options),
                                       format_func=options.__getitem__, key="out_retry_pick")
@@ -106,7 +106,7 @@ if sees_outbox:
                     ask_confirmation("out_retry")
                 confirm_dialog("out_retry", "Повторить отправку?",
                                f"Сообщение № {chosen} снова встанет в очередь.",
-                               lambda _: notifications.retry_message(app, actor, int(chosen)),
+                               lambda _: outbox.retry_message(app, actor, int(chosen)),
                                "Сообщение поставлено в очередь")
 
     with tabs[2]:

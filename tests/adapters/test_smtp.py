@@ -12,13 +12,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from core.adapters.senders import OutgoingMessage, SendFailed
-from core.adapters.smtp import SmtpEmailSender
+from core.notifications.senders import OutgoingMessage, SendFailed
+from core.notifications.smtp import SmtpEmailSender
 from core.app import build_app
 from core.config import FAST_HASHING, Settings, SmtpSettings, load_smtp_settings
 from core.db.models import Channel, MessageStatus, OutboxMessage
-from core.services import notifications
-from core.services.notifications import MAX_SEND_ATTEMPTS, RETRY_BACKOFF
+from core.notifications import outbox
+from core.notifications.outbox import MAX_SEND_ATTEMPTS, RETRY_BACKOFF
 from tests.conftest import TEST_SECRETS
 
 REFUSED = "nobody@example.ru"
@@ -199,7 +199,7 @@ def test_app_sends_email_over_smtp_when_configured(tmp_path, db_url, clock, smtp
     try:
         assert isinstance(app.senders[Channel.EMAIL], SmtpEmailSender)
         message_id = _enqueue(app, "ivan@example.ru")
-        assert notifications.send_pending(app).sent == 1
+        assert outbox.send_pending(app).sent == 1
         assert [r for _, r, _ in inbox.messages] == [["ivan@example.ru"]]
         assert _state(app, message_id)[0] is MessageStatus.SENT
         plain = build_app(Settings(database_url=db_url, secrets_file=tmp_path / "s.toml",
@@ -212,7 +212,7 @@ def test_app_sends_email_over_smtp_when_configured(tmp_path, db_url, clock, smtp
 
 def _enqueue(app, recipient: str) -> int:  # type: ignore[no-untyped-def]
     with app.uow() as uow:
-        message = notifications.enqueue(uow.session, now=app.now(), customer_id=None,
+        message = outbox.enqueue(uow.session, now=app.now(), customer_id=None,
                                         channel=Channel.EMAIL, topic="news", recipient=recipient,
                                         subject="Новости сервиса", body="Оплата без комиссии")
         uow.commit()
@@ -231,21 +231,21 @@ def test_outbox_retries_a_closed_port_with_backoff_then_gives_up(app, clock):
     message_id = _enqueue(app, "ivan@example.ru")
     error = f"SMTP-сервер 127.0.0.1:{port} недоступен: соединение отклонено"
     for attempt, pause in enumerate(RETRY_BACKOFF, start=1):
-        assert notifications.send_pending(app).retrying == 1
+        assert outbox.send_pending(app).retrying == 1
         assert _state(app, message_id) == (MessageStatus.QUEUED, attempt, clock.now() + pause,
                                            error)
         clock.advance(seconds=pause.total_seconds())
-    assert notifications.send_pending(app).failed == 1
+    assert outbox.send_pending(app).failed == 1
     assert _state(app, message_id)[:2] == (MessageStatus.FAILED, MAX_SEND_ATTEMPTS)
     clock.advance(days=1)
-    assert notifications.send_pending(app) == notifications.SendReport(0, 0, 0)
+    assert outbox.send_pending(app) == outbox.SendReport(0, 0, 0)
 
 
 def test_refused_recipient_retries_while_others_are_delivered(app, clock, smtp_server, inbox):
     app.senders[Channel.EMAIL] = _sender(*smtp_server)
     refused = _enqueue(app, REFUSED)
     delivered = _enqueue(app, "ivan@example.ru")
-    report = notifications.send_pending(app)
+    report = outbox.send_pending(app)
     assert (report.sent, report.retrying) == (1, 1)
     assert _state(app, delivered)[0] is MessageStatus.SENT
     status, attempts, next_at, error = _state(app, refused)

@@ -26,10 +26,11 @@ from core.db.models import (
     StaffRole,
     Subscription,
 )
-from core.domain import templates as rules
+from core.notifications import template_rules as rules
 from core.errors import PermissionDenied, ValidationError
 from core.money import Money
-from core.services import analytics, contact_center, payments, rollups, subscriptions
+from core.services import analytics, contact_center, payments, rollups
+from core.notifications import subscriptions
 from core.services.analytics import AnalyticsFilter
 from core.timefmt import moscow_date
 from tests import factories

@@ -13,7 +13,7 @@ from core.adapters.captcha import StaticCaptcha
 from core.app import build_app
 from core.config import load_settings
 from core.db.models import CabinetBlock, Customer, StaffRole, StaffUser
-from core.services import staff
+from core.staff import members
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def test_staff_add_reads_the_password_from_stdin_and_the_login_works(cli_env):
     assert "petrova (finance)" in result.stdout
     assert "Finance-2026-pass" not in result.stdout + result.stderr
     app = _app(cli_env)
-    login = staff.login(app, "petrova", "Finance-2026-pass")
+    login = members.login(app, "petrova", "Finance-2026-pass")
     assert login.actor.role is StaffRole.FINANCE and login.name == "Анна Петрова"
 
 
@@ -70,11 +70,11 @@ def test_staff_deactivate_ends_the_sessions(cli_env):
     core(cli_env, "db", "upgrade")
     core(cli_env, "staff", "add", "--login", "agent7", "--role", "agent", stdin="Agent-pass-2026\n")
     app = _app(cli_env)
-    token = staff.login(app, "agent7", "Agent-pass-2026").session_token
+    token = members.login(app, "agent7", "Agent-pass-2026").session_token
     assert core(cli_env, "staff", "deactivate", "--login", "agent7").returncode == 0
     from core.errors import SessionInvalid
     with pytest.raises(SessionInvalid):
-        staff.check_session(app, token)
+        members.check_session(app, token)
 
 
 def test_demo_is_deterministic_and_realistic(cli_env, tmp_path):
@@ -116,7 +116,7 @@ def test_demo_customers_can_log_in_with_the_documented_password(cli_env):
         phone = uow.session.scalar(select(Customer.phone).where(Customer.activated_at.is_not(None),
                                                                 ~Customer.blocks.any()).limit(1))
     assert customers.login(app, phone, DEMO_PASSWORD).customer_id > 0
-    assert staff.login(app, "agent", "agent-demo-2026").actor.role is StaffRole.AGENT
+    assert members.login(app, "agent", "agent-demo-2026").actor.role is StaffRole.AGENT
 
 
 def test_demo_builds_providers_accounts_and_a_year_of_invoices(cli_env):

@@ -8,7 +8,8 @@ import openpyxl
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, StaffRole, StaffUser
-from core.services import contact_center, staff
+from core.services import contact_center
+from core.staff import members
 from tests.dashboard.helpers import button, confirm, texts
 from tests.factories import make_staff, register_and_activate
 
@@ -86,8 +87,8 @@ def test_admin_adds_a_staff_member_and_changes_the_role(dash_app, logged_in):
     assert "Сотрудник Kotova создан" in texts(at)
     assert "kotova" in at.dataframe[0].value["Логин"].tolist()
 
-    kotova_id = staff.find_staff_id(dash_app, "kotova")
-    token = staff.login(dash_app, "kotova", "Kotova-pass-2026").session_token
+    kotova_id = members.find_staff_id(dash_app, "kotova")
+    token = members.login(dash_app, "kotova", "Kotova-pass-2026").session_token
     at.selectbox(key="staff_pick").select(kotova_id)
     at.selectbox(key="staff_new_role").select(StaffRole.FINANCE)
     at.button(key="staff_role_btn").click().run()
@@ -98,4 +99,4 @@ def test_admin_adds_a_staff_member_and_changes_the_role(dash_app, logged_in):
     import pytest
     from core.errors import SessionInvalid
     with pytest.raises(SessionInvalid, match="роль сотрудника изменена"):
-        staff.check_session(dash_app, token)
+        members.check_session(dash_app, token)

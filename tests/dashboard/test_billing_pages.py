@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.db.models import Invoice, MessageStatus, OutboxMessage, StaffRole, Subscription
-from core.services import notifications
+from core.notifications import outbox
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
 from tests.factories import register_and_activate
 from tests.invoice_factories import (
@@ -112,9 +112,9 @@ def test_card_shows_accounts_invoices_and_lets_the_agent_change_subscriptions(da
 def test_outbox_and_templates_tab(dash_app, logged_in, ):
     login = register_and_activate(dash_app, phone="+79215550022")
     with dash_app.uow() as uow:
-        message = notifications.enqueue(uow.session, now=dash_app.now(),
+        message = outbox.enqueue(uow.session, now=dash_app.now(),
                                         customer_id=login.customer_id,
-                                        channel=notifications.Channel.EMAIL, topic="news",
+                                        channel=outbox.Channel.EMAIL, topic="news",
                                         recipient="x@example.ru", body="Новости")
         uow.session.flush()
         message.status = MessageStatus.FAILED
@@ -124,8 +124,8 @@ def test_outbox_and_templates_tab(dash_app, logged_in, ):
     at, _ = logged_in(StaffRole.ADMIN)
     at.switch_page("views/subscriptions.py").run()
     assert not at.exception
-    outbox = at.dataframe[1].value
-    assert failed_id in outbox["№"].tolist()
+    outbox_table = at.dataframe[1].value
+    assert failed_id in outbox_table["№"].tolist()
     at.button(key="out_retry").click().run()
     confirm(at)
     assert "Сообщение поставлено в очередь" in texts(at)

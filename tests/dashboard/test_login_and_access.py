@@ -6,7 +6,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from core.db.models import AuditEntry, StaffRole
-from core.services import staff
+from core.staff import members
 from tests.dashboard.conftest import APP_FILE, ROOT, login
 from tests.dashboard.helpers import texts
 from tests.factories import STAFF_PASSWORD, make_staff
@@ -48,7 +48,7 @@ def _page(name: str) -> AppTest:
 def test_a_page_checks_the_role_itself_when_opened_directly(dash_app):
     manager = make_staff(dash_app, StaffRole.MANAGER)
     page = _page("customers.py")
-    page.session_state["auth_staff_token"] = staff.login(
+    page.session_state["auth_staff_token"] = members.login(
         dash_app, manager.login, STAFF_PASSWORD).session_token
     page.run()
     assert [e.value for e in page.error] == ["Недостаточно прав для этой страницы"]
@@ -75,8 +75,8 @@ def test_agent_lands_on_customers_and_admin_sees_every_page(logged_in):
 
 def test_session_ends_when_the_staff_member_logs_out_elsewhere(dash_app, logged_in):
     at, agent = logged_in(StaffRole.AGENT)
-    other_tab = staff.login(dash_app, agent.login, STAFF_PASSWORD)
-    staff.logout(dash_app, other_tab.session_token)
+    other_tab = members.login(dash_app, agent.login, STAFF_PASSWORD)
+    members.logout(dash_app, other_tab.session_token)
     at.run()
     assert "Сеанс завершён" in texts(at)
     assert [t.label for t in at.text_input] == ["Логин", "Пароль"]
@@ -85,7 +85,7 @@ def test_session_ends_when_the_staff_member_logs_out_elsewhere(dash_app, logged_
 
 def test_session_ends_when_the_staff_member_is_deactivated(dash_app, logged_in):
     at, agent = logged_in(StaffRole.AGENT)
-    staff.set_active(dash_app, None, agent.staff_id, False)
+    members.set_active(dash_app, None, agent.staff_id, False)
     at.run()
     assert "учётная запись сотрудника отключена" in texts(at)
     assert not at.title

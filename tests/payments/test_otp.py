@@ -122,7 +122,7 @@ def test_a_state_checked_for_another_payment_never_matches(clock):
 
 
 def test_the_hash_is_bound_to_the_payment_and_the_key(clock):
-    from core.domain.codes import code_matches
+    from core.security.codes import code_matches
     from core.payments.otp import OTP_PURPOSE, _request_id
 
     code, state = issue(KEY, PAYMENT_A, clock.now())

@@ -22,7 +22,8 @@ from core.db.models import Base, OutboxMessage, SavedCard
 from core.demo import seed_demo
 from core.payments.machine import PaymentStatus
 from core.payments.simulator import TEST_CARDS
-from core.services import notifications, payments
+from core.notifications import outbox
+from core.services import payments
 from tests.payment_flow_factories import OK_CARD, card, last_otp, new_key, payer
 
 PAN = "4111111111111111"
@@ -116,7 +117,7 @@ def test_no_card_number_or_cvv_is_kept_anywhere(app, caplog, email_sender):
     assert second.awaiting_otp
     second = payments.confirm_payment(app, second.id, last_otp(app, second.id), token=p.token)
     assert second.status is PaymentStatus.SUCCEEDED
-    notifications.send_pending(app)  # the SMS and e-mails go out (SMS to the log file)
+    outbox.send_pending(app)  # the SMS and e-mails go out (SMS to the log file)
 
     # Every table, every row.
     text, cells = dump_tables(app)

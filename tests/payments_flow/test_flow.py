@@ -70,9 +70,9 @@ def test_the_password_is_kept_hashed_and_the_sms_redacted_after_sending(app) -> 
                                      .where(OutboxMessage.topic == "payment_otp"))
     assert otp_row is not None and code not in otp_row.code_hash and len(otp_row.code_hash) == 64
     assert message is not None and message.redacted_body and code not in message.redacted_body
-    from core.services import notifications
+    from core.notifications import outbox
 
-    notifications.send_pending(app)
+    outbox.send_pending(app)
     with app.uow(write=False) as uow:
         sent = uow.session.get(OutboxMessage, message.id)
     assert sent is not None and code not in sent.body  # the clear code leaves with the SMS

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import openpyxl
 import pytest
 
-from core.reports.exports import Column, to_csv, to_xlsx
+from core.files.exports import Column, to_csv, to_xlsx
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-1", "@x", "\t=1", "\r=1", "=1+1"]
 COLUMNS = (Column("Имя"), Column("Сумма", "money"), Column("Когда", "datetime"))
@@ -57,7 +57,7 @@ def test_several_sheets_with_progress() -> None:
 
     import openpyxl
 
-    from core.reports.exports import PROGRESS_EVERY, Column, Sheet, to_xlsx_sheets
+    from core.files.exports import PROGRESS_EVERY, Column, Sheet, to_xlsx_sheets
 
     heard: list[int] = []
     rows = ((n, f"=строка {n}") for n in range(PROGRESS_EVERY + 3))
@@ -77,7 +77,7 @@ def test_several_sheets_with_progress() -> None:
 def test_an_audited_export_reports_its_progress_to_a_listener(app) -> None:
     """The page's progress bar hears rows written against the rows expected."""
     from core.db.models import StaffRole
-    from core.reports import exports, progress
+    from core.files import exports, progress
     from core.services import contact_center
     from tests.factories import make_staff, register
 
@@ -152,7 +152,7 @@ def test_empty_cells_stay_empty() -> None:
 def test_a_big_export_reads_back_whole_with_widths_and_filter() -> None:
     from python_calamine import CalamineWorkbook
 
-    from core.reports.exports import PROGRESS_EVERY
+    from core.files.exports import PROGRESS_EVERY
 
     count = 2 * PROGRESS_EVERY + 7
     moment = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)

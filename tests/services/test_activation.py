@@ -11,7 +11,8 @@ from core.errors import (
     AlreadyActivated, AttemptsExceeded, CodeExpired, CodeInvalid, ResendTooSoon,
     ValidationError,
 )
-from core.services import customers, notifications
+from core.services import customers
+from core.notifications import outbox
 from tests.factories import register, sms_codes
 from tests.services.dbstate import other_code, snapshot
 
@@ -173,7 +174,7 @@ def test_sent_sms_is_redacted_in_the_outbox_but_clear_on_the_phone(app):
         queued = uow.session.scalars(select(OutboxMessage)).one()
         display_before_sending, body_before_sending = queued.display_body, queued.body
     assert "****" in display_before_sending
-    notifications.send_pending(app)
+    outbox.send_pending(app)
     sink = (app.settings.notify_log_dir / "sms.log").read_text("utf-8")
     code = sms_codes(app)[-1]
     assert code in body_before_sending and code not in display_before_sending
@@ -188,7 +189,7 @@ def test_sent_sms_is_redacted_in_the_outbox_but_clear_on_the_phone(app):
 def test_activation_code_never_reaches_the_application_log(app, caplog):
     caplog.set_level(logging.DEBUG)
     customer_id = register(app)
-    notifications.send_pending(app)
+    outbox.send_pending(app)
     code = sms_codes(app)[-1]
     with pytest.raises(CodeInvalid):
         customers.activate(app, customer_id, other_code(code))

@@ -8,8 +8,9 @@ from core.db.models import AuditEntry, OutboxMessage, StaffRole
 from core.domain.customers import CabinetStatus, PersonalData
 from core.errors import AlreadyActivated, PermissionDenied, ResendTooSoon, ValidationError
 from core.paging import PageRequest
-from core.services import audit, contact_center
-from core.services.audit import AuditFilter
+from core.staff import audit
+from core.services import contact_center
+from core.staff.audit import AuditFilter
 from tests.factories import make_staff, register, register_and_activate, sms_codes
 from tests.services.dbstate import count, snapshot
 

@@ -11,8 +11,9 @@ from core.errors import (
     ValidationError,
 )
 from core.paging import PageRequest
-from core.services import audit, contact_center as cc
-from core.services.audit import AuditFilter
+from core.staff import audit
+from core.services import contact_center as cc
+from core.staff.audit import AuditFilter
 from tests.factories import CODE_WORD, make_staff, register_and_activate
 from tests.services.dbstate import count, snapshot
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, StaffRole
 from core.errors import PermissionDenied, ValidationError
-from core.services import audit, contact_center, customers
+from core.staff import audit
+from core.services import contact_center, customers
 from core.domain.customers import PersonalData
 from tests.factories import make_staff, register_and_activate
 

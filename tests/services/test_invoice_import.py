@@ -13,7 +13,7 @@ from core.db.models import (
     StaffRole,
 )
 from core.errors import NotFound, PermissionDenied, ValidationError
-from core.imports import FileUnreadable
+from core.files.readers import FileUnreadable
 from core.services import invoices
 from tests.factories import make_staff, register_and_activate
 from tests.invoice_factories import (

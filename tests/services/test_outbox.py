@@ -12,10 +12,10 @@ from core.db.models import (
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.money import Money
 from core.paging import PageRequest
-from core.services import contact_center, customers, notifications, subscriptions, templates
-from core.services.notifications import (
-    MAX_SEND_ATTEMPTS, OutboxFilter, RetryRefused, queue_new_invoice_messages,
-)
+from core.services import contact_center, customers
+from core.notifications import outbox, subscriptions, templates
+from core.notifications.outbox import (MAX_SEND_ATTEMPTS, OutboxFilter, RetryRefused,
+                                       queue_new_invoice_messages)
 from tests.factories import make_staff, register, register_and_activate
 from tests.notify_factories import bind, make_account, make_invoice, make_provider, queued_messages
 from tests.services.dbstate import snapshot
@@ -158,7 +158,7 @@ def test_explicit_email_only_choice_is_respected(app, account):
 
 
 def test_many_invoices_in_chunks_each_announced_once(app, monkeypatch):
-    monkeypatch.setattr(notifications, "QUEUE_CHUNK", 2)
+    monkeypatch.setattr(outbox, "QUEUE_CHUNK", 2)
     login = register_and_activate(app)
     subscriptions.set_subscription(app, login.session_token, "new_invoice", "email", False)
     provider = make_provider(app)
@@ -204,7 +204,7 @@ def test_queued_invoice_messages_use_the_admins_template_and_reach_the_sender(
     login = register_and_activate(app)
     bind(app, login.customer_id, account, "Дача")
     _queue(app, [make_invoice(app, account)])
-    notifications.send_pending(app)
+    outbox.send_pending(app)
     [sent] = email_sender.sent
     assert (sent.subject, sent.body) == (
         "Счёт «Дача»", f"К оплате {AMOUNT} до 25.12.2026, АО «Мосводоканал».")
@@ -215,7 +215,7 @@ def test_queued_invoice_messages_use_the_admins_template_and_reach_the_sender(
 
 def _email(app, customer_id=None, recipient="ivan@example.ru", topic="news"):
     with app.uow() as uow:
-        message = notifications.enqueue(
+        message = outbox.enqueue(
             uow.session, now=app.now(), customer_id=customer_id, channel=Channel.EMAIL,
             topic=topic, recipient=recipient, subject="Новости", body="Текст новости")
         uow.commit()
@@ -226,7 +226,7 @@ def _fail_for_good(app, clock, email_sender):
     """Drive every queued e-mail through MAX_SEND_ATTEMPTS failures."""
     email_sender.fail_with = "SMTP-сервер недоступен"
     for _ in range(MAX_SEND_ATTEMPTS):
-        notifications.send_pending(app)
+        outbox.send_pending(app)
         clock.advance(hours=2)
     email_sender.fail_with = None
 
@@ -242,7 +242,7 @@ def test_outbox_lists_newest_first_with_redacted_bodies(app, clock):
     customer_id = register(app)  # queues the activation SMS
     clock.advance(minutes=1)
     email_id = _email(app, customer_id)
-    page = notifications.list_outbox(app, agent, OutboxFilter(), PageRequest())
+    page = outbox.list_outbox(app, agent, OutboxFilter(), PageRequest())
     assert [r.id for r in page.items] == [email_id, email_id - 1] and page.total == 2
     activation = page.items[1]
     assert (activation.topic, activation.topic_label, activation.channel,
@@ -265,7 +265,7 @@ def test_outbox_filters(app, clock, email_sender):
     phone, _ = _contacts(app, first)
 
     def ids(**kw):
-        return [r.id for r in notifications.list_outbox(
+        return [r.id for r in outbox.list_outbox(
             app, finance, OutboxFilter(**kw), PageRequest()).items]
 
     assert ids(status=MessageStatus.FAILED) == [failed]
@@ -288,7 +288,7 @@ def test_outbox_filters(app, clock, email_sender):
 def test_bad_outbox_filter_names_the_field(app, flt, field):
     agent = make_staff(app, StaffRole.AGENT)
     with pytest.raises(ValidationError) as error:
-        notifications.list_outbox(app, agent, flt, PageRequest())
+        outbox.list_outbox(app, agent, flt, PageRequest())
     assert error.value.field == field
 
 
@@ -301,14 +301,14 @@ def test_outbox_counts_per_status(app, clock, email_sender):
     _email(app)
     email_sender.fail_with = "SMTP-сервер недоступен"
     retrying = _email(app)
-    notifications.send_pending(app)
+    outbox.send_pending(app)
     assert _status(app, retrying)[0] is MessageStatus.QUEUED
-    counts = notifications.outbox_counts(app, admin)
+    counts = outbox.outbox_counts(app, admin)
     assert (counts.queued, counts.retrying, counts.sent, counts.failed, counts.total) == (
         2, 2, 2, 1, 5)
-    assert notifications.outbox_counts(
+    assert outbox.outbox_counts(
         app, admin, OutboxFilter(channel=Channel.SMS, status=MessageStatus.FAILED)) \
-        == notifications.OutboxCounts(queued=0, retrying=0, sent=2, failed=0)
+        == outbox.OutboxCounts(queued=0, retrying=0, sent=2, failed=0)
 
 
 def test_retry_puts_a_failed_message_back_due_now_and_is_journaled(app, clock, email_sender):
@@ -316,7 +316,7 @@ def test_retry_puts_a_failed_message_back_due_now_and_is_journaled(app, clock, e
     message_id = _email(app)
     _fail_for_good(app, clock, email_sender)
     assert _status(app, message_id)[:2] == (MessageStatus.FAILED, MAX_SEND_ATTEMPTS)
-    notifications.retry_message(app, agent, message_id)
+    outbox.retry_message(app, agent, message_id)
     assert _status(app, message_id) == (MessageStatus.QUEUED, 0, clock.now(),
                                         "SMTP-сервер недоступен")
     with app.uow(write=False) as uow:
@@ -326,7 +326,7 @@ def test_retry_puts_a_failed_message_back_due_now_and_is_journaled(app, clock, e
         agent.staff_id,
         {"status": "failed", "attempts": MAX_SEND_ATTEMPTS, "last_error": "SMTP-сервер недоступен"},
         {"status": "queued", "attempts": 0, "message_id": message_id})
-    assert notifications.send_pending(app).sent == 1
+    assert outbox.send_pending(app).sent == 1
     assert _status(app, message_id)[:2] == (MessageStatus.SENT, 1)
     assert [m.message_id for m in email_sender.sent] == [message_id]
 
@@ -335,16 +335,16 @@ def test_retry_after_failing_again_backs_off_from_the_start(app, clock, email_se
     agent = make_staff(app, StaffRole.AGENT)
     message_id = _email(app)
     _fail_for_good(app, clock, email_sender)
-    notifications.retry_message(app, agent, message_id)
+    outbox.retry_message(app, agent, message_id)
     email_sender.fail_with = "SMTP-сервер недоступен"
-    assert notifications.send_pending(app).retrying == 1
+    assert outbox.send_pending(app).retrying == 1
     assert _status(app, message_id)[:3] == (MessageStatus.QUEUED, 1,
-                                            clock.now() + notifications.RETRY_BACKOFF[0])
+                                            clock.now() + outbox.RETRY_BACKOFF[0])
 
 
 def _sent(app, clock, email_sender):
     message_id = _email(app)
-    notifications.send_pending(app)
+    outbox.send_pending(app)
     return message_id
 
 
@@ -355,7 +355,7 @@ def _queued(app, clock, email_sender):
 def _activation_given_up(app, clock, email_sender):
     customer_id = register(app)
     contact_center.block(app, make_staff(app), customer_id, "Подозрение на мошенничество")
-    notifications.send_pending(app)  # a blocked cabinet's SMS fails with its code redacted
+    outbox.send_pending(app)  # a blocked cabinet's SMS fails with its code redacted
     with app.uow(write=False) as uow:
         return uow.session.scalars(select(OutboxMessage.id)).one()
 
@@ -380,14 +380,14 @@ def test_retry_is_refused_where_it_makes_no_sense(app, clock, email_sender, make
     message_id = make_message(app, clock, email_sender)
     before = snapshot(app)
     with pytest.raises(RetryRefused) as error:
-        notifications.retry_message(app, agent, message_id)
+        outbox.retry_message(app, agent, message_id)
     assert str(error.value).startswith(message)
     assert snapshot(app) == before
 
 
 def test_retry_of_an_unknown_message_is_not_found(app):
     with pytest.raises(NotFound):
-        notifications.retry_message(app, make_staff(app, StaffRole.ADMIN), 424242)
+        outbox.retry_message(app, make_staff(app, StaffRole.ADMIN), 424242)
 
 
 @pytest.mark.parametrize(("role", "may_view", "may_retry"), [
@@ -400,10 +400,10 @@ def test_outbox_roles(app, clock, email_sender, role, may_view, may_retry):
     _fail_for_good(app, clock, email_sender)
     before = snapshot(app)
     for allowed, call in (
-            (may_view, lambda: notifications.list_outbox(app, actor, OutboxFilter(),
+            (may_view, lambda: outbox.list_outbox(app, actor, OutboxFilter(),
                                                          PageRequest())),
-            (may_view, lambda: notifications.outbox_counts(app, actor)),
-            (may_retry, lambda: notifications.retry_message(app, actor, message_id))):
+            (may_view, lambda: outbox.outbox_counts(app, actor)),
+            (may_retry, lambda: outbox.retry_message(app, actor, message_id))):
         if allowed:
             call()
         else:
@@ -419,8 +419,8 @@ def test_moscow_day_bounds_of_the_date_filter(app, clock):
     clock.advance(hours=12, minutes=30)
     assert clock.now() == datetime(2026, 11, 25, 21, 30, tzinfo=timezone.utc)
     message_id = _email(app)
-    assert [r.id for r in notifications.list_outbox(
+    assert [r.id for r in outbox.list_outbox(
         app, agent, OutboxFilter(date_from=date(2026, 11, 26), date_to=date(2026, 11, 26)),
         PageRequest()).items] == [message_id]
-    assert notifications.list_outbox(app, agent, OutboxFilter(date_to=date(2026, 11, 25)),
+    assert outbox.list_outbox(app, agent, OutboxFilter(date_to=date(2026, 11, 25)),
                                      PageRequest()).items == []

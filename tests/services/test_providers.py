@@ -13,7 +13,7 @@ from core.db.models import (
     ActorKind, AuditEntry, ProviderAccount, RegistryFile, StaffRole,
 )
 from core.errors import NotFound, PermissionDenied, ValidationError
-from core.imports import FileUnreadable
+from core.files.readers import FileUnreadable
 from core.services import providers
 from core.services.providers import ProviderForm
 from tests.factories import make_staff

@@ -10,7 +10,7 @@ from core.db.models import AuditEntry, StaffRole, StaffUser
 from core.errors import (
     LoginFailed, LoginLocked, PermissionDenied, SessionInvalid, StaffLoginTaken, ValidationError,
 )
-from core.services import staff
+from core.staff import members
 from tests.factories import STAFF_PASSWORD, make_staff
 from tests.services.dbstate import snapshot
 
@@ -21,7 +21,7 @@ def _add(app, actor=None, **overrides):
     data = dict(login="operator1", name="Иванова Анна", email="anna@office.example.ru",
                 role=StaffRole.AGENT, password=STAFF_PASSWORD)
     data.update(overrides)
-    return staff.add_staff(app, actor, **data)
+    return members.add_staff(app, actor, **data)
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def admin(app):
 
 def _refused(app, token):
     with pytest.raises(SessionInvalid):
-        staff.check_session(app, token)
+        members.check_session(app, token)
 
 
 @pytest.mark.parametrize("overrides, label", [
@@ -70,9 +70,9 @@ def test_duplicate_staff_login_is_taken_in_any_case(app):
 
 
 def test_staff_login_opens_a_session_that_check_session_accepts(app, agent):
-    result = staff.login(app, "Agent.One", STAFF_PASSWORD)
+    result = members.login(app, "Agent.One", STAFF_PASSWORD)
     assert result.actor == agent
-    assert staff.check_session(app, result.session_token) == agent
+    assert members.check_session(app, result.session_token) == agent
 
 
 @pytest.mark.parametrize("login_name, password", [
@@ -80,7 +80,7 @@ def test_staff_login_opens_a_session_that_check_session_accepts(app, agent):
 ])
 def test_failed_staff_login_is_refused_and_audited(app, agent, login_name, password):
     with pytest.raises(LoginFailed, match="^Неверный логин или пароль$"):
-        staff.login(app, login_name, password)
+        members.login(app, login_name, password)
     with app.uow(write=False) as uow:
         rows = [(e.action, e.result, e.actor_label) for e in uow.session.scalars(
             select(AuditEntry).where(AuditEntry.action == "staff.login_failed"))]
@@ -91,101 +91,101 @@ def test_failed_staff_login_is_refused_and_audited(app, agent, login_name, passw
 def test_five_staff_login_failures_lock_for_thirty_minutes(app, clock, agent, login_name):
     for _ in range(5):
         with pytest.raises(LoginFailed):
-            staff.login(app, login_name, "Wrong-pass-2026")
+            members.login(app, login_name, "Wrong-pass-2026")
     with pytest.raises(LoginLocked, match="Вход заблокирован до"):
-        staff.login(app, login_name, STAFF_PASSWORD)
+        members.login(app, login_name, STAFF_PASSWORD)
     clock.advance(minutes=29)
     with pytest.raises(LoginLocked):
-        staff.login(app, login_name, STAFF_PASSWORD)
+        members.login(app, login_name, STAFF_PASSWORD)
     clock.advance(minutes=1)
     if login_name == "agent.one":
-        assert staff.login(app, login_name, STAFF_PASSWORD).actor == agent
+        assert members.login(app, login_name, STAFF_PASSWORD).actor == agent
 
 
 def test_logout_ends_every_session_of_that_staff_member(app, clock, agent, admin):
-    first = staff.login(app, "agent.one", STAFF_PASSWORD).session_token
-    second = staff.login(app, "agent.one", STAFF_PASSWORD).session_token
-    someone_else = staff.login(app, "boss", STAFF_PASSWORD).session_token
+    first = members.login(app, "agent.one", STAFF_PASSWORD).session_token
+    second = members.login(app, "agent.one", STAFF_PASSWORD).session_token
+    someone_else = members.login(app, "boss", STAFF_PASSWORD).session_token
     clock.advance(minutes=1)
-    staff.logout(app, first)
+    members.logout(app, first)
     _refused(app, first)
     _refused(app, second)
-    assert staff.check_session(app, someone_else) == admin
+    assert members.check_session(app, someone_else) == admin
 
 
 @pytest.mark.parametrize("change", ["password", "role", "deactivate"])
 def test_session_ends_when_the_account_changes(app, clock, agent, admin, change):
-    token = staff.login(app, "agent.one", STAFF_PASSWORD).session_token
+    token = members.login(app, "agent.one", STAFF_PASSWORD).session_token
     clock.advance(minutes=1)
     if change == "password":
-        staff.change_password(app, admin, agent.staff_id, NEW_STAFF_PASSWORD)
+        members.change_password(app, admin, agent.staff_id, NEW_STAFF_PASSWORD)
     elif change == "role":
-        staff.change_role(app, admin, agent.staff_id, StaffRole.FINANCE)
+        members.change_role(app, admin, agent.staff_id, StaffRole.FINANCE)
     else:
-        staff.set_active(app, admin, agent.staff_id, False)
+        members.set_active(app, admin, agent.staff_id, False)
     _refused(app, token)
 
 
 def test_deactivated_staff_cannot_log_in(app, agent, admin):
-    staff.set_active(app, admin, agent.staff_id, False)
+    members.set_active(app, admin, agent.staff_id, False)
     with pytest.raises(LoginFailed):
-        staff.login(app, "agent.one", STAFF_PASSWORD)
+        members.login(app, "agent.one", STAFF_PASSWORD)
 
 
 def test_session_ends_after_fifteen_minutes_idle(app, clock, agent):
-    token = staff.login(app, "agent.one", STAFF_PASSWORD).session_token
+    token = members.login(app, "agent.one", STAFF_PASSWORD).session_token
     clock.advance(minutes=16)
     with pytest.raises(SessionInvalid, match="15 минут"):
-        staff.check_session(app, token)
+        members.check_session(app, token)
     clock.advance(seconds=1)
     _refused(app, token)
 
 
 def test_session_used_every_ten_minutes_stays_alive_for_an_hour(app, clock, agent):
-    token = staff.login(app, "agent.one", STAFF_PASSWORD).session_token
+    token = members.login(app, "agent.one", STAFF_PASSWORD).session_token
     for _ in range(6):
         clock.advance(minutes=10)
-        assert staff.check_session(app, token) == agent
+        assert members.check_session(app, token) == agent
 
 
 def test_cookie_issued_before_logout_is_refused(app, clock, agent):
     issued = clock.now()
-    token = staff.login(app, "agent.one", STAFF_PASSWORD).session_token
+    token = members.login(app, "agent.one", STAFF_PASSWORD).session_token
     clock.advance(minutes=1)
-    staff.logout(app, token)
+    members.logout(app, token)
     clock.advance(minutes=1)
     with pytest.raises(SessionInvalid):
-        staff.resume_from_cookie(app, "agent.one", issued)
+        members.resume_from_cookie(app, "agent.one", issued)
 
 
 def test_cookie_issued_at_login_of_a_recently_active_staff_is_accepted(app, clock, agent):
     issued = clock.now()
-    staff.login(app, "agent.one", STAFF_PASSWORD)
+    members.login(app, "agent.one", STAFF_PASSWORD)
     clock.advance(minutes=10)
-    resumed = staff.resume_from_cookie(app, "agent.one", issued)
+    resumed = members.resume_from_cookie(app, "agent.one", issued)
     assert resumed.actor == agent
-    assert staff.check_session(app, resumed.session_token) == agent
+    assert members.check_session(app, resumed.session_token) == agent
 
 
 def test_cookie_is_refused_for_a_deactivated_staff_member(app, clock, agent, admin):
     issued = clock.now()
-    staff.login(app, "agent.one", STAFF_PASSWORD)
-    staff.set_active(app, admin, agent.staff_id, False)
-    staff.set_active(app, admin, agent.staff_id, True)
+    members.login(app, "agent.one", STAFF_PASSWORD)
+    members.set_active(app, admin, agent.staff_id, False)
+    members.set_active(app, admin, agent.staff_id, True)
     with pytest.raises(SessionInvalid):
-        staff.resume_from_cookie(app, "agent.one", issued - timedelta(seconds=1))
-    staff.set_active(app, admin, agent.staff_id, False)
+        members.resume_from_cookie(app, "agent.one", issued - timedelta(seconds=1))
+    members.set_active(app, admin, agent.staff_id, False)
     with pytest.raises(SessionInvalid, match="отключена"):
-        staff.resume_from_cookie(app, "agent.one", clock.now() + timedelta(seconds=1))
+        members.resume_from_cookie(app, "agent.one", clock.now() + timedelta(seconds=1))
 
 
 def test_cookie_is_refused_after_fifteen_minutes_idle(app, clock, agent):
     issued = clock.now()
-    staff.login(app, "agent.one", STAFF_PASSWORD)
+    members.login(app, "agent.one", STAFF_PASSWORD)
     clock.advance(minutes=15, seconds=1)
     before = snapshot(app)
     with pytest.raises(SessionInvalid, match="бездействия"):
-        staff.resume_from_cookie(app, "agent.one", issued)
+        members.resume_from_cookie(app, "agent.one", issued)
     assert snapshot(app) == before
 
 
@@ -194,11 +194,11 @@ def test_non_admin_cannot_manage_staff(app, agent):
     before = snapshot(app)
     for call in (
         lambda: _add(app, agent, login="newbie"),
-        lambda: staff.change_role(app, agent, other.staff_id, StaffRole.ADMIN),
-        lambda: staff.change_role(app, agent, agent.staff_id, StaffRole.ADMIN),
-        lambda: staff.set_active(app, agent, other.staff_id, False),
-        lambda: staff.change_password(app, agent, other.staff_id, NEW_STAFF_PASSWORD),
-        lambda: staff.list_staff(app, agent),
+        lambda: members.change_role(app, agent, other.staff_id, StaffRole.ADMIN),
+        lambda: members.change_role(app, agent, agent.staff_id, StaffRole.ADMIN),
+        lambda: members.set_active(app, agent, other.staff_id, False),
+        lambda: members.change_password(app, agent, other.staff_id, NEW_STAFF_PASSWORD),
+        lambda: members.list_staff(app, agent),
     ):
         with pytest.raises(PermissionDenied, match="^Недостаточно прав"):
             call()
@@ -206,15 +206,15 @@ def test_non_admin_cannot_manage_staff(app, agent):
 
 
 def test_staff_member_may_change_own_password(app, agent):
-    staff.change_password(app, agent, agent.staff_id, NEW_STAFF_PASSWORD)
+    members.change_password(app, agent, agent.staff_id, NEW_STAFF_PASSWORD)
     with pytest.raises(LoginFailed):
-        staff.login(app, "agent.one", STAFF_PASSWORD)
-    assert staff.login(app, "agent.one", NEW_STAFF_PASSWORD).actor == agent
+        members.login(app, "agent.one", STAFF_PASSWORD)
+    assert members.login(app, "agent.one", NEW_STAFF_PASSWORD).actor == agent
 
 
 def test_admin_adds_staff_and_changes_roles(app, admin):
     new_id = _add(app, admin, login="Finance.Two", role=StaffRole.FINANCE)
-    staff.change_role(app, admin, new_id, StaffRole.AGENT)
+    members.change_role(app, admin, new_id, StaffRole.AGENT)
     with app.uow(write=False) as uow:
         row = uow.session.get(StaffUser, new_id)
         assert (row.login, row.role, row.is_active) == ("finance.two", StaffRole.AGENT, True)
@@ -222,6 +222,6 @@ def test_admin_adds_staff_and_changes_roles(app, admin):
             AuditEntry.staff_id == admin.staff_id).order_by(AuditEntry.id)).all()
     assert actions == ["staff.add", "staff.role_change"]
     with pytest.raises(ValidationError, match="^Роль:"):
-        staff.change_role(app, admin, new_id, StaffRole.AGENT)
+        members.change_role(app, admin, new_id, StaffRole.AGENT)
     with pytest.raises(ValidationError, match="^Сотрудник:"):
-        staff.set_active(app, admin, admin.staff_id, False)
+        members.set_active(app, admin, admin.staff_id, False)

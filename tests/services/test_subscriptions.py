@@ -7,9 +7,10 @@ from sqlalchemy import delete, select
 from core.db.models import (
     ActorKind, AuditEntry, CabinetBlock, Channel, Customer, StaffRole, Subscription,
 )
-from core.domain.templates import CHANNELS, DEFAULT_SUBSCRIPTIONS, TOPICS
+from core.notifications.template_rules import CHANNELS, DEFAULT_SUBSCRIPTIONS, TOPICS
 from core.errors import NotFound, PermissionDenied, SessionInvalid, ValidationError
-from core.services import contact_center, customers, subscriptions
+from core.services import contact_center, customers
+from core.notifications import subscriptions
 from tests.factories import make_staff, register, register_and_activate
 from tests.services.dbstate import snapshot
 

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Channel, MessageTemplate, StaffRole
-from core.domain import templates as rules
+from core.notifications import template_rules as rules
 from core.errors import PermissionDenied, ValidationError
-from core.services import templates
+from core.notifications import templates
 from tests.factories import make_staff
 from tests.services.dbstate import count, snapshot
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.domain import codes
+from core.security import codes
 from core.domain.customers import (
     format_phone, normalize_code_word, normalize_email, normalize_phone, validate_password,
 )

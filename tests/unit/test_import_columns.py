@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from core.imports import SourceRow, read_columns, read_table
+from core.files.readers import SourceRow, read_columns, read_table
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 COLUMNS = {"number": ("лицевой счет", "лс", "account"), "sum": ("сумма", "начислено", "accrued"),

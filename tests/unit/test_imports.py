@@ -12,9 +12,8 @@ import pytest
 import xlsxwriter
 
 from core.errors import DomainError
-from core.imports import (
-    FileUnreadable, RowProblem, SourceRow, header_key, parse_decimal, read_table,
-)
+from core.files.readers import (FileUnreadable, RowProblem, SourceRow, header_key, parse_decimal,
+                                read_table)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 COLUMNS = {"number": ("лицевой счет", "лс", "л/с", "номер лицевого счета", "account"),

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from core.db.models import Channel
-from core.domain import templates as rules
+from core.notifications import template_rules as rules
 from core.errors import ValidationError
 
 INVOICE_BODY = "Счёт {provider} за {period}: {amount}, оплатить до {due_date}."

@@ -1,7 +1,7 @@
 """Message templates per topic and channel: list, preview, save, render.
 
 A cell without a ``message_templates`` row uses the shipped default
-(``core.domain.templates.DEFAULT_TEMPLATES``). Every template is validated when
+(``core.notifications.template_rules.DEFAULT_TEMPLATES``). Every template is validated when
 saved and again when loaded for sending: a stored template that no longer
 passes (say, a placeholder was retired in code) is logged and replaced by the
 default, so a template can never stop messages from going out.
@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Channel, MessageTemplate, StaffRole, StaffUser
-from core.domain import templates as rules
+from core.notifications import template_rules as rules
 from core.errors import ValidationError
-from core.services import audit
+from core.staff import audit
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import ActorKind, StaffRole, StaffSession, StaffUser
-from core.domain import codes
+from core.security import codes
 from core.domain.customers import normalize_email
 from core.errors import (
     LoginFailed, NotFound, SessionInvalid, StaffLoginTaken, ValidationError,
 )
-from core.services import audit, throttle
+from core.staff import audit
+from core.security import throttle
 
 THROTTLE_SCOPE = "staff"
 STAFF_PASSWORD_MIN = 10

@@ -12,7 +12,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from core.adapters.senders import OutgoingMessage, SendFailed
+from core.notifications.senders import OutgoingMessage, SendFailed
 
 
 class SmtpEmailSender:

@@ -1,7 +1,7 @@
 """Subscriptions: which topics a cabinet receives over which channel.
 
 A cabinet has one row per topic x channel cell. Registration writes all six
-with the defaults (``core.domain.templates.DEFAULT_SUBSCRIPTIONS``); a cell
+with the defaults (``core.notifications.template_rules.DEFAULT_SUBSCRIPTIONS``); a cell
 without a row means the default, so cabinets created in bulk without rows (the
 demo loader) behave exactly like registered ones. Counting and queuing follow
 the same rule in SQL: ``coalesce(enabled, default)``.
@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import ActorKind, Channel, Customer, StaffRole, Subscription
-from core.domain import templates as rules
+from core.notifications import template_rules as rules
 from core.domain.customers import clean_reason
 from core.errors import ValidationError
-from core.services import audit, customers
+from core.staff import audit
+from core.services import customers
 from core.services.cabinet import get_customer, open_block_exists
 
 VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}

@@ -14,19 +14,20 @@ from sqlalchemy import Boolean, and_, case, exists, func, insert, literal, or_, 
 from sqlalchemy.orm import Session, aliased
 
 from core.actors import StaffActor, require_role
-from core.adapters.senders import OutgoingMessage, SendFailed
+from core.notifications.senders import OutgoingMessage, SendFailed
 from core.app import App
 from core.db.models import (
     AccountBinding, CabinetBlock, Channel, Customer, Invoice, MessageStatus, OutboxMessage,
     Provider, ProviderAccount, StaffRole, Subscription,
 )
 from core.domain.customers import format_phone, normalize_phone
-from core.domain.templates import DEFAULT_SUBSCRIPTIONS, TOPICS, format_period
-from core.domain.templates import render as render_template
+from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS, TOPICS, format_period
+from core.notifications.template_rules import render as render_template
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
-from core.services import audit, templates
+from core.staff import audit
+from core.notifications import templates
 from core.timefmt import format_date
 
 log = logging.getLogger(__name__)

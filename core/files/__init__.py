@@ -1,0 +1,6 @@
+"""Files people exchange with us: the tolerant CSV/XLSX readers of providers' and banks'
+tables (``readers``), the Excel/CSV exports of every list (``exports``) and the progress of a
+long export (``progress``).
+
+Owns no tables and no rules of a business area. May import: the ground floor only.
+"""
