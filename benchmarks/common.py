@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.adapters.captcha import StaticCaptcha
+from core.customers.captcha import StaticCaptcha
 from core.app import App, build_app
 from core.config import HashingCost, Settings
 from core.secrets import Secrets

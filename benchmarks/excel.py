@@ -293,7 +293,7 @@ def _calamine(data: bytes) -> list[list[Any]]:
 
 def bench_xlsx_import(work: Path, count: int) -> list[Figure]:
     from core.files.readers import read_columns, read_table
-    from core.services.invoice_import import COLUMNS, import_billing_registry
+    from core.billing.invoice_import import COLUMNS, import_billing_registry
 
     data = registry_xlsx(count)
     name = f"registry_{count // 1000}k.xlsx"
@@ -332,7 +332,7 @@ def bench_invoice_import(work: Path) -> list[Figure]:
     file plus sqlite3 executemany of the same tuples into a bare table."""
     import pandas
 
-    from core.services.invoice_import import import_billing_registry
+    from core.billing.invoice_import import import_billing_registry
 
     path = work / "registry_50k.csv"
     path.write_text(registry_csv(CSV_ROWS), encoding="utf-8")

@@ -194,7 +194,7 @@ def bench_search(database_url: str, work: Path) -> list[Figure]:
 
     from core.db.models import StaffRole
     from core.paging import PageRequest
-    from core.services import contact_center
+    from core.customers import contact_center
     from core.staff.members import StaffActor
 
     from benchmarks.common import bench_app

@@ -63,7 +63,7 @@ def bench_session_check(database_url: str, work: Path) -> Figure:
 
 
 def bench_registration(work: Path, count: int) -> Figure:
-    from core.services import customers
+    from core.customers import cabinet
     from tests.factories import registration
 
     url = f"sqlite:///{work / 'reg.db'}"
@@ -71,7 +71,7 @@ def bench_registration(work: Path, count: int) -> Figure:
     app = bench_app(url, work)  # production hashing cost: that is what a registration costs
     start = time.perf_counter()
     for _ in range(count):
-        customers.register(app, registration())
+        cabinet.register(app, registration())
     ours = count / (time.perf_counter() - start)
     start = time.perf_counter()
     for _ in range(count):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.adapters.captcha import ArithmeticCaptcha, Captcha
+from core.customers.captcha import ArithmeticCaptcha, Captcha
 from core.security.passwords import Argon2Hasher, BcryptHasher
 from core.notifications.senders import LogFileSender, Sender
 from core.clock import Clock, SystemClock

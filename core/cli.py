@@ -178,7 +178,7 @@ def cmd_secrets(args: argparse.Namespace) -> int:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
-    from core.services import providers
+    from core.billing import providers
 
     app = _app()
     if args.action == "add":
@@ -234,7 +234,7 @@ def _run_import(file_name: str, title: str, importer) -> int:  # type: ignore[no
 
 
 def _import_register(app, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from core.services import providers
+    from core.billing import providers
 
     return _run_import(args.file, "Реестр", lambda name, data, progress:
                        providers.import_account_register(app, None, args.provider, name, data,
@@ -242,7 +242,7 @@ def _import_register(app, args: argparse.Namespace) -> int:  # type: ignore[no-u
 
 
 def cmd_invoices(args: argparse.Namespace) -> int:
-    from core.services.invoice_import import import_billing_registry
+    from core.billing.invoice_import import import_billing_registry
 
     app = _app()
     # The bar counts rows twice over: half when checked, half when saved.

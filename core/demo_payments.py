@@ -19,7 +19,7 @@ What it writes, deterministically for an ``rng``:
 * saved cards for about 40 % of the activated customers (the first one default);
 * about 1 % of the succeeded payments refunded, fully or in part, by the demo
   finance officer; a refund of an invoice's payment lowers the invoice's paid
-  amount through ``core.domain.invoices.settle`` (event REVERT);
+  amount through ``core.billing.invoice_rules.settle`` (event REVERT);
 * a few payments whose outcome is unknown (``pending``), one of them for manual review;
 * every payment's events (its timeline through ``core.payments.machine``) and the
   ledger journals of every succeeded payment and refund, with the same lines as
@@ -48,7 +48,7 @@ from core.db.models import (
 )
 from core.db.models import PaymentEvent as PaymentEventRow
 from core.db.types import UTCDateTime
-from core.domain import invoices as invoice_rules
+from core.billing import invoice_rules
 from core.money import Money
 from core.payments import gateway, ledger
 from core.payments.amounts import commission as commission_of

@@ -53,7 +53,7 @@ from core.demo_scale_payments import write_payments
 from core.demo_scale_people import write_people
 from core.demo_scale_plan import make_plan
 from core.demo_scale_writer import BulkWriter, create_indexes, drop_indexes, secondary_indexes, us
-from core.domain.customers import normalize_code_word
+from core.customers.rules import normalize_code_word
 from core.errors import DomainError
 from core.db.statistics import refresh_statistics
 from core.services import invoice_stats, rollups

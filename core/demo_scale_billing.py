@@ -15,7 +15,7 @@ import numpy as np
 
 from core.demo_billing import MONTHS, PROVIDERS, _period
 from core.demo_scale_writer import BulkWriter, us
-from core.domain.invoices import add_months
+from core.billing.invoice_rules import add_months
 
 # Period index j = 0 (eleven months back) .. 11 (the current month).
 PERIODS = [_period(MONTHS - 1 - j) for j in range(MONTHS)]

@@ -19,7 +19,7 @@ from core.demo import _BLOCK_REASONS, _CITIES, _DOMAINS, _FEMALE, _MALE, _STREET
 from core.demo_billing import PROVIDERS, mask_payer
 from core.demo_payments import CARD_BINS
 from core.demo_scale_writer import BulkWriter, us
-from core.domain.customers import search_name_of
+from core.customers.rules import search_name_of
 from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS
 
 DAY, HOUR, MINUTE = us(86_400), us(3_600), us(60)

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
-from core.staff.members import ROLE_LABELS
+from core.staff.members import ROLE_LABELS  # noqa: E402
 from dashboard.access import pages_for  # noqa: E402
 from dashboard.auth import StaffAuth, take_return_to  # noqa: E402
 from dashboard.widgets import get_app, staff_name  # noqa: E402

@@ -7,11 +7,12 @@ import streamlit as st
 from core.actors import StaffActor
 from core.app import App
 from core.db.models import StaffRole
-from core.domain.customers import CabinetStatus
+from core.customers.rules import CabinetStatus
 from core.errors import DomainError
-from core.services import accounts, invoices, payment_views, saved_cards
+from core.billing import accounts, invoices
+from core.services import payment_views, saved_cards
 from core.notifications import subscriptions
-from core.services import contact_center as cc
+from core.customers import contact_center as cc
 from dashboard.invoice_views import invoice_table, render_invoice
 from dashboard.payment_views import (
     cards_table, payment_actions, payment_options, payment_table, render_payment,

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.money import Money, format_kopecks
-from core.services.invoices import InvoiceDetail, InvoiceRow
+from core.billing.invoices import InvoiceDetail, InvoiceRow
 from core.timefmt import format_date
 
 

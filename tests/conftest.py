@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.adapters.captcha import StaticCaptcha
+from core.customers.captcha import StaticCaptcha
 from core.notifications.senders import LogFileSender, RecordingSender
 from core.app import App, build_app
 from core.clock import FrozenClock

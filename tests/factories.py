@@ -7,7 +7,7 @@ import re
 from core.actors import StaffActor
 from core.app import App
 from core.db.models import StaffRole
-from core.services import customers
+from core.customers import cabinet
 from core.notifications import outbox
 from core.staff import members
 
@@ -17,14 +17,14 @@ PASSWORD = "Zx9kq3vb"
 STAFF_PASSWORD = "Staff-pass-2026"
 
 
-def registration(**overrides: object) -> customers.Registration:
+def registration(**overrides: object) -> cabinet.Registration:
     n = next(_seq)
     data: dict[str, object] = dict(
         phone=f"+7 (9{n % 100:02d}) {n % 1000:03d}-{(n // 10) % 100:02d}-{n % 100:02d}",
         email=f"user{n}@example.ru", password=PASSWORD, code_word=CODE_WORD,
         agreement_accepted=True, captcha_token="static", captcha_answer="ok")
     data.update(overrides)
-    return customers.Registration(**data)  # type: ignore[arg-type]
+    return cabinet.Registration(**data)  # type: ignore[arg-type]
 
 
 def sms_codes(app: App) -> list[str]:
@@ -37,13 +37,13 @@ def sms_codes(app: App) -> list[str]:
 
 
 def register(app: App, **overrides: object) -> int:
-    return customers.register(app, registration(**overrides))
+    return cabinet.register(app, registration(**overrides))
 
 
-def register_and_activate(app: App, **overrides: object) -> customers.CustomerLogin:
+def register_and_activate(app: App, **overrides: object) -> cabinet.CustomerLogin:
     customer_id = register(app, **overrides)
     code = sms_codes(app)[-1]
-    return customers.activate(app, customer_id, code)
+    return cabinet.activate(app, customer_id, code)
 
 
 def make_staff(app: App, role: StaffRole = StaffRole.AGENT, login: str | None = None) -> StaffActor:

@@ -20,7 +20,7 @@ from core.db.models import (
     AccountBinding, CabinetBlock, Channel, Customer, Invoice, MessageStatus, OutboxMessage,
     Provider, ProviderAccount, StaffRole, Subscription,
 )
-from core.domain.customers import format_phone, normalize_phone
+from core.customers.rules import format_phone, normalize_phone
 from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS, TOPICS, format_period
 from core.notifications.template_rules import render as render_template
 from core.errors import DomainError, NotFound, ValidationError

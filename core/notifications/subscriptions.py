@@ -19,11 +19,11 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import ActorKind, Channel, Customer, StaffRole, Subscription
 from core.notifications import template_rules as rules
-from core.domain.customers import clean_reason
+from core.customers.rules import clean_reason
 from core.errors import ValidationError
 from core.staff import audit
-from core.services import customers
-from core.services.cabinet import get_customer, open_block_exists
+from core.customers import cabinet
+from core.customers.lifecycle import get_customer, open_block_exists
 
 VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
 EDITORS = {StaffRole.AGENT, StaffRole.ADMIN}
@@ -141,7 +141,7 @@ def _write(session: Session, customer_id: int, topic: str, channel: str, enabled
 
 def get_subscriptions(app: App, token: str) -> SubscriptionMatrix:
     with app.uow() as uow:
-        customer = customers._session_customer(uow.session, token, app.now())
+        customer = cabinet._session_customer(uow.session, token, app.now())
         matrix = _matrix(uow.session, customer.id)
         uow.commit()  # the session's last_seen_at
         return matrix
@@ -154,7 +154,7 @@ def set_subscription(app: App, token: str, topic: str, channel: Channel | str,
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = customers._session_customer(s, token, now)
+        customer = cabinet._session_customer(s, token, now)
         changed = _write(s, customer.id, topic, code, enabled, now)
         if changed:
             audit.record(s, at=now, action="subscription.change", actor_kind=ActorKind.CUSTOMER,

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from core.db.models import (
     Channel, Customer, MessageStatus, OutboxMessage, Payment, Provider, Subscription,
 )
-from core.domain.customers import format_phone
+from core.customers.rules import format_phone
 from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS
 from core.money import Money
 from core.notifications import templates
-from core.services.cabinet import open_block
+from core.customers.lifecycle import open_block
 
 OTP_TOPIC = "payment_otp"
 RESULT_TOPIC = "payment_result"

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from core.app import App
 from core.db.models import AccountBinding, Invoice, Provider, ProviderAccount
-from core.domain.accounts import AccountNotInRegister, normalize_account_number
+from core.billing.account_rules import AccountNotInRegister, normalize_account_number
 from core.errors import NotFound
 from core.money import Money
 from core.payments.amounts import commission, parse_payment_amount
-from core.services import invoices
-from core.services.customers import _session_customer
+from core.billing import invoices
+from core.customers.cabinet import _session_customer
 from core.timefmt import moscow_date
 
 

@@ -28,7 +28,8 @@ from core.payments import ledger
 from core.payments.machine import (
     FINAL, STATUS_LABELS, PaymentEvent, PaymentStatus, transition,
 )
-from core.services import invoices, rollups
+from core.billing import invoices
+from core.services import rollups
 
 # A gateway call in flight: if nothing is recorded within this time, the call's
 # answer was lost (crash) and recovery asks the gateway.

@@ -21,7 +21,7 @@ from core.app import App
 from core.db.models import (
     ActorKind, Customer, Invoice, Payment, PaymentEvent, Provider, Refund, StaffRole, StaffUser,
 )
-from core.domain.customers import format_phone
+from core.customers.rules import format_phone
 from core.errors import NotFound, ValidationError
 from core.files.readers import parse_decimal
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
@@ -31,8 +31,8 @@ from core.payments.machine import (
 from core.files import exports
 from core.staff import audit
 from core.services.payment_state import ABANDON_AFTER
-from core.services.cabinet import get_customer
-from core.services.customers import _session_customer
+from core.customers.lifecycle import get_customer
+from core.customers.cabinet import _session_customer
 from core.timefmt import as_utc
 
 # «Платежи» (UI.md «Pages by role»): agents look, finance and admins also act;
@@ -312,7 +312,7 @@ class InvoiceLink:
 
     @property
     def period_label(self) -> str:
-        from core.domain.invoices import period_label
+        from core.billing.invoice_rules import period_label
         return period_label(self.period)
 
 

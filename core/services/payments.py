@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from core.app import App
 from core.db.models import Customer, Payment, PaymentOtp, Receipt, SavedCard
-from core.domain.customers import normalize_email
-from core.domain.invoices import InvoiceAlreadyPaid
+from core.customers.rules import normalize_email
+from core.billing.invoice_rules import InvoiceAlreadyPaid
 from core.errors import ValidationError
 from core.money import Money
 from core.payments import gateway as g
@@ -37,7 +37,7 @@ from core.payments.machine import PaymentEvent, PaymentStatus
 from core.services import payment_notices, payment_quotes, receipts, saved_cards
 from core.services.saved_cards import CardNotFound
 from core.services import payment_state as st
-from core.services.customers import _session_customer
+from core.customers.cabinet import _session_customer
 
 KEY_LABEL = "Ключ запроса"
 _KEY = re.compile(r"[A-Za-z0-9._:-]{8,64}", re.ASCII)

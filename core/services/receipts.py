@@ -23,8 +23,8 @@ from core.payments import fiscal, receipt
 from core.payments.machine import STATUS_LABELS, PaymentStatus
 from core.services import payment_notices
 from core.services import payment_state as st
-from core.services.cabinet import open_block_exists
-from core.services.customers import _session_customer
+from core.customers.lifecycle import open_block_exists
+from core.customers.cabinet import _session_customer
 
 log = logging.getLogger(__name__)
 

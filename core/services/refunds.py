@@ -29,7 +29,8 @@ from core.payments import ledger
 from core.payments.amounts import parse_payment_amount
 from core.payments.machine import REFUNDABLE, PaymentEvent, PaymentStatus
 from core.staff import audit
-from core.services import invoices, rollups
+from core.billing import invoices
+from core.services import rollups
 from core.services import payment_state as st
 
 REFUNDERS = {StaffRole.FINANCE, StaffRole.ADMIN}

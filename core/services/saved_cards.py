@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import SavedCard, StaffRole
-from core.domain.customers import clean_reason
+from core.customers.rules import clean_reason
 from core.errors import DomainError, NotFound
 from core.staff import audit
-from core.services.cabinet import get_customer
-from core.services.customers import _session_customer
+from core.customers.lifecycle import get_customer
+from core.customers.cabinet import _session_customer
 from core.timefmt import MOSCOW, as_utc
 
 VIEWERS = frozenset({StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN})

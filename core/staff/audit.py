@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.app import App
 from core.db.models import ActorKind, AuditEntry, Customer, StaffRole, StaffUser
-from core.domain.customers import format_phone, normalize_phone
+from core.customers.rules import format_phone, normalize_phone
 from core.files import exports
 from core.files.progress import reporter
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions

@@ -20,7 +20,7 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import ActorKind, StaffRole, StaffSession, StaffUser
 from core.security import codes
-from core.domain.customers import normalize_email
+from core.customers.rules import normalize_email
 from core.errors import (
     LoginFailed, NotFound, SessionInvalid, StaffLoginTaken, ValidationError,
 )

@@ -5,11 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from core.db.models import StaffRole
-from core.domain.accounts import SERVICE_KINDS
-from core.domain.customers import try_normalize_phone
+from core.billing.account_rules import SERVICE_KINDS
+from core.customers.rules import try_normalize_phone
 from core.errors import DomainError
 from core.paging import PageRequest
-from core.services import accounts, contact_center, providers
+from core.billing import accounts, providers
+from core.customers import contact_center
 from dashboard.uploads import registry_upload
 from dashboard.widgets import fmt_dt, get_app, guard, run_action
 

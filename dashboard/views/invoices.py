@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.db.models import InvoiceStatus, StaffRole
 from core.errors import DomainError
-from core.services import invoices, providers
+from core.billing import invoices, providers
 from dashboard.invoice_views import invoice_table, render_invoice
 from dashboard.uploads import registry_upload
 from dashboard.widgets import (

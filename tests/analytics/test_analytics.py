@@ -29,7 +29,8 @@ from core.db.models import (
 from core.notifications import template_rules as rules
 from core.errors import PermissionDenied, ValidationError
 from core.money import Money
-from core.services import analytics, contact_center, payments, rollups
+from core.services import analytics, payments, rollups
+from core.customers import contact_center
 from core.notifications import subscriptions
 from core.services.analytics import AnalyticsFilter
 from core.timefmt import moscow_date

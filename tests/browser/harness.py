@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.adapters.captcha import StaticCaptcha
+from core.customers.captcha import StaticCaptcha
 from core.app import App, build_app
 from core.config import FAST_HASHING, Settings
 from core.db.engine import make_engine

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from core.db.models import StaffRole
-from core.domain.customers import CabinetStatus
-from core.services import contact_center
+from core.customers.rules import CabinetStatus
+from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
     TIMEOUT, chromium, login, page_shown, streamlit_server, sync_api, test_app,
 )
@@ -126,7 +126,7 @@ def test_agent_opens_a_customers_invoice_breakdown(server, browser):
     from tests.invoice_factories import VODOKANAL_FILE, bind, vodokanal
 
     app, base = server["app"], str(server["base"])
-    from core.services import invoices
+    from core.billing import invoices
 
     provider_id, accounts = vodokanal(app)
     customer = register_and_activate(app, phone="+79990001199")

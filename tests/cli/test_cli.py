@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.adapters.captcha import StaticCaptcha
+from core.customers.captcha import StaticCaptcha
 from core.app import build_app
 from core.config import load_settings
 from core.db.models import CabinetBlock, Customer, StaffRole, StaffUser
@@ -111,11 +111,11 @@ def test_demo_customers_can_log_in_with_the_documented_password(cli_env):
     core(cli_env, "demo", "--customers", "20", "--seed", "1")
     app = _app(cli_env)
     from core.demo import DEMO_PASSWORD
-    from core.services import customers
+    from core.customers import cabinet
     with app.uow(write=False) as uow:
         phone = uow.session.scalar(select(Customer.phone).where(Customer.activated_at.is_not(None),
                                                                 ~Customer.blocks.any()).limit(1))
-    assert customers.login(app, phone, DEMO_PASSWORD).customer_id > 0
+    assert cabinet.login(app, phone, DEMO_PASSWORD).customer_id > 0
     assert members.login(app, "agent", "agent-demo-2026").actor.role is StaffRole.AGENT
 
 

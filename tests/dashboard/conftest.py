@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.adapters.captcha import StaticCaptcha
+from core.customers.captcha import StaticCaptcha
 from core.app import App, build_app
 from core.config import load_settings
 from core.db.models import StaffRole

@@ -8,7 +8,7 @@ import openpyxl
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, StaffRole, StaffUser
-from core.services import contact_center
+from core.customers import contact_center
 from core.staff import members
 from tests.dashboard.helpers import button, confirm, texts
 from tests.factories import make_staff, register_and_activate

@@ -46,7 +46,7 @@ def test_finance_loads_a_billing_registry_and_finds_the_invoices(dash_app, logge
 
 
 def test_invoice_filters_and_bad_filter_input(dash_app, logged_in):
-    from core.services import invoices
+    from core.billing import invoices
 
     vodokanal(dash_app)
     invoices.import_billing_registry(dash_app, None, 1, VODOKANAL_CP1251_FILE.name,
@@ -79,7 +79,7 @@ def test_admin_sees_providers_and_loads_a_register(dash_app, logged_in):
 
 def test_card_shows_accounts_invoices_and_lets_the_agent_change_subscriptions(dash_app,
                                                                              logged_in):
-    from core.services import invoices
+    from core.billing import invoices
 
     _, accounts = vodokanal(dash_app)
     login = register_and_activate(dash_app, phone="+79215550011")

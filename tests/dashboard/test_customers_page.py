@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.adapters.captcha import StaticCaptcha
+from core.customers.captcha import StaticCaptcha
 from core.app import build_app
 from core.config import load_settings
 from core.db.models import AuditEntry, CabinetBlock, StaffRole
-from core.domain.customers import CabinetStatus
-from core.services import contact_center
+from core.customers.rules import CabinetStatus
+from core.customers import contact_center
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
 from tests.factories import make_staff, register_and_activate
 

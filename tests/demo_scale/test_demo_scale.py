@@ -226,12 +226,13 @@ def test_services_keep_working_on_the_loaded_data(scale) -> None:
     from core.db.models import StaffRole
     from core.demo_bank import seed_bank
     from core.payments.machine import PaymentStatus
-    from core.services import customers, refunds
+    from core.customers import cabinet
+    from core.services import refunds
     from tests.factories import make_staff, registration
 
     app, _ = scale
     assert seed_bank(app) > 0
-    customer_id = customers.register(app, registration())
+    customer_id = cabinet.register(app, registration())
     with app.uow(write=False) as uow:
         paid = uow.session.scalar(select(Payment).where(
             Payment.status == PaymentStatus.SUCCEEDED.value, Payment.amount > 1000)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from core.domain.accounts import inn_checksum_ok
+from core.billing.account_rules import inn_checksum_ok
 from core.money import Money
 from core.payments.fiscal import FiscalDocument, FiscalOperation
 from core.payments.receipt import (

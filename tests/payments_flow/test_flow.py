@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from core.db.models import (
     Invoice, InvoiceStatus, LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentOtp,
 )
-from core.domain.invoices import InvoiceAlreadyPaid
+from core.billing.invoice_rules import InvoiceAlreadyPaid
 from core.errors import ValidationError
 from core.payments import ledger
 from core.payments.machine import PaymentStatus

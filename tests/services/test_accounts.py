@@ -11,14 +11,15 @@ from core.db.models import (
     AccountBinding, ActorKind, AuditEntry, CabinetBlock, Invoice, InvoiceStatus, OwnershipCheck,
     ProviderAccount, StaffRole,
 )
-from core.domain.accounts import (
-    MAX_ACCOUNTS_PER_CABINET, AccountAlreadyBound, AccountNotInRegister, OwnershipProofFailed,
-    OwnershipProofLocked, OwnershipProofUnavailable, ProviderNotInvoicing, TooManyAccounts,
-)
+from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, AccountAlreadyBound,
+                                        AccountNotInRegister, OwnershipProofFailed,
+                                        OwnershipProofLocked, OwnershipProofUnavailable,
+                                        ProviderNotInvoicing, TooManyAccounts)
 from core.errors import (
     CabinetBlocked, NotFound, PermissionDenied, SessionInvalid, ValidationError,
 )
-from core.services import accounts, customers, providers
+from core.billing import accounts, providers
+from core.customers import cabinet
 from tests.factories import make_staff, register_and_activate
 from tests.services.dbstate import count, snapshot
 from tests.services.test_providers import FORM, csv_file, load, new_provider
@@ -53,7 +54,7 @@ def _wait(app, clock, token: str, **delta: float) -> None:  # type: ignore[no-un
     while left > timedelta(0):
         step = min(left, timedelta(minutes=20))
         clock.advance(seconds=step.total_seconds())
-        customers.current_customer_id(app, token)
+        cabinet.current_customer_id(app, token)
         left -= step
 
 
@@ -249,7 +250,7 @@ def test_bad_or_ended_session_is_refused(app, water, owner):
             accounts.bind_account(app, token, water, NUMBER, "Дом")
         with pytest.raises(SessionInvalid):
             accounts.list_bindings(app, token)
-    customers.logout(app, owner.session_token)
+    cabinet.logout(app, owner.session_token)
     with pytest.raises(SessionInvalid):
         accounts.bind_account(app, owner.session_token, water, NUMBER, "Дом")
     assert count(app, AccountBinding) == 0 and snapshot(app)["account_bindings"] == \
@@ -272,7 +273,7 @@ def test_blocked_cabinet_cannot_bind_or_list(app, water, owner):
     with pytest.raises(CabinetBlocked):
         accounts.unbind(app, owner.session_token, binding_id)
     assert snapshot(app) == before
-    customers.block_own_cabinet(app, other.session_token, "Потерял телефон")
+    cabinet.block_own_cabinet(app, other.session_token, "Потерял телефон")
     with pytest.raises(SessionInvalid):  # blocking ended the session
         accounts.bind_account(app, other.session_token, water, NUMBER, "Дом")
 

@@ -11,7 +11,7 @@ from core.errors import (
     AlreadyActivated, AttemptsExceeded, CodeExpired, CodeInvalid, ResendTooSoon,
     ValidationError,
 )
-from core.services import customers
+from core.customers import cabinet
 from core.notifications import outbox
 from tests.factories import register, sms_codes
 from tests.services.dbstate import other_code, snapshot
@@ -26,7 +26,7 @@ def _new_code(app, clock, customer_id, differing_from):
     """Ask for a code again (after the 60 s pause) until it differs from the given one."""
     while True:
         clock.advance(seconds=60)
-        customers.request_activation_code(app, customer_id)
+        cabinet.request_activation_code(app, customer_id)
         code = sms_codes(app)[-1]
         if code != differing_from:
             return code
@@ -35,15 +35,15 @@ def _new_code(app, clock, customer_id, differing_from):
 def test_right_code_activates_and_returns_a_working_session(app, clock):
     customer_id = register(app)
     clock.advance(minutes=3)
-    result = customers.activate(app, customer_id, sms_codes(app)[-1])
+    result = cabinet.activate(app, customer_id, sms_codes(app)[-1])
     assert result.customer_id == customer_id
     assert _activated_at(app, customer_id) == clock.now()
-    assert customers.current_customer_id(app, result.session_token) == customer_id
+    assert cabinet.current_customer_id(app, result.session_token) == customer_id
 
 
 def test_code_with_spaces_around_is_accepted(app):
     customer_id = register(app)
-    customers.activate(app, customer_id, f"  {sms_codes(app)[-1]} ")
+    cabinet.activate(app, customer_id, f"  {sms_codes(app)[-1]} ")
     assert _activated_at(app, customer_id) is not None
 
 
@@ -54,14 +54,14 @@ def test_wrong_activation_code_five_times_voids_it(app, clock):
     attempts_left = []
     for _ in range(4):
         with pytest.raises(CodeInvalid) as error:
-            customers.activate(app, customer_id, wrong)
+            cabinet.activate(app, customer_id, wrong)
         assert str(error.value).startswith("Код активации:")
         attempts_left.append(error.value.attempts_left)
     assert attempts_left == [4, 3, 2, 1]
     with pytest.raises(AttemptsExceeded):
-        customers.activate(app, customer_id, wrong)
+        cabinet.activate(app, customer_id, wrong)
     with pytest.raises(AttemptsExceeded):
-        customers.activate(app, customer_id, code)
+        cabinet.activate(app, customer_id, code)
     assert _activated_at(app, customer_id) is None
     with app.uow(write=False) as uow:
         row = uow.session.scalars(select(ActivationCode)).one()
@@ -73,15 +73,15 @@ def test_a_new_code_works_after_the_old_one_was_voided(app, clock):
     code = sms_codes(app)[-1]
     for _ in range(5):
         with pytest.raises((CodeInvalid, AttemptsExceeded)):
-            customers.activate(app, customer_id, other_code(code))
-    customers.activate(app, customer_id, _new_code(app, clock, customer_id, code))
+            cabinet.activate(app, customer_id, other_code(code))
+    cabinet.activate(app, customer_id, _new_code(app, clock, customer_id, code))
     assert _activated_at(app, customer_id) is not None
 
 
 def test_code_still_works_just_before_ten_minutes(app, clock):
     customer_id = register(app)
     clock.advance(minutes=9, seconds=59)
-    customers.activate(app, customer_id, sms_codes(app)[-1])
+    cabinet.activate(app, customer_id, sms_codes(app)[-1])
     assert _activated_at(app, customer_id) is not None
 
 
@@ -90,7 +90,7 @@ def test_code_expires_after_ten_minutes(app, clock):
     code = sms_codes(app)[-1]
     clock.advance(minutes=10, seconds=1)
     with pytest.raises(CodeExpired) as error:
-        customers.activate(app, customer_id, code)
+        cabinet.activate(app, customer_id, code)
     assert str(error.value).startswith("Код активации:")
     assert _activated_at(app, customer_id) is None
 
@@ -98,12 +98,12 @@ def test_code_expires_after_ten_minutes(app, clock):
 def test_used_code_entered_again_says_the_cabinet_is_already_active(app):
     customer_id = register(app)
     code = sms_codes(app)[-1]
-    customers.activate(app, customer_id, code)
+    cabinet.activate(app, customer_id, code)
     before = snapshot(app)
     with pytest.raises(AlreadyActivated):
-        customers.activate(app, customer_id, code)
+        cabinet.activate(app, customer_id, code)
     with pytest.raises(AlreadyActivated):
-        customers.request_activation_code(app, customer_id)
+        cabinet.request_activation_code(app, customer_id)
     assert snapshot(app) == before
 
 
@@ -113,7 +113,7 @@ def test_new_code_within_sixty_seconds_is_refused_and_changes_nothing(app, clock
     clock.advance(seconds=59)
     before = snapshot(app)
     with pytest.raises(ResendTooSoon) as error:
-        customers.request_activation_code(app, customer_id)
+        cabinet.request_activation_code(app, customer_id)
     assert str(error.value).startswith("Код активации:")
     assert snapshot(app) == before
 
@@ -121,11 +121,11 @@ def test_new_code_within_sixty_seconds_is_refused_and_changes_nothing(app, clock
 def test_resend_pause_reports_the_exact_seconds_left(app, clock):
     customer_id = register(app)
     with pytest.raises(ResendTooSoon) as error:
-        customers.request_activation_code(app, customer_id)
+        cabinet.request_activation_code(app, customer_id)
     assert error.value.seconds_left == 60
     clock.advance(seconds=45)
     with pytest.raises(ResendTooSoon) as error:
-        customers.request_activation_code(app, customer_id)
+        cabinet.request_activation_code(app, customer_id)
     assert error.value.seconds_left == 15
 
 
@@ -134,8 +134,8 @@ def test_after_sixty_seconds_a_new_code_works_and_the_old_one_does_not(app, cloc
     old = sms_codes(app)[-1]
     new = _new_code(app, clock, customer_id, old)
     with pytest.raises(CodeInvalid):
-        customers.activate(app, customer_id, old)
-    customers.activate(app, customer_id, new)
+        cabinet.activate(app, customer_id, old)
+    cabinet.activate(app, customer_id, new)
     assert _activated_at(app, customer_id) is not None
     with app.uow(write=False) as uow:
         rows = uow.session.scalars(select(ActivationCode).order_by(ActivationCode.id)).all()
@@ -151,10 +151,10 @@ def test_code_of_customer_a_does_not_activate_customer_b(app, clock):
     if code_b == code_a:
         code_b = _new_code(app, clock, customer_b, code_a)
     with pytest.raises(CodeInvalid):
-        customers.activate(app, customer_b, code_a)
+        cabinet.activate(app, customer_b, code_a)
     assert _activated_at(app, customer_b) is None
     assert _activated_at(app, customer_a) is None
-    customers.activate(app, customer_b, code_b)
+    cabinet.activate(app, customer_b, code_b)
 
 
 @pytest.mark.parametrize("entered", ["12a4", "12345", "", "123", "    ", "12 34", "-123"])
@@ -163,7 +163,7 @@ def test_code_that_is_not_four_digits_is_refused_and_not_counted(app, entered):
     sms_codes(app)
     before = snapshot(app)
     with pytest.raises(ValidationError) as error:
-        customers.activate(app, customer_id, entered)
+        cabinet.activate(app, customer_id, entered)
     assert str(error.value).startswith("Код активации:")
     assert snapshot(app) == before
 
@@ -192,8 +192,8 @@ def test_activation_code_never_reaches_the_application_log(app, caplog):
     outbox.send_pending(app)
     code = sms_codes(app)[-1]
     with pytest.raises(CodeInvalid):
-        customers.activate(app, customer_id, other_code(code))
-    customers.activate(app, customer_id, code)
+        cabinet.activate(app, customer_id, other_code(code))
+    cabinet.activate(app, customer_id, code)
     messages = [record.getMessage() for record in caplog.records]
     assert messages, "expected at least the sender's log lines"
     assert [m for m in messages if code in m] == []
@@ -203,7 +203,7 @@ def test_activation_code_never_reaches_the_application_log(app, caplog):
 def test_non_ascii_digits_are_refused_as_input_not_counted_as_attempts(app, code):
     customer_id = register(app)
     with pytest.raises(ValidationError, match="^Код активации: введите 4 цифры"):
-        customers.activate(app, customer_id, code)
+        cabinet.activate(app, customer_id, code)
     with app.uow(write=False) as uow:
         row = uow.session.scalar(select(ActivationCode).where(
             ActivationCode.customer_id == customer_id))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, Customer, OutboxMessage
 from core.errors import EmailTaken, PhoneTaken
-from core.services import customers
+from core.customers import cabinet
 from tests.factories import registration
 from tests.services.dbstate import count
 
@@ -21,7 +21,7 @@ def _run_threads(app, forms):
     def run(i, form, app):
         barrier.wait(timeout=10)
         try:
-            outcomes[i] = customers.register(app, form)
+            outcomes[i] = cabinet.register(app, form)
         except Exception as error:  # noqa: BLE001 - the test inspects it
             outcomes[i] = error
 
@@ -69,13 +69,13 @@ def both_pass_the_uniqueness_check(app, monkeypatch):
     if app.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises write transactions: the checks cannot interleave")
     barrier = threading.Barrier(2)
-    original = customers._ensure_unique
+    original = cabinet._ensure_unique
 
     def checked_then_wait(session, phone, email):
         original(session, phone, email)
         barrier.wait(timeout=10)
 
-    monkeypatch.setattr(customers, "_ensure_unique", checked_then_wait)
+    monkeypatch.setattr(cabinet, "_ensure_unique", checked_then_wait)
 
 
 def test_interleaved_registrations_of_one_phone_answer_phone_taken(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from core.db.models import AuditEntry, OutboxMessage, StaffRole
-from core.domain.customers import CabinetStatus, PersonalData
+from core.customers.rules import CabinetStatus, PersonalData
 from core.errors import AlreadyActivated, PermissionDenied, ResendTooSoon, ValidationError
 from core.paging import PageRequest
 from core.staff import audit
-from core.services import contact_center
+from core.customers import contact_center
 from core.staff.audit import AuditFilter
 from tests.factories import make_staff, register, register_and_activate, sms_codes
 from tests.services.dbstate import count, snapshot
@@ -251,7 +251,7 @@ def test_agent_sees_only_own_actions_in_the_audit_log(app, admin, people):
 
 
 def test_only_what_can_be_part_of_a_mobile_phone_is_looked_for_in_phones() -> None:
-    from core.services.contact_center import _may_be_in_a_phone
+    from core.customers.contact_center import _may_be_in_a_phone
 
     # Stored phones are +79XXXXXXXXX: a 10-digit account starting with 4 is no part of one.
     assert [_may_be_in_a_phone(d) for d in ("4000000123", "19123456789", "791234567890")] == \

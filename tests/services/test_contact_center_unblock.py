@@ -5,14 +5,14 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, CabinetBlock
-from core.domain.customers import CabinetStatus
+from core.customers.rules import CabinetStatus
 from core.errors import (
     AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked, PermissionDenied,
     ValidationError,
 )
 from core.paging import PageRequest
 from core.staff import audit
-from core.services import contact_center as cc
+from core.customers import contact_center as cc
 from core.staff.audit import AuditFilter
 from tests.factories import CODE_WORD, make_staff, register_and_activate
 from tests.services.dbstate import count, snapshot

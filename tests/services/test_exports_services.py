@@ -10,8 +10,8 @@ from sqlalchemy import select
 from core.db.models import AuditEntry, StaffRole
 from core.errors import PermissionDenied, ValidationError
 from core.staff import audit
-from core.services import contact_center, customers
-from core.domain.customers import PersonalData
+from core.customers import contact_center, cabinet
+from core.customers.rules import PersonalData
 from tests.factories import make_staff, register_and_activate
 
 
@@ -34,7 +34,7 @@ def test_search_export_holds_every_match_and_is_audited(app):
 
 def test_a_customer_named_like_a_formula_is_exported_as_text(app):
     login = register_and_activate(app, phone="+79990001122")
-    customers.update_profile(app, login.session_token, PersonalData(surname="Иванов"))
+    cabinet.update_profile(app, login.session_token, PersonalData(surname="Иванов"))
     agent = make_staff(app, StaffRole.AGENT)
     sheet = _sheet(contact_center.export_customer_search(app, agent, "Иванов"))
     assert sheet.cell(row=2, column=1).value == "Иванов"
@@ -107,14 +107,15 @@ def test_a_managers_exports_carry_no_personal_data(app):
     every personal-data export refuses them."""
     from datetime import timedelta
 
-    from core.services import analytics, invoices, payment_views
-    from core.services.invoices import InvoiceFilter
+    from core.services import analytics, payment_views
+    from core.billing import invoices
+    from core.billing.invoices import InvoiceFilter
     from core.services.payment_views import PaymentFilter
     from core.timefmt import moscow_date
     from tests.payment_flow_factories import pay_invoice, payer
 
     p = payer(app)
-    customers.update_profile(app, p.token, PersonalData(surname="Петров", first_name="Иван"))
+    cabinet.update_profile(app, p.token, PersonalData(surname="Петров", first_name="Иван"))
     pay_invoice(app, p)
     manager = make_staff(app, StaffRole.MANAGER)
     today = moscow_date(app.now())

@@ -14,7 +14,7 @@ from core.db.models import (
 )
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.files.readers import FileUnreadable
-from core.services import invoices
+from core.billing import invoices
 from tests.factories import make_staff, register_and_activate
 from tests.invoice_factories import (
     BAD_FILE, ENERGO_FILE, VODOKANAL_CP1251_FILE, VODOKANAL_FILE, add_accounts, bind, energo,

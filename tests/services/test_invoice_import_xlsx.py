@@ -9,7 +9,7 @@ from decimal import Decimal
 import xlsxwriter
 
 from core.db.models import InvoiceStatus
-from core.services import invoices
+from core.billing import invoices
 from tests.invoice_factories import (
     BAD_FILE, VODOKANAL_FILE, add_accounts, make_provider, vodokanal,
 )

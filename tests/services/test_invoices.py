@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from core.db.models import AuditEntry, Invoice, InvoiceMark, InvoiceStatus, StaffRole
-from core.domain import invoices as rules
+from core.billing import invoice_rules as rules
 from core.errors import NotFound, PermissionDenied, SessionInvalid, ValidationError
 from core.paging import COUNT_CAP, PageRequest
-from core.services import customers, invoices
-from core.services.invoices import InvoiceFilter
+from core.customers import cabinet
+from core.billing import invoices
+from core.billing.invoices import InvoiceFilter
 from tests.factories import make_staff, register_and_activate
 from tests.invoice_factories import add_accounts, bind, make_invoice, make_provider
 from tests.services.dbstate import snapshot
@@ -196,7 +197,7 @@ def test_unbound_account_hides_its_invoices(app, world):
 
 
 def test_customer_views_need_a_live_session(app, world):
-    customers.logout(app, world["token"])
+    cabinet.logout(app, world["token"])
     for call in (invoices.invoices_to_pay, invoices.invoice_history):
         with pytest.raises(SessionInvalid):
             call(app, world["token"])

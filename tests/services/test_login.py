@@ -11,7 +11,7 @@ from core.errors import (
     CabinetBlocked, LoginFailed, LoginLocked, NotActivated, SessionInvalid, ValidationError,
     WrongPassword,
 )
-from core.services import contact_center, customers
+from core.customers import contact_center, cabinet
 from core.timefmt import format_datetime_msk
 from tests.factories import PASSWORD, make_staff, register, register_and_activate
 from tests.services.dbstate import snapshot
@@ -28,7 +28,7 @@ def active(app):
 
 def _assert_token_refused(app, token):
     with pytest.raises((SessionInvalid, CabinetBlocked)):
-        customers.current_customer_id(app, token)
+        cabinet.current_customer_id(app, token)
 
 
 @pytest.mark.parametrize("login_name", [
@@ -36,9 +36,9 @@ def _assert_token_refused(app, token):
     "maria@example.ru", "MARIA@EXAMPLE.RU", " Maria@Example.ru ",
 ])
 def test_login_by_phone_in_any_format_and_email_in_any_case(app, active, login_name):
-    result = customers.login(app, login_name, PASSWORD)
+    result = cabinet.login(app, login_name, PASSWORD)
     assert result.customer_id == active.customer_id
-    assert customers.current_customer_id(app, result.session_token) == active.customer_id
+    assert cabinet.current_customer_id(app, result.session_token) == active.customer_id
 
 
 @pytest.mark.parametrize("login_name, password", [
@@ -47,7 +47,7 @@ def test_login_by_phone_in_any_format_and_email_in_any_case(app, active, login_n
 ])
 def test_wrong_password_and_unknown_login_answer_identically(app, active, login_name, password):
     with pytest.raises(LoginFailed) as error:
-        customers.login(app, login_name, password)
+        cabinet.login(app, login_name, password)
     assert str(error.value) == "Неверный логин или пароль"
 
 
@@ -56,62 +56,62 @@ def test_empty_login_or_password_fails_without_changing_anything(app, active, lo
                                                                   password):
     before = snapshot(app)
     with pytest.raises(LoginFailed):
-        customers.login(app, login_name, password)
+        cabinet.login(app, login_name, password)
     assert snapshot(app) == before
 
 
 def test_five_failures_lock_the_login_for_thirty_minutes(app, clock, active):
     for _ in range(5):
         with pytest.raises(LoginFailed):
-            customers.login(app, PHONE, "Wrong1pass")
+            cabinet.login(app, PHONE, "Wrong1pass")
     until = format_datetime_msk(clock.now() + timedelta(minutes=30))
     with pytest.raises(LoginLocked) as error:
-        customers.login(app, "89123456789", PASSWORD)  # even the right password
+        cabinet.login(app, "89123456789", PASSWORD)  # even the right password
     assert until in str(error.value) and "до" in str(error.value)
     clock.advance(minutes=29, seconds=59)
     with pytest.raises(LoginLocked):
-        customers.login(app, PHONE, PASSWORD)
+        cabinet.login(app, PHONE, PASSWORD)
     clock.advance(seconds=1)
-    assert customers.login(app, PHONE, PASSWORD).customer_id == active.customer_id
+    assert cabinet.login(app, PHONE, PASSWORD).customer_id == active.customer_id
 
 
 def test_success_resets_the_failure_count(app, active):
     for _ in range(4):
         with pytest.raises(LoginFailed):
-            customers.login(app, PHONE, "Wrong1pass")
-    customers.login(app, PHONE, PASSWORD)
+            cabinet.login(app, PHONE, "Wrong1pass")
+    cabinet.login(app, PHONE, PASSWORD)
     for _ in range(4):
         with pytest.raises(LoginFailed):
-            customers.login(app, PHONE, "Wrong1pass")
-    customers.login(app, PHONE, PASSWORD)
+            cabinet.login(app, PHONE, "Wrong1pass")
+    cabinet.login(app, PHONE, PASSWORD)
 
 
 @pytest.mark.parametrize("unknown", ["+7 999 000-00-00", "ghost@example.ru"])
 def test_unknown_login_is_locked_the_same_way(app, unknown):
     for _ in range(5):
         with pytest.raises(LoginFailed):
-            customers.login(app, unknown, PASSWORD)
+            cabinet.login(app, unknown, PASSWORD)
     with pytest.raises(LoginLocked, match="Вход заблокирован до"):
-        customers.login(app, unknown, PASSWORD)
+        cabinet.login(app, unknown, PASSWORD)
 
 
 def test_not_activated_cabinet_cannot_log_in(app):
     register(app, phone=PHONE)
     with pytest.raises(NotActivated) as error:
-        customers.login(app, PHONE, PASSWORD)
+        cabinet.login(app, PHONE, PASSWORD)
     assert "не активирован" in str(error.value)
 
 
 def test_blocked_cabinet_cannot_log_in_and_is_told_whom_to_call(app, active):
-    customers.block_own_cabinet(app, active.session_token, "Потерял телефон")
+    cabinet.block_own_cabinet(app, active.session_token, "Потерял телефон")
     with pytest.raises(CabinetBlocked) as error:
-        customers.login(app, PHONE, PASSWORD)
+        cabinet.login(app, PHONE, PASSWORD)
     assert "8 800 100 39 00" in str(error.value)
 
 
 def test_blocking_by_the_customer_ends_every_session(app, active):
-    second = customers.login(app, EMAIL, PASSWORD)
-    customers.block_own_cabinet(app, active.session_token, "Потерял телефон")
+    second = cabinet.login(app, EMAIL, PASSWORD)
+    cabinet.block_own_cabinet(app, active.session_token, "Потерял телефон")
     _assert_token_refused(app, active.session_token)
     _assert_token_refused(app, second.session_token)
     with app.uow(write=False) as uow:
@@ -120,7 +120,7 @@ def test_blocking_by_the_customer_ends_every_session(app, active):
 
 
 def test_blocking_by_staff_ends_every_session(app, active):
-    second = customers.login(app, PHONE, PASSWORD)
+    second = cabinet.login(app, PHONE, PASSWORD)
     agent = make_staff(app)
     contact_center.block(app, agent, active.customer_id, "Звонок о мошенничестве")
     _assert_token_refused(app, active.session_token)
@@ -130,42 +130,42 @@ def test_blocking_by_staff_ends_every_session(app, active):
 def test_block_own_cabinet_needs_a_reason_and_changes_nothing_without_one(app, active):
     before = snapshot(app)
     with pytest.raises(ValidationError, match="^Причина блокировки:"):
-        customers.block_own_cabinet(app, active.session_token, "   ")
+        cabinet.block_own_cabinet(app, active.session_token, "   ")
     assert snapshot(app) == before
 
 
 def test_logout_ends_only_that_session(app, active):
-    other = customers.login(app, PHONE, PASSWORD)
-    customers.logout(app, active.session_token)
+    other = cabinet.login(app, PHONE, PASSWORD)
+    cabinet.logout(app, active.session_token)
     with pytest.raises(SessionInvalid):
-        customers.current_customer_id(app, active.session_token)
-    assert customers.current_customer_id(app, other.session_token) == active.customer_id
+        cabinet.current_customer_id(app, active.session_token)
+    assert cabinet.current_customer_id(app, other.session_token) == active.customer_id
 
 
 @pytest.mark.parametrize("token", ["", "not-a-token", "x" * 10_000])
 def test_unknown_session_token_is_refused(app, active, token):
     with pytest.raises(SessionInvalid):
-        customers.current_customer_id(app, token)
+        cabinet.current_customer_id(app, token)
 
 
 def test_change_password_with_wrong_old_password_changes_nothing(app, active):
     before = snapshot(app)
     with pytest.raises(WrongPassword) as error:
-        customers.change_password(app, active.session_token, "Wrong1pass", NEW_PASSWORD)
+        cabinet.change_password(app, active.session_token, "Wrong1pass", NEW_PASSWORD)
     assert str(error.value).startswith("Текущий пароль:")
     assert snapshot(app) == before
-    assert customers.current_customer_id(app, active.session_token) == active.customer_id
+    assert cabinet.current_customer_id(app, active.session_token) == active.customer_id
 
 
 def test_change_password_ends_old_sessions_and_returns_a_working_one(app, active):
-    other = customers.login(app, EMAIL, PASSWORD)
-    fresh = customers.change_password(app, active.session_token, PASSWORD, NEW_PASSWORD)
+    other = cabinet.login(app, EMAIL, PASSWORD)
+    fresh = cabinet.change_password(app, active.session_token, PASSWORD, NEW_PASSWORD)
     _assert_token_refused(app, active.session_token)
     _assert_token_refused(app, other.session_token)
-    assert customers.current_customer_id(app, fresh) == active.customer_id
+    assert cabinet.current_customer_id(app, fresh) == active.customer_id
     with pytest.raises(LoginFailed):
-        customers.login(app, PHONE, PASSWORD)
-    assert customers.login(app, PHONE, NEW_PASSWORD).customer_id == active.customer_id
+        cabinet.login(app, PHONE, PASSWORD)
+    assert cabinet.login(app, PHONE, NEW_PASSWORD).customer_id == active.customer_id
     with app.uow(write=False) as uow:
         stored = uow.session.get(Customer, active.customer_id).password_hash
     assert app.customer_hasher.verify(stored, NEW_PASSWORD)
@@ -177,17 +177,17 @@ def test_change_password_ends_old_sessions_and_returns_a_working_one(app, active
 def test_new_password_is_validated_like_registration(app, active, new_password):
     before = snapshot(app)
     with pytest.raises(ValidationError) as error:
-        customers.change_password(app, active.session_token, PASSWORD, new_password)
+        cabinet.change_password(app, active.session_token, PASSWORD, new_password)
     assert str(error.value).startswith("Новый пароль:")
     assert snapshot(app) == before
 
 
 def test_a_customer_session_ends_after_30_idle_minutes(app, clock, active):
     clock.advance(minutes=29)
-    assert customers.current_customer_id(app, active.session_token) == active.customer_id
+    assert cabinet.current_customer_id(app, active.session_token) == active.customer_id
     clock.advance(minutes=31)  # 31 minutes since the last use
     with pytest.raises(SessionInvalid, match="30 минут бездействия"):
-        customers.current_customer_id(app, active.session_token)
+        cabinet.current_customer_id(app, active.session_token)
     with app.uow(write=False) as uow:
         row = uow.session.scalar(select(CustomerSession).where(
             CustomerSession.customer_id == active.customer_id))

@@ -7,7 +7,7 @@ import sqlalchemy.exc
 from sqlalchemy import delete, select, text, update
 
 from core.db.models import AuditEntry, Channel, MessageStatus, OutboxMessage
-from core.services import contact_center, customers
+from core.customers import contact_center, cabinet
 from core.notifications import outbox
 from core.notifications.outbox import MAX_SEND_ATTEMPTS, RETRY_BACKOFF
 from tests.factories import make_staff, register, register_and_activate
@@ -90,7 +90,7 @@ def test_queued_message_of_a_blocked_cabinet_is_not_sent(app, email_sender):
     """A block means «no notifications», also for what was queued before it."""
     login = register_and_activate(app)
     message_id = _enqueue_email(app, customer_id=login.customer_id)
-    customers.block_own_cabinet(app, login.session_token, "Уезжаю надолго")
+    cabinet.block_own_cabinet(app, login.session_token, "Уезжаю надолго")
     outbox.send_pending(app)
     assert email_sender.sent == []
     status, _, _, sent_at, error = _message(app, message_id)

@@ -12,7 +12,7 @@ from core.db.models import (
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.money import Money
 from core.paging import PageRequest
-from core.services import contact_center, customers
+from core.customers import contact_center, cabinet
 from core.notifications import outbox, subscriptions, templates
 from core.notifications.outbox import (MAX_SEND_ATTEMPTS, OutboxFilter, RetryRefused,
                                        queue_new_invoice_messages)
@@ -75,7 +75,7 @@ def test_two_cabinets_on_one_account_get_messages_per_their_channels(app, accoun
 def _blocked_cabinet(app, account):
     login = register_and_activate(app)
     bind(app, login.customer_id, account)
-    customers.block_own_cabinet(app, login.session_token, "Уезжаю надолго")
+    cabinet.block_own_cabinet(app, login.session_token, "Уезжаю надолго")
 
 
 def _blocked_by_staff(app, account):

@@ -13,7 +13,7 @@ from core.db.models import AuditEntry, StaffRole
 from core.errors import NotFound, PermissionDenied, SessionInvalid, ValidationError
 from core.paging import PageRequest
 from core.payments.machine import PaymentStatus
-from core.services import customers
+from core.customers import cabinet
 from core.services.payment_views import (
     PaymentFilter, customer_payments, export_payments, list_payments, operations_history,
     payment_detail, pending_payments,
@@ -345,7 +345,7 @@ def test_operations_history_for_the_customer(app, world):
         operations_history(app, token, account_number="---")
     with pytest.raises(SessionInvalid):
         operations_history(app, "not-a-token")
-    customers.logout(app, token)
+    cabinet.logout(app, token)
     with pytest.raises(SessionInvalid):
         operations_history(app, token)
 

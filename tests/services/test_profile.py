@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Customer
-from core.domain.customers import PersonalData
+from core.customers.rules import PersonalData
 from core.errors import SessionInvalid, ValidationError, WrongPassword
 from core.paging import PageRequest
-from core.services import contact_center, customers
+from core.customers import contact_center, cabinet
 from tests.factories import CODE_WORD, PASSWORD, make_staff, register_and_activate
 from tests.services.dbstate import snapshot
 
@@ -20,7 +20,7 @@ PERSONAL = PersonalData(surname="Соколова", first_name="Алёна", pat
 
 def test_update_profile_saves_optional_fields(app, clock):
     login = register_and_activate(app)
-    customers.update_profile(app, login.session_token, PERSONAL)
+    cabinet.update_profile(app, login.session_token, PERSONAL)
     with app.uow(write=False) as uow:
         c = uow.session.get(Customer, login.customer_id)
         saved = (c.surname, c.first_name, c.patronymic, c.birth_date, c.address)
@@ -37,7 +37,7 @@ def test_update_profile_saves_optional_fields(app, clock):
 def test_saved_name_becomes_searchable_in_the_contact_center(app, query):
     login = register_and_activate(app)
     register_and_activate(app)  # someone without a name
-    customers.update_profile(app, login.session_token, PERSONAL)
+    cabinet.update_profile(app, login.session_token, PERSONAL)
     agent = make_staff(app)
     page = contact_center.search_customers(app, agent, query, PageRequest(1, 10))
     assert [row.id for row in page.items] == [login.customer_id]
@@ -46,8 +46,8 @@ def test_saved_name_becomes_searchable_in_the_contact_center(app, query):
 
 def test_clearing_a_field_removes_it(app):
     login = register_and_activate(app)
-    customers.update_profile(app, login.session_token, PERSONAL)
-    customers.update_profile(app, login.session_token, PersonalData(surname="Соколова"))
+    cabinet.update_profile(app, login.session_token, PERSONAL)
+    cabinet.update_profile(app, login.session_token, PersonalData(surname="Соколова"))
     with app.uow(write=False) as uow:
         c = uow.session.get(Customer, login.customer_id)
         assert (c.surname, c.first_name, c.birth_date, c.search_name) == (
@@ -67,27 +67,27 @@ def test_clearing_a_field_removes_it(app):
 ])
 def test_bad_personal_data_is_refused_naming_the_field_and_changes_nothing(app, data, label):
     login = register_and_activate(app)
-    customers.update_profile(app, login.session_token, PERSONAL)
+    cabinet.update_profile(app, login.session_token, PERSONAL)
     before = snapshot(app)
     with pytest.raises(ValidationError) as error:
-        customers.update_profile(app, login.session_token, data)
+        cabinet.update_profile(app, login.session_token, data)
     assert str(error.value).startswith(label)
     assert snapshot(app) == before
 
 
 def test_fourteen_years_old_today_is_accepted(app):
     login = register_and_activate(app)
-    customers.update_profile(app, login.session_token, PersonalData(birth_date=date(2012, 11, 25)))
+    cabinet.update_profile(app, login.session_token, PersonalData(birth_date=date(2012, 11, 25)))
     with app.uow(write=False) as uow:
         assert uow.session.get(Customer, login.customer_id).birth_date == date(2012, 11, 25)
 
 
 def test_update_profile_needs_a_live_session(app):
     login = register_and_activate(app)
-    customers.logout(app, login.session_token)
+    cabinet.logout(app, login.session_token)
     before = snapshot(app)
     with pytest.raises(SessionInvalid):
-        customers.update_profile(app, login.session_token, PERSONAL)
+        cabinet.update_profile(app, login.session_token, PERSONAL)
     assert snapshot(app) == before
 
 
@@ -95,7 +95,7 @@ def test_change_code_word_needs_the_right_password(app):
     login = register_and_activate(app)
     before = snapshot(app)
     with pytest.raises(WrongPassword) as error:
-        customers.change_code_word(app, login.session_token, "Wrong1pass", "Василёк")
+        cabinet.change_code_word(app, login.session_token, "Wrong1pass", "Василёк")
     assert str(error.value).startswith("Пароль:")
     assert snapshot(app) == before
 
@@ -105,14 +105,14 @@ def test_bad_new_code_word_is_refused_and_changes_nothing(app, word):
     login = register_and_activate(app)
     before = snapshot(app)
     with pytest.raises(ValidationError) as error:
-        customers.change_code_word(app, login.session_token, PASSWORD, word)
+        cabinet.change_code_word(app, login.session_token, PASSWORD, word)
     assert str(error.value).startswith("Новое кодовое слово:")
     assert snapshot(app) == before
 
 
 def test_changed_code_word_is_accepted_and_the_old_one_refused(app):
     login = register_and_activate(app)
-    customers.change_code_word(app, login.session_token, PASSWORD, "Василёк")
+    cabinet.change_code_word(app, login.session_token, PASSWORD, "Василёк")
     agent = make_staff(app)
     new = contact_center.verify_code_word(app, agent, login.customer_id, "ВАСИЛЕК")
     assert new.correct

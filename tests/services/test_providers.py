@@ -14,8 +14,8 @@ from core.db.models import (
 )
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.files.readers import FileUnreadable
-from core.services import providers
-from core.services.providers import ProviderForm
+from core.billing import providers
+from core.billing.providers import ProviderForm
 from tests.factories import make_staff
 from tests.services.dbstate import all_values, snapshot
 

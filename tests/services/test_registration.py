@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from core.config import USER_AGREEMENT_VERSION
 from core.db.models import AuditEntry, Channel, Customer, MessageStatus, OutboxMessage
-from core.domain.customers import CabinetStatus, PersonalData
+from core.customers.rules import CabinetStatus, PersonalData
 from core.errors import EmailTaken, LoginFailed, PhoneTaken, ValidationError
-from core.services import customers
-from core.services.cabinet import status_of
+from core.customers import cabinet
+from core.customers.lifecycle import status_of
 from tests.factories import register, registration, sms_codes
 from tests.services.dbstate import all_values, count, snapshot
 
@@ -68,10 +68,10 @@ def test_clear_password_and_code_word_appear_in_no_table_and_no_log(app, caplog)
     customer_id = register(app, email="secret@example.ru", password=SECRET_PASSWORD,
                            code_word=SECRET_WORD)
     code = sms_codes(app)[-1]
-    customers.logout(app, customers.activate(app, customer_id, code).session_token)
+    cabinet.logout(app, cabinet.activate(app, customer_id, code).session_token)
     with pytest.raises(LoginFailed):
-        customers.login(app, "secret@example.ru", SECRET_PASSWORD + "0")
-    customers.login(app, "secret@example.ru", SECRET_PASSWORD)
+        cabinet.login(app, "secret@example.ru", SECRET_PASSWORD + "0")
+    cabinet.login(app, "secret@example.ru", SECRET_PASSWORD)
     values = all_values(app)
     assert values, "the dump found no rows at all"
     secrets = (SECRET_PASSWORD, SECRET_WORD, SECRET_WORD.lower())
@@ -114,7 +114,7 @@ def test_bad_registration_is_refused_naming_the_field_and_changes_nothing(app, o
     register(app)  # something already in the database
     before = snapshot(app)
     with pytest.raises(ValidationError) as error:
-        customers.register(app, registration(**overrides))
+        cabinet.register(app, registration(**overrides))
     assert str(error.value).startswith(label)
     assert snapshot(app) == before
     assert count(app, Customer) == 1
@@ -122,7 +122,7 @@ def test_bad_registration_is_refused_naming_the_field_and_changes_nothing(app, o
 
 def test_refused_agreement_message_mentions_the_user_agreement(app):
     with pytest.raises(ValidationError, match="Пользовательское соглашение"):
-        customers.register(app, registration(agreement_accepted=False))
+        cabinet.register(app, registration(agreement_accepted=False))
     assert count(app, Customer) == 0 and count(app, OutboxMessage) == 0
 
 
@@ -148,14 +148,14 @@ def test_same_email_in_another_case_is_taken_and_changes_nothing(app):
 def test_registration_through_the_real_arithmetic_captcha(app, clock):
     import re
 
-    from core.adapters.captcha import ArithmeticCaptcha
+    from core.customers.captcha import ArithmeticCaptcha
 
     app.captcha = ArithmeticCaptcha(b"captcha-key", clock)
-    challenge = customers.new_captcha(app)
+    challenge = cabinet.new_captcha(app)
     a, b = map(int, re.findall(r"\d+", challenge.question))
     with pytest.raises(ValidationError, match="^Код с картинки: введён неверно"):
-        customers.register(app, registration(phone="+79161112233", captcha_token=challenge.token,
+        cabinet.register(app, registration(phone="+79161112233", captcha_token=challenge.token,
                                              captcha_answer=str(a + b + 1)))
-    customer_id = customers.register(app, registration(
+    customer_id = cabinet.register(app, registration(
         phone="+79161112233", captcha_token=challenge.token, captcha_answer=str(a + b)))
     assert customer_id > 0

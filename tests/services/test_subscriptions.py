@@ -9,7 +9,7 @@ from core.db.models import (
 )
 from core.notifications.template_rules import CHANNELS, DEFAULT_SUBSCRIPTIONS, TOPICS
 from core.errors import NotFound, PermissionDenied, SessionInvalid, ValidationError
-from core.services import contact_center, customers
+from core.customers import contact_center, cabinet
 from core.notifications import subscriptions
 from tests.factories import make_staff, register, register_and_activate
 from tests.services.dbstate import snapshot
@@ -124,7 +124,7 @@ def test_bad_cell_or_value_is_refused_and_changes_nothing(app, topic, channel, e
 
 def test_blocked_customer_cannot_change_subscriptions(app):
     login = register_and_activate(app)
-    customers.block_own_cabinet(app, login.session_token, "Потерял телефон")
+    cabinet.block_own_cabinet(app, login.session_token, "Потерял телефон")
     before = snapshot(app)
     with pytest.raises(SessionInvalid):
         subscriptions.set_subscription(app, login.session_token, "news", "email", True)
@@ -253,7 +253,7 @@ def test_counts_match_an_independent_count_of_active_cabinets(app):
     _drop_rows(app, logins[2].customer_id)  # defaults without rows
     _drop_rows(app, logins[3].customer_id)
     subscriptions.set_subscription(app, logins[3].session_token, "new_invoice", "email", False)
-    customers.block_own_cabinet(app, logins[4].session_token, "Уезжаю")  # not counted
+    cabinet.block_own_cabinet(app, logins[4].session_token, "Уезжаю")  # not counted
     pending = register(app)  # not activated: not counted
     subscriptions.set_customer_subscription(app, agent, pending, "news", "sms", True, "Просьба")
 

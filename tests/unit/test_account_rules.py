@@ -5,12 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.domain.accounts import (
-    AccountNotInRegister, OwnershipProofFailed, clean_binding_name, commission_text,
-    example_number, format_percent, inn_checksum_ok, mask_payer, normalize_account_number,
-    normalize_contact_phone, parse_commission_min, parse_commission_percent,
-    validate_account_pattern, validate_inn, validate_service_kind,
-)
+from core.billing.account_rules import (AccountNotInRegister, OwnershipProofFailed,
+                                        clean_binding_name, commission_text, example_number,
+                                        format_percent, inn_checksum_ok, mask_payer,
+                                        normalize_account_number, normalize_contact_phone,
+                                        parse_commission_min, parse_commission_percent,
+                                        validate_account_pattern, validate_inn,
+                                        validate_service_kind)
 from core.errors import DomainError, ValidationError
 
 # --- account numbers -----------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from core.adapters.captcha import ArithmeticCaptcha, Captcha, StaticCaptcha
+from core.customers.captcha import ArithmeticCaptcha, Captcha, StaticCaptcha
 from core.clock import FrozenClock
 
 

@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.security import codes
-from core.domain.customers import (
-    format_phone, normalize_code_word, normalize_email, normalize_phone, validate_password,
-)
+from core.customers.rules import (format_phone, normalize_code_word, normalize_email,
+                                  normalize_phone, validate_password)
 from core.errors import ValidationError
 
 KEY = b"unit-test-hmac-key"

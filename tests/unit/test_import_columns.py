@@ -33,8 +33,8 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 @pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.iterdir()
                                         if p.suffix in (".csv", ".xlsx")))
 def test_every_sample_reads_the_same_by_rows_and_by_columns(name: str) -> None:
-    from core.services.invoice_import import COLUMNS as REGISTRY
-    from core.services.providers import REGISTER_COLUMNS
+    from core.billing.invoice_import import COLUMNS as REGISTRY
+    from core.billing.providers import REGISTER_COLUMNS
 
     data = (SAMPLES / name).read_bytes()
     for columns in (REGISTRY, REGISTER_COLUMNS):

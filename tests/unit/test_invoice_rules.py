@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 
 from core.db.models import InvoiceStatus
-from core.domain import invoices as rules
-from core.domain.invoices import PaymentEvent
+from core.billing import invoice_rules as rules
+from core.billing.invoice_rules import PaymentEvent
 
 UNPAID, PARTIAL, PAID = InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID
 PAY, REVERT = PaymentEvent.PAY, PaymentEvent.REVERT

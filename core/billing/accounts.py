@@ -19,17 +19,18 @@ from core.app import App
 from core.db.models import (
     AccountBinding, ActorKind, Invoice, OwnershipCheck, Provider, ProviderAccount, StaffRole,
 )
-from core.domain.accounts import (
-    MAX_ACCOUNTS_PER_CABINET, OWNERSHIP_LOCK, OWNERSHIP_MAX_FAILURES, AccountAlreadyBound,
-    AccountNotInRegister, OwnershipProofFailed, OwnershipProofLocked, OwnershipProofUnavailable,
-    ProviderNotInvoicing, TooManyAccounts, clean_binding_name, normalize_account_number,
-)
+from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, OWNERSHIP_LOCK,
+                                        OWNERSHIP_MAX_FAILURES, AccountAlreadyBound,
+                                        AccountNotInRegister, OwnershipProofFailed,
+                                        OwnershipProofLocked, OwnershipProofUnavailable,
+                                        ProviderNotInvoicing, TooManyAccounts, clean_binding_name,
+                                        normalize_account_number)
 from core.errors import NotFound, ValidationError
 from core.money import Money, MoneyFormatError
 from core.staff import audit
-from core.services import providers
-from core.services.cabinet import get_customer
-from core.services.customers import _session_customer
+from core.billing import providers
+from core.customers.lifecycle import get_customer
+from core.customers.cabinet import _session_customer
 from core.timefmt import as_utc
 
 STAFF_VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}

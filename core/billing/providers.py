@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Provider, ProviderAccount, RegistryFile, StaffRole
-from core.domain.accounts import (
-    SERVICE_KINDS, account_rule, clean_account_hint, clean_payer_name, clean_provider_name,
-    clean_register_address, commission_text, format_percent, mask_payer,
-    normalize_account_number, normalize_contact_phone, parse_commission_min,
-    parse_commission_percent, validate_account_pattern, validate_inn, validate_service_kind,
-)
+from core.billing.account_rules import (SERVICE_KINDS, account_rule, clean_account_hint,
+                                        clean_payer_name, clean_provider_name,
+                                        clean_register_address, commission_text, format_percent,
+                                        mask_payer, normalize_account_number,
+                                        normalize_contact_phone, parse_commission_min,
+                                        parse_commission_percent, validate_account_pattern,
+                                        validate_inn, validate_service_kind)
 from core.errors import DomainError, NotFound, ValidationError
 from core.files.readers import RowProblem, read_table
 from core.money import Money
@@ -55,7 +56,7 @@ class ProviderForm:
     name: str
     inn: str
     contact_phone: str
-    service_kind: str  # a key of core.domain.accounts.SERVICE_KINDS
+    service_kind: str  # a key of core.billing.account_rules.SERVICE_KINDS
     account_pattern: str  # regular expression over the number without spaces/dashes
     account_hint: str  # the rule in words, e.g. «10 цифр»
     invoicing_enabled: bool = True

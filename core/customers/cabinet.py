@@ -13,17 +13,16 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.adapters.captcha import CaptchaChallenge
+from core.customers.captcha import CaptchaChallenge
 from core.app import App
 from core.config import USER_AGREEMENT_VERSION
 from core.db.models import (
     ActivationCode, ActorKind, CabinetBlock, Customer, CustomerSession,
 )
 from core.security import codes
-from core.domain.customers import (
-    CabinetStatus, PersonalData, clean_reason, normalize_code_word, normalize_email,
-    normalize_phone, search_name_of, try_normalize_phone, validate_password,
-)
+from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, normalize_code_word,
+                                  normalize_email, normalize_phone, search_name_of,
+                                  try_normalize_phone, validate_password)
 from core.errors import (
     AlreadyActivated, AlreadyBlocked, AttemptsExceeded, CabinetBlocked, CodeAlreadyUsed,
     CodeExpired, CodeInvalid, EmailTaken, LoginFailed, NotActivated, PhoneTaken,
@@ -32,12 +31,9 @@ from core.errors import (
 from core.staff import audit
 from core.notifications import subscriptions
 from core.security import throttle
-from core.services.cabinet import (
-    ACTIVATION_PURPOSE, end_sessions, get_customer, issue_activation_code, open_block,
-    open_block_exists,
-    reissue_activation_code,
-    status_of,
-)
+from core.customers.lifecycle import (ACTIVATION_PURPOSE, end_sessions, get_customer,
+                                      issue_activation_code, open_block, open_block_exists,
+                                      reissue_activation_code, status_of)
 
 THROTTLE_SCOPE = "customer"
 # A customer session ends after this much inactivity, as in online banking.

@@ -34,8 +34,8 @@ from core.db.models import (
     RegistryFile,
     StaffRole,
 )
-from core.domain import invoices as rules
-from core.domain.accounts import normalize_account_number
+from core.billing import invoice_rules as rules
+from core.billing.account_rules import normalize_account_number
 from core.errors import NotFound, ValidationError
 from core.files.readers import RowProblem, SourceTable, parse_decimal, read_columns
 from core.money import Money

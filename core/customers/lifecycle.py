@@ -13,7 +13,7 @@ from core.db.models import (
     ActivationCode, CabinetBlock, Channel, Customer, CustomerSession,
 )
 from core.security import codes
-from core.domain.customers import CabinetStatus
+from core.customers.rules import CabinetStatus
 from core.errors import AlreadyActivated, CabinetBlocked, NotFound, ResendTooSoon
 from core.notifications import outbox
 

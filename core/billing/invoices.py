@@ -1,6 +1,6 @@
 """Providers' invoices as customers and staff read them, the customer's «оплачен»
 mark, and the invoice status from payments. The billing-registry import lives in
-``core.services.invoice_import`` (re-exported here: ``invoices.import_billing_registry``).
+``core.billing.invoice_import`` (re-exported here: ``invoices.import_billing_registry``).
 """
 from __future__ import annotations
 
@@ -18,16 +18,16 @@ from core.db.models import (
     AccountBinding, ActorKind, Invoice, InvoiceLine, InvoiceMark, InvoiceStatus, Provider,
     ProviderAccount, RegistryFile, StaffRole,
 )
-from core.domain import invoices as rules
+from core.billing import invoice_rules as rules
 from core.errors import NotFound, ValidationError
 from core.paging import Page, PageRequest, capped_count
 from core.files import exports
 from core.staff import audit
-from core.services.cabinet import get_customer
-from core.services.customers import _session_customer
+from core.customers.lifecycle import get_customer
+from core.customers.cabinet import _session_customer
 from core.timefmt import MOSCOW
 
-from core.services.invoice_import import (  # noqa: F401 - the import's public names
+from core.billing.invoice_import import (  # noqa: F401 - the import's public names
     IMPORTERS, ImportReport, import_billing_registry,
 )
 

@@ -19,9 +19,8 @@ from core.db.models import (
     AccountBinding, ActorKind, AuditEntry, CabinetBlock, CodeWordCheck, Customer, CustomerNote,
     OutboxMessage, Payment, ProviderAccount, StaffRole,
 )
-from core.domain.customers import (
-    CabinetStatus, clean_reason, format_phone, normalize_code_word, try_normalize_phone,
-)
+from core.customers.rules import (CabinetStatus, clean_reason, format_phone, normalize_code_word,
+                                  try_normalize_phone)
 from core.errors import (
     AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked,
     ValidationError,
@@ -29,9 +28,8 @@ from core.errors import (
 from core.paging import COUNT_CAP, Page, PageRequest, capped_count
 from core.files import exports
 from core.staff import audit
-from core.services.cabinet import (
-    end_sessions, get_customer, open_block, open_block_exists, reissue_activation_code, status_of,
-)
+from core.customers.lifecycle import (end_sessions, get_customer, open_block, open_block_exists,
+                                      reissue_activation_code, status_of)
 from core.services.payment_views import PAYMENT_ID_MAX
 
 CODE_WORD_MAX_FAILURES = 3
