@@ -158,7 +158,7 @@ NUMBER_FORMATS = {"money": '# ##0.00 "₽"', "date": "dd.mm.yyyy",
 
 def bench_export(count: int) -> list[Figure]:
     from core.files.exports import to_xlsx
-    from core.services.payment_views import EXPORT_COLUMNS
+    from core.payments.read_models import EXPORT_COLUMNS
 
     rows = payment_rows(count)
     titles = [c.title for c in EXPORT_COLUMNS]

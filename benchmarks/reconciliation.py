@@ -1,7 +1,7 @@
 """Reconciliation at scale: the acquirer's CSV registry of N lines against N payments.
 
 Figures (each with its raw baseline measured in the same run):
-- end to end: ``core.services.reconciliation.reconcile`` (parse, load our side, match,
+- end to end: ``core.finance.reconciliation.reconcile`` (parse, load our side, match,
   classify, store the run) in seconds vs ``pandas.read_csv`` of the same file plus a bare
   merge of its transaction ids with ours on factorised integer codes; target < 10 s at 1M;
 - the matching step alone (``core.finance.matching.match`` on the parsed frames) vs a bare
@@ -9,7 +9,7 @@ Figures (each with its raw baseline measured in the same run):
 
 The setup (not timed) bulk-loads N payments with raw ``executemany`` (SQLite) or ``COPY``
 (PostgreSQL), a few succeeded refunds, and writes the registry in the acquirer's format
-(``core.finance.registry_file.write_registry_csv``'s layout) with a few discrepancies of
+(``core.finance.bank_registry.write_registry_csv``'s layout) with a few discrepancies of
 every class planted. ``database_url`` runs it on PostgreSQL: the data goes to a schema of
 its own, dropped at the end.
 
@@ -255,7 +255,7 @@ def _our_txn(app: App) -> pd.Series:
 
 def _bench_end_to_end(app: App, actor, registry: bytes, data: _Data,  # type: ignore[no-untyped-def]
                       scale: str) -> list[Figure]:
-    from core.services import reconciliation as rec
+    from core.finance import reconciliation as rec
 
     ours = _our_txn(app)
     runs: list[dict[str, float]] = []
@@ -304,8 +304,8 @@ def _check(view, data: _Data) -> None:  # type: ignore[no-untyped-def]
 
 def _bench_matching(app: App, registry: bytes, data: _Data, scale: str) -> Figure:
     from core.finance import matching
-    from core.finance.registry_file import read_registry
-    from core.services.reconciliation import _our_side  # the service's own loading
+    from core.finance.bank_registry import read_registry
+    from core.finance.reconciliation import _our_side  # the service's own loading
 
     parsed = read_registry("registry.csv", registry)
     assert parsed.accepted and parsed.period is not None

@@ -94,12 +94,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.payments is not None:
         return _demo_scale(args)
     from core.db.statistics import refresh_statistics
-    from core.services import invoice_stats
+    from core.analytics import invoice_snapshot
 
     app = _app()
     if seed_demo(app, customers=args.customers, seed=args.seed, if_empty=args.if_empty,
                  progress=True):
-        print(f"Аналитика: {invoice_stats.refresh_all(app)}")
+        print(f"Аналитика: {invoice_snapshot.refresh_all(app)}")
         print(f"База данных: {refresh_statistics(app.engine)}")
     # Also when the data was already there: a fresh clone's bank file starts empty.
     added = seed_bank(app)
@@ -252,7 +252,7 @@ def cmd_invoices(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     from core.money import Money
-    from core.payments import ledger
+    from core.finance import ledger
 
     if args.action == "settle":
         return _settle(args.day)
@@ -285,7 +285,7 @@ def _day(text: str | None, option: str):  # type: ignore[no-untyped-def]
 
 
 def _settle(day_text: str | None) -> int:
-    from core.services.settlement import settle_day
+    from core.finance.settlement import settle_day
 
     day = _day(day_text, "--day")
     if day is None:
@@ -297,11 +297,11 @@ def _settle(day_text: str | None) -> int:
 
 
 def cmd_payments(args: argparse.Namespace) -> int:
-    from core.services import payment_recovery
+    from core.payments import recovery
 
     app = _app()
-    expired = payment_recovery.expire_stale(app)
-    report = payment_recovery.recover_due(app)
+    expired = recovery.expire_stale(app)
+    report = recovery.recover_due(app)
     print(f"Просрочено и закрыто: {expired}")
     print(f"Уточнено в банке: {report}")
     return 0
@@ -311,7 +311,7 @@ def cmd_payouts(args: argparse.Namespace) -> int:
     """Payout registries: ``make`` produces a day's payouts (as the operator), ``list``
     prints the produced ones. Exit 2 when nothing could be produced."""
     from core.money import Money
-    from core.services import payouts
+    from core.finance import payouts
 
     day = _day(args.day, "--day") if args.day else None
     if args.day and day is None:
@@ -347,7 +347,7 @@ def cmd_payouts(args: argparse.Namespace) -> int:
 def cmd_analytics(args: argparse.Namespace) -> int:
     """Recompute the analytics' daily rollups from the payments and the invoice snapshot
     (after a bulk load)."""
-    from core.services import invoice_stats, rollups
+    from core.analytics import invoice_snapshot, rollups
 
     since = _day(args.since, "--since") if args.since else None
     if args.since and since is None:
@@ -358,7 +358,7 @@ def cmd_analytics(args: argparse.Namespace) -> int:
         uow.commit()
     print(f"Сводки платежей по дням пересчитаны{f' с {since:%d.%m.%Y}' if since else ''}: "
           f"строк {rows}")
-    print(f"Аналитика: {invoice_stats.refresh_all(app)}")
+    print(f"Аналитика: {invoice_snapshot.refresh_all(app)}")
     return 0
 
 

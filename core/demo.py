@@ -24,7 +24,7 @@ from core.db.models import (
 from core.demo_billing import seed_billing, seed_subscriptions
 from core.demo_payments import seed_payments
 from core.customers.rules import normalize_code_word, search_name_of
-from core.services import rollups
+from core.analytics import rollups
 from core.staff import members as staff_service
 
 DEMO_PASSWORD = "demo2026pay"

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from core.app import App
 from core.db.models import Payment, SavedCard
 from core.payments.machine import PaymentStatus
-from core.payments.ledger import SUCCESSFUL_PAYMENT_STATUSES
+from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES
 from core.payments.simulator import HistoricCard, HistoricTxn
 from core.timefmt import as_utc
 

@@ -23,7 +23,7 @@ What it writes, deterministically for an ``rng``:
 * a few payments whose outcome is unknown (``pending``), one of them for manual review;
 * every payment's events (its timeline through ``core.payments.machine``) and the
   ledger journals of every succeeded payment and refund, with the same lines as
-  ``core.payments.ledger.post_payment`` / ``post_refund``.
+  ``core.finance.ledger.post_payment`` / ``post_refund``.
 
 Card numbers are only ever masked (``BIN6******LAST4``); no text written here
 contains 16 digits in a row (the request fingerprints are re-hashed if one would).
@@ -50,7 +50,8 @@ from core.db.models import PaymentEvent as PaymentEventRow
 from core.db.types import UTCDateTime
 from core.billing import invoice_rules
 from core.money import Money
-from core.payments import gateway, ledger
+from core.payments import gateway
+from core.finance import ledger
 from core.payments.amounts import commission as commission_of
 from core.payments.machine import PaymentEvent as E
 from core.payments.machine import PaymentStatus as S

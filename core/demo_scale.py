@@ -56,7 +56,7 @@ from core.demo_scale_writer import BulkWriter, create_indexes, drop_indexes, sec
 from core.customers.rules import normalize_code_word
 from core.errors import DomainError
 from core.db.statistics import refresh_statistics
-from core.services import invoice_stats, rollups
+from core.analytics import invoice_snapshot, rollups
 
 CHUNK = 10_000  # customers per transaction: part of the data's definition (rng streams)
 # Every table the load writes (staff, providers and rollups through the services).
@@ -178,7 +178,7 @@ def seed_scale(app: App, *, customers: int, payments: int, seed: int, if_empty: 
     with app.uow() as uow:
         rollups.rebuild(uow.session)
         uow.commit()
-    invoice_stats.refresh_all(app)  # the analytics' invoice snapshot, as the worker keeps it
+    invoice_snapshot.refresh_all(app)  # the analytics' invoice snapshot, as the worker keeps it
     if app.engine.dialect.name != "postgresql":  # analysed above, with the indexes
         refresh_statistics(app.engine)  # the planner's statistics (core.db.statistics)
     report.seconds = time.perf_counter() - begun

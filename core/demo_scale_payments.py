@@ -34,7 +34,8 @@ from core.demo_scale_plan import (
     Plan,
 )
 from core.demo_scale_writer import BulkWriter, us
-from core.payments import gateway, ledger
+from core.payments import gateway
+from core.finance import ledger
 from core.payments.fiscal import SIMULATOR_FISCAL_DRIVE_NUMBER, SIMULATOR_KKT_REGISTRATION_NUMBER
 
 REFUNDED = 0.01

@@ -8,16 +8,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.db.statistics import refresh_app_statistics
-from core.services import invoice_stats, payment_recovery, receipts, refunds, settlement
+from core.analytics import invoice_snapshot
+from core.payments import recovery, receipts, refunds
+from core.finance import settlement
 from core.worker import Job, outbox_job
 
 
 def payment_jobs() -> list[Job]:
     return [
         # Payments whose gateway answer was lost: asked about on their schedule.
-        Job("payments.recover", timedelta(seconds=30), payment_recovery.recover_due),
+        Job("payments.recover", timedelta(seconds=30), recovery.recover_due),
         # Abandoned payments and passwords that ran out: no gateway call needed.
-        Job("payments.expire", timedelta(seconds=15), payment_recovery.expire_stale),
+        Job("payments.expire", timedelta(seconds=15), recovery.expire_stale),
         # Refunds whose answer was lost: repeated with the same key.
         Job("refunds.retry", timedelta(minutes=1), refunds.retry_requested),
         # Receipts waiting for the fiscal register.
@@ -32,8 +34,8 @@ def maintenance_jobs() -> list[Job]:
     return [Job("db.statistics", timedelta(days=1), refresh_app_statistics),
             # «Аналитика»'s invoice snapshot: the recent months often, every month daily
             # (an old unpaid invoice turns overdue by the calendar alone).
-            Job("analytics.invoices", timedelta(minutes=10), invoice_stats.refresh_recent),
-            Job("analytics.invoices.all", timedelta(days=1), invoice_stats.refresh_all)]
+            Job("analytics.invoices", timedelta(minutes=10), invoice_snapshot.refresh_recent),
+            Job("analytics.invoices.all", timedelta(days=1), invoice_snapshot.refresh_all)]
 
 
 def all_jobs() -> list[Job]:

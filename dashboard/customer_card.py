@@ -10,7 +10,7 @@ from core.db.models import StaffRole
 from core.customers.rules import CabinetStatus
 from core.errors import DomainError
 from core.billing import accounts, invoices
-from core.services import payment_views, saved_cards
+from core.payments import read_models, saved_cards
 from core.notifications import subscriptions
 from core.customers import contact_center as cc
 from dashboard.invoice_views import invoice_table, render_invoice
@@ -117,7 +117,7 @@ def _invoices(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
 
 
 def _payments(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
-    page = payment_views.customer_payments(app, actor, card.id, page_request("card_pay"))
+    page = read_models.customer_payments(app, actor, card.id, page_request("card_pay"))
     if page.total == 0:
         st.info("Платежей из этого кабинета не было")
         return
@@ -128,7 +128,7 @@ def _payments(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
                           key="card_pay_pick")
     if st.toggle("Показать платёж", key="card_pay_show"):
         try:
-            detail = payment_views.payment_detail(app, actor, int(chosen))
+            detail = read_models.payment_detail(app, actor, int(chosen))
         except DomainError as error:
             st.error(str(error))
             return

@@ -13,14 +13,13 @@ from core.app import App
 from core.db.models import StaffRole
 from core.errors import DomainError
 from core.money import Money, format_kopecks
-from core.services.payment_views import (
-    PaymentDetail, PaymentRow, PendingRow, brand_label, status_label,
-)
-from core.services.saved_cards import CardView
+from core.payments.read_models import (PaymentDetail, PaymentRow, PendingRow, brand_label,
+                                       status_label)
+from core.payments.saved_cards import CardView
 from core.timefmt import format_datetime_msk
 from dashboard.widgets import ask_confirmation, confirm_dialog, flash
 
-# Who may ask the bank about a payment (core.services.payment_recovery.ASKERS).
+# Who may ask the bank about a payment (core.payments.recovery.ASKERS).
 STATUS_ASKERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
 REFUNDERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
 # Statuses without a document yet: the outcome is not final.
@@ -137,7 +136,7 @@ def cards_table(cards: list[CardView]) -> None:
 
 def receipt_downloads(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
     """«Квитанция»: the PDF and HTML are made when asked for, not on every rerun."""
-    from core.services import receipts
+    from core.payments import receipts
 
     payment_id = detail.payment.id
     store = f"{key}_receipt"
@@ -164,7 +163,7 @@ def receipt_downloads(app: App, actor: StaffActor, detail: PaymentDetail, key: s
 
 def status_query(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
     """«Запросить статус у банка» for a payment whose outcome is unknown (finance, admin)."""
-    from core.services import payment_recovery
+    from core.payments import recovery
 
     if not detail.is_unknown_outcome or actor.role not in STATUS_ASKERS:
         return
@@ -174,7 +173,7 @@ def status_query(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -
         ask_confirmation(action_id)
 
     def ask(_: str) -> None:
-        status = payment_recovery.ask_gateway(app, actor, payment_id)
+        status = recovery.ask_gateway(app, actor, payment_id)
         flash(f"Статус платежа № {payment_id}: {status_label(status)}", "info")
 
     confirm_dialog(action_id, "Запросить статус у банка?",
@@ -185,7 +184,7 @@ def status_query(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -
 
 def refund_form(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
     """«Оформить возврат» (finance, admin): the amount here, the reason in the confirmation."""
-    from core.services import refunds
+    from core.payments import refunds
 
     if not detail.can_refund or actor.role not in REFUNDERS:
         return
@@ -218,7 +217,7 @@ def refund_form(app: App, actor: StaffActor, detail: PaymentDetail, key: str) ->
 
 def refund_approvals(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
     """Four-eyes: a refund above the threshold waits for another finance user."""
-    from core.services import refunds
+    from core.payments import refunds
 
     if actor.role not in REFUNDERS:
         return

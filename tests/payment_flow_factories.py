@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core.app import App
 from core.db.models import LedgerJournal, OutboxMessage, Payment, PaymentEvent, Provider
 from core.payments.cards import CardInput
-from core.services import payments
+from core.payments import flow
 from tests import factories
 from tests.invoice_factories import add_accounts, bind, make_invoice, make_provider
 
@@ -83,12 +83,12 @@ def wrong_otp(code: str) -> str:
 
 
 def pay_invoice(app: App, p: Payer, number: str = OK_CARD, *, save: bool = False,
-                confirm: bool = True) -> payments.PaymentView:
+                confirm: bool = True) -> flow.PaymentView:
     """Start, send the card, confirm with the right password (unless ``confirm`` is off)."""
-    view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
-    view = payments.pay_with_new_card(app, view.id, card(number), save_card=save, token=p.token)
+    view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    view = flow.pay_with_new_card(app, view.id, card(number), save_card=save, token=p.token)
     if confirm and view.awaiting_otp:
-        view = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+        view = flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     return view
 
 

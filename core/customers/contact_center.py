@@ -30,7 +30,7 @@ from core.files import exports
 from core.staff import audit
 from core.customers.lifecycle import (end_sessions, get_customer, open_block, open_block_exists,
                                       reissue_activation_code, status_of)
-from core.services.payment_views import PAYMENT_ID_MAX
+from core.payments.read_models import PAYMENT_ID_MAX
 
 CODE_WORD_MAX_FAILURES = 3
 # Reruns of an open card are one viewing: a new audit row only after this gap.

@@ -30,7 +30,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from core.payments.ledger import SUCCESSFUL_PAYMENT_STATUSES
+from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES
 
 CLASSES = ("matched", "amount_differs", "status_differs", "missing_at_bank",
            "missing_at_ours", "duplicate_at_bank")

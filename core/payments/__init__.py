@@ -1,1 +1,11 @@
-"""Acquiring: card input checks, the gateway port and its simulator."""
+"""Paying: the state machine (``machine``) and the moves that go with each step (``state``),
+card input (``cards``), the gateway port and its simulators (``gateway``, ``simulator``,
+``simulator_store``, ``inbox``), one-time passwords (``otp``), amounts and quotes (``amounts``,
+``quotes``), the payment use cases (``flow``), recovery of unknown outcomes (``recovery``),
+refunds (``refunds``), saved cards (``saved_cards``), receipts with the fiscal register
+(``receipts``, ``fiscal``, ``receipt_render``), messages about payments (``notices``) and
+payments as staff and customers read them (``read_models``).
+
+May import: the ground floor, ``files``, ``security``, ``staff``, ``customers``, ``billing``,
+``notifications`` and ``finance`` (the ledger a charge posts to).
+"""

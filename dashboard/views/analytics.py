@@ -1,6 +1,6 @@
 """«Аналитика»: KPI tiles against the previous period and the charts behind them.
 
-Every figure comes from ``core.services.analytics`` (daily rollups and SQL aggregates),
+Every figure comes from ``core.analytics.metrics`` (daily rollups and SQL aggregates),
 read once per filter and kept for a few minutes; «Обновить» reads afresh.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from core.actors import StaffActor
 from core.db.models import StaffRole
 from core.errors import DomainError
 from core.money import Money
-from core.services import analytics
+from core.analytics import metrics
 from core.timefmt import format_date, moscow_date
 from dashboard.widgets import excel_export, forget_export, get_app, guard, may_act
 
@@ -26,10 +26,10 @@ CACHE_TTL = 300  # seconds: rollups move with every payment; five minutes is fre
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Считаем показатели…")
 def _report(staff_id: int, login: str, role: str, date_from: date, date_to: date,
-            provider_ids: tuple[int, ...], grain: str) -> analytics.Report:
+            provider_ids: tuple[int, ...], grain: str) -> metrics.Report:
     actor = StaffActor(staff_id, login, StaffRole(role))
-    return analytics.report(get_app(), actor,
-                            analytics.AnalyticsFilter(date_from, date_to, provider_ids), grain)
+    return metrics.report(get_app(), actor,
+                            metrics.AnalyticsFilter(date_from, date_to, provider_ids), grain)
 
 
 @st.cache_resource(ttl=CACHE_TTL, show_spinner=False)
@@ -45,7 +45,7 @@ def _charts(staff_id: int, login: str, role: str, date_from: date, date_to: date
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _providers(staff_id: int, login: str, role: str) -> list[tuple[int, str]]:
     actor = StaffActor(staff_id, login, StaffRole(role))
-    return analytics.provider_choices(get_app(), actor)
+    return metrics.provider_choices(get_app(), actor)
 
 
 def _rubles(kopecks: int) -> float:
@@ -67,7 +67,7 @@ def _tile(kind: str, value: Any) -> str:
     if kind == "money":
         return Money(int(value)).format()
     if kind == "rate":
-        return analytics.format_rate(value)
+        return metrics.format_rate(value)
     return _count(int(value))
 
 
@@ -75,7 +75,7 @@ def _delta(kind: str, change: Any) -> str | None:
     if change is None:
         return None
     if kind == "rate":
-        return analytics.format_rate_change(change)
+        return metrics.format_rate_change(change)
     sign = "+" if change > 0 else ""
     return sign + (Money(int(change)).format() if kind == "money" else _count(int(change)))
 
@@ -96,21 +96,21 @@ TILES = ("payments", "amount", "success_rate", "average_payment", "commission",
 WORSE_WHEN_UP = {"blocked_cabinets", "new_blocks"}
 BUCKET_TITLES = {"day": "День", "week": "Неделя с", "month": "Месяц"}
 
-def _build_charts(data: analytics.Report, grain: str) -> dict[str, Any]:
+def _build_charts(data: metrics.Report, grain: str) -> dict[str, Any]:
     bucket_title = BUCKET_TITLES[grain]
     c: dict[str, Any] = {}
     series = pd.DataFrame([{
         bucket_title: p.bucket, "Успешных платежей": p.payments,
         "Сумма, ₽": _rubles(p.amount), "Сумма": Money(p.amount).format(),
         "Попыток": p.attempts, "Успешность, %": _percent(p.success_rate),
-        "Успешность": analytics.format_rate(p.success_rate)} for p in data.series])
+        "Успешность": metrics.format_rate(p.success_rate)} for p in data.series])
     c["series"] = series
     if data.kpis.current.attempts:
         c["count"] = _style(px.bar(series, x=bucket_title, y="Успешных платежей",
-                                   title=f"Количество успешных платежей {analytics.GRAINS[grain]}"))
+                                   title=f"Количество успешных платежей {metrics.GRAINS[grain]}"))
         c["sum"] = _style(px.bar(series, x=bucket_title, y="Сумма, ₽",
                                  hover_data={"Сумма": True, "Сумма, ₽": False},
-                                 title=f"Сумма платежей {analytics.GRAINS[grain]}"), "y")
+                                 title=f"Сумма платежей {metrics.GRAINS[grain]}"), "y")
         by_provider = pd.DataFrame([{
             bucket_title: p.bucket, "Поставщик": p.provider_name, "Сумма, ₽": _rubles(p.amount),
             "Сумма": Money(p.amount).format(), "Успешных платежей": p.payments}
@@ -129,15 +129,15 @@ def _build_charts(data: analytics.Report, grain: str) -> dict[str, Any]:
         c["rate"] = _style(rate_chart)
     c["funnel_table"] = funnel = pd.DataFrame([{
         "Шаг": f.label, "Кабинетов": f.customers,
-        "От зарегистрированных": analytics.format_rate(f.share_of_first),
-        "От предыдущего шага": analytics.format_rate(f.share_of_previous)}
+        "От зарегистрированных": metrics.format_rate(f.share_of_first),
+        "От предыдущего шага": metrics.format_rate(f.share_of_previous)}
         for f in data.funnel])
     if data.funnel[0].customers:
         c["funnel"] = _style(px.funnel(funnel, x="Кабинетов", y="Шаг",
                                        title="Кабинеты, зарегистрированные в периоде"))
     if data.declines:
         c["declines_table"] = declines = pd.DataFrame([{
-            "Причина": d.label, "Платежей": d.payments, "Доля": analytics.format_rate(d.share)}
+            "Причина": d.label, "Платежей": d.payments, "Доля": metrics.format_rate(d.share)}
             for d in data.declines[:10]])
         chart = px.bar(declines, x="Платежей", y="Причина", orientation="h",
                        hover_data={"Доля": True}, title="Самые частые причины отказов")
@@ -145,7 +145,7 @@ def _build_charts(data: analytics.Report, grain: str) -> dict[str, Any]:
         c["declines"] = _style(chart)
     if data.invoices:
         rows = [{"Месяц": m.period.strftime("%m.%Y"), "Итог": label, "Счетов": getattr(m, klass)}
-                for m in data.invoices for klass, label in analytics.INVOICE_CLASSES.items()]
+                for m in data.invoices for klass, label in metrics.INVOICE_CLASSES.items()]
         c["invoices"] = _style(px.bar(
             pd.DataFrame(rows), x="Месяц", y="Счетов", color="Итог",
             title="Счета по месяцам начислений",
@@ -154,7 +154,7 @@ def _build_charts(data: analytics.Report, grain: str) -> dict[str, Any]:
                                 "Ожидает оплаты": "#90a4ae"}))
     if data.subscriptions and data.subscriptions[0].active_cabinets:
         subs = pd.DataFrame([{"Канал": s.channel_label, "Тема": s.topic_label,
-                              "Подписано": s.subscribed, "Доля": analytics.format_rate(s.share)}
+                              "Подписано": s.subscribed, "Доля": metrics.format_rate(s.share)}
                              for s in data.subscriptions])
         c["subscriptions"] = _style(px.bar(subs, x="Канал", y="Подписано", color="Тема",
                                            barmode="group", hover_data={"Доля": True},
@@ -175,7 +175,7 @@ with st.form("an_filters"):
     date_to = c2.date_input("По", value=today, format="DD.MM.YYYY", key="an_to")
     provider_ids = c3.multiselect("Поставщики", list(providers), format_func=providers.get,
                                   placeholder="Все поставщики", key="an_providers")
-    grain = c4.selectbox("Шаг", list(analytics.GRAINS), format_func=analytics.GRAINS.get,
+    grain = c4.selectbox("Шаг", list(metrics.GRAINS), format_func=metrics.GRAINS.get,
                          key="an_grain")
     st.form_submit_button("Показать")
 if st.button("Обновить", key="an_refresh", help="Пересчитать, не дожидаясь обновления кэша"):
@@ -184,7 +184,7 @@ if st.button("Обновить", key="an_refresh", help="Пересчитать,
     _providers.clear()
 
 try:
-    flt = analytics.AnalyticsFilter(date_from, date_to, tuple(provider_ids))  # type: ignore[arg-type]
+    flt = metrics.AnalyticsFilter(date_from, date_to, tuple(provider_ids))  # type: ignore[arg-type]
     key = (actor.staff_id, actor.login, actor.role.value, flt.date_from, flt.date_to,
            flt.provider_ids, grain)
     data = _report(*key)
@@ -205,7 +205,7 @@ st.caption(f"Период {format_date(k.current.date_from)}–{format_date(k.cu
            f"{format_date(k.previous.date_to)}. Платежи считаются по дню создания; "
            "«Успешность» — доля успешных среди завершённых попыток.")
 
-labels = {name: (label, unit) for name, label, unit in analytics.KPI_FIELDS}
+labels = {name: (label, unit) for name, label, unit in metrics.KPI_FIELDS}
 for row_start in range(0, len(TILES), 5):
     columns = st.columns(5)
     for column, name in zip(columns, TILES[row_start:row_start + 5]):
@@ -269,6 +269,6 @@ with right:
         st.plotly_chart(charts["subscriptions"], key="an_subs_chart")
         st.caption("Текущее состояние; период и поставщики здесь не применяются.")
 
-if may_act("analytics", actor) and actor.role in analytics.EXPORTERS:
+if may_act("analytics", actor) and actor.role in metrics.EXPORTERS:
     excel_export("an", f"analytics_{flt.date_from:%Y%m%d}_{flt.date_to:%Y%m%d}.xlsx",
-                 lambda: analytics.export_report(app, actor, flt, grain, data=data))
+                 lambda: metrics.export_report(app, actor, flt, grain, data=data))

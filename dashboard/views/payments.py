@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import DomainError
 from core.payments.machine import STATUS_LABELS, PaymentStatus
-from core.services import payment_views as pv
+from core.payments import read_models as pv
 from core.billing import providers
 from dashboard.payment_views import (
     payment_actions, payment_options, payment_table, pending_table, render_payment,

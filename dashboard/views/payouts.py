@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.errors import DomainError
 from core.money import Money, format_kopecks
-from core.services import payouts
+from core.finance import payouts
 from core.billing import providers
 from core.timefmt import format_date, format_datetime_msk, moscow_date
 from dashboard.widgets import (

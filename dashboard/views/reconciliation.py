@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.errors import DomainError
 from core.money import format_kopecks
-from core.services import reconciliation as rec
+from core.finance import reconciliation as rec
 from dashboard.widgets import (
     ask_confirmation,
     choose_and_open,

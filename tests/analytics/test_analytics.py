@@ -29,13 +29,14 @@ from core.db.models import (
 from core.notifications import template_rules as rules
 from core.errors import PermissionDenied, ValidationError
 from core.money import Money
-from core.services import analytics, payments, rollups
+from core.analytics import metrics, rollups
+from core.payments import flow
 from core.customers import contact_center
 from core.notifications import subscriptions
-from core.services.analytics import AnalyticsFilter
+from core.analytics.metrics import AnalyticsFilter
 from core.timefmt import moscow_date
 from tests import factories
-from core.services import invoice_stats
+from core.analytics import invoice_snapshot
 from tests.invoice_factories import make_invoice
 from tests.payment_flow_factories import (
     DECLINED_CARD,
@@ -64,10 +65,10 @@ def _pay_saved(app, p, invoice_id: int) -> None:  # type: ignore[no-untyped-def]
         from core.db.models import SavedCard
         card_id = uow.session.scalar(select(SavedCard.id).where(
             SavedCard.customer_id == p.customer_id, SavedCard.removed_at.is_(None)))
-    view = payments.start_invoice_payment(app, p.token, invoice_id, new_key())
-    view = payments.pay_with_saved_card(app, p.token, view.id, card_id, "123")
+    view = flow.start_invoice_payment(app, p.token, invoice_id, new_key())
+    view = flow.pay_with_saved_card(app, p.token, view.id, card_id, "123")
     if view.awaiting_otp:
-        payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+        flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
 
 
 @pytest.fixture
@@ -169,7 +170,7 @@ def _ratio(a: int, b: int) -> Decimal | None:
     return Decimal(a) / Decimal(b) if b else None
 
 
-def _check_kpis(raw, got: analytics.KpiFigures, flt: AnalyticsFilter) -> None:  # type: ignore[no-untyped-def]
+def _check_kpis(raw, got: metrics.KpiFigures, flt: AnalyticsFilter) -> None:  # type: ignore[no-untyped-def]
     want = _expected_kpis(raw, flt)
     for name, value in want.items():
         assert getattr(got, name) == value, name
@@ -184,7 +185,7 @@ def _check_kpis(raw, got: analytics.KpiFigures, flt: AnalyticsFilter) -> None:  
 
 def test_kpis_equal_a_recomputation_from_raw_rows_with_the_previous_period(app, world):
     raw = _raw(app)
-    result = analytics.kpis(app, world["manager"], CURRENT)
+    result = metrics.kpis(app, world["manager"], CURRENT)
     assert result.previous.date_from == PREVIOUS.date_from
     assert result.previous.date_to == PREVIOUS.date_to
     _check_kpis(raw, result.current, CURRENT)
@@ -207,10 +208,10 @@ def test_kpis_equal_a_recomputation_from_raw_rows_with_the_previous_period(app, 
 def test_kpis_by_provider_and_empty_period(app, world):
     raw = _raw(app)
     a_only = AnalyticsFilter(CURRENT.date_from, CURRENT.date_to, (world["a"].provider_id,))
-    got = analytics.kpis(app, world["finance"], a_only)
+    got = metrics.kpis(app, world["finance"], a_only)
     _check_kpis(raw, got.current, a_only)
     assert got.current.payments == 1 and got.current.attempts == 3
-    empty = analytics.kpis(app, world["admin"], AnalyticsFilter(date(2025, 1, 1),
+    empty = metrics.kpis(app, world["admin"], AnalyticsFilter(date(2025, 1, 1),
                                                                 date(2025, 1, 31)))
     assert empty.current.payments == 0 and empty.current.success_rate is None
     assert empty.current.average_payment is None and empty.change("success_rate") is None
@@ -219,15 +220,15 @@ def test_kpis_by_provider_and_empty_period(app, world):
 def test_kpis_read_the_rollups_which_rebuild_restores(app, world):
     """Rows written around the rollups are not seen until the rollups are rebuilt; after a
     rebuild the figures are the same as those kept up to date by the payments."""
-    before = analytics.kpis(app, world["manager"], CURRENT)
+    before = metrics.kpis(app, world["manager"], CURRENT)
     with app.uow() as uow:
         uow.session.execute(PaymentDailyStat.__table__.delete())
         uow.commit()
-    assert analytics.kpis(app, world["manager"], CURRENT).current.payments == 0
+    assert metrics.kpis(app, world["manager"], CURRENT).current.payments == 0
     with app.uow() as uow:
         assert rollups.rebuild(uow.session) > 0
         uow.commit()
-    assert analytics.kpis(app, world["manager"], CURRENT) == before
+    assert metrics.kpis(app, world["manager"], CURRENT) == before
 
 
 # --- funnel, series, declines, invoices, subscriptions -----------------------------------------
@@ -246,11 +247,11 @@ def _expected_funnel(raw, flt: AnalyticsFilter) -> list[int]:  # type: ignore[no
 def test_funnel_equals_recomputation(app, world):
     raw = _raw(app)
     for flt in (CURRENT, PREVIOUS, replace(CURRENT, provider_ids=(world["b"].provider_id,))):
-        steps = analytics.funnel(app, world["manager"], flt)
+        steps = metrics.funnel(app, world["manager"], flt)
         assert [s.customers for s in steps] == _expected_funnel(raw, flt)
-    steps = analytics.funnel(app, world["manager"], CURRENT)
+    steps = metrics.funnel(app, world["manager"], CURRENT)
     assert [s.customers for s in steps] == [4, 3, 3, 2, 1]
-    assert [s.label for s in steps] == list(analytics.FUNNEL_STEPS)
+    assert [s.label for s in steps] == list(metrics.FUNNEL_STEPS)
     assert steps[3].share_of_previous == Decimal(2) / 3
 
 
@@ -276,12 +277,12 @@ def test_time_series_equals_recomputation(app, world, grain):
             row[1] += charged
             row[2] += p.amount if charged else 0
             row[3] += p.commission if charged else 0
-    series = analytics.time_series(app, world["manager"], flt, grain)
+    series = metrics.time_series(app, world["manager"], flt, grain)
     assert {p.bucket: [p.attempts, p.payments, p.amount, p.commission]
             for p in series if p.attempts} == dict(total)
     assert series[0].bucket == bucket(flt.date_from) and series[-1].bucket == bucket(flt.date_to)
     assert len({p.bucket for p in series}) == len(series)  # every bucket once, zeros too
-    by = analytics.time_series(app, world["manager"], flt, grain, by_provider=True)
+    by = metrics.time_series(app, world["manager"], flt, grain, by_provider=True)
     assert {(p.bucket, p.provider_id): [p.attempts, p.payments, p.amount, p.commission]
             for p in by} == dict(per_provider)
     assert all(p.provider_name for p in by)
@@ -292,10 +293,10 @@ def test_decline_reasons_equal_recomputation(app, world):
     for flt in (CURRENT, PREVIOUS, AnalyticsFilter(date(2026, 11, 1), date(2026, 11, 25))):
         want = Counter((p.status, p.decline_code or "") for p in raw["payments"]
                        if _in(p.created_at, flt) and p.status in FINAL - CHARGED)
-        got = analytics.decline_reasons(app, world["manager"], flt)
+        got = metrics.decline_reasons(app, world["manager"], flt)
         assert {(d.outcome, d.code): d.payments for d in got} == dict(want)
         assert [d.payments for d in got] == sorted((d.payments for d in got), reverse=True)
-    got = analytics.decline_reasons(app, world["manager"], CURRENT)
+    got = metrics.decline_reasons(app, world["manager"], CURRENT)
     assert {d.label for d in got} == {"Недостаточно средств",
                                       "Ошибка обработки платежа, попробуйте позже"}
     assert sum(d.share for d in got) == 1
@@ -320,18 +321,18 @@ def test_invoices_on_time_equal_recomputation(app, world, clock):
         else:
             klass = "overdue" if inv.due_date < today else "open"
         want[inv.period][klass] += 1
-    assert analytics.invoices_on_time(app, world["manager"], flt) == []  # not refreshed yet
-    report = invoice_stats.refresh_all(app)
+    assert metrics.invoices_on_time(app, world["manager"], flt) == []  # not refreshed yet
+    report = invoice_snapshot.refresh_all(app)
     assert report.rows > 0 and "за все месяцы" in str(report)
-    got = analytics.invoices_on_time(app, world["manager"], flt)
-    assert {m.period: {k: getattr(m, k) for k in analytics.INVOICE_CLASSES if getattr(m, k)}
+    got = metrics.invoices_on_time(app, world["manager"], flt)
+    assert {m.period: {k: getattr(m, k) for k in metrics.INVOICE_CLASSES if getattr(m, k)}
             for m in got} == {p: dict(c) for p, c in want.items()}
     november = next(m for m in got if m.period == date(2026, 11, 1))
     assert (november.late, november.overdue, november.open) == (1, 1, 1)
     october = next(m for m in got if m.period == date(2026, 10, 1))
     assert october.on_time == 3 and october.open == 2  # a, b, c paid; a2 and d await
     # A provider filter keeps only that provider's invoices.
-    only_b = analytics.invoices_on_time(app, world["manager"],
+    only_b = metrics.invoices_on_time(app, world["manager"],
                                         replace(flt, provider_ids=(world["b"].provider_id,)))
     assert sum(m.total for m in only_b) == 2
 
@@ -342,7 +343,7 @@ def test_subscriptions_by_channel_equal_recomputation(app, world):
     active = {c.id for c in raw["customers"] if c.activated_at is not None
               and c.id not in blocked}
     rows = {(s.customer_id, s.topic, s.channel.value): s.enabled for s in raw["subscriptions"]}
-    got = analytics.subscriptions_by_channel(app, world["manager"], CURRENT)
+    got = metrics.subscriptions_by_channel(app, world["manager"], CURRENT)
     assert len(got) == len(rules.TOPICS) * len(rules.CHANNELS)
     for cell in got:
         want = sum(1 for cid in active if rows.get(
@@ -374,30 +375,30 @@ def test_bad_filters_are_refused_in_russian(kwargs, field):
 def test_unknown_provider_and_grain_refused_and_nothing_changes(app, world):
     before = snapshot(app)
     flt = AnalyticsFilter(CURRENT.date_from, CURRENT.date_to, (999_999,))
-    for call in (analytics.kpis, analytics.funnel, analytics.decline_reasons,
-                 analytics.invoices_on_time, analytics.export_report):
+    for call in (metrics.kpis, metrics.funnel, metrics.decline_reasons,
+                 metrics.invoices_on_time, metrics.export_report):
         with pytest.raises(ValidationError, match="^Поставщик: "):
             call(app, world["manager"], flt)
     with pytest.raises(ValidationError, match="^Шаг: "):
-        analytics.time_series(app, world["manager"], CURRENT, "year")
+        metrics.time_series(app, world["manager"], CURRENT, "year")
     with pytest.raises(ValidationError, match="^Шаг: "):
-        analytics.export_report(app, world["manager"], CURRENT, "year")
+        metrics.export_report(app, world["manager"], CURRENT, "year")
     assert snapshot(app) == before
 
 
 def test_roles(app, world):
     before = snapshot(app)
     agent = world["agent"]
-    for call in (analytics.kpis, analytics.funnel, analytics.time_series,
-                 analytics.decline_reasons, analytics.invoices_on_time,
-                 analytics.subscriptions_by_channel, analytics.export_report):
+    for call in (metrics.kpis, metrics.funnel, metrics.time_series,
+                 metrics.decline_reasons, metrics.invoices_on_time,
+                 metrics.subscriptions_by_channel, metrics.export_report):
         with pytest.raises(PermissionDenied):
             call(app, agent, CURRENT)
     with pytest.raises(PermissionDenied):
-        analytics.export_report(app, world["finance"], CURRENT)  # finance looks, no export
+        metrics.export_report(app, world["finance"], CURRENT)  # finance looks, no export
     assert snapshot(app) == before
     for role in ("manager", "admin", "finance"):
-        assert analytics.kpis(app, world[role], CURRENT).current.payments == 3
+        assert metrics.kpis(app, world[role], CURRENT).current.payments == 3
 
 
 # --- the Excel report -----------------------------------------------------------------------
@@ -409,10 +410,10 @@ def _sheet(book, name):  # type: ignore[no-untyped-def]
 
 def test_export_has_one_sheet_per_chart_with_the_same_numbers_and_is_journaled(app, world):
     flt = AnalyticsFilter(date(2026, 10, 28), date(2026, 11, 25))
-    data = analytics.report(app, world["manager"], flt, "week")
-    content = analytics.export_report(app, world["manager"], flt, "week")
+    data = metrics.report(app, world["manager"], flt, "week")
+    content = metrics.export_report(app, world["manager"], flt, "week")
     book = openpyxl.load_workbook(io.BytesIO(content))
-    assert book.sheetnames == list(analytics.SHEETS)
+    assert book.sheetnames == list(metrics.SHEETS)
 
     _, rows = _sheet(book, "Показатели")
     by_label = {r[0]: r[1:] for r in rows}
@@ -420,7 +421,7 @@ def test_export_has_one_sheet_per_chart_with_the_same_numbers_and_is_journaled(a
     assert by_label["Успешных платежей"] == (k.current.payments, k.previous.payments,
                                              k.change("payments"))
     assert by_label["Сумма платежей"][0] == Money(k.current.amount).format()
-    assert by_label["Успешность платежей"][0] == analytics.format_rate(k.current.success_rate)
+    assert by_label["Успешность платежей"][0] == metrics.format_rate(k.current.success_rate)
 
     _, rows = _sheet(book, "Платежи")
     assert [(r[0].date(), r[1], round(Decimal(str(r[2])) * 100)) for r in rows] == [
@@ -462,10 +463,10 @@ def test_rollups_rebuild_after_a_bulk_load(app, world):
                    created_at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC), amount=12_345)
         uow.session.execute(insert(Payment), [row])
         uow.commit()
-    assert analytics.kpis(app, world["manager"], CURRENT).current.payments == 3
+    assert metrics.kpis(app, world["manager"], CURRENT).current.payments == 3
     with app.uow() as uow:
         rollups.rebuild(uow.session)
         uow.commit()
-    got = analytics.kpis(app, world["manager"], CURRENT).current
+    got = metrics.kpis(app, world["manager"], CURRENT).current
     assert got.payments == 4
     _check_kpis(_raw(app), got, CURRENT)

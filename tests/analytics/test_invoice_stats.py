@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from core.app import App
 from core.clock import FrozenClock
 from core.db.models import Invoice, InvoiceMonthStat, InvoiceStatus, StaffRole
-from core.services import analytics, invoice_stats
+from core.analytics import metrics, invoice_snapshot
 from core.timefmt import moscow_date
 from tests.factories import make_staff
 from tests.invoice_factories import add_accounts, make_invoice, make_provider
@@ -46,35 +46,35 @@ def _world(app: App) -> dict[str, int]:
 def test_refresh_all_classifies_every_month_per_provider(app: App) -> None:
     w = _world(app)
     old, this_month = date.fromordinal(w["old"]), date.fromordinal(w["this_month"])
-    report = invoice_stats.refresh_all(app)
+    report = invoice_snapshot.refresh_all(app)
     assert report.rows == 4 and report.since is None
     assert _snapshot(app) == {(old, w["water"], "overdue"): 1, (old, w["water"], "on_time"): 1,
                               (this_month, w["water"], "open"): 1,
                               (this_month, w["gas"], "open"): 1}
-    assert invoice_stats.refresh_all(app).rows == 4  # replaced, not added to
+    assert invoice_snapshot.refresh_all(app).rows == 4  # replaced, not added to
     assert sum(_snapshot(app).values()) == 4
     # The analytics read it, per provider too.
     manager = make_staff(app, StaffRole.MANAGER)
-    flt = analytics.AnalyticsFilter(old, moscow_date(app.now()))
-    months = {m.period: m for m in analytics.invoices_on_time(app, manager, flt)}
+    flt = metrics.AnalyticsFilter(old, moscow_date(app.now()))
+    months = {m.period: m for m in metrics.invoices_on_time(app, manager, flt)}
     assert (months[old].on_time, months[old].overdue, months[this_month].open) == (1, 1, 2)
-    only_gas = analytics.invoices_on_time(app, manager, replace(flt, provider_ids=(w["gas"],)))
+    only_gas = metrics.invoices_on_time(app, manager, replace(flt, provider_ids=(w["gas"],)))
     assert [(m.period, m.open, m.total) for m in only_gas] == [(this_month, 1, 1)]
 
 
 def test_the_frequent_job_leaves_old_months_to_the_daily_one(app: App) -> None:
     w = _world(app)
     old = date.fromordinal(w["old"])
-    invoice_stats.refresh_all(app)
+    invoice_snapshot.refresh_all(app)
     with app.uow() as uow:  # the old unpaid invoice gets paid (late) meanwhile
         uow.session.execute(update(Invoice).where(Invoice.id == w["old_unpaid"])
                             .values(status=InvoiceStatus.PAID, paid_amount=150_000))
         uow.commit()
-    recent = invoice_stats.refresh_recent(app)
-    assert recent.since == invoice_stats.recent_since(moscow_date(app.now()))
+    recent = invoice_snapshot.refresh_recent(app)
+    assert recent.since == invoice_snapshot.recent_since(moscow_date(app.now()))
     assert recent.rows == 2 and "сводка счетов с" in str(recent)
     assert _snapshot(app)[(old, w["water"], "overdue")] == 1  # untouched until the daily job
-    invoice_stats.refresh_all(app)
+    invoice_snapshot.refresh_all(app)
     snapshot = _snapshot(app)
     assert (old, w["water"], "overdue") not in snapshot
     assert snapshot[(old, w["water"], "on_time")] == 2  # paid without payments: «on time»
@@ -83,16 +83,16 @@ def test_the_frequent_job_leaves_old_months_to_the_daily_one(app: App) -> None:
 def test_an_open_invoice_turns_overdue_by_the_calendar(app: App, clock: FrozenClock) -> None:
     w = _world(app)
     this_month = date.fromordinal(w["this_month"])
-    invoice_stats.refresh_recent(app)
+    invoice_snapshot.refresh_recent(app)
     assert _snapshot(app)[(this_month, w["water"], "open")] == 1
     clock.advance(days=2)
-    invoice_stats.refresh_recent(app)
+    invoice_snapshot.refresh_recent(app)
     snapshot = _snapshot(app)
     assert snapshot.get((this_month, w["water"], "overdue")) == 1
     assert (this_month, w["water"], "open") not in snapshot
 
 
 def test_recent_months_start_two_months_back() -> None:
-    assert invoice_stats.recent_since(date(2026, 11, 25)) == date(2026, 9, 1)
-    assert invoice_stats.recent_since(date(2026, 2, 3)) == date(2025, 12, 1)
-    assert invoice_stats.recent_since(date(2026, 1, 31)) == date(2025, 11, 1)
+    assert invoice_snapshot.recent_since(date(2026, 11, 25)) == date(2026, 9, 1)
+    assert invoice_snapshot.recent_since(date(2026, 2, 3)) == date(2025, 12, 1)
+    assert invoice_snapshot.recent_since(date(2026, 1, 31)) == date(2025, 11, 1)

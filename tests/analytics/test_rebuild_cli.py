@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 
 from core.db.models import Payment, PaymentDailyStat
-from core.services.rollups import OUTCOME
+from core.analytics.rollups import OUTCOME
 
 ROOT = Path(__file__).resolve().parents[2]
 

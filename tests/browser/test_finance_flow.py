@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import Receipt, StaffRole
-from core.services import payment_views as pv
+from core.payments import read_models as pv
 from tests.browser.harness import (  # skips the module without chromium or playwright
     TIMEOUT, chromium, login, page_shown, settled, streamlit_server, sync_api, test_app,
 )

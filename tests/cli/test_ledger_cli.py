@@ -5,7 +5,7 @@ from sqlalchemy import bindparam, text
 
 from core.db.models import Payment, Provider
 from core.db.types import UTCDateTime
-from core.payments import ledger
+from core.finance import ledger
 from tests.cli.test_cli import _app, core
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.db.models import AuditEntry, StaffRole
 from core.payments.machine import PaymentStatus
-from core.services import rollups
+from core.analytics import rollups
 from tests.dashboard.helpers import button, texts
 from tests.factories import register_and_activate
 from tests.invoice_factories import make_provider

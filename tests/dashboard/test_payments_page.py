@@ -110,7 +110,7 @@ def test_manager_has_no_payments_page_and_is_refused_by_the_service(dash_app, lo
                                                                    payments):
     from core.errors import PermissionDenied
     from core.paging import PageRequest
-    from core.services import payment_views as pv
+    from core.payments import read_models as pv
 
     at, manager = logged_in(StaffRole.MANAGER)
     with pytest.raises(ValueError):
@@ -213,7 +213,7 @@ def _download_labels(at):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("role", [StaffRole.FINANCE, StaffRole.AGENT])
 def test_receipt_of_a_final_payment_downloads(dash_app, logged_in, payments, role):
-    from core.services import receipts
+    from core.payments import receipts
 
     at, staff = logged_in(role)
     _open_payments(at)
@@ -315,7 +315,7 @@ def test_agent_gets_a_receipt_from_the_customer_card(dash_app, logged_in, paymen
 
 def test_a_second_finance_user_approves_a_big_refund(shared_gateway, dash_app, logged_in):
     from core.db.models import Refund
-    from core.services import refunds
+    from core.payments import refunds
     from tests.payment_flow_factories import pay_invoice, payer
 
     view = pay_invoice(dash_app, payer(dash_app, total_due=3_000_000))

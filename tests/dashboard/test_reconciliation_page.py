@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import ReconciliationItem, StaffRole
-from core.finance.registry_file import registry_for_period, write_registry_csv
+from core.finance.bank_registry import registry_for_period, write_registry_csv
 from core.timefmt import moscow_date
 from tests.dashboard.helpers import button, confirm, texts
 from tests.payment_flow_factories import pay_invoice, payer

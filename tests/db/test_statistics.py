@@ -11,7 +11,7 @@ from core.app import App
 from core.db.models import Payment
 from core.db.statistics import refresh_statistics
 from core.jobs import all_jobs
-from core.services.payouts import _payment_conditions
+from core.finance.payouts import _payment_conditions
 from tests.invoice_factories import make_provider
 from tests.payment_factories import make_payment
 

@@ -31,8 +31,8 @@ from core.db.models import (
 )
 from core.demo_scale import seed_scale
 from core.errors import DomainError
-from core.payments import ledger
-from core.services import invoice_stats, rollups
+from core.finance import ledger
+from core.analytics import invoice_snapshot, rollups
 from tests.conftest import TEST_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,19 +130,19 @@ def test_rollups_and_the_invoice_snapshot_equal_a_rebuild(scale) -> None:
             t = PaymentDailyStat.__table__
             return [tuple(r) for r in uow.session.execute(select(t).order_by(*t.primary_key))]
 
-    def invoice_snapshot() -> list[tuple[object, ...]]:
+    def month_stats() -> list[tuple[object, ...]]:
         with app.uow(write=False) as uow:
             return [tuple(r) for r in uow.session.execute(text(
                 "SELECT period, provider_id, klass, invoices FROM invoice_month_stats "
                 "ORDER BY period, provider_id, klass"))]
 
-    loaded, invoices = snapshot(), invoice_snapshot()
+    loaded, invoices = snapshot(), month_stats()
     assert loaded and invoices
     with app.uow() as uow:
         rollups.rebuild(uow.session)
         uow.commit()
-    invoice_stats.refresh_all(app)
-    assert snapshot() == loaded and invoice_snapshot() == invoices
+    invoice_snapshot.refresh_all(app)
+    assert snapshot() == loaded and month_stats() == invoices
 
 
 def test_every_index_of_the_schema_exists_again(scale) -> None:
@@ -227,7 +227,7 @@ def test_services_keep_working_on_the_loaded_data(scale) -> None:
     from core.demo_bank import seed_bank
     from core.payments.machine import PaymentStatus
     from core.customers import cabinet
-    from core.services import refunds
+    from core.payments import refunds
     from tests.factories import make_staff, registration
 
     app, _ = scale

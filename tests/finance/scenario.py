@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from core.app import App
 from core.db.models import Payment, StaffRole
-from core.finance.registry_file import registry_for_period
+from core.finance.bank_registry import registry_for_period
 from core.payments import gateway as g
-from core.services import refunds
+from core.payments import refunds
 from core.timefmt import moscow_date
 from tests.factories import make_staff
 from tests.payment_flow_factories import TIMEOUT_CHARGED_CARD, pay_invoice, payer

@@ -18,15 +18,10 @@ from core.db.models import (
     StaffRole,
 )
 from core.errors import PermissionDenied, ValidationError
-from core.finance.registry_file import (
-    HEADER,
-    OPERATION_WORDS,
-    read_registry,
-    write_registry_csv,
-    write_registry_xlsx,
-)
+from core.finance.bank_registry import (HEADER, OPERATION_WORDS, read_registry, write_registry_csv,
+                                        write_registry_xlsx)
 from core.paging import PageRequest
-from core.services import reconciliation as rec
+from core.finance import reconciliation as rec
 from core.timefmt import MOSCOW, as_utc
 from tests.factories import make_staff
 from tests.finance import scenario

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import ReconciliationItem, StaffRole
-from core.finance import matching, registry_file
-from core.finance.registry_file import read_registry, write_registry_csv
+from core.finance import matching, bank_registry
+from core.finance.bank_registry import read_registry, write_registry_csv
 from core.payments import gateway as g
-from core.services import reconciliation as rec
+from core.finance import reconciliation as rec
 from tests.factories import make_staff
 from tests.finance import scenario
 
@@ -33,13 +33,13 @@ def _lines(n: int, seed: int = 3) -> list[g.SettlementLine]:
     return out
 
 
-def _tolerant(monkeypatch, name: str, data: bytes) -> registry_file.RegistryFile:  # type: ignore[no-untyped-def]
+def _tolerant(monkeypatch, name: str, data: bytes) -> bank_registry.RegistryFile:  # type: ignore[no-untyped-def]
     with monkeypatch.context() as m:
-        m.setattr(registry_file, "_plain_csv", lambda _data: None)
+        m.setattr(bank_registry, "_plain_csv", lambda _data: None)
         return read_registry(name, data)
 
 
-def _same(fast: registry_file.RegistryFile, slow: registry_file.RegistryFile) -> None:
+def _same(fast: bank_registry.RegistryFile, slow: bank_registry.RegistryFile) -> None:
     assert fast.problems == slow.problems
     assert fast.totals_rows == slow.totals_rows
     assert fast.period == slow.period
@@ -59,7 +59,7 @@ def test_the_fast_reader_gives_what_the_tolerant_one_gives(monkeypatch):
         .encode("utf-8-sig"),
     }
     for label, data in variants.items():
-        assert registry_file._plain_csv(data) is not None, label  # the fast path is taken
+        assert bank_registry._plain_csv(data) is not None, label  # the fast path is taken
         fast = read_registry("r.csv", data)
         assert fast.accepted and len(fast.lines) == 3000, label
         _same(fast, _tolerant(monkeypatch, "r.csv", data))
@@ -76,7 +76,7 @@ def test_the_fast_reader_reports_the_same_problems(monkeypatch):
     rows[8] = ";".join([rows[8].split(";")[0], "Оплата", "", "12ab", "карта", "сто"])
     rows[9] = ";".join(["45987,5", *rows[9].split(";")[1:]])  # an Excel serial: fine
     data = "\r\n".join(rows).encode()
-    assert registry_file._plain_csv(data) is not None
+    assert bank_registry._plain_csv(data) is not None
     fast = read_registry("bad.csv", data)
     slow = _tolerant(monkeypatch, "bad.csv", data)
     assert [p.text for p in fast.problems] == [p.text for p in slow.problems]
@@ -91,7 +91,7 @@ def test_odd_files_take_the_tolerant_way():
     quoted = clean.replace("Оплата".encode(), '"Оплата"'.encode())
     ragged = clean + "25.11.2026 10:00:00;Оплата;t;1;411111******1111;1,00;лишнее\r\n".encode()
     for data in (titled, quoted, ragged):
-        assert registry_file._plain_csv(data) is None
+        assert bank_registry._plain_csv(data) is None
     assert read_registry("t.csv", titled).accepted
     assert read_registry("q.csv", quoted).accepted
     assert len(read_registry("q.csv", quoted).lines) == 10

@@ -22,8 +22,9 @@ from core.db.models import (
 )
 from core.errors import PermissionDenied, ValidationError
 from core.paging import PageRequest
-from core.payments import ledger
-from core.services import payouts, refunds
+from core.finance import ledger
+from core.finance import payouts
+from core.payments import refunds
 from core.timefmt import moscow_date
 from tests.factories import make_staff
 from tests.payment_flow_factories import DECLINED_CARD, pay_invoice, payer

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Payment, Payout, Provider
-from core.payments import ledger
+from core.finance import ledger
 from core.timefmt import moscow_date
 from tests.cli.test_cli import _app, core
 

@@ -14,7 +14,7 @@ from core.app import App
 from core.db.models import LedgerEntry, LedgerJournal, Payment, Refund
 from core.db.types import UTCDateTime
 from core.errors import DomainError
-from core.payments import ledger
+from core.finance import ledger
 from tests.factories import make_staff
 from tests.invoice_factories import make_provider
 

@@ -16,18 +16,9 @@ from pypdf import PdfReader
 from core.billing.account_rules import inn_checksum_ok
 from core.money import Money
 from core.payments.fiscal import FiscalDocument, FiscalOperation
-from core.payments.receipt import (
-    AGENT_INN,
-    AGENT_NAME,
-    AGENT_PHONE,
-    AGENT_SIGN,
-    FONTS_DIR,
-    ReceiptData,
-    fiscal_check_query,
-    receipt_text,
-    render_html,
-    render_pdf,
-)
+from core.payments.receipt_render import (AGENT_INN, AGENT_NAME, AGENT_PHONE, AGENT_SIGN, FONTS_DIR,
+                                          ReceiptData, fiscal_check_query, receipt_text,
+                                          render_html, render_pdf)
 
 UNMASKED_PAN = "4111111111111111"
 MASKED_PAN = "411111******1111"

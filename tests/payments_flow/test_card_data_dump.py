@@ -23,7 +23,7 @@ from core.demo import seed_demo
 from core.payments.machine import PaymentStatus
 from core.payments.simulator import TEST_CARDS
 from core.notifications import outbox
-from core.services import payments
+from core.payments import flow
 from tests.payment_flow_factories import OK_CARD, card, last_otp, new_key, payer
 
 PAN = "4111111111111111"
@@ -97,11 +97,11 @@ def test_no_card_number_or_cvv_is_kept_anywhere(app, caplog, email_sender):
     caplog.set_level(logging.DEBUG)
 
     # A new card, saved.
-    view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
-    view = payments.pay_with_new_card(app, view.id, card(OK_CARD, CVV), save_card=True,
+    view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    view = flow.pay_with_new_card(app, view.id, card(OK_CARD, CVV), save_card=True,
                                       token=p.token)
     assert view.awaiting_otp
-    view = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+    view = flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     assert view.status is PaymentStatus.SUCCEEDED
     # The saved card with its CVV typed again.
     with app.uow(write=False) as uow:
@@ -110,12 +110,12 @@ def test_no_card_number_or_cvv_is_kept_anywhere(app, caplog, email_sender):
         assert saved is not None
         card_id, masked = saved.id, saved.masked_pan
     assert masked.startswith("411111") and masked.endswith("1111") and PAN not in masked
-    second = payments.start_account_payment(
+    second = flow.start_account_payment(
         app, provider_id=p.provider_id, account_number=p.account_number,
         idempotency_key=new_key(), amount_text="250", token=p.token)
-    second = payments.pay_with_saved_card(app, p.token, second.id, card_id, CVV)
+    second = flow.pay_with_saved_card(app, p.token, second.id, card_id, CVV)
     assert second.awaiting_otp
-    second = payments.confirm_payment(app, second.id, last_otp(app, second.id), token=p.token)
+    second = flow.confirm_payment(app, second.id, last_otp(app, second.id), token=p.token)
     assert second.status is PaymentStatus.SUCCEEDED
     outbox.send_pending(app)  # the SMS and e-mails go out (SMS to the log file)
 

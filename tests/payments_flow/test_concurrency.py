@@ -20,10 +20,10 @@ from core.timefmt import moscow_date
 from core.db.models import Invoice, LedgerJournal, Payment, Receipt, Refund, StaffRole
 from core.errors import DomainError, ValidationError
 from core.payments import gateway as g
-from core.payments import ledger
+from core.finance import ledger
 from core.payments.machine import PaymentStatus
-from core.services import payment_state as st
-from core.services import payments, refunds
+from core.payments import state as st
+from core.payments import flow, refunds
 from tests.factories import make_staff
 from tests.payment_flow_factories import card, last_otp, new_key, pay_invoice, payer
 
@@ -132,18 +132,18 @@ def test_twenty_payers_paying_at_once_all_succeed(app):
 @pytest.mark.parametrize("bank", ["fast", "slow"])
 def test_same_payment_confirmed_twice_at_once_charges_once(app, monkeypatch, bank):
     p = payer(app)
-    view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
-    view = payments.pay_with_new_card(app, view.id, card(), token=p.token)
+    view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    view = flow.pay_with_new_card(app, view.id, card(), token=p.token)
     assert view.awaiting_otp
     code = last_otp(app, view.id)
     if bank == "slow":
         slow_bank_confirm(app, monkeypatch)
 
     outcomes = run_together([
-        lambda: payments.confirm_payment(app, view.id, code, token=p.token)
+        lambda: flow.confirm_payment(app, view.id, code, token=p.token)
         for _ in range(2)])
 
-    views = [o for o in outcomes if isinstance(o, payments.PaymentView)]
+    views = [o for o in outcomes if isinstance(o, flow.PaymentView)]
     errors = errors_of(outcomes)
     assert all(isinstance(e, st.PaymentInProgress) for e in errors), errors
     assert views and all(v.status is PaymentStatus.SUCCEEDED for v in views)
@@ -163,10 +163,10 @@ def test_same_payment_confirmed_twice_at_once_charges_once(app, monkeypatch, ban
 
 # --- one invoice, two payments started at once -------------------------------------
 
-def _card_and_confirm(app, p, payment_id: int) -> payments.PaymentView:
-    view = payments.pay_with_new_card(app, payment_id, card(), token=p.token)
+def _card_and_confirm(app, p, payment_id: int) -> flow.PaymentView:
+    view = flow.pay_with_new_card(app, payment_id, card(), token=p.token)
     if view.awaiting_otp:
-        view = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+        view = flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     return view
 
 
@@ -174,16 +174,16 @@ def test_two_payments_for_the_same_invoice_at_once_charge_it_once(app):
     p = payer(app)
 
     started = run_together([
-        lambda: payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+        lambda: flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
         for _ in range(2)])
 
-    views = [o for o in started if isinstance(o, payments.PaymentView)]
+    views = [o for o in started if isinstance(o, flow.PaymentView)]
     errors = errors_of(started)
-    assert all(isinstance(e, payments.InvoicePaymentInProgress) for e in errors), errors
+    assert all(isinstance(e, flow.InvoicePaymentInProgress) for e in errors), errors
     # Then every payer who got a payment sends the card and confirms, at once.
     paid = run_together([lambda v=v: _card_and_confirm(app, p, v.id) for v in views])
-    assert all(isinstance(o, (payments.PaymentView, DomainError)) for o in paid), paid
-    finals = [o for o in paid if isinstance(o, payments.PaymentView)]
+    assert all(isinstance(o, (flow.PaymentView, DomainError)) for o in paid), paid
+    finals = [o for o in paid if isinstance(o, flow.PaymentView)]
     assert [v.status for v in finals].count(PaymentStatus.SUCCEEDED) == 1, paid
     # The expected outcome: the second start is refused, the invoice being paid.
     assert (len(views), len(errors)) == (1, 1), started
@@ -207,7 +207,7 @@ def both_pass_the_key_lookup(app, monkeypatch, threads: int) -> None:
     nothing. Only possible on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers."""
     barrier = threading.Barrier(threads)
     seen = threading.local()
-    original = payments._existing
+    original = flow._existing
 
     def looked_up_then_wait(session, key, fingerprint):
         found = original(session, key, fingerprint)
@@ -216,7 +216,7 @@ def both_pass_the_key_lookup(app, monkeypatch, threads: int) -> None:
             barrier.wait(timeout=10)
         return found
 
-    monkeypatch.setattr(payments, "_existing", looked_up_then_wait)
+    monkeypatch.setattr(flow, "_existing", looked_up_then_wait)
 
 
 def test_same_idempotency_key_from_five_threads_gives_one_payment(app, monkeypatch, request):
@@ -226,7 +226,7 @@ def test_same_idempotency_key_from_five_threads_gives_one_payment(app, monkeypat
     key = new_key()
 
     outcomes = run_together([
-        lambda: payments.start_invoice_payment(app, p.token, p.invoice_id, key)
+        lambda: flow.start_invoice_payment(app, p.token, p.invoice_id, key)
         for _ in range(5)])
 
     errors = errors_of(outcomes)
@@ -243,7 +243,7 @@ def test_same_idempotency_key_for_an_account_payment_from_five_threads(app):
     key = new_key()
 
     outcomes = run_together([
-        lambda: payments.start_account_payment(
+        lambda: flow.start_account_payment(
             app, provider_id=p.provider_id, account_number=p.account_number,
             idempotency_key=key, amount_text="500", token=p.token)
         for _ in range(5)])
@@ -310,12 +310,12 @@ def test_a_new_payment_does_not_wait_for_a_busy_one_of_the_same_invoice(app):
         pytest.skip("SQLite has no row locks: BEGIN IMMEDIATE serialises the two")
     p = payer(app)
     key = new_key()
-    busy = payments.start_invoice_payment(app, p.token, p.invoice_id, key)
+    busy = flow.start_invoice_payment(app, p.token, p.invoice_id, key)
     holder = app.engine.connect()
     holder.exec_driver_sql("SELECT id FROM payments WHERE id = %s FOR UPDATE", (busy.id,))
     outcome: list[Any] = []
     thread = threading.Thread(target=lambda: outcome.append(_attempt(
-        lambda: payments.start_invoice_payment(app, p.token, p.invoice_id, new_key()))))
+        lambda: flow.start_invoice_payment(app, p.token, p.invoice_id, new_key()))))
     thread.start()
     thread.join(timeout=15)
     finished = not thread.is_alive()
@@ -323,7 +323,7 @@ def test_a_new_payment_does_not_wait_for_a_busy_one_of_the_same_invoice(app):
     holder.close()
     thread.join(timeout=15)
     assert finished, "the new payment waited for the busy one's lock"
-    assert isinstance(outcome[0], payments.InvoicePaymentInProgress), outcome
+    assert isinstance(outcome[0], flow.InvoicePaymentInProgress), outcome
     assert f"платёж № {busy.id}" in str(outcome[0])
     with app.uow(write=False) as uow:  # nothing was written by the refused attempt
         assert uow.session.scalar(select(func.count()).select_from(Payment).where(
@@ -332,7 +332,7 @@ def test_a_new_payment_does_not_wait_for_a_busy_one_of_the_same_invoice(app):
     holder = app.engine.connect()
     holder.exec_driver_sql("SELECT id FROM payments WHERE id = %s FOR UPDATE", (busy.id,))
     try:
-        again = payments.start_invoice_payment(app, p.token, p.invoice_id, key)
+        again = flow.start_invoice_payment(app, p.token, p.invoice_id, key)
     finally:
         holder.rollback()
         holder.close()

@@ -11,11 +11,11 @@ from core.db.models import (
 )
 from core.billing.invoice_rules import InvoiceAlreadyPaid
 from core.errors import ValidationError
-from core.payments import ledger
+from core.finance import ledger
 from core.payments.machine import PaymentStatus
 from core.payments.otp import OtpInvalid
-from core.services import payments, saved_cards
-from core.services import payment_state as st
+from core.payments import flow, saved_cards
+from core.payments import state as st
 from tests.payment_flow_factories import (
     DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, card, event_names, event_rows,
     journal_kinds, last_otp, new_key, pay_invoice, payer, payment_row, wrong_otp,
@@ -33,15 +33,15 @@ def _invoice(app, invoice_id: int) -> Invoice:
 
 def test_invoice_payment_succeeds_end_to_end(app) -> None:
     p = payer(app, total_due=150_000, commission_bp=100, commission_min=1_000)
-    view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
     assert view.status is PaymentStatus.CREATED
     assert (view.amount.kopecks, view.commission.kopecks, view.total.kopecks) == (
         150_000, 1_500, 151_500)  # 1 % of 1 500 ₽, above the 10 ₽ minimum
-    view = payments.pay_with_new_card(app, view.id, card(), token=p.token)
+    view = flow.pay_with_new_card(app, view.id, card(), token=p.token)
     assert view.status is PaymentStatus.AWAITING_OTP
     assert view.masked_pan == "411111******1111"
     assert view.otp_sent_to and view.otp_sent_to.startswith("SMS на номер")
-    view = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+    view = flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     assert view.status is PaymentStatus.SUCCEEDED
 
     invoice = _invoice(app, p.invoice_id)
@@ -98,12 +98,12 @@ def test_wrong_password_three_times_declines(app) -> None:
     wrong = wrong_otp(last_otp(app, view.id))
     for left in (2, 1):
         with pytest.raises(OtpInvalid, match=f"осталось попыток: {left}"):
-            payments.confirm_payment(app, view.id, wrong, token=p.token)
-    final = payments.confirm_payment(app, view.id, wrong, token=p.token)
+            flow.confirm_payment(app, view.id, wrong, token=p.token)
+    final = flow.confirm_payment(app, view.id, wrong, token=p.token)
     assert final.status is PaymentStatus.DECLINED
     assert final.decline_reason == "Превышено число попыток ввода кода подтверждения"
     # The right code after that confirms nothing.
-    again = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+    again = flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     assert again.status is PaymentStatus.DECLINED
     assert journal_kinds(app, view.id) == []
     assert app.gateway.status(payment_row(app, view.id).gateway_txn_id).status.value == "pending"
@@ -114,7 +114,7 @@ def test_expired_password_expires_the_payment(app, clock) -> None:
     view = pay_invoice(app, p, confirm=False)
     code = last_otp(app, view.id)
     clock.advance(minutes=5, seconds=1)
-    final = payments.confirm_payment(app, view.id, code, token=p.token)
+    final = flow.confirm_payment(app, view.id, code, token=p.token)
     assert final.status is PaymentStatus.EXPIRED
     assert journal_kinds(app, view.id) == [] and _invoice(app, p.invoice_id).paid_amount == 0
 
@@ -124,7 +124,7 @@ def test_malformed_password_costs_no_attempt(app) -> None:
     view = pay_invoice(app, p, confirm=False)
     for bad in ("", "12345", "abcdef", "１２３４５６"):
         with pytest.raises(ValidationError, match="Одноразовый пароль"):
-            payments.confirm_payment(app, view.id, bad, token=p.token)
+            flow.confirm_payment(app, view.id, bad, token=p.token)
     with app.uow(write=False) as uow:
         assert uow.session.scalar(select(PaymentOtp.attempts)
                                   .where(PaymentOtp.payment_id == view.id)) == 0
@@ -138,7 +138,7 @@ def test_the_code_of_one_payment_never_confirms_another(app) -> None:
     if code_a == last_otp(app, b.id):  # one in a million: pick another pair
         pytest.skip("the two random codes coincide")
     with pytest.raises(OtpInvalid):
-        payments.confirm_payment(app, b.id, code_a, token=second.token)
+        flow.confirm_payment(app, b.id, code_a, token=second.token)
     assert payment_row(app, b.id).status == PaymentStatus.AWAITING_OTP.value
 
 
@@ -146,8 +146,8 @@ def test_a_confirmed_payment_is_never_charged_again(app) -> None:
     p = payer(app)
     view = pay_invoice(app, p, confirm=False)
     code = last_otp(app, view.id)
-    first = payments.confirm_payment(app, view.id, code, token=p.token)
-    second = payments.confirm_payment(app, view.id, code, token=p.token)
+    first = flow.confirm_payment(app, view.id, code, token=p.token)
+    second = flow.confirm_payment(app, view.id, code, token=p.token)
     assert first.status is second.status is PaymentStatus.SUCCEEDED
     assert journal_kinds(app, view.id) == ["payment"]
     assert _invoice(app, p.invoice_id).paid_amount == 150_000
@@ -156,8 +156,8 @@ def test_a_confirmed_payment_is_never_charged_again(app) -> None:
 def test_same_key_same_request_returns_the_same_payment(app) -> None:
     p = payer(app)
     key = new_key()
-    first = payments.start_invoice_payment(app, p.token, p.invoice_id, key)
-    again = payments.start_invoice_payment(app, p.token, p.invoice_id, key)
+    first = flow.start_invoice_payment(app, p.token, p.invoice_id, key)
+    again = flow.start_invoice_payment(app, p.token, p.invoice_id, key)
     assert first.id == again.id
     with app.uow(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Payment)) == 1
@@ -167,15 +167,15 @@ def test_same_key_with_another_amount_or_account_is_refused(app) -> None:
     p = payer(app)
     other = payer(app, provider_id=p.provider_id)
     key = new_key()
-    payments.start_account_payment(app, provider_id=p.provider_id, account_number=p.account_number,
+    flow.start_account_payment(app, provider_id=p.provider_id, account_number=p.account_number,
                                    idempotency_key=key, amount_text="100", token=p.token)
     before = snapshot(app)
-    with pytest.raises(payments.IdempotencyConflict, match="Ключ запроса"):
-        payments.start_account_payment(app, provider_id=p.provider_id,
+    with pytest.raises(flow.IdempotencyConflict, match="Ключ запроса"):
+        flow.start_account_payment(app, provider_id=p.provider_id,
                                        account_number=p.account_number, idempotency_key=key,
                                        amount_text="200", token=p.token)
-    with pytest.raises(payments.IdempotencyConflict):
-        payments.start_account_payment(app, provider_id=p.provider_id,
+    with pytest.raises(flow.IdempotencyConflict):
+        flow.start_account_payment(app, provider_id=p.provider_id,
                                        account_number=other.account_number, idempotency_key=key,
                                        amount_text="100", token=p.token)
     assert snapshot(app) == before
@@ -195,7 +195,7 @@ def test_bad_amounts_are_refused_and_change_nothing(app, text, message) -> None:
     p = payer(app)
     before = snapshot(app)
     with pytest.raises(ValidationError, match=message):
-        payments.start_account_payment(app, provider_id=p.provider_id,
+        flow.start_account_payment(app, provider_id=p.provider_id,
                                        account_number=p.account_number,
                                        idempotency_key=new_key(), amount_text=text,
                                        token=p.token)
@@ -206,19 +206,19 @@ def test_arbitrary_payment_without_a_cabinet_uses_the_receipt_email(app) -> None
     p = payer(app)
     key = new_key()
     with pytest.raises(ValidationError, match="E-mail"):
-        payments.start_account_payment(app, provider_id=p.provider_id,
+        flow.start_account_payment(app, provider_id=p.provider_id,
                                        account_number=p.account_number, idempotency_key=key,
                                        amount_text="250,50", receipt_email="not-an-address")
-    view = payments.start_account_payment(
+    view = flow.start_account_payment(
         app, provider_id=p.provider_id, account_number=p.account_number, idempotency_key=key,
         amount_text="250,50", receipt_email="Payer@Example.ru")
     assert view.amount.kopecks == 25_050 and view.invoice_id is None
     # Without a cabinet the key is what lets the payer continue; nobody else can.
     with pytest.raises(st.PaymentNotFound):
-        payments.pay_with_new_card(app, view.id, card(), key="someone-elses-key")
-    view = payments.pay_with_new_card(app, view.id, card(), key=key)
+        flow.pay_with_new_card(app, view.id, card(), key="someone-elses-key")
+    view = flow.pay_with_new_card(app, view.id, card(), key=key)
     assert view.otp_sent_to and view.otp_sent_to.startswith("письмо на pa***@")
-    view = payments.confirm_payment(app, view.id, last_otp(app, view.id), key=key)
+    view = flow.confirm_payment(app, view.id, last_otp(app, view.id), key=key)
     assert view.status is PaymentStatus.SUCCEEDED
     payment = payment_row(app, view.id)
     assert (payment.customer_id, payment.receipt_email) == (None, "payer@example.ru")
@@ -227,10 +227,10 @@ def test_arbitrary_payment_without_a_cabinet_uses_the_receipt_email(app) -> None
 
 def test_paying_the_last_invoice_of_an_account(app) -> None:
     p = payer(app, total_due=98_765)
-    choice = payments.payment_quotes.choose_account(app, p.provider_id, p.account_number)
+    choice = flow.payment_quotes.choose_account(app, p.provider_id, p.account_number)
     assert choice.last_invoice is not None and choice.last_invoice.amount.kopecks == 98_765
     assert [line.service for line in choice.last_invoice.lines] == ["Холодное водоснабжение"]
-    view = payments.start_account_payment(
+    view = flow.start_account_payment(
         app, provider_id=p.provider_id, account_number=p.account_number,
         idempotency_key=new_key(), pay_last_invoice=True, receipt_email="x@example.ru")
     assert (view.invoice_id, view.amount.kopecks) == (p.invoice_id, 98_765)
@@ -238,35 +238,35 @@ def test_paying_the_last_invoice_of_an_account(app) -> None:
 
 def test_an_invoice_being_paid_cannot_be_paid_again(app, clock) -> None:
     p = payer(app)
-    first = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
-    with pytest.raises(payments.InvoicePaymentInProgress, match=f"№ {first.id}"):
-        payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    first = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    with pytest.raises(flow.InvoicePaymentInProgress, match=f"№ {first.id}"):
+        flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
     clock.advance(minutes=16)  # the first one was left at the card step: it lapses
-    second = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    second = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
     assert payment_row(app, first.id).status == PaymentStatus.EXPIRED.value
-    view = payments.pay_with_new_card(app, second.id, card(), token=p.token)
-    payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+    view = flow.pay_with_new_card(app, second.id, card(), token=p.token)
+    flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     with pytest.raises(InvoiceAlreadyPaid):
-        payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+        flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
 
 
 def test_another_cabinet_cannot_see_or_pay_a_payment(app) -> None:
     owner, stranger = payer(app), payer(app)
-    view = payments.start_invoice_payment(app, owner.token, owner.invoice_id, new_key())
+    view = flow.start_invoice_payment(app, owner.token, owner.invoice_id, new_key())
     with pytest.raises(st.PaymentNotFound, match="Платёж не найден"):
-        payments.pay_with_new_card(app, view.id, card(), token=stranger.token)
+        flow.pay_with_new_card(app, view.id, card(), token=stranger.token)
     with pytest.raises(st.PaymentNotFound):
-        payments.payment_status(app, view.id, token=stranger.token)
+        flow.payment_status(app, view.id, token=stranger.token)
 
 
 def test_a_bad_card_is_refused_before_anything_is_sent(app) -> None:
     p = payer(app)
-    view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
     before = snapshot(app)
     with pytest.raises(ValidationError, match="Номер карты"):
-        payments.pay_with_new_card(app, view.id, card("4111 1111 1111 1112"), token=p.token)
+        flow.pay_with_new_card(app, view.id, card("4111 1111 1111 1112"), token=p.token)
     with pytest.raises(ValidationError, match="CVV"):
-        payments.pay_with_new_card(app, view.id, card(cvv="12"), token=p.token)
+        flow.pay_with_new_card(app, view.id, card(cvv="12"), token=p.token)
     assert snapshot(app) == before
 
 
@@ -278,12 +278,12 @@ def test_a_saved_card_pays_with_only_its_cvv(app) -> None:
     assert payment_row(app, first.id).saved_card_id == cards[0].id
     # The next month's invoice, paid with the saved card: only the CVV is typed.
     invoice_id = make_invoice(app, p.account_id, date(2026, 11, 1), 80_000)
-    view = payments.start_invoice_payment(app, p.token, invoice_id, new_key())
+    view = flow.start_invoice_payment(app, p.token, invoice_id, new_key())
     with pytest.raises(ValidationError, match="CVV"):
-        payments.pay_with_saved_card(app, p.token, view.id, cards[0].id, "1")
-    view = payments.pay_with_saved_card(app, p.token, view.id, cards[0].id, "321")
+        flow.pay_with_saved_card(app, p.token, view.id, cards[0].id, "1")
+    view = flow.pay_with_saved_card(app, p.token, view.id, cards[0].id, "321")
     assert view.awaiting_otp and view.masked_pan == "411111******1111"
-    view = payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+    view = flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     assert view.status is PaymentStatus.SUCCEEDED
     assert payment_row(app, view.id).saved_card_id == cards[0].id
 
@@ -292,12 +292,12 @@ def test_another_cabinets_or_a_removed_card_cannot_pay(app) -> None:
     owner, stranger = payer(app), payer(app)
     pay_invoice(app, owner, save=True)
     card_id = saved_cards.list_cards(app, owner.token)[0].id
-    view = payments.start_invoice_payment(app, stranger.token, stranger.invoice_id, new_key())
+    view = flow.start_invoice_payment(app, stranger.token, stranger.invoice_id, new_key())
     with pytest.raises(saved_cards.CardNotFound, match="Карта не найдена"):
-        payments.pay_with_saved_card(app, stranger.token, view.id, card_id, "123")
+        flow.pay_with_saved_card(app, stranger.token, view.id, card_id, "123")
     saved_cards.remove_card(app, owner.token, card_id)
     invoice_id = make_invoice(app, owner.account_id, date(2026, 11, 1), 80_000)
-    own = payments.start_invoice_payment(app, owner.token, invoice_id, new_key())
+    own = flow.start_invoice_payment(app, owner.token, invoice_id, new_key())
     with pytest.raises(saved_cards.CardNotFound):
-        payments.pay_with_saved_card(app, owner.token, own.id, card_id, "123")
+        flow.pay_with_saved_card(app, owner.token, own.id, card_id, "123")
     assert payment_row(app, own.id).status == PaymentStatus.CREATED.value

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core.db.models import AuditEntry, Payment, Refund, StaffRole
 from core.errors import ValidationError
 from core.payments.machine import PaymentStatus
-from core.services import refunds
+from core.payments import refunds
 from tests.factories import make_staff
 from tests.payment_flow_factories import pay_invoice, payer
 from tests.services.dbstate import snapshot

@@ -29,11 +29,11 @@ from core.timefmt import moscow_date
 from core.db.models import Invoice, LedgerJournal, Payment, PaymentEvent, StaffRole
 from core.errors import DomainError, ValidationError
 from core.payments import gateway as g
-from core.payments import ledger
+from core.finance import ledger
 from core.payments.machine import IllegalTransition, PaymentStatus
 from core.payments.machine import PaymentEvent as Event
-from core.services import payment_recovery, payments, refunds
-from core.services import payment_state as st
+from core.payments import recovery, flow, refunds
+from core.payments import state as st
 from tests.factories import make_staff
 from tests.payment_flow_factories import (
     DECLINED_CARD,
@@ -102,11 +102,11 @@ def do(app, clock, action, payers, started, finance) -> None:
     pick = (lambda i: started[i % len(started)]) if started else None
     if name == "start_invoice":
         p = payers[action[1]]
-        view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+        view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
         started.append((view.id, p))
     elif name == "start_account":
         p = payers[action[1]]
-        view = payments.start_account_payment(
+        view = flow.start_account_payment(
             app, provider_id=p.provider_id, account_number=p.account_number,
             idempotency_key=new_key(), amount_text=rubles(action[2]),
             pay_last_invoice=action[3], token=p.token)
@@ -114,28 +114,28 @@ def do(app, clock, action, payers, started, finance) -> None:
     elif name == "pay":
         # The whole flow at once (start an arbitrary payment, card, right password).
         p = payers[action[1]]
-        view = payments.start_account_payment(
+        view = flow.start_account_payment(
             app, provider_id=p.provider_id, account_number=p.account_number,
             idempotency_key=new_key(), amount_text="700", token=p.token)
         started.append((view.id, p))
-        view = payments.pay_with_new_card(app, view.id, card(action[2]), token=p.token)
+        view = flow.pay_with_new_card(app, view.id, card(action[2]), token=p.token)
         if view.awaiting_otp:
-            payments.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+            flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     elif name == "card" and pick:
         payment_id, p = pick(action[1])
-        payments.pay_with_new_card(app, payment_id, card(action[2]), token=p.token)
+        flow.pay_with_new_card(app, payment_id, card(action[2]), token=p.token)
     elif name in ("confirm", "confirm_wrong") and pick:
         payment_id, p = pick(action[1])
         code = otp_or_none(app, payment_id) or "123456"
         if name == "confirm_wrong":
             code = wrong_otp(code)
-        payments.confirm_payment(app, payment_id, code, token=p.token)
+        flow.confirm_payment(app, payment_id, code, token=p.token)
     elif name == "advance":
         clock.advance(minutes=6)
     elif name == "recover":
-        payment_recovery.recover_due(app)
+        recovery.recover_due(app)
     elif name == "expire":
-        payment_recovery.expire_stale(app)
+        recovery.expire_stale(app)
     elif name == "refund" and pick:
         payment_id, _ = pick(action[1])
         payment = load(app, payment_id)
@@ -232,20 +232,20 @@ def _journals(app, payment_id: int) -> int:
 @pytest.mark.parametrize("expired_by", ["expiry_job", "late_confirmation"])
 def test_confirming_an_expired_payment_never_charges(app, clock, expired_by):
     p = payer(app)
-    view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
-    view = payments.pay_with_new_card(app, view.id, card(), token=p.token)
+    view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    view = flow.pay_with_new_card(app, view.id, card(), token=p.token)
     code = last_otp(app, view.id)
     clock.advance(minutes=6)
     if expired_by == "expiry_job":
         # The job looks once the password's lifetime and the in-flight margin are over.
         clock.advance(minutes=2)
-        payment_recovery.expire_stale(app)
+        recovery.expire_stale(app)
         assert load(app, view.id).status == PaymentStatus.EXPIRED.value
 
-    final = payments.confirm_payment(app, view.id, code, token=p.token)
+    final = flow.confirm_payment(app, view.id, code, token=p.token)
 
     assert final.status is PaymentStatus.EXPIRED
-    again = payments.confirm_payment(app, view.id, code, token=p.token)
+    again = flow.confirm_payment(app, view.id, code, token=p.token)
     assert again.status is PaymentStatus.EXPIRED
     payment = load(app, view.id)
     assert payment.status == PaymentStatus.EXPIRED.value and payment.rrn is None
@@ -287,7 +287,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(app):
     assert payment.status == PaymentStatus.SUCCEEDED.value
     assert _journals(app, view.id) == 1
     # And the services refuse the same moves: a final payment is never charged again.
-    again = payments.confirm_payment(app, view.id, "000000", token=p.token)
+    again = flow.confirm_payment(app, view.id, "000000", token=p.token)
     assert again.status is PaymentStatus.SUCCEEDED
     assert _journals(app, view.id) == 1
     declined = pay_invoice(app, payer(app), DECLINED_CARD)

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from core.cli import main as cli_main
 from core.db.models import AuditEntry, StaffRole
 from core.errors import PermissionDenied
-from core.payments import ledger
+from core.finance import ledger
 from core.payments.machine import PaymentStatus
-from core.services import payment_recovery, payments, refunds
-from core.services import payment_state as st
+from core.payments import recovery, flow, refunds
+from core.payments import state as st
 from tests.factories import make_staff
 from tests.payment_flow_factories import (
     event_names, journal_kinds, payment_row,
@@ -29,9 +29,9 @@ def test_time_out_charged_then_recovery_settles_it_as_paid(app, clock) -> None:
     view = pay_invoice(app, p, TIMEOUT_CHARGED_CARD)
     assert view.status is PaymentStatus.PENDING
     assert journal_kinds(app, view.id) == []  # unknown: nothing booked yet
-    assert payment_recovery.recover_due(app).checked == 0  # not due before 5 minutes
+    assert recovery.recover_due(app).checked == 0  # not due before 5 minutes
     clock.advance(minutes=5)
-    report = payment_recovery.recover_due(app)
+    report = recovery.recover_due(app)
     assert report.outcomes == {"succeeded": 1}
     assert payment_row(app, view.id).status == PaymentStatus.SUCCEEDED.value
     assert event_names(app, view.id)[-2:] == ["gateway_timeout", "status_succeeded"]
@@ -44,7 +44,7 @@ def test_time_out_not_charged_then_recovery_declines(app, clock) -> None:
     view = pay_invoice(app, p, TIMEOUT_NOT_CHARGED_CARD)
     assert view.status is PaymentStatus.PENDING
     clock.advance(minutes=5)
-    assert payment_recovery.recover_due(app).outcomes == {"declined": 1}
+    assert recovery.recover_due(app).outcomes == {"declined": 1}
     payment = payment_row(app, view.id)
     assert payment.status == PaymentStatus.DECLINED.value and journal_kinds(app, view.id) == []
     assert payment.decline_reason == "Банк не ответил вовремя, деньги не списаны"
@@ -58,15 +58,15 @@ def test_unreachable_gateway_is_asked_on_schedule_then_flagged(app, clock) -> No
     for wait in waits:
         clock.advance(**wait)
         app.gateway.make_next_call_unavailable()
-        outcomes.append(payment_recovery.recover_due(app).outcomes)
-        assert payment_recovery.recover_due(app).checked == 0  # not due again at once
+        outcomes.append(recovery.recover_due(app).outcomes)
+        assert recovery.recover_due(app).checked == 0  # not due again at once
     assert outcomes == [{"rescheduled": 1}] * 4 + [{"manual_review": 1}]
     payment = payment_row(app, view.id)
     assert payment.manual_review and payment.next_check_at is None
     assert payment.status == PaymentStatus.PENDING.value
     # Finance asks by hand once the bank is back: settled, the flag gone.
     finance = make_staff(app, StaffRole.FINANCE)
-    assert payment_recovery.ask_gateway(app, finance, view.id) == "succeeded"
+    assert recovery.ask_gateway(app, finance, view.id) == "succeeded"
     assert not payment_row(app, view.id).manual_review
 
 
@@ -79,18 +79,18 @@ def test_crash_between_the_charge_and_our_commit_loses_no_money(app, clock,
     def crash(*_args, **_kwargs):
         raise RuntimeError("process killed after the gateway charged")
 
-    monkeypatch.setattr(payments, "confirm_answer", crash)
+    monkeypatch.setattr(flow, "confirm_answer", crash)
     with pytest.raises(RuntimeError):
-        payments.confirm_payment(app, view.id, code, token=p.token)
+        flow.confirm_payment(app, view.id, code, token=p.token)
     monkeypatch.undo()
     txn = payment_row(app, view.id).gateway_txn_id
     assert app.gateway.status(txn).status.value == "succeeded"  # the bank took the money
     assert payment_row(app, view.id).status == PaymentStatus.AWAITING_OTP.value
     # A second confirmation meanwhile is refused: the first is still with the bank.
     with pytest.raises(st.PaymentInProgress):
-        payments.confirm_payment(app, view.id, code, token=p.token)
+        flow.confirm_payment(app, view.id, code, token=p.token)
     clock.advance(minutes=2)
-    assert payment_recovery.recover_due(app).outcomes == {"succeeded": 1}
+    assert recovery.recover_due(app).outcomes == {"succeeded": 1}
     assert journal_kinds(app, view.id) == ["payment"]
     with app.uow(write=False) as uow:
         from core.db.models import Invoice
@@ -102,17 +102,17 @@ def test_crash_between_the_charge_and_our_commit_loses_no_money(app, clock,
 def test_crash_after_sending_the_card_ends_declined_without_charge(app, clock,
                                                                   monkeypatch) -> None:
     p = payer(app)
-    view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
-    monkeypatch.setattr(payments, "_record", lambda *a, **k: (_ for _ in ()).throw(
+    view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    monkeypatch.setattr(flow, "_record", lambda *a, **k: (_ for _ in ()).throw(
         RuntimeError("crash before the answer was recorded")))
     with pytest.raises(RuntimeError):
-        payments.pay_with_new_card(app, view.id, card(), token=p.token)
+        flow.pay_with_new_card(app, view.id, card(), token=p.token)
     monkeypatch.undo()
     assert payment_row(app, view.id).status == PaymentStatus.CREATED.value
     with pytest.raises(st.PaymentInProgress):  # the card is with the bank
-        payments.pay_with_new_card(app, view.id, card(), token=p.token)
+        flow.pay_with_new_card(app, view.id, card(), token=p.token)
     clock.advance(minutes=2)
-    assert payment_recovery.expire_stale(app).outcomes == {"declined": 1}
+    assert recovery.expire_stale(app).outcomes == {"declined": 1}
     payment = payment_row(app, view.id)
     assert payment.decline_reason == "Авторизация не завершена, деньги не списаны"
     assert journal_kinds(app, view.id) == []
@@ -120,12 +120,12 @@ def test_crash_after_sending_the_card_ends_declined_without_charge(app, clock,
 
 def test_abandoned_payment_and_unused_password_expire(app, clock) -> None:
     p, q = payer(app), payer(app)
-    left = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    left = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
     waiting = pay_invoice(app, q, confirm=False)
     clock.advance(minutes=7)
-    assert payment_recovery.expire_stale(app).outcomes == {"expired": 1}  # the password
+    assert recovery.expire_stale(app).outcomes == {"expired": 1}  # the password
     clock.advance(minutes=9)
-    assert payment_recovery.expire_stale(app).outcomes == {"expired": 1}  # the card step
+    assert recovery.expire_stale(app).outcomes == {"expired": 1}  # the card step
     assert payment_row(app, left.id).status == PaymentStatus.EXPIRED.value
     assert payment_row(app, waiting.id).status == PaymentStatus.EXPIRED.value
     assert event_names(app, left.id)[-1] == "abandoned"
@@ -150,9 +150,9 @@ def test_confirming_a_pending_payment_asks_the_gateway(app) -> None:
     p = payer(app)
     view = pay_invoice(app, p, TIMEOUT_NOT_CHARGED_CARD, confirm=False)
     code = last_otp(app, view.id)
-    assert payments.confirm_payment(app, view.id, code, token=p.token).status is (
+    assert flow.confirm_payment(app, view.id, code, token=p.token).status is (
         PaymentStatus.PENDING)
-    again = payments.confirm_payment(app, view.id, code, token=p.token)
+    again = flow.confirm_payment(app, view.id, code, token=p.token)
     assert again.status is PaymentStatus.DECLINED
 
 
@@ -162,8 +162,8 @@ def test_asking_the_gateway_is_for_finance_and_audited(app, clock) -> None:
     p = payer(app)
     view = pay_invoice(app, p, TIMEOUT_CHARGED_CARD)
     with pytest.raises(PermissionDenied):
-        payment_recovery.ask_gateway(app, agent, view.id)
-    assert payment_recovery.ask_gateway(app, finance, view.id) == "succeeded"
+        recovery.ask_gateway(app, agent, view.id)
+    assert recovery.ask_gateway(app, finance, view.id) == "succeeded"
     with app.uow(write=False) as uow:
         entry = uow.session.scalar(select(AuditEntry)
                                    .where(AuditEntry.action == "payment.ask_gateway"))

@@ -12,10 +12,10 @@ from core.db.models import (
     StaffRole,
 )
 from core.errors import PermissionDenied, ValidationError
-from core.payments import ledger
+from core.finance import ledger
 from core.payments.machine import PaymentStatus
-from core.services import receipts, refunds
-from core.services import payment_state as st
+from core.payments import receipts, refunds
+from core.payments import state as st
 from tests.factories import make_staff
 from tests.payment_flow_factories import DECLINED_CARD, TIMEOUT_CHARGED_CARD, pay_invoice, payer
 from tests.services.dbstate import snapshot

@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db.models import PaymentDailyStat, StaffRole
-from core.services import refunds, rollups
+from core.payments import refunds
+from core.analytics import rollups
 from tests.factories import make_staff
 from tests.payment_flow_factories import (
     DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, TIMEOUT_CHARGED_CARD, pay_invoice, payer,

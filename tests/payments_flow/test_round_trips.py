@@ -20,7 +20,7 @@ from core.db.models import (
     LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentEvent, PaymentOtp, Receipt,
 )
 from core.payments.machine import PaymentStatus
-from core.services import payments
+from core.payments import flow
 from tests.payment_flow_factories import card, last_otp, new_key, payer
 
 # What the flow costs today (SQLite counts its BEGIN IMMEDIATE statements, PostgreSQL's
@@ -58,21 +58,21 @@ def counting(app: App) -> Iterator[Counter]:
         event.remove(app.engine, "commit", on_commit)
 
 
-def _pay(app: App, clock: FrozenClock, counter: Counter) -> payments.PaymentView:
+def _pay(app: App, clock: FrozenClock, counter: Counter) -> flow.PaymentView:
     p = payer(app)
     counter.statements.clear()
     counter.commits, counter.on = 0, True
     # The payer takes a few seconds per step, as a person does: a frozen clock would
     # spare the session's «last seen» its UPDATE and undercount.
     clock.advance(seconds=5)
-    view = payments.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
     clock.advance(seconds=5)
-    view = payments.pay_with_new_card(app, view.id, card(), token=p.token)
+    view = flow.pay_with_new_card(app, view.id, card(), token=p.token)
     counter.on = False  # the test reads the code from the outbox: not the flow's cost
     code = last_otp(app, view.id)
     counter.on = True
     clock.advance(seconds=5)
-    view = payments.confirm_payment(app, view.id, code, token=p.token)
+    view = flow.confirm_payment(app, view.id, code, token=p.token)
     counter.on = False
     return view
 

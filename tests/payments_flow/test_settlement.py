@@ -5,8 +5,9 @@ import pytest
 
 from core.cli import main as cli_main
 from core.db.models import StaffRole
-from core.payments import ledger
-from core.services import refunds, settlement
+from core.finance import ledger
+from core.payments import refunds
+from core.finance import settlement
 from core.timefmt import moscow_date
 from tests.factories import make_staff
 from tests.payment_flow_factories import DECLINED_CARD, pay_invoice, payer

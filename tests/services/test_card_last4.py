@@ -7,7 +7,7 @@ from sqlalchemy import select, text, update
 from core.app import App
 from core.db.models import Payment, StaffRole
 from core.paging import PageRequest
-from core.services import payment_views as pv
+from core.payments import read_models as pv
 from tests.factories import make_staff
 from tests.invoice_factories import make_provider
 from tests.payment_factories import make_payment

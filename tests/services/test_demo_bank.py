@@ -13,7 +13,7 @@ from core.db.models import Payment, SavedCard, StaffRole
 from core.demo import seed_demo
 from core.demo_bank import seed_bank
 from core.payments.machine import PaymentStatus
-from core.services import payment_recovery, refunds
+from core.payments import recovery, refunds
 from tests.conftest import TEST_SECRETS
 from tests.factories import make_staff
 
@@ -47,7 +47,7 @@ def test_demo_history_is_known_to_the_bank(demo_app) -> None:
 
 def test_demo_pending_payments_resolve_both_ways(demo_app) -> None:
     seed_bank(demo_app)
-    report = payment_recovery.recover_due(demo_app)
+    report = recovery.recover_due(demo_app)
     assert report.checked >= 1
     assert set(report.outcomes) <= {"succeeded", "declined"}
     with demo_app.uow(write=False) as uow:

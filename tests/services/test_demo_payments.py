@@ -17,7 +17,8 @@ from core.db.models import (
 from core.demo import ANCHOR, seed_demo
 from core.demo_payments import _fingerprint, seed_payments
 from core.money import Money
-from core.payments import gateway, ledger
+from core.payments import gateway
+from core.finance import ledger
 from core.payments.amounts import commission
 from core.payments.machine import transition
 

@@ -107,10 +107,11 @@ def test_a_managers_exports_carry_no_personal_data(app):
     every personal-data export refuses them."""
     from datetime import timedelta
 
-    from core.services import analytics, payment_views
+    from core.analytics import metrics
+    from core.payments import read_models
     from core.billing import invoices
     from core.billing.invoices import InvoiceFilter
-    from core.services.payment_views import PaymentFilter
+    from core.payments.read_models import PaymentFilter
     from core.timefmt import moscow_date
     from tests.payment_flow_factories import pay_invoice, payer
 
@@ -119,7 +120,7 @@ def test_a_managers_exports_carry_no_personal_data(app):
     pay_invoice(app, p)
     manager = make_staff(app, StaffRole.MANAGER)
     today = moscow_date(app.now())
-    data = analytics.export_report(app, manager, analytics.AnalyticsFilter(
+    data = metrics.export_report(app, manager, metrics.AnalyticsFilter(
         today - timedelta(days=30), today))
     book = openpyxl.load_workbook(io.BytesIO(data))
     text = " ".join(str(cell.value) for sheet in book for row in sheet.iter_rows()
@@ -131,7 +132,7 @@ def test_a_managers_exports_carry_no_personal_data(app):
     for personal in (customer.phone, customer.phone[-10:], customer.email, "Петров"):
         assert personal not in text
     for export in (lambda: contact_center.export_customer_search(app, manager, "Петров"),
-                   lambda: payment_views.export_payments(app, manager, PaymentFilter()),
+                   lambda: read_models.export_payments(app, manager, PaymentFilter()),
                    lambda: invoices.export_invoices(app, manager, InvoiceFilter()),
                    lambda: audit.export_entries(app, manager, audit.AuditFilter())):
         with pytest.raises(PermissionDenied):

@@ -14,10 +14,9 @@ from core.errors import NotFound, PermissionDenied, SessionInvalid, ValidationEr
 from core.paging import PageRequest
 from core.payments.machine import PaymentStatus
 from core.customers import cabinet
-from core.services.payment_views import (
-    PaymentFilter, customer_payments, export_payments, list_payments, operations_history,
-    payment_detail, pending_payments,
-)
+from core.payments.read_models import (PaymentFilter, customer_payments, export_payments,
+                                       list_payments, operations_history, payment_detail,
+                                       pending_payments)
 from tests.factories import make_staff, register_and_activate
 from tests.invoice_factories import add_accounts, make_invoice, make_provider
 from tests.payment_factories import add_event, make_payment, make_refund
@@ -351,12 +350,12 @@ def test_operations_history_for_the_customer(app, world):
 
 
 def test_operations_history_is_capped(app, monkeypatch):
-    from core.services import payment_views
+    from core.payments import read_models
 
     provider = make_provider(app)
     login = register_and_activate(app)
     for n in range(4):
         make_payment(app, provider_id=provider, customer_id=login.customer_id, events=False,
                      created_at=app.now() - timedelta(hours=n))
-    monkeypatch.setattr(payment_views, "HISTORY_LIMIT", 3)
+    monkeypatch.setattr(read_models, "HISTORY_LIMIT", 3)
     assert len(operations_history(app, login.session_token)) == 3

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, SavedCard, StaffRole
 from core.errors import DomainError, NotFound, PermissionDenied, SessionInvalid, ValidationError
-from core.services import saved_cards
+from core.payments import saved_cards
 from tests.factories import make_staff, register_and_activate
 from tests.payment_factories import make_card
 from tests.services.dbstate import snapshot

@@ -30,7 +30,7 @@ from core.payments.machine import (
 )
 from core.files import exports
 from core.staff import audit
-from core.services.payment_state import ABANDON_AFTER
+from core.payments.state import ABANDON_AFTER
 from core.customers.lifecycle import get_customer
 from core.customers.cabinet import _session_customer
 from core.timefmt import as_utc

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core.app import App
 from core.db.models import Invoice, InvoiceMonthStat, InvoiceStatus, Payment, ProviderAccount
 from core.paging import moscow_day
-from core.payments.ledger import SUCCESSFUL_PAYMENT_STATUSES as CHARGED
+from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES as CHARGED
 from core.timefmt import moscow_date
 
 RECENT_MONTHS = 3  # invoices are paid within a month or two of their period

@@ -3,7 +3,7 @@ subscriptions by channel, and the Excel report behind every chart.
 
 Where the figures come from (never a GROUP BY over the whole payments table):
 - payment volumes, outcomes, decline reasons, saved-card share and commission: the
-  daily rollups (``payment_daily_stats``, see ``core.services.rollups``), summed in SQL;
+  daily rollups (``payment_daily_stats``, see ``core.analytics.rollups``), summed in SQL;
   a payment belongs to the Moscow day it was *created* on;
 - active cabinets (a successful payment created in the period) and the funnel's
   «first payment / paid again»: one indexed query over the period's (or the cohort's)
@@ -62,7 +62,7 @@ from core.notifications import template_rules as rules
 from core.errors import ValidationError
 from core.money import Money
 from core.payments.gateway import DECLINE_MESSAGES
-from core.payments.ledger import SUCCESSFUL_PAYMENT_STATUSES
+from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES
 from core.files import exports
 from core.staff import audit
 from core.notifications.subscriptions import subscribed_cells
@@ -501,7 +501,7 @@ class InvoiceMonth:
 
 def invoices_on_time(app: App, actor: StaffActor, flt: AnalyticsFilter) -> list[InvoiceMonth]:
     """Invoices of the billed months the period touches, classified (module rules),
-    from the snapshot ``core.services.invoice_stats`` keeps."""
+    from the snapshot ``core.analytics.invoice_snapshot`` keeps."""
     require_role(actor, VIEWERS, "аналитика")
     with app.uow(write=False) as uow:
         s = uow.session

@@ -1,6 +1,6 @@
 """«Сверка»: the acquirer's registry file against our payments of its period.
 
-``reconcile`` reads the file (``core.finance.registry_file``), detects the period from
+``reconcile`` reads the file (``core.finance.bank_registry``), detects the period from
 its dates (Moscow days), loads our payments and succeeded refunds around it, matches
 them (``core.finance.matching``, pandas on whole columns) and stores the run with every
 item in one transaction. A file with any bad row is refused whole (``RegistryRejected``
@@ -55,12 +55,12 @@ from core.db.models import (
 )
 from core.errors import DomainError, NotFound, ValidationError
 from core.finance import matching
-from core.finance.registry_file import RegistryFile, read_registry
+from core.finance.bank_registry import RegistryFile, read_registry
 from core.files.readers import RowProblem
 from core.paging import Page, PageRequest, capped_count
 from core.files import exports
 from core.staff import audit
-from core.services.payment_views import status_label
+from core.payments.read_models import status_label
 from core.timefmt import format_date, format_datetime_msk, moscow_day_start
 
 RECONCILERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})

@@ -28,8 +28,8 @@ from core.db.models import Payment, StaffRole
 from core.payments import gateway as g
 from core.payments.machine import PaymentEvent, PaymentStatus
 from core.staff import audit
-from core.services import receipts
-from core.services import payment_state as st
+from core.payments import receipts
+from core.payments import state as st
 
 log = logging.getLogger(__name__)
 

@@ -34,9 +34,9 @@ from core.payments import otp
 from core.payments.amounts import commission, parse_payment_amount
 from core.payments.cards import CardInput, validate_cvv
 from core.payments.machine import PaymentEvent, PaymentStatus
-from core.services import payment_notices, payment_quotes, receipts, saved_cards
-from core.services.saved_cards import CardNotFound
-from core.services import payment_state as st
+from core.payments import notices, quotes, receipts, saved_cards
+from core.payments.saved_cards import CardNotFound
+from core.payments import state as st
 from core.customers.cabinet import _session_customer
 
 KEY_LABEL = "Ключ запроса"
@@ -196,7 +196,7 @@ def _insert(app: App, request: dict[str, object], values: dict[str, object],
             if found is not None:
                 return _view(s, found)
             if invoice_id is not None:
-                if payment_quotes.remaining(payment_quotes.lock_invoice(s, invoice_id)) <= 0:
+                if quotes.remaining(quotes.lock_invoice(s, invoice_id)) <= 0:
                     raise InvoiceAlreadyPaid()
                 found = _claim(s, key, fingerprint, invoice_id, now)
                 if found is not None:
@@ -224,9 +224,9 @@ def start_invoice_payment(app: App, token: str, invoice_id: int,
         with app.uow() as uow:
             s = uow.session
             customer = _session_customer(s, token, now)
-            invoice, number, prov = payment_quotes.customer_invoice_for_payment(
+            invoice, number, prov = quotes.customer_invoice_for_payment(
                 s, customer.id, invoice_id)
-            amount = Money(payment_quotes.remaining(invoice))
+            amount = Money(quotes.remaining(invoice))
             if amount.kopecks <= 0:
                 raise InvoiceAlreadyPaid()
             fingerprint = _fingerprint(customer=customer.id, invoice=invoice.id,
@@ -235,7 +235,7 @@ def start_invoice_payment(app: App, token: str, invoice_id: int,
             found = _existing(s, key, fingerprint)
             if found is not None:
                 return _view(s, found)
-            if payment_quotes.remaining(payment_quotes.lock_invoice(s, invoice.id)) <= 0:
+            if quotes.remaining(quotes.lock_invoice(s, invoice.id)) <= 0:
                 raise InvoiceAlreadyPaid()
             found = _claim(s, key, fingerprint, invoice.id, now)
             if found is not None:
@@ -269,14 +269,14 @@ def start_account_payment(app: App, *, provider_id: int, account_number: str,
         email = None
         if customer_id is None:
             email = normalize_email(receipt_email or "")
-        prov = payment_quotes.provider(s, provider_id)
-        number, account = payment_quotes.register_account(s, prov, account_number)
+        prov = quotes.provider(s, provider_id)
+        number, account = quotes.register_account(s, prov, account_number)
         invoice_id = None
         if pay_last_invoice:
-            invoice = payment_quotes.last_invoice(s, account.id)
-            if invoice is None or payment_quotes.remaining(invoice) <= 0:
+            invoice = quotes.last_invoice(s, account.id)
+            if invoice is None or quotes.remaining(invoice) <= 0:
                 raise InvoiceAlreadyPaid()
-            amount, invoice_id = Money(payment_quotes.remaining(invoice)), invoice.id
+            amount, invoice_id = Money(quotes.remaining(invoice)), invoice.id
         else:
             amount = parse_payment_amount(amount_text or "",
                                           maximum=Money(app.settings.payment_max_kopecks))
@@ -372,7 +372,7 @@ def _authorize(app: App, payment_id: int, token: str | None, key: str | None, *,
         st.apply(s, payment, PaymentEvent.AUTHORIZE_SENT, now=now, actor=st.CUSTOMER,
                  details={"card": payment.masked_pan, "saved_card": saved is not None})
         payment.next_check_at = now + st.IN_FLIGHT
-        provider = payment_quotes.provider(s, payment.provider_id)
+        provider = quotes.provider(s, payment.provider_id)
         request = g.AuthorizeRequest(
             payment_id=str(payment.id), amount_kopecks=payment.amount + payment.commission,
             card=card, token=token_value, cvv=cvv,
@@ -419,7 +419,7 @@ def _authorize_answer(app: App, s: Session, payment: Payment, answer: g.Authoriz
             brand=answer.brand or "", masked_pan=answer.masked_pan or payment.masked_pan or "",
             exp_month=answer.exp_month or 0, exp_year=answer.exp_year or 0, now=now)
         payment.saved_card_id = card.id
-    return payment_notices.queue_otp(s, payment, code, now)
+    return notices.queue_otp(s, payment, code, now)
 
 
 # Read back only by the confirmation's own transaction: a plain INSERT here.
@@ -540,9 +540,9 @@ def _otp_state(row: PaymentOtp) -> otp.OtpState:
 
 def _resolve_first(app: App, payment_id: int) -> PaymentView:
     """An action on a payment whose outcome is unknown: ask the gateway first."""
-    from core.services import payment_recovery
+    from core.payments import recovery
 
-    payment_recovery.resolve(app, payment_id, st.CUSTOMER)
+    recovery.resolve(app, payment_id, st.CUSTOMER)
     with app.uow(write=False) as uow:
         payment = uow.session.get(Payment, payment_id)
         assert payment is not None
@@ -553,7 +553,7 @@ def _resolve_first(app: App, payment_id: int) -> PaymentView:
 
 
 def _view(s: Session, payment: Payment, *, otp_sent_to: str | None = None) -> PaymentView:
-    provider = payment_quotes.provider(s, payment.provider_id)
+    provider = quotes.provider(s, payment.provider_id)
     status = PaymentStatus(payment.status)
     return PaymentView(
         id=payment.id, status=status, status_label=st.status_label(status),

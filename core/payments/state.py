@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 from core.db.models import ActorKind, Customer, Payment, PaymentOtp, Provider, Receipt
 from core.db.models import PaymentEvent as PaymentEventRow
 from core.errors import DomainError, NotFound
-from core.payments import ledger
+from core.finance import ledger
 from core.payments.machine import (
     FINAL, STATUS_LABELS, PaymentEvent, PaymentStatus, transition,
 )
 from core.billing import invoices
-from core.services import rollups
+from core.analytics import rollups
 
 # A gateway call in flight: if nothing is recorded within this time, the call's
 # answer was lost (crash) and recovery asks the gateway.

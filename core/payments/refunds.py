@@ -25,13 +25,13 @@ from core.db.models import Payment, Refund, StaffRole
 from core.errors import NotFound, ValidationError
 from core.money import Money
 from core.payments import gateway as g
-from core.payments import ledger
+from core.finance import ledger
 from core.payments.amounts import parse_payment_amount
 from core.payments.machine import REFUNDABLE, PaymentEvent, PaymentStatus
 from core.staff import audit
 from core.billing import invoices
-from core.services import rollups
-from core.services import payment_state as st
+from core.analytics import rollups
+from core.payments import state as st
 
 REFUNDERS = {StaffRole.FINANCE, StaffRole.ADMIN}
 AMOUNT_LABEL = "Сумма возврата"
@@ -201,9 +201,9 @@ def reject(app: App, actor: StaffActor, refund_id: int, comment: str) -> None:
 
 
 def _settle_unknown_first(app: App, payment_id: int) -> None:
-    from core.services import payment_recovery
+    from core.payments import recovery
 
-    payment_recovery.resolve(app, payment_id, st.SYSTEM)
+    recovery.resolve(app, payment_id, st.SYSTEM)
     with app.uow(write=False) as uow:
         payment = uow.session.get(Payment, payment_id)
         assert payment is not None

@@ -18,8 +18,8 @@ from core.db.models import AcquirerSettlement
 from core.errors import DomainError
 from core.money import Money
 from core.payments import gateway as g
-from core.payments import ledger
-from core.services import payment_state as st
+from core.finance import ledger
+from core.payments import state as st
 from core.timefmt import format_date, moscow_date
 
 

@@ -19,10 +19,10 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Customer, Payment, Provider, Receipt, StaffRole
 from core.errors import DomainError
-from core.payments import fiscal, receipt
+from core.payments import fiscal, receipt_render
 from core.payments.machine import STATUS_LABELS, PaymentStatus
-from core.services import payment_notices
-from core.services import payment_state as st
+from core.payments import notices
+from core.payments import state as st
 from core.customers.lifecycle import open_block_exists
 from core.customers.cabinet import _session_customer
 
@@ -134,9 +134,9 @@ def fiscalise_request(app: App, request: fiscal.FiscalRequest) -> bool:
         # autoflush the receipt is written by one UPDATE at the commit, not two.
         with s.no_autoflush:
             data = _data(s, payment, row, sent_to=_contact(s, payment))
-            sent = payment_notices.queue_result(s, payment, app.now(),
+            sent = notices.queue_result(s, payment, app.now(),
                                                 status_text="успешно оплачен",
-                                                receipt_text=receipt.receipt_text(data),
+                                                receipt_text=receipt_render.receipt_text(data),
                                                 blocked=blocked)
         row.sent_to = ", ".join(sent) or None
         uow.commit()
@@ -176,12 +176,12 @@ def _document(row: Receipt) -> fiscal.FiscalDocument | None:
 
 
 def _data(s: Session, payment: Payment, row: Receipt | None, *,
-          sent_to: str | None = None) -> receipt.ReceiptData:
+          sent_to: str | None = None) -> receipt_render.ReceiptData:
     provider = s.get(Provider, payment.provider_id)
     assert provider is not None
     status = PaymentStatus(payment.status)
     document = _document(row) if row is not None else None
-    return receipt.ReceiptData(
+    return receipt_render.ReceiptData(
         provider_name=provider.name, provider_inn=provider.inn,
         provider_phone=provider.contact_phone, account_number=payment.account_number,
         amount_kopecks=payment.amount, commission_kopecks=payment.commission,
@@ -194,7 +194,7 @@ def _data(s: Session, payment: Payment, row: Receipt | None, *,
         decline_reason=None if document else (payment.decline_reason or "Платёж не выполнен"))
 
 
-def receipt_data(s: Session, payment: Payment) -> receipt.ReceiptData:
+def receipt_data(s: Session, payment: Payment) -> receipt_render.ReceiptData:
     """The document of a payment with a final status: a fiscal receipt when money moved,
     «Справка об операции» when it did not."""
     status = PaymentStatus(payment.status)
@@ -209,7 +209,7 @@ def receipt_data(s: Session, payment: Payment) -> receipt.ReceiptData:
     return _data(s, payment, row)
 
 
-def _staff_data(app: App, actor: StaffActor, payment_id: int) -> receipt.ReceiptData:
+def _staff_data(app: App, actor: StaffActor, payment_id: int) -> receipt_render.ReceiptData:
     require_role(actor, VIEWERS, "Квитанции платежей")
     with app.uow(write=False) as uow:
         payment = uow.session.get(Payment, int(payment_id))
@@ -219,11 +219,11 @@ def _staff_data(app: App, actor: StaffActor, payment_id: int) -> receipt.Receipt
 
 
 def receipt_html(app: App, actor: StaffActor, payment_id: int) -> str:
-    return receipt.render_html(_staff_data(app, actor, payment_id))
+    return receipt_render.render_html(_staff_data(app, actor, payment_id))
 
 
 def receipt_pdf(app: App, actor: StaffActor, payment_id: int) -> bytes:
-    return receipt.render_pdf(_staff_data(app, actor, payment_id))
+    return receipt_render.render_pdf(_staff_data(app, actor, payment_id))
 
 
 def customer_receipt_pdf(app: App, token: str, payment_id: int) -> bytes:
@@ -236,4 +236,4 @@ def customer_receipt_pdf(app: App, token: str, payment_id: int) -> bytes:
             raise st.PaymentNotFound()
         data = receipt_data(s, payment)
         uow.commit()
-    return receipt.render_pdf(data)
+    return receipt_render.render_pdf(data)

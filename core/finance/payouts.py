@@ -62,7 +62,7 @@ from core.db.models import (
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
 from core.paging import Page, PageRequest, capped_count
-from core.payments import ledger
+from core.finance import ledger
 from core.files import exports
 from core.staff import audit
 from core.timefmt import format_date, moscow_date, moscow_day_start
