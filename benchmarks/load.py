@@ -1,4 +1,4 @@
-"""The scale data set (``core.demo_scale``) as a benchmark and as the base of the others.
+"""The scale data set (``core.demo.scale.load``) as a benchmark and as the base of the others.
 
 ``build(work, scale)`` loads a fresh database — "small": 2,000 customers / 10,000
 payments, "full": 200,000 / 1,000,000 — and returns its figures and URL; the caller
@@ -19,7 +19,7 @@ from core.config import HashingCost
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
 from core.db.models import Base
-from core.demo_scale import TABLES, seed_scale
+from core.demo.scale.load import TABLES, seed_scale
 
 SCALES = {"small": (2_000, 10_000), "full": (200_000, 1_000_000)}
 _CHEAP = HashingCost(argon2_time_cost=1, argon2_memory_cost_kib=1024, argon2_parallelism=1,

@@ -88,8 +88,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from core.demo import seed_demo
-    from core.demo_bank import seed_bank
+    from core.demo.rich import seed_demo
+    from core.demo.bank import seed_bank
 
     if args.payments is not None:
         return _demo_scale(args)
@@ -120,9 +120,9 @@ def _count_option(text: str, option: str) -> int:
 
 
 def _demo_scale(args: argparse.Namespace) -> int:
-    """The bulk loader of a real-sized data set (``core.demo_scale``), then the bank."""
-    from core.demo_bank import seed_bank
-    from core.demo_scale import seed_scale
+    """The bulk loader of a real-sized data set (``core.demo.scale.load``), then the bank."""
+    from core.demo.bank import seed_bank
+    from core.demo.scale.load import seed_scale
 
     payments = _count_option(args.payments, "--payments")
     customers = _count_option(args.customers, "--customers")

@@ -19,7 +19,7 @@ FIELDS = {"name", "value", "unit", "baseline_name", "baseline_value", "ratio", "
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from core.demo import seed_demo
+    from core.demo.rich import seed_demo
 
     work = tmp_path_factory.mktemp("bench")
     url = f"sqlite:///{work / 'demo.db'}"

@@ -110,7 +110,7 @@ def test_demo_customers_can_log_in_with_the_documented_password(cli_env):
     core(cli_env, "db", "upgrade")
     core(cli_env, "demo", "--customers", "20", "--seed", "1")
     app = _app(cli_env)
-    from core.demo import DEMO_PASSWORD
+    from core.demo.rich import DEMO_PASSWORD
     from core.customers import cabinet
     with app.uow(write=False) as uow:
         phone = uow.session.scalar(select(Customer.phone).where(Customer.activated_at.is_not(None),

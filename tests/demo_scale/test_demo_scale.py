@@ -1,4 +1,4 @@
-"""The bulk loader of a real-sized data set (core.demo_scale), at a small size: exact
+"""The bulk loader of a real-sized data set (core.demo.scale.load), at a small size: exact
 counts, a consistent ledger, invoices paid by their payments, timelines, rollups, the
 schema's indexes back after the load, determinism, and the CLI's refusals."""
 from __future__ import annotations
@@ -29,7 +29,7 @@ from core.db.models import (
     Receipt,
     Refund,
 )
-from core.demo_scale import seed_scale
+from core.demo.scale.load import seed_scale
 from core.errors import DomainError
 from core.finance import ledger
 from core.analytics import invoice_snapshot, rollups
@@ -224,7 +224,7 @@ def test_services_keep_working_on_the_loaded_data(scale) -> None:
     """New rows get fresh ids (PostgreSQL's sequences moved past the loaded ones), the bank
     knows the history, and a refund of a loaded payment keeps the ledger whole."""
     from core.db.models import StaffRole
-    from core.demo_bank import seed_bank
+    from core.demo.bank import seed_bank
     from core.payments.machine import PaymentStatus
     from core.customers import cabinet
     from core.payments import refunds

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from core.payments.cards import luhn_ok
 from core.db.models import Base, OutboxMessage, SavedCard
-from core.demo import seed_demo
+from core.demo.rich import seed_demo
 from core.payments.machine import PaymentStatus
 from core.payments.simulator import TEST_CARDS
 from core.notifications import outbox

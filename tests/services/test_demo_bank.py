@@ -10,8 +10,8 @@ from sqlalchemy import select
 from core.app import build_app
 from core.config import Settings
 from core.db.models import Payment, SavedCard, StaffRole
-from core.demo import seed_demo
-from core.demo_bank import seed_bank
+from core.demo.rich import seed_demo
+from core.demo.bank import seed_bank
 from core.payments.machine import PaymentStatus
 from core.payments import recovery, refunds
 from tests.conftest import TEST_SECRETS

@@ -1,4 +1,4 @@
-"""Demo payments (core.demo_payments via seed_demo): consistent with the invoices,
+"""Demo payments (core.demo.payments via seed_demo): consistent with the invoices,
 the state machine and the ledger, and free of anything that looks like a card number."""
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from core.db.models import (
     ActorKind, Invoice, InvoiceStatus, Payment, PaymentEvent, Provider, Refund, SavedCard,
     StaffUser,
 )
-from core.demo import ANCHOR, seed_demo
-from core.demo_payments import _fingerprint, seed_payments
+from core.demo.rich import ANCHOR, seed_demo
+from core.demo.payments import _fingerprint, seed_payments
 from core.money import Money
 from core.payments import gateway
 from core.finance import ledger

@@ -15,10 +15,10 @@ from itertools import repeat
 import numpy as np
 
 from core.config import USER_AGREEMENT_VERSION
-from core.demo import _BLOCK_REASONS, _CITIES, _DOMAINS, _FEMALE, _MALE, _STREETS, _TRANSLIT
-from core.demo_billing import PROVIDERS, mask_payer
-from core.demo_payments import CARD_BINS
-from core.demo_scale_writer import BulkWriter, us
+from core.demo.rich import _BLOCK_REASONS, _CITIES, _DOMAINS, _FEMALE, _MALE, _STREETS, _TRANSLIT
+from core.demo.billing import PROVIDERS, mask_payer
+from core.demo.payments import CARD_BINS
+from core.demo.scale.writer import BulkWriter, us
 from core.customers.rules import search_name_of
 from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS
 

@@ -13,8 +13,8 @@ from itertools import repeat
 
 import numpy as np
 
-from core.demo_billing import MONTHS, PROVIDERS, _period
-from core.demo_scale_writer import BulkWriter, us
+from core.demo.billing import MONTHS, PROVIDERS, _period
+from core.demo.scale.writer import BulkWriter, us
 from core.billing.invoice_rules import add_months
 
 # Period index j = 0 (eleven months back) .. 11 (the current month).

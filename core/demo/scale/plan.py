@@ -1,6 +1,6 @@
 """Scale demo, the payment plan of one chunk: exactly ``quota`` payments, as arrays.
 
-The quota is split like the rich demo's mix (``core.demo_payments``): about 1 % declined
+The quota is split like the rich demo's mix (``core.demo.payments``): about 1 % declined
 attempts nobody retried on this month's invoices, 4 % arbitrary payments without a
 cabinet, 1 % advances from cabinets, 9 % failed attempts (declined, failed, expired)
 shortly before a success, and the rest succeeded invoice payments — 7 % of the paid
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.demo_payments import _HOURS, _STEPS
-from core.demo_scale_billing import CURRENT, Invoices, windows
-from core.demo_scale_people import DAY, HOUR, MINUTE, People
-from core.demo_scale_writer import us
+from core.demo.payments import _HOURS, _STEPS
+from core.demo.scale.billing import CURRENT, Invoices, windows
+from core.demo.scale.people import DAY, HOUR, MINUTE, People
+from core.demo.scale.writer import us
 
 FLOWS = list(_STEPS)  # succeeded, declined, otp_rejected, failed, expired, pending_auth, pending_otp
 F_SUCCEEDED, F_DECLINED, F_OTP_REJECTED, F_FAILED, F_EXPIRED, F_PENDING_AUTH, F_PENDING_OTP = \

@@ -1,7 +1,7 @@
 """Demo payments, saved cards, refunds and their ledger, consistent with the invoices.
 
-Called by ``core.demo.seed_demo`` for each batch of customers, after
-``core.demo_billing`` has written their accounts and invoices, inside the same
+Called by ``core.demo.rich.seed_demo`` for each batch of customers, after
+``core.demo.billing`` has written their accounts and invoices, inside the same
 transaction. Everything is computed in Python first and written with bulk inserts
 (``bulk_insert``: one compiled Core ``insert()``, the driver's executemany in batches
 of ``BATCH``; new ids are read back by a unique key), so 2,000 customers' year of

@@ -1,9 +1,9 @@
 """Demo data at real size: ``python -m core demo --customers 200000 --payments 1000000``.
 
-The rich demo (``core.demo``, without ``--payments``) builds its data row by row in
+The rich demo (``core.demo.rich``, without ``--payments``) builds its data row by row in
 Python, which is right for 2,000 customers and far too slow for 200,000. This loader
 draws every column of a chunk of 10,000 customers as a numpy array and writes it
-through the driver's own bulk path (``core.demo_scale_writer``: sqlite3 ``executemany``
+through the driver's own bulk path (``core.demo.scale.writer``: sqlite3 ``executemany``
 fed lazily, PostgreSQL ``COPY``), with explicit ids, so nothing is read back. The
 non-unique secondary indexes are dropped first and rebuilt once at the end; on SQLite
 foreign keys are not checked during the load (the loader's own ids are consistent, and
@@ -16,7 +16,7 @@ What it writes, deterministically for ``seed`` (same seed, same rows):
   their audit rows, a third with changed subscriptions;
 * about 1.5 personal accounts per customer with the five demo providers, bound to their
   cabinets, and 12 monthly invoices each with their charge lines;
-* exactly ``payments`` payments over the year (``core.demo_scale_plan``: ~90 % succeeded,
+* exactly ``payments`` payments over the year (``core.demo.scale.plan``: ~90 % succeeded,
   declines with the gateway's reasons, failed and expired attempts, a few pending, one
   of them for manual review), saved cards, about 1 % of the successes refunded, every
   payment's events, the ledger's journals and entries, a fiscalised receipt per success,
@@ -27,7 +27,7 @@ What it writes, deterministically for ``seed`` (same seed, same rows):
 Left out, as in the rich demo: outbox messages of the history (notifications are
 produced by new events), reconciliation runs, payout registries and acquirer
 settlements (staff actions on the dashboard). The simulated bank learns the history
-afterwards through ``core.demo_bank.seed_bank`` (one bulk transaction).
+afterwards through ``core.demo.bank.seed_bank`` (one bulk transaction).
 
 The load refuses a database that already has customers, accounts or payments: the ids,
 phone numbers and account numbers are computed, not looked up. If the process is killed
@@ -46,13 +46,13 @@ from tqdm import tqdm
 
 from core.app import App
 from core.db.models import Customer, Payment, Provider, ProviderAccount
-from core.demo import ANCHOR, DEMO_CODE_WORD, DEMO_PASSWORD, ensure_demo_staff
-from core.demo_billing import PROVIDERS, _providers
-from core.demo_scale_billing import make_invoices
-from core.demo_scale_payments import write_payments
-from core.demo_scale_people import write_people
-from core.demo_scale_plan import make_plan
-from core.demo_scale_writer import BulkWriter, create_indexes, drop_indexes, secondary_indexes, us
+from core.demo.rich import ANCHOR, DEMO_CODE_WORD, DEMO_PASSWORD, ensure_demo_staff
+from core.demo.billing import PROVIDERS, _providers
+from core.demo.scale.billing import make_invoices
+from core.demo.scale.payments import write_payments
+from core.demo.scale.people import write_people
+from core.demo.scale.plan import make_plan
+from core.demo.scale.writer import BulkWriter, create_indexes, drop_indexes, secondary_indexes, us
 from core.customers.rules import normalize_code_word
 from core.errors import DomainError
 from core.db.statistics import refresh_statistics

@@ -1,4 +1,4 @@
-"""Bulk writing for ``core.demo_scale``: the driver's own bulk path, columns as strings.
+"""Bulk writing for ``core.demo.scale.load``: the driver's own bulk path, columns as strings.
 
 SQLite: ``sqlite3`` ``executemany`` fed by a lazy ``zip`` of column lists, so no list
 of row tuples is ever built; PostgreSQL: psycopg ``COPY … FROM STDIN``. Timestamps are

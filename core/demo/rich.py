@@ -1,7 +1,7 @@
 """Deterministic, realistic demo data: ``python -m core demo --customers N --seed S``.
 
 Customers and staff here; providers, personal accounts, bindings and 12 months
-of invoices in ``core.demo_billing``.
+of invoices in ``core.demo.billing``.
 
 Bulk inserts through SQLAlchemy Core (the ORM would be ten times slower). All
 demo customers share one password hash and one code-word hash, computed once:
@@ -21,8 +21,8 @@ from core.config import USER_AGREEMENT_VERSION
 from core.db.models import (
     ActorKind, AuditEntry, CabinetBlock, Customer, ProviderAccount, StaffRole, StaffUser,
 )
-from core.demo_billing import seed_billing, seed_subscriptions
-from core.demo_payments import seed_payments
+from core.demo.billing import seed_billing, seed_subscriptions
+from core.demo.payments import seed_payments
 from core.customers.rules import normalize_code_word, search_name_of
 from core.analytics import rollups
 from core.staff import members as staff_service

@@ -14,26 +14,13 @@ from itertools import repeat
 
 import numpy as np
 
-from core.demo_payments import (
-    _STEPS,
-    DECLINES,
-    REFUND_REASONS_FULL,
-    REFUND_REASONS_PART,
-    _fingerprint,
-)
-from core.demo_scale_billing import Invoices, write_invoices
-from core.demo_scale_people import BIN_BRAND, BIN_TEXT, DAY, HOUR, MINUTE, People
-from core.demo_scale_plan import (
-    F_DECLINED,
-    F_FAILED,
-    F_OTP_REJECTED,
-    F_PENDING_AUTH,
-    F_PENDING_OTP,
-    F_SUCCEEDED,
-    FLOWS,
-    Plan,
-)
-from core.demo_scale_writer import BulkWriter, us
+from core.demo.payments import (_STEPS, DECLINES, REFUND_REASONS_FULL, REFUND_REASONS_PART,
+                                _fingerprint)
+from core.demo.scale.billing import Invoices, write_invoices
+from core.demo.scale.people import BIN_BRAND, BIN_TEXT, DAY, HOUR, MINUTE, People
+from core.demo.scale.plan import (F_DECLINED, F_FAILED, F_OTP_REJECTED, F_PENDING_AUTH,
+                                  F_PENDING_OTP, F_SUCCEEDED, FLOWS, Plan)
+from core.demo.scale.writer import BulkWriter, us
 from core.payments import gateway
 from core.finance import ledger
 from core.payments.fiscal import SIMULATOR_FISCAL_DRIVE_NUMBER, SIMULATOR_KKT_REGISTRATION_NUMBER

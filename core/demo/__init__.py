@@ -1,0 +1,6 @@
+"""Demo data, never loaded into a real database by itself: the rich demo of ``make run``
+(``rich`` with ``billing``, ``payments``), the simulated bank's memory of it (``bank``), and the
+data set at real size (``scale/``: 200,000 cabinets, 1,000,000 payments, written in bulk).
+
+May import: every context (it builds their rows) and the ground floor.
+"""
