@@ -77,7 +77,7 @@ _PROVIDERS = ("ООО «Водоканал Перми»", "ПАО «Т Плюс�
 
 
 def payment_rows(count: int) -> list[tuple[Any, ...]]:
-    """Rows as ``payment_views.export_payments`` hands them to ``to_xlsx``: kopecks,
+    """Rows as ``read_models.export_payments`` hands them to ``to_xlsx``: kopecks,
     naive UTC moments (as SQLite returns them), text; some cells empty."""
     start = datetime(2026, 1, 1, 6, 0)
     rows = []

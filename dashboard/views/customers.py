@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import DomainError
 from core.customers import contact_center
-from dashboard.customer_card import render_card
+from dashboard.components.customer_card import render_card
 from dashboard.widgets import (
     choose_and_open, excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager, reset_pager,
 )

@@ -7,7 +7,7 @@ import streamlit as st
 from core.db.models import InvoiceStatus, StaffRole
 from core.errors import DomainError
 from core.billing import invoices, providers
-from dashboard.invoice_views import invoice_table, render_invoice
+from dashboard.components.invoice_panel import invoice_table, render_invoice
 from dashboard.uploads import registry_upload
 from dashboard.widgets import (
     choose_and_open, excel_export, forget_export, get_app, guard, page_request, pager,

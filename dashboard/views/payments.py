@@ -8,9 +8,8 @@ from core.errors import DomainError
 from core.payments.machine import STATUS_LABELS, PaymentStatus
 from core.payments import read_models as pv
 from core.billing import providers
-from dashboard.payment_views import (
-    payment_actions, payment_options, payment_table, pending_table, render_payment,
-)
+from dashboard.components.payment_panel import (payment_actions, payment_options, payment_table,
+                                                pending_table, render_payment)
 from dashboard.widgets import (
     choose_and_open, excel_export, forget_export, get_app, guard, may_act, page_request, pager,
 )

@@ -13,10 +13,9 @@ from core.billing import accounts, invoices
 from core.payments import read_models, saved_cards
 from core.notifications import subscriptions
 from core.customers import contact_center as cc
-from dashboard.invoice_views import invoice_table, render_invoice
-from dashboard.payment_views import (
-    cards_table, payment_actions, payment_options, payment_table, render_payment,
-)
+from dashboard.components.invoice_panel import invoice_table, render_invoice
+from dashboard.components.payment_panel import (cards_table, payment_actions, payment_options,
+                                                payment_table, render_payment)
 from dashboard.widgets import (
     ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager, run_action,
 )
