@@ -72,7 +72,8 @@ def dashboard_env(database_url: str, work: Path) -> Iterator[None]:
 def ensure_admin(database_url: str, work: Path) -> str:
     from sqlalchemy import select
 
-    from core.db.models import StaffRole, StaffUser
+    from core.actors import StaffRole
+    from core.db.models import StaffUser
     from core.staff import members
 
     from benchmarks.common import bench_app
@@ -192,7 +193,7 @@ def bench_search(database_url: str, work: Path) -> list[Figure]:
     """The contact centre's search by each key a caller gives, vs the bare SQL lookup."""
     from sqlalchemy import create_engine
 
-    from core.db.models import StaffRole
+    from core.actors import StaffRole
     from core.paging import PageRequest
     from core.customers import contact_center
     from core.staff.members import StaffActor

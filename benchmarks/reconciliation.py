@@ -190,7 +190,7 @@ def _database(work: Path, database_url: str | None):  # type: ignore[no-untyped-
 
 def _load(app: App, data: _Data):  # type: ignore[no-untyped-def]
     from core.actors import StaffActor
-    from core.db.models import StaffRole
+    from core.actors import StaffRole
 
     now = datetime(2026, 10, 20, tzinfo=UTC)
     with app.engine.begin() as conn:

@@ -37,7 +37,7 @@ from benchmarks.common import Figure, bench_app, median_ms
 from core.config import FAST_HASHING
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
-from core.db.models import StaffRole
+from core.actors import StaffRole
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCALES = ("small", "full")

@@ -1,11 +1,40 @@
-"""Who is acting, and the role checks every staff service starts with."""
+"""Who is acting, and the role checks every staff service starts with.
+
+On the ground floor because every context records who acted and checks staff roles.
+"""
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from core.db.models import StaffRole
-from core.errors import PermissionDenied
+from core.errors import DomainError
+
+
+class ActorKind(str, enum.Enum):
+    """Who did something."""
+
+    CUSTOMER = "customer"  # the cabinet's owner, through the cabinet
+    STAFF = "staff"  # a back-office user, named by staff_id
+    SYSTEM = "system"  # the service itself (jobs, demo seeding)
+
+
+class StaffRole(str, enum.Enum):
+    """What a back-office user may do (pages and actions follow from it)."""
+
+    AGENT = "agent"  # contact center: find, identify, block/unblock customers
+    FINANCE = "finance"  # payments, refunds, reconciliation, payouts
+    MANAGER = "manager"  # analytics only, no personal data
+    ADMIN = "admin"  # everything, staff accounts, overrides
+
+
+class PermissionDenied(DomainError):
+    """A staff member's role does not allow the action (every context checks roles)."""
+
+    code = "permission_denied"
+
+    def __init__(self, what: str = "это действие") -> None:
+        super().__init__(f"Недостаточно прав: {what} недоступно для вашей роли")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from core.notifications.senders import LogFileSender, Sender
 from core.clock import Clock, SystemClock
 from core.config import Settings, load_settings
 from core.db.engine import make_engine
-from core.db.models import Channel
+from core.notifications.channels import Channel
 from core.payments.fiscal import FiscalRegister, FiscalSimulator
 from core.payments.gateway import AcquiringGateway
 from core.payments.inbox import OtpInbox

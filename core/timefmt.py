@@ -32,3 +32,8 @@ def moscow_day_start(day: date) -> datetime:
 def moscow_date(moment: datetime) -> date:
     """The Moscow calendar day a moment falls on."""
     return as_utc(moment).astimezone(MOSCOW).date()
+
+
+def format_until(moment: datetime) -> str:
+    """«25.11.2026 14:05 (МСК)»: lockout messages say when the lock ends."""
+    return format_datetime_msk(moment)

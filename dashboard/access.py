@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.db.models import StaffRole
+from core.actors import StaffRole
 
 A, F, M, ADM = StaffRole.AGENT, StaffRole.FINANCE, StaffRole.MANAGER, StaffRole.ADMIN
 

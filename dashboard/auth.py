@@ -18,7 +18,8 @@ import streamlit_authenticator as stauth
 
 from core.actors import StaffActor
 from core.app import App
-from core.errors import DomainError, LoginFailed, SessionInvalid
+from core.errors import DomainError
+from core.customers.errors import LoginFailed, SessionInvalid
 from core.staff import members
 
 COOKIE_NAME = "utility_backoffice_staff"

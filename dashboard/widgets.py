@@ -14,7 +14,7 @@ from core.paging import PAGE_SIZES, Page, PageRequest
 from core.files import progress
 from core.timefmt import format_date, format_datetime_msk
 from dashboard.access import BY_KEY, can_act
-from core.errors import SessionInvalid
+from core.customers.errors import SessionInvalid
 from core.staff import members
 from dashboard.auth import NAME, TOKEN
 

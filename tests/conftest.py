@@ -18,7 +18,8 @@ from core.clock import FrozenClock
 from core.config import FAST_HASHING, Settings
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
-from core.db.models import Base, Channel
+from core.db.models import Base
+from core.notifications.channels import Channel
 from core.secrets import Secrets
 
 TEST_SECRETS = Secrets(cookie_key="test-cookie-key-" + "x" * 32, hmac_key=b"test-hmac-key")

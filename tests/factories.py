@@ -6,7 +6,7 @@ import re
 
 from core.actors import StaffActor
 from core.app import App
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.customers import cabinet
 from core.notifications import outbox
 from core.staff import members

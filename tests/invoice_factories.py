@@ -9,9 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from core.app import App
-from core.db.models import (
-    AccountBinding, Invoice, InvoiceLine, InvoiceStatus, Provider, ProviderAccount,
-)
+from core.db.models import AccountBinding, Invoice, InvoiceLine, Provider, ProviderAccount
+from core.billing.invoice_rules import InvoiceStatus
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 VODOKANAL_FILE = SAMPLES / "registry_vodokanal_2026-10.csv"

@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from core.app import App
 from tests import invoice_factories
-from core.db.models import (
-    Invoice, InvoiceStatus, OutboxMessage, Provider, ProviderAccount,
-)
+from core.db.models import Invoice, OutboxMessage, Provider, ProviderAccount
+from core.billing.invoice_rules import InvoiceStatus
 
 _seq = itertools.count(1)
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.app import App
-from core.db.models import ActorKind, Payment, PaymentEvent, Refund, SavedCard
+from core.actors import ActorKind
+from core.db.models import Payment, PaymentEvent, Refund, SavedCard
 from core.payments.machine import PaymentStatus
 from core.timefmt import as_utc
 

@@ -16,7 +16,8 @@ from sqlalchemy import case, delete, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from core.app import App
-from core.db.models import Invoice, InvoiceMonthStat, InvoiceStatus, Payment, ProviderAccount
+from core.db.models import Invoice, InvoiceMonthStat, Payment, ProviderAccount
+from core.billing.invoice_rules import InvoiceStatus
 from core.paging import moscow_day
 from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES as CHARGED
 from core.timefmt import moscow_date

@@ -46,18 +46,10 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import (
-    AccountBinding,
-    CabinetBlock,
-    Channel,
-    Customer,
-    InvoiceMonthStat,
-    Payment,
-    PaymentDailyStat,
-    Provider,
-    ProviderAccount,
-    StaffRole,
-)
+from core.db.models import (AccountBinding, CabinetBlock, Customer, InvoiceMonthStat, Payment,
+                            PaymentDailyStat, Provider, ProviderAccount)
+from core.notifications.channels import Channel
+from core.actors import StaffRole
 from core.notifications import template_rules as rules
 from core.errors import ValidationError
 from core.money import Money

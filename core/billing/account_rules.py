@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from core.errors import DomainError, ValidationError, format_until
+from core.errors import DomainError, ValidationError
+from core.timefmt import format_until
 
 try:  # the regex parser moved in Python 3.11; used only to build an example number
     from re import _parser as _sre_parse  # type: ignore[attr-defined]

@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import (
-    AccountBinding, ActorKind, Invoice, OwnershipCheck, Provider, ProviderAccount, StaffRole,
-)
+from core.db.models import AccountBinding, Invoice, OwnershipCheck, Provider, ProviderAccount
+from core.actors import ActorKind, StaffRole
 from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, OWNERSHIP_LOCK,
                                         OWNERSHIP_MAX_FAILURES, AccountAlreadyBound,
                                         AccountNotInRegister, OwnershipProofFailed,

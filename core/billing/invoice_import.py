@@ -26,14 +26,8 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import (
-    Invoice,
-    InvoiceLine,
-    Provider,
-    ProviderAccount,
-    RegistryFile,
-    StaffRole,
-)
+from core.db.models import Invoice, InvoiceLine, Provider, ProviderAccount, RegistryFile
+from core.actors import StaffRole
 from core.billing import invoice_rules as rules
 from core.billing.account_rules import normalize_account_number
 from core.errors import NotFound, ValidationError

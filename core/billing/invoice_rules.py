@@ -11,9 +11,17 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from core.db.models import InvoiceStatus
 from core.errors import DomainError
 from core.money import Money
+
+
+class InvoiceStatus(str, enum.Enum):
+    """Where an invoice stands by real payments (a customer's own mark is kept apart)."""
+
+    UNPAID = "unpaid"  # nothing paid yet
+    PARTIALLY_PAID = "partially_paid"  # paid, but less than the total due
+    PAID = "paid"  # payments cover the total due
+
 
 MONTHS_NOMINATIVE = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
                      "сентябрь", "октябрь", "ноябрь", "декабрь")

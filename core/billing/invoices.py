@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import (
-    AccountBinding, ActorKind, Invoice, InvoiceLine, InvoiceMark, InvoiceStatus, Provider,
-    ProviderAccount, RegistryFile, StaffRole,
-)
+from core.db.models import (AccountBinding, Invoice, InvoiceLine, InvoiceMark, Provider,
+                            ProviderAccount, RegistryFile)
+from core.actors import ActorKind, StaffRole
+from core.billing.invoice_rules import InvoiceStatus
 from core.billing import invoice_rules as rules
 from core.errors import NotFound, ValidationError
 from core.paging import Page, PageRequest, capped_count

@@ -16,18 +16,17 @@ from sqlalchemy.orm import Session
 from core.customers.captcha import CaptchaChallenge
 from core.app import App
 from core.config import USER_AGREEMENT_VERSION
-from core.db.models import (
-    ActivationCode, ActorKind, CabinetBlock, Customer, CustomerSession,
-)
+from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession
+from core.actors import ActorKind
 from core.security import codes
 from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, normalize_code_word,
                                   normalize_email, normalize_phone, search_name_of,
                                   try_normalize_phone, validate_password)
-from core.errors import (
-    AlreadyActivated, AlreadyBlocked, AttemptsExceeded, CabinetBlocked, CodeAlreadyUsed,
-    CodeExpired, CodeInvalid, EmailTaken, LoginFailed, NotActivated, PhoneTaken,
-    SessionInvalid, ValidationError, WrongPassword,
-)
+from core.customers.errors import (AlreadyActivated, AlreadyBlocked, CabinetBlocked, EmailTaken,
+                                   LoginFailed, NotActivated, PhoneTaken, SessionInvalid,
+                                   WrongPassword)
+from core.security.errors import AttemptsExceeded, CodeAlreadyUsed, CodeExpired, CodeInvalid
+from core.errors import ValidationError
 from core.staff import audit
 from core.notifications import subscriptions
 from core.security import throttle

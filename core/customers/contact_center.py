@@ -15,16 +15,13 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import (
-    AccountBinding, ActorKind, AuditEntry, CabinetBlock, CodeWordCheck, Customer, CustomerNote,
-    OutboxMessage, Payment, ProviderAccount, StaffRole,
-)
+from core.db.models import (AccountBinding, AuditEntry, CabinetBlock, CodeWordCheck, Customer,
+                            CustomerNote, OutboxMessage, Payment, ProviderAccount)
+from core.actors import ActorKind, StaffRole
 from core.customers.rules import (CabinetStatus, clean_reason, format_phone, normalize_code_word,
                                   try_normalize_phone)
-from core.errors import (
-    AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked,
-    ValidationError,
-)
+from core.customers.errors import AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked
+from core.errors import ValidationError
 from core.paging import COUNT_CAP, Page, PageRequest, capped_count
 from core.files import exports
 from core.staff import audit

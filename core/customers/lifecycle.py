@@ -9,12 +9,13 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from core.app import App
-from core.db.models import (
-    ActivationCode, CabinetBlock, Channel, Customer, CustomerSession,
-)
+from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession
+from core.notifications.channels import Channel
 from core.security import codes
 from core.customers.rules import CabinetStatus
-from core.errors import AlreadyActivated, CabinetBlocked, NotFound, ResendTooSoon
+from core.customers.errors import AlreadyActivated, CabinetBlocked
+from core.errors import NotFound
+from core.security.errors import ResendTooSoon
 from core.notifications import outbox
 
 ACTIVATION_PURPOSE = "activation"

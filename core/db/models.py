@@ -17,7 +17,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.actors import ActorKind, StaffRole
+from core.billing.invoice_rules import InvoiceStatus
 from core.db.types import UTCDateTime, intpk
+from core.notifications.channels import Channel, MessageStatus
+
+# The status enums live with the rules of their context and are only stored here.
 
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
@@ -37,36 +42,6 @@ class Base(DeclarativeBase):
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s"})
     type_annotation_map = {datetime: UTCDateTime()}
-
-
-class ActorKind(str, enum.Enum):
-    """Who did something."""
-
-    CUSTOMER = "customer"  # the cabinet's owner, through the cabinet
-    STAFF = "staff"  # a back-office user, named by staff_id
-    SYSTEM = "system"  # the service itself (jobs, demo seeding)
-
-
-class StaffRole(str, enum.Enum):
-    """What a back-office user may do (pages and actions follow from it)."""
-
-    AGENT = "agent"  # contact center: find, identify, block/unblock customers
-    FINANCE = "finance"  # payments, refunds, reconciliation, payouts
-    MANAGER = "manager"  # analytics only, no personal data
-    ADMIN = "admin"  # everything, staff accounts, overrides
-
-
-class MessageStatus(str, enum.Enum):
-    """Where a notification is in the outbox."""
-
-    QUEUED = "queued"  # waiting for a sender (also after a failed attempt that will retry)
-    SENT = "sent"  # handed to the channel
-    FAILED = "failed"  # gave up after the attempt limit
-
-
-class Channel(str, enum.Enum):
-    SMS = "sms"
-    EMAIL = "email"
 
 
 class Customer(Base):
@@ -395,14 +370,6 @@ class OwnershipCheck(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[Optional[datetime]]
     updated_at: Mapped[datetime]
-
-
-class InvoiceStatus(str, enum.Enum):
-    """Where an invoice stands by real payments (a customer's own mark is kept apart)."""
-
-    UNPAID = "unpaid"  # nothing paid yet
-    PARTIALLY_PAID = "partially_paid"  # paid, but less than the total due
-    PAID = "paid"  # payments cover the total due
 
 
 class Invoice(Base):

@@ -14,9 +14,8 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.db.models import (
-    AccountBinding, Invoice, InvoiceLine, InvoiceStatus, Provider, ProviderAccount,
-)
+from core.db.models import AccountBinding, Invoice, InvoiceLine, Provider, ProviderAccount
+from core.billing.invoice_rules import InvoiceStatus
 
 MONTHS = 12
 CURRENT_PERIOD = date(2026, 11, 1)
@@ -192,7 +191,8 @@ def _providers(session: Session, now: datetime) -> dict[str, int]:
 def seed_subscriptions(session: Session, rng: random.Random, customer_ids: list[int],
                        now: datetime) -> None:
     """About a third of the customers changed their subscriptions; the rest keep defaults."""
-    from core.db.models import Channel, Subscription
+    from core.notifications.channels import Channel
+    from core.db.models import Subscription
     from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS
 
     rows = []

@@ -42,10 +42,10 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from core.db.models import (
-    AccountBinding, ActorKind, Customer, Invoice, InvoiceStatus, LedgerEntry, LedgerJournal,
-    Payment, Provider, ProviderAccount, Refund, SavedCard, StaffUser,
-)
+from core.db.models import (AccountBinding, Customer, Invoice, LedgerEntry, LedgerJournal, Payment,
+                            Provider, ProviderAccount, Refund, SavedCard, StaffUser)
+from core.actors import ActorKind
+from core.billing.invoice_rules import InvoiceStatus
 from core.db.models import PaymentEvent as PaymentEventRow
 from core.db.types import UTCDateTime
 from core.billing import invoice_rules

@@ -18,9 +18,8 @@ from tqdm import tqdm
 
 from core.app import App
 from core.config import USER_AGREEMENT_VERSION
-from core.db.models import (
-    ActorKind, AuditEntry, CabinetBlock, Customer, ProviderAccount, StaffRole, StaffUser,
-)
+from core.actors import ActorKind, StaffRole
+from core.db.models import AuditEntry, CabinetBlock, Customer, ProviderAccount, StaffUser
 from core.demo.billing import seed_billing, seed_subscriptions
 from core.demo.payments import seed_payments
 from core.customers.rules import normalize_code_word, search_name_of

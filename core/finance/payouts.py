@@ -50,15 +50,8 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import (
-    ActorKind,
-    Payment,
-    Payout,
-    Provider,
-    Refund,
-    StaffRole,
-    StaffUser,
-)
+from core.actors import ActorKind, StaffRole
+from core.db.models import Payment, Payout, Provider, Refund, StaffUser
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
 from core.paging import Page, PageRequest, capped_count

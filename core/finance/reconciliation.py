@@ -45,14 +45,8 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import (
-    Payment,
-    ReconciliationItem,
-    ReconciliationRun,
-    Refund,
-    StaffRole,
-    StaffUser,
-)
+from core.db.models import Payment, ReconciliationItem, ReconciliationRun, Refund, StaffUser
+from core.actors import StaffRole
 from core.errors import DomainError, NotFound, ValidationError
 from core.finance import matching
 from core.finance.bank_registry import RegistryFile, read_registry

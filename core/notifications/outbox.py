@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, aliased
 from core.actors import StaffActor, require_role
 from core.notifications.senders import OutgoingMessage, SendFailed
 from core.app import App
-from core.db.models import (
-    AccountBinding, CabinetBlock, Channel, Customer, Invoice, MessageStatus, OutboxMessage,
-    Provider, ProviderAccount, StaffRole, Subscription,
-)
+from core.db.models import (AccountBinding, CabinetBlock, Customer, Invoice, OutboxMessage,
+                            Provider, ProviderAccount, Subscription)
+from core.notifications.channels import Channel, MessageStatus
+from core.actors import StaffRole
 from core.customers.rules import format_phone, normalize_phone
 from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS, TOPICS, format_period
 from core.notifications.template_rules import render as render_template

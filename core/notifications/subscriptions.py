@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import ActorKind, Channel, Customer, StaffRole, Subscription
+from core.actors import ActorKind, StaffRole
+from core.notifications.channels import Channel
+from core.db.models import Customer, Subscription
 from core.notifications import template_rules as rules
 from core.customers.rules import clean_reason
 from core.errors import ValidationError

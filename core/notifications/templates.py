@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import Channel, MessageTemplate, StaffRole, StaffUser
+from core.notifications.channels import Channel
+from core.db.models import MessageTemplate, StaffUser
+from core.actors import StaffRole
 from core.notifications import template_rules as rules
 from core.errors import ValidationError
 from core.staff import audit

@@ -11,9 +11,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from core.db.models import (
-    Channel, Customer, MessageStatus, OutboxMessage, Payment, Provider, Subscription,
-)
+from core.notifications.channels import Channel, MessageStatus
+from core.db.models import Customer, OutboxMessage, Payment, Provider, Subscription
 from core.customers.rules import format_phone
 from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS
 from core.money import Money

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from core.security.codes import code_hash, code_matches, generate_code
-from core.errors import (
-    AttemptsExceeded, CodeAlreadyUsed, CodeError, CodeExpired, CodeInvalid, ValidationError,
-)
+from core.security.errors import (AttemptsExceeded, CodeAlreadyUsed, CodeError, CodeExpired,
+                                  CodeInvalid)
+from core.errors import ValidationError
 
 OTP_DIGITS = 6
 OTP_LIFETIME = timedelta(minutes=5)

@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session, aliased
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import (
-    ActorKind, Customer, Invoice, Payment, PaymentEvent, Provider, Refund, StaffRole, StaffUser,
-)
+from core.actors import ActorKind, StaffRole
+from core.db.models import Customer, Invoice, Payment, PaymentEvent, Provider, Refund, StaffUser
 from core.customers.rules import format_phone
 from core.errors import NotFound, ValidationError
 from core.files.readers import parse_decimal

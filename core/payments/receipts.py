@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import Customer, Payment, Provider, Receipt, StaffRole
+from core.db.models import Customer, Payment, Provider, Receipt
+from core.actors import StaffRole
 from core.errors import DomainError
 from core.payments import fiscal, receipt_render
 from core.payments.machine import STATUS_LABELS, PaymentStatus

@@ -24,7 +24,8 @@ from sqlalchemy import select
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import Payment, StaffRole
+from core.db.models import Payment
+from core.actors import StaffRole
 from core.payments import gateway as g
 from core.payments.machine import PaymentEvent, PaymentStatus
 from core.staff import audit

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import Payment, Refund, StaffRole
+from core.db.models import Payment, Refund
+from core.actors import StaffRole
 from core.errors import NotFound, ValidationError
 from core.money import Money
 from core.payments import gateway as g

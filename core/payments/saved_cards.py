@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import SavedCard, StaffRole
+from core.db.models import SavedCard
+from core.actors import StaffRole
 from core.customers.rules import clean_reason
 from core.errors import DomainError, NotFound
 from core.staff import audit

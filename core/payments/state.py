@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from core.db.models import ActorKind, Customer, Payment, PaymentOtp, Provider, Receipt
+from core.actors import ActorKind
+from core.db.models import Customer, Payment, PaymentOtp, Provider, Receipt
 from core.db.models import PaymentEvent as PaymentEventRow
 from core.errors import DomainError, NotFound
 from core.finance import ledger

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db.models import LoginThrottle
-from core.errors import LoginLocked
+from core.security.errors import LoginLocked
 from core.timefmt import format_datetime_msk
 
 MAX_LOGIN_FAILURES = 5

@@ -11,7 +11,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.app import App
-from core.db.models import ActorKind, AuditEntry, Customer, StaffRole, StaffUser
+from core.actors import ActorKind, StaffRole
+from core.db.models import AuditEntry, Customer, StaffUser
 from core.customers.rules import format_phone, normalize_phone
 from core.files import exports
 from core.files.progress import reporter

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import ActorKind, StaffRole, StaffSession, StaffUser
+from core.actors import ActorKind, StaffRole
+from core.db.models import StaffSession, StaffUser
 from core.security import codes
 from core.customers.rules import normalize_email
-from core.errors import (
-    LoginFailed, NotFound, SessionInvalid, StaffLoginTaken, ValidationError,
-)
+from core.customers.errors import LoginFailed, SessionInvalid
+from core.errors import NotFound, ValidationError
+from core.staff.errors import StaffLoginTaken
 from core.staff import audit
 from core.security import throttle
 

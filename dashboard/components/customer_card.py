@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.actors import StaffActor
 from core.app import App
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.errors import DomainError
 from core.billing import accounts, invoices

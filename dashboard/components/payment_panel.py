@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.actors import StaffActor
 from core.app import App
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.errors import DomainError
 from core.money import Money, format_kopecks
 from core.payments.read_models import (PaymentDetail, PaymentRow, PendingRow, brand_label,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.billing.account_rules import SERVICE_KINDS
 from core.customers.rules import try_normalize_phone
 from core.errors import DomainError

@@ -14,7 +14,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.actors import StaffActor
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.errors import DomainError
 from core.money import Money
 from core.analytics import metrics

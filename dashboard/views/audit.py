@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.errors import DomainError
 from core.staff import audit, members
 from dashboard.widgets import (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.db.models import InvoiceStatus, StaffRole
+from core.billing.invoice_rules import InvoiceStatus
+from core.actors import StaffRole
 from core.errors import DomainError
 from core.billing import invoices, providers
 from dashboard.components.invoice_panel import invoice_table, render_invoice

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.staff import members
 from core.staff.members import ROLE_LABELS
 from dashboard.widgets import ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, run_action

@@ -8,7 +8,8 @@ import plotly.express as px
 import streamlit as st
 
 from core.actors import StaffActor
-from core.db.models import Channel, MessageStatus, StaffRole
+from core.notifications.channels import Channel, MessageStatus
+from core.actors import StaffRole
 from core.errors import DomainError
 from core.notifications import outbox, subscriptions, templates
 from dashboard.widgets import (

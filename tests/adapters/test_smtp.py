@@ -16,7 +16,8 @@ from core.notifications.senders import OutgoingMessage, SendFailed
 from core.notifications.smtp import SmtpEmailSender
 from core.app import build_app
 from core.config import FAST_HASHING, Settings, SmtpSettings, load_smtp_settings
-from core.db.models import Channel, MessageStatus, OutboxMessage
+from core.notifications.channels import Channel, MessageStatus
+from core.db.models import OutboxMessage
 from core.notifications import outbox
 from core.notifications.outbox import MAX_SEND_ATTEMPTS, RETRY_BACKOFF
 from tests.conftest import TEST_SECRETS

@@ -13,21 +13,13 @@ import openpyxl
 import pytest
 from sqlalchemy import insert, select
 
-from core.db.models import (
-    AccountBinding,
-    AuditEntry,
-    CabinetBlock,
-    Customer,
-    Invoice,
-    InvoiceStatus,
-    Payment,
-    PaymentDailyStat,
-    ProviderAccount,
-    StaffRole,
-    Subscription,
-)
+from core.db.models import (AccountBinding, AuditEntry, CabinetBlock, Customer, Invoice, Payment,
+                            PaymentDailyStat, ProviderAccount, Subscription)
+from core.billing.invoice_rules import InvoiceStatus
+from core.actors import StaffRole
 from core.notifications import template_rules as rules
-from core.errors import PermissionDenied, ValidationError
+from core.actors import PermissionDenied
+from core.errors import ValidationError
 from core.money import Money
 from core.analytics import metrics, rollups
 from core.payments import flow

@@ -9,7 +9,9 @@ from sqlalchemy import select, update
 
 from core.app import App
 from core.clock import FrozenClock
-from core.db.models import Invoice, InvoiceMonthStat, InvoiceStatus, StaffRole
+from core.db.models import Invoice, InvoiceMonthStat
+from core.billing.invoice_rules import InvoiceStatus
+from core.actors import StaffRole
 from core.analytics import metrics, invoice_snapshot
 from core.timefmt import moscow_date
 from tests.factories import make_staff

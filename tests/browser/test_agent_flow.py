@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright

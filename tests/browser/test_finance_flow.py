@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from core.db.models import Receipt, StaffRole
+from core.db.models import Receipt
+from core.actors import StaffRole
 from core.payments import read_models as pv
 from tests.browser.harness import (  # skips the module without chromium or playwright
     TIMEOUT, chromium, login, page_shown, settled, streamlit_server, sync_api, test_app,

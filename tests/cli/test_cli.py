@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from core.customers.captcha import StaticCaptcha
 from core.app import build_app
 from core.config import load_settings
-from core.db.models import CabinetBlock, Customer, StaffRole, StaffUser
+from core.db.models import CabinetBlock, Customer, StaffUser
+from core.actors import StaffRole
 from core.staff import members
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +73,7 @@ def test_staff_deactivate_ends_the_sessions(cli_env):
     app = _app(cli_env)
     token = members.login(app, "agent7", "Agent-pass-2026").session_token
     assert core(cli_env, "staff", "deactivate", "--login", "agent7").returncode == 0
-    from core.errors import SessionInvalid
+    from core.customers.errors import SessionInvalid
     with pytest.raises(SessionInvalid):
         members.check_session(app, token)
 

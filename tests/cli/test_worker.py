@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db.models import Channel
+from core.notifications.channels import Channel
 from core.notifications.outbox import SendReport, enqueue
 from core.worker import (
     OUTBOX_EVERY, Job, WorkerStats, install_signal_handlers, outbox_job, run_worker,

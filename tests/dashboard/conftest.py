@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.customers.captcha import StaticCaptcha
 from core.app import App, build_app
 from core.config import load_settings
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from tests.conftest import TEST_SECRETS
 from tests.factories import STAFF_PASSWORD, make_staff
 

@@ -9,7 +9,8 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from core.db.models import AuditEntry, StaffRole
+from core.db.models import AuditEntry
+from core.actors import StaffRole
 from core.payments.machine import PaymentStatus
 from core.analytics import rollups
 from tests.dashboard.helpers import button, texts

@@ -7,7 +7,8 @@ from datetime import date
 import openpyxl
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, StaffRole, StaffUser
+from core.db.models import AuditEntry, StaffUser
+from core.actors import StaffRole
 from core.customers import contact_center
 from core.staff import members
 from tests.dashboard.helpers import button, confirm, texts
@@ -97,6 +98,6 @@ def test_admin_adds_a_staff_member_and_changes_the_role(dash_app, logged_in):
     with dash_app.uow(write=False) as uow:
         assert uow.session.get(StaffUser, kotova_id).role is StaffRole.FINANCE
     import pytest
-    from core.errors import SessionInvalid
+    from core.customers.errors import SessionInvalid
     with pytest.raises(SessionInvalid, match="роль сотрудника изменена"):
         members.check_session(dash_app, token)

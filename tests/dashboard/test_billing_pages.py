@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.db.models import Invoice, MessageStatus, OutboxMessage, StaffRole, Subscription
+from core.db.models import Invoice, OutboxMessage, Subscription
+from core.notifications.channels import MessageStatus
+from core.actors import StaffRole
 from core.notifications import outbox
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
 from tests.factories import register_and_activate

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from core.customers.captcha import StaticCaptcha
 from core.app import build_app
 from core.config import load_settings
-from core.db.models import AuditEntry, CabinetBlock, StaffRole
+from core.db.models import AuditEntry, CabinetBlock
+from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.customers import contact_center
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core.db.models import AuditEntry, StaffRole
+from core.db.models import AuditEntry
+from core.actors import StaffRole
 from core.staff import members
 from tests.dashboard.conftest import APP_FILE, ROOT, login
 from tests.dashboard.helpers import texts

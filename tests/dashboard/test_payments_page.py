@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, SavedCard, StaffRole
+from core.db.models import AuditEntry, SavedCard
+from core.actors import StaffRole
 from core.payments.machine import PaymentStatus
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
 from tests.factories import register_and_activate
@@ -108,7 +109,7 @@ def test_unknown_outcome_tab(dash_app, logged_in, payments):
 
 def test_manager_has_no_payments_page_and_is_refused_by_the_service(dash_app, logged_in,
                                                                    payments):
-    from core.errors import PermissionDenied
+    from core.actors import PermissionDenied
     from core.paging import PageRequest
     from core.payments import read_models as pv
 

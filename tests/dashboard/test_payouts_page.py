@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, Payout, StaffRole
+from core.db.models import AuditEntry, Payout
+from core.actors import StaffRole
 from tests.dashboard.helpers import button, confirm, texts
 from tests.invoice_factories import make_provider
 from tests.payment_factories import make_payment, make_refund

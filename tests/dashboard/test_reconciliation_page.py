@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.db.models import ReconciliationItem, StaffRole
+from core.db.models import ReconciliationItem
+from core.actors import StaffRole
 from core.finance.bank_registry import registry_for_period, write_registry_csv
 from core.timefmt import moscow_date
 from tests.dashboard.helpers import button, confirm, texts

@@ -223,7 +223,7 @@ def test_cli_loads_a_small_data_set_and_the_bank_knows_it(cli_env) -> None:
 def test_services_keep_working_on_the_loaded_data(scale) -> None:
     """New rows get fresh ids (PostgreSQL's sequences moved past the loaded ones), the bank
     knows the history, and a refund of a loaded payment keeps the ledger whole."""
-    from core.db.models import StaffRole
+    from core.actors import StaffRole
     from core.demo.bank import seed_bank
     from core.payments.machine import PaymentStatus
     from core.customers import cabinet

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from core.app import App
-from core.db.models import Payment, StaffRole
+from core.db.models import Payment
+from core.actors import StaffRole
 from core.finance.bank_registry import registry_for_period
 from core.payments import gateway as g
 from core.payments import refunds

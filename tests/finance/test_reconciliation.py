@@ -9,15 +9,10 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from core.db.models import (
-    AuditEntry,
-    Payment,
-    ReconciliationItem,
-    ReconciliationRun,
-    Refund,
-    StaffRole,
-)
-from core.errors import PermissionDenied, ValidationError
+from core.db.models import AuditEntry, Payment, ReconciliationItem, ReconciliationRun, Refund
+from core.actors import StaffRole
+from core.actors import PermissionDenied
+from core.errors import ValidationError
 from core.finance.bank_registry import (HEADER, OPERATION_WORDS, read_registry, write_registry_csv,
                                         write_registry_xlsx)
 from core.paging import PageRequest

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from core.db.models import ReconciliationItem, StaffRole
+from core.db.models import ReconciliationItem
+from core.actors import StaffRole
 from core.finance import matching, bank_registry
 from core.finance.bank_registry import read_registry, write_registry_csv
 from core.payments import gateway as g

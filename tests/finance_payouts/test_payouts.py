@@ -11,16 +11,10 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from core.db.models import (
-    AuditEntry,
-    LedgerEntry,
-    LedgerJournal,
-    Payment,
-    Payout,
-    Provider,
-    StaffRole,
-)
-from core.errors import PermissionDenied, ValidationError
+from core.db.models import AuditEntry, LedgerEntry, LedgerJournal, Payment, Payout, Provider
+from core.actors import StaffRole
+from core.actors import PermissionDenied
+from core.errors import ValidationError
 from core.paging import PageRequest
 from core.finance import ledger
 from core.finance import payouts

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.clock import FrozenClock
-from core.errors import AttemptsExceeded, CodeAlreadyUsed, CodeExpired, CodeInvalid, ValidationError
+from core.security.errors import AttemptsExceeded, CodeAlreadyUsed, CodeExpired, CodeInvalid
+from core.errors import ValidationError
 from core.payments.otp import (
     OTP_DIGITS, OTP_LIFETIME, OTP_MAX_ATTEMPTS, OtpAlreadyUsed, OtpAttemptsExceeded, OtpExpired,
     OtpInvalid, OtpOutcome, check, issue,

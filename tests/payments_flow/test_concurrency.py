@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from core.timefmt import moscow_date
-from core.db.models import Invoice, LedgerJournal, Payment, Receipt, Refund, StaffRole
+from core.db.models import Invoice, LedgerJournal, Payment, Receipt, Refund
+from core.actors import StaffRole
 from core.errors import DomainError, ValidationError
 from core.payments import gateway as g
 from core.finance import ledger

@@ -6,9 +6,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from core.db.models import (
-    Invoice, InvoiceStatus, LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentOtp,
-)
+from core.db.models import Invoice, LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentOtp
+from core.billing.invoice_rules import InvoiceStatus
 from core.billing.invoice_rules import InvoiceAlreadyPaid
 from core.errors import ValidationError
 from core.finance import ledger

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, Payment, Refund, StaffRole
+from core.db.models import AuditEntry, Payment, Refund
+from core.actors import StaffRole
 from core.errors import ValidationError
 from core.payments.machine import PaymentStatus
 from core.payments import refunds

@@ -26,7 +26,8 @@ from hypothesis import strategies as hs
 from sqlalchemy import func, select
 
 from core.timefmt import moscow_date
-from core.db.models import Invoice, LedgerJournal, Payment, PaymentEvent, StaffRole
+from core.db.models import Invoice, LedgerJournal, Payment, PaymentEvent
+from core.actors import StaffRole
 from core.errors import DomainError, ValidationError
 from core.payments import gateway as g
 from core.finance import ledger

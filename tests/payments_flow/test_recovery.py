@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from core.cli import main as cli_main
-from core.db.models import AuditEntry, StaffRole
-from core.errors import PermissionDenied
+from core.db.models import AuditEntry
+from core.actors import StaffRole
+from core.actors import PermissionDenied
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
 from core.payments import recovery, flow, refunds

@@ -7,11 +7,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from core.db.models import (
-    AuditEntry, Invoice, InvoiceStatus, LedgerJournal, OutboxMessage, Payment, Receipt, Refund,
-    StaffRole,
-)
-from core.errors import PermissionDenied, ValidationError
+from core.db.models import (AuditEntry, Invoice, LedgerJournal, OutboxMessage, Payment, Receipt,
+                            Refund)
+from core.billing.invoice_rules import InvoiceStatus
+from core.actors import StaffRole
+from core.actors import PermissionDenied
+from core.errors import ValidationError
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
 from core.payments import receipts, refunds

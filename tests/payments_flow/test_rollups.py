@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.db.models import PaymentDailyStat, StaffRole
+from core.db.models import PaymentDailyStat
+from core.actors import StaffRole
 from core.payments import refunds
 from core.analytics import rollups
 from tests.factories import make_staff

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from core.cli import main as cli_main
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from core.finance import ledger
 from core.payments import refunds
 from core.finance import settlement

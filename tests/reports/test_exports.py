@@ -76,7 +76,7 @@ def test_several_sheets_with_progress() -> None:
 
 def test_an_audited_export_reports_its_progress_to_a_listener(app) -> None:
     """The page's progress bar hears rows written against the rows expected."""
-    from core.db.models import StaffRole
+    from core.actors import StaffRole
     from core.files import exports, progress
     from core.customers import contact_center
     from tests.factories import make_staff, register

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.db.models import StaffRole
+from core.actors import StaffRole
 from tests.factories import make_staff
 
 

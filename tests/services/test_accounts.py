@@ -7,17 +7,17 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from core.db.models import (
-    AccountBinding, ActorKind, AuditEntry, CabinetBlock, Invoice, InvoiceStatus, OwnershipCheck,
-    ProviderAccount, StaffRole,
-)
+from core.db.models import (AccountBinding, AuditEntry, CabinetBlock, Invoice, OwnershipCheck,
+                            ProviderAccount)
+from core.actors import ActorKind, StaffRole
+from core.billing.invoice_rules import InvoiceStatus
 from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, AccountAlreadyBound,
                                         AccountNotInRegister, OwnershipProofFailed,
                                         OwnershipProofLocked, OwnershipProofUnavailable,
                                         ProviderNotInvoicing, TooManyAccounts)
-from core.errors import (
-    CabinetBlocked, NotFound, PermissionDenied, SessionInvalid, ValidationError,
-)
+from core.customers.errors import CabinetBlocked, SessionInvalid
+from core.errors import NotFound, ValidationError
+from core.actors import PermissionDenied
 from core.billing import accounts, providers
 from core.customers import cabinet
 from tests.factories import make_staff, register_and_activate

@@ -6,11 +6,11 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from core.db.models import ActivationCode, Customer, MessageStatus, OutboxMessage
-from core.errors import (
-    AlreadyActivated, AttemptsExceeded, CodeExpired, CodeInvalid, ResendTooSoon,
-    ValidationError,
-)
+from core.db.models import ActivationCode, Customer, OutboxMessage
+from core.notifications.channels import MessageStatus
+from core.customers.errors import AlreadyActivated
+from core.security.errors import AttemptsExceeded, CodeExpired, CodeInvalid, ResendTooSoon
+from core.errors import ValidationError
 from core.customers import cabinet
 from core.notifications import outbox
 from tests.factories import register, sms_codes

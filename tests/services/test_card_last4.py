@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, text, update
 
 from core.app import App
-from core.db.models import Payment, StaffRole
+from core.db.models import Payment
+from core.actors import StaffRole
 from core.paging import PageRequest
 from core.payments import read_models as pv
 from tests.factories import make_staff

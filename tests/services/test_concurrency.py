@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Customer, OutboxMessage
-from core.errors import EmailTaken, PhoneTaken
+from core.customers.errors import EmailTaken, PhoneTaken
 from core.customers import cabinet
 from tests.factories import registration
 from tests.services.dbstate import count

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.db.models import AuditEntry, OutboxMessage, StaffRole
+from core.db.models import AuditEntry, OutboxMessage
+from core.actors import StaffRole
 from core.customers.rules import CabinetStatus, PersonalData
-from core.errors import AlreadyActivated, PermissionDenied, ResendTooSoon, ValidationError
+from core.customers.errors import AlreadyActivated
+from core.actors import PermissionDenied
+from core.security.errors import ResendTooSoon
+from core.errors import ValidationError
 from core.paging import PageRequest
 from core.staff import audit
 from core.customers import contact_center

@@ -6,10 +6,9 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, CabinetBlock
 from core.customers.rules import CabinetStatus
-from core.errors import (
-    AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked, PermissionDenied,
-    ValidationError,
-)
+from core.customers.errors import AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked
+from core.actors import PermissionDenied
+from core.errors import ValidationError
 from core.paging import PageRequest
 from core.staff import audit
 from core.customers import contact_center as cc

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from core.app import build_app
 from core.config import Settings
-from core.db.models import Payment, SavedCard, StaffRole
+from core.db.models import Payment, SavedCard
+from core.actors import StaffRole
 from core.demo.rich import seed_demo
 from core.demo.bank import seed_bank
 from core.payments.machine import PaymentStatus

@@ -10,10 +10,9 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import String, Text, select
 
-from core.db.models import (
-    ActorKind, Invoice, InvoiceStatus, Payment, PaymentEvent, Provider, Refund, SavedCard,
-    StaffUser,
-)
+from core.actors import ActorKind
+from core.db.models import Invoice, Payment, PaymentEvent, Provider, Refund, SavedCard, StaffUser
+from core.billing.invoice_rules import InvoiceStatus
 from core.demo.rich import ANCHOR, seed_demo
 from core.demo.payments import _fingerprint, seed_payments
 from core.money import Money

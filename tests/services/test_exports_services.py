@@ -7,8 +7,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, StaffRole
-from core.errors import PermissionDenied, ValidationError
+from core.db.models import AuditEntry
+from core.actors import StaffRole
+from core.actors import PermissionDenied
+from core.errors import ValidationError
 from core.staff import audit
 from core.customers import contact_center, cabinet
 from core.customers.rules import PersonalData

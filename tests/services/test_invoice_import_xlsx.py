@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import xlsxwriter
 
-from core.db.models import InvoiceStatus
+from core.billing.invoice_rules import InvoiceStatus
 from core.billing import invoices
 from tests.invoice_factories import (
     BAD_FILE, VODOKANAL_FILE, add_accounts, make_provider, vodokanal,

@@ -9,9 +9,13 @@ import openpyxl
 import pytest
 from sqlalchemy import insert, select
 
-from core.db.models import AuditEntry, Invoice, InvoiceMark, InvoiceStatus, StaffRole
+from core.db.models import AuditEntry, Invoice, InvoiceMark
+from core.billing.invoice_rules import InvoiceStatus
+from core.actors import StaffRole
 from core.billing import invoice_rules as rules
-from core.errors import NotFound, PermissionDenied, SessionInvalid, ValidationError
+from core.errors import NotFound, ValidationError
+from core.actors import PermissionDenied
+from core.customers.errors import SessionInvalid
 from core.paging import COUNT_CAP, PageRequest
 from core.customers import cabinet
 from core.billing import invoices

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import Customer, CustomerSession
-from core.errors import (
-    CabinetBlocked, LoginFailed, LoginLocked, NotActivated, SessionInvalid, ValidationError,
-    WrongPassword,
-)
+from core.customers.errors import (CabinetBlocked, LoginFailed, NotActivated, SessionInvalid,
+                                   WrongPassword)
+from core.security.errors import LoginLocked
+from core.errors import ValidationError
 from core.customers import contact_center, cabinet
 from core.timefmt import format_datetime_msk
 from tests.factories import PASSWORD, make_staff, register, register_and_activate

@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import delete, select, text, update
 
-from core.db.models import AuditEntry, Channel, MessageStatus, OutboxMessage
+from core.db.models import AuditEntry, OutboxMessage
+from core.notifications.channels import Channel, MessageStatus
 from core.customers import contact_center, cabinet
 from core.notifications import outbox
 from core.notifications.outbox import MAX_SEND_ATTEMPTS, RETRY_BACKOFF

@@ -6,10 +6,11 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import delete, event, select
 
-from core.db.models import (
-    AuditEntry, Channel, Customer, MessageStatus, OutboxMessage, StaffRole, Subscription,
-)
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.db.models import AuditEntry, Customer, OutboxMessage, Subscription
+from core.notifications.channels import Channel, MessageStatus
+from core.actors import StaffRole
+from core.errors import NotFound, ValidationError
+from core.actors import PermissionDenied
 from core.money import Money
 from core.paging import PageRequest
 from core.customers import contact_center, cabinet

@@ -9,8 +9,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, StaffRole
-from core.errors import NotFound, PermissionDenied, SessionInvalid, ValidationError
+from core.db.models import AuditEntry
+from core.actors import StaffRole
+from core.errors import NotFound, ValidationError
+from core.actors import PermissionDenied
+from core.customers.errors import SessionInvalid
 from core.paging import PageRequest
 from core.payments.machine import PaymentStatus
 from core.customers import cabinet

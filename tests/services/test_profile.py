@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, Customer
 from core.customers.rules import PersonalData
-from core.errors import SessionInvalid, ValidationError, WrongPassword
+from core.customers.errors import SessionInvalid, WrongPassword
+from core.errors import ValidationError
 from core.paging import PageRequest
 from core.customers import contact_center, cabinet
 from tests.factories import CODE_WORD, PASSWORD, make_staff, register_and_activate

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.db.models import (
-    ActorKind, AuditEntry, ProviderAccount, RegistryFile, StaffRole,
-)
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.actors import ActorKind, StaffRole
+from core.db.models import AuditEntry, ProviderAccount, RegistryFile
+from core.errors import NotFound, ValidationError
+from core.actors import PermissionDenied
 from core.files.readers import FileUnreadable
 from core.billing import providers
 from core.billing.providers import ProviderForm

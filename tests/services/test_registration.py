@@ -7,9 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from core.config import USER_AGREEMENT_VERSION
-from core.db.models import AuditEntry, Channel, Customer, MessageStatus, OutboxMessage
+from core.db.models import AuditEntry, Customer, OutboxMessage
+from core.notifications.channels import Channel, MessageStatus
 from core.customers.rules import CabinetStatus, PersonalData
-from core.errors import EmailTaken, LoginFailed, PhoneTaken, ValidationError
+from core.customers.errors import EmailTaken, LoginFailed, PhoneTaken
+from core.errors import ValidationError
 from core.customers import cabinet
 from core.customers.lifecycle import status_of
 from tests.factories import register, registration, sms_codes

@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, SavedCard, StaffRole
-from core.errors import DomainError, NotFound, PermissionDenied, SessionInvalid, ValidationError
+from core.db.models import AuditEntry, SavedCard
+from core.actors import StaffRole
+from core.errors import DomainError, NotFound, ValidationError
+from core.actors import PermissionDenied
+from core.customers.errors import SessionInvalid
 from core.payments import saved_cards
 from tests.factories import make_staff, register_and_activate
 from tests.payment_factories import make_card

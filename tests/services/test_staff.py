@@ -6,10 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, StaffRole, StaffUser
-from core.errors import (
-    LoginFailed, LoginLocked, PermissionDenied, SessionInvalid, StaffLoginTaken, ValidationError,
-)
+from core.db.models import AuditEntry, StaffUser
+from core.actors import StaffRole
+from core.customers.errors import LoginFailed, SessionInvalid
+from core.security.errors import LoginLocked
+from core.actors import PermissionDenied
+from core.staff.errors import StaffLoginTaken
+from core.errors import ValidationError
 from core.staff import members
 from tests.factories import STAFF_PASSWORD, make_staff
 from tests.services.dbstate import snapshot

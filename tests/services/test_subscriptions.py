@@ -4,11 +4,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from core.db.models import (
-    ActorKind, AuditEntry, CabinetBlock, Channel, Customer, StaffRole, Subscription,
-)
+from core.actors import ActorKind, StaffRole
+from core.db.models import AuditEntry, CabinetBlock, Customer, Subscription
+from core.notifications.channels import Channel
 from core.notifications.template_rules import CHANNELS, DEFAULT_SUBSCRIPTIONS, TOPICS
-from core.errors import NotFound, PermissionDenied, SessionInvalid, ValidationError
+from core.errors import NotFound, ValidationError
+from core.actors import PermissionDenied
+from core.customers.errors import SessionInvalid
 from core.customers import contact_center, cabinet
 from core.notifications import subscriptions
 from tests.factories import make_staff, register, register_and_activate

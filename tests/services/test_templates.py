@@ -4,9 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, Channel, MessageTemplate, StaffRole
+from core.db.models import AuditEntry, MessageTemplate
+from core.notifications.channels import Channel
+from core.actors import StaffRole
 from core.notifications import template_rules as rules
-from core.errors import PermissionDenied, ValidationError
+from core.actors import PermissionDenied
+from core.errors import ValidationError
 from core.notifications import templates
 from tests.factories import make_staff
 from tests.services.dbstate import count, snapshot

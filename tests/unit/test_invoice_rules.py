@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from core.db.models import InvoiceStatus
+from core.billing.invoice_rules import InvoiceStatus
 from core.billing import invoice_rules as rules
 from core.billing.invoice_rules import PaymentEvent
 

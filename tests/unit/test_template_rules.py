@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from core.db.models import Channel
+from core.notifications.channels import Channel
 from core.notifications import template_rules as rules
 from core.errors import ValidationError
 

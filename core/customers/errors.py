@@ -1,0 +1,106 @@
+"""Errors of customers and their cabinets: registration, login, the cabinet's state, the code word."""
+from __future__ import annotations
+
+from core.errors import DomainError
+
+
+class CustomerError(DomainError):
+    code = "customer_error"
+
+
+class PhoneTaken(CustomerError):
+    code = "phone_taken"
+
+    def __init__(self) -> None:
+        super().__init__("Телефон: этот номер уже зарегистрирован", field="phone")
+
+
+class EmailTaken(CustomerError):
+    code = "email_taken"
+
+    def __init__(self) -> None:
+        super().__init__("E-mail: этот адрес уже зарегистрирован", field="email")
+
+
+class LoginFailed(CustomerError):
+    """Same answer for an unknown login and a wrong password: no enumeration."""
+
+    code = "login_failed"
+
+    def __init__(self) -> None:
+        super().__init__("Неверный логин или пароль")
+
+
+class CabinetBlocked(CustomerError):
+    code = "cabinet_blocked"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Личный кабинет заблокирован. Для разблокировки обратитесь в Контакт-центр "
+            "по бесплатному номеру 8 800 100 39 00"
+        )
+
+
+class NotActivated(CustomerError):
+    code = "not_activated"
+
+    def __init__(self) -> None:
+        super().__init__("Личный кабинет ещё не активирован: введите код из SMS")
+
+
+class AlreadyActivated(CustomerError):
+    code = "already_activated"
+
+    def __init__(self) -> None:
+        super().__init__("Личный кабинет уже активирован")
+
+
+class AlreadyBlocked(CustomerError):
+    code = "already_blocked"
+
+    def __init__(self) -> None:
+        super().__init__("Личный кабинет уже заблокирован")
+
+
+class NotBlocked(CustomerError):
+    code = "not_blocked"
+
+    def __init__(self) -> None:
+        super().__init__("Личный кабинет не заблокирован")
+
+
+class WrongPassword(CustomerError):
+    code = "wrong_password"
+
+    def __init__(self, field_label: str = "Текущий пароль") -> None:
+        super().__init__(f"{field_label}: неверный пароль", field="password")
+
+
+class SessionInvalid(DomainError):
+    code = "session_invalid"
+
+    def __init__(self, message: str = "Сеанс завершён, войдите снова") -> None:
+        super().__init__(message)
+
+
+class CodeWordError(DomainError):
+    code = "code_word_error"
+
+
+class CodeWordLocked(CodeWordError):
+    code = "code_word_locked"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Кодовое слово: проверка заблокирована после 3 неверных ответов; "
+            "снять блокировку может администратор"
+        )
+
+
+class CodeWordNotVerified(CodeWordError):
+    code = "code_word_not_verified"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Разблокировка: сначала проверьте кодовое слово, которое называет клиент"
+        )
