@@ -35,7 +35,7 @@ def bench_payment_flow(work: Path) -> list[Figure]:
 
     from core.db.models import Base
     from core.payments import flow
-    from tests.payment_flow_factories import card, last_otp, new_key, payer
+    from tests.factories.payment_flow import card, last_otp, new_key, payer
 
     url = f"sqlite:///{work / 'pay.db'}"
     upgrade(make_engine(url))

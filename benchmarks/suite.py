@@ -48,7 +48,7 @@ def bench_session_check(database_url: str, work: Path) -> Figure:
     from sqlalchemy import text
 
     from core.staff import members
-    from tests.factories import STAFF_PASSWORD, make_staff
+    from tests.factories.customers import STAFF_PASSWORD, make_staff
 
     app = bench_app(database_url, work, FAST_HASHING)
     member = make_staff(app, StaffRole.AGENT)
@@ -64,7 +64,7 @@ def bench_session_check(database_url: str, work: Path) -> Figure:
 
 def bench_registration(work: Path, count: int) -> Figure:
     from core.customers import cabinet
-    from tests.factories import registration
+    from tests.factories.customers import registration
 
     url = f"sqlite:///{work / 'reg.db'}"
     upgrade(make_engine(url))

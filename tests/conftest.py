@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from core.customers.captcha import StaticCaptcha
 from core.notifications.senders import LogFileSender, RecordingSender
+from core.actors import StaffRole
 from core.app import App, build_app
 from core.clock import FrozenClock
 from core.config import FAST_HASHING, Settings
@@ -96,3 +97,17 @@ def app(db_url: str, tmp_path: Path, clock: FrozenClock,
                  Channel.EMAIL: email_sender})
     yield application
     application.engine.dispose()
+
+
+@pytest.fixture
+def agent(app):  # type: ignore[no-untyped-def]
+    from tests.factories.customers import make_staff
+
+    return make_staff(app, StaffRole.AGENT)
+
+
+@pytest.fixture
+def admin(app):  # type: ignore[no-untyped-def]
+    from tests.factories.customers import make_staff
+
+    return make_staff(app, StaffRole.ADMIN)

@@ -27,19 +27,12 @@ from core.customers import contact_center
 from core.notifications import subscriptions
 from core.analytics.metrics import AnalyticsFilter
 from core.timefmt import moscow_date
-from tests import factories
+from tests.factories import customers
 from core.analytics import invoice_snapshot
-from tests.invoice_factories import make_invoice
-from tests.payment_flow_factories import (
-    DECLINED_CARD,
-    ERROR_CARD,
-    INSUFFICIENT_CARD,
-    last_otp,
-    new_key,
-    pay_invoice,
-    payer,
-)
-from tests.services.dbstate import snapshot
+from tests.factories.billing import make_invoice
+from tests.factories.payment_flow import (DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, last_otp,
+                                          new_key, pay_invoice, payer)
+from tests.factories.dbstate import snapshot
 
 CHARGED = {"succeeded", "partially_refunded", "refunded"}
 FINAL = CHARGED | {"declined", "failed", "expired"}
@@ -66,14 +59,14 @@ def _pay_saved(app, p, invoice_id: int) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def world(app, clock):  # type: ignore[no-untyped-def]
     """Payments, registrations and blocks across the previous and the current period."""
-    admin = factories.make_staff(app, StaffRole.ADMIN)
+    admin = customers.make_staff(app, StaffRole.ADMIN)
     # --- previous period (16.11) ---
     _at(clock, datetime(2026, 11, 16, 10, 0, tzinfo=UTC))
     a = payer(app)  # provider A
     pay_invoice(app, a)  # succeeded (new card)
     a2 = payer(app, provider_id=a.provider_id)
     pay_invoice(app, a2, DECLINED_CARD)  # declined: issuer
-    factories.register(app)  # never activated
+    customers.register(app)  # never activated
     contact_center.block(app, admin, a2.customer_id, "Просьба клиента")
     # --- current period (22.11) ---
     _at(clock, datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
@@ -92,16 +85,16 @@ def world(app, clock):  # type: ignore[no-untyped-def]
                  due_date=date(2026, 11, 20))  # overdue
     make_invoice(app, c.account_id, date(2026, 11, 1), 20_000,
                  due_date=date(2026, 12, 10))  # not yet due
-    factories.register(app)  # never activated
+    customers.register(app)  # never activated
     # one customer unsubscribes from new-invoice SMS
     subscriptions.set_subscription(app, b.token, "new_invoice", "sms", False)
     # a block opened in the current period and one from before that was lifted in it
     contact_center.block(app, admin, c.customer_id, "Утерян телефон")
     _at(clock, datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
     return {"a": a, "b": b, "c": c, "d": d, "admin": admin,
-            "manager": factories.make_staff(app, StaffRole.MANAGER),
-            "finance": factories.make_staff(app, StaffRole.FINANCE),
-            "agent": factories.make_staff(app, StaffRole.AGENT)}
+            "manager": customers.make_staff(app, StaffRole.MANAGER),
+            "finance": customers.make_staff(app, StaffRole.FINANCE),
+            "agent": customers.make_staff(app, StaffRole.AGENT)}
 
 
 # --- independent recomputation from the raw rows ---------------------------------------

@@ -14,8 +14,8 @@ from core.billing.invoice_rules import InvoiceStatus
 from core.actors import StaffRole
 from core.analytics import metrics, invoice_snapshot
 from core.timefmt import moscow_date
-from tests.factories import make_staff
-from tests.invoice_factories import add_accounts, make_invoice, make_provider
+from tests.factories.customers import make_staff
+from tests.factories.billing import add_accounts, make_invoice, make_provider
 
 
 def _snapshot(app: App) -> dict[tuple[date, int, str], int]:

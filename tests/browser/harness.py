@@ -21,7 +21,7 @@ from core.config import FAST_HASHING, Settings
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
 from tests.conftest import TEST_SECRETS
-from tests.factories import STAFF_PASSWORD
+from tests.factories.customers import STAFF_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

@@ -17,7 +17,7 @@ from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
     TIMEOUT, chromium, login, page_shown, streamlit_server, sync_api, test_app,
 )
-from tests.factories import STAFF_PASSWORD, make_staff, register_and_activate
+from tests.factories.customers import STAFF_PASSWORD, make_staff, register_and_activate
 
 pytestmark = pytest.mark.browser
 
@@ -123,7 +123,7 @@ def test_a_deep_link_survives_the_login_form(server, browser):
 
 
 def test_agent_opens_a_customers_invoice_breakdown(server, browser):
-    from tests.invoice_factories import VODOKANAL_FILE, bind, vodokanal
+    from tests.factories.billing import VODOKANAL_FILE, bind, vodokanal
 
     app, base = server["app"], str(server["base"])
     from core.billing import invoices

@@ -21,8 +21,8 @@ from core.payments import read_models as pv
 from tests.browser.harness import (  # skips the module without chromium or playwright
     TIMEOUT, chromium, login, page_shown, settled, streamlit_server, sync_api, test_app,
 )
-from tests.factories import make_staff
-from tests.payment_flow_factories import pay_invoice, payer
+from tests.factories.customers import make_staff
+from tests.factories.payment_flow import pay_invoice, payer
 
 pytestmark = pytest.mark.browser
 MASKED_CARD = "411111******1111"

@@ -8,9 +8,7 @@ from sqlalchemy import func, select
 
 from core.db.models import Invoice
 from tests.cli.test_cli import _app, core
-from tests.invoice_factories import (
-    BAD_FILE, ENERGO_FILE, VODOKANAL_FILE, energo, vodokanal,
-)
+from tests.factories.billing import BAD_FILE, ENERGO_FILE, VODOKANAL_FILE, energo, vodokanal
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from core.app import App, build_app
 from core.config import load_settings
 from core.actors import StaffRole
 from tests.conftest import TEST_SECRETS
-from tests.factories import STAFF_PASSWORD, make_staff
+from tests.factories.customers import STAFF_PASSWORD, make_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_FILE = str(ROOT / "dashboard" / "app.py")

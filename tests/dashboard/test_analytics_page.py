@@ -14,9 +14,9 @@ from core.actors import StaffRole
 from core.payments.machine import PaymentStatus
 from core.analytics import rollups
 from tests.dashboard.helpers import button, texts
-from tests.factories import register_and_activate
-from tests.invoice_factories import make_provider
-from tests.payment_factories import make_payment
+from tests.factories.customers import register_and_activate
+from tests.factories.billing import make_provider
+from tests.factories.payments import make_payment
 
 
 

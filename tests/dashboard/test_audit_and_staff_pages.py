@@ -12,7 +12,7 @@ from core.actors import StaffRole
 from core.customers import contact_center
 from core.staff import members
 from tests.dashboard.helpers import button, confirm, texts
-from tests.factories import make_staff, register_and_activate
+from tests.factories.customers import make_staff, register_and_activate
 
 
 def test_admin_filters_the_journal_by_action_and_customer_phone(dash_app, logged_in):

@@ -8,10 +8,9 @@ from core.notifications.channels import MessageStatus
 from core.actors import StaffRole
 from core.notifications import outbox
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
-from tests.factories import register_and_activate
-from tests.invoice_factories import (
-    BAD_FILE, SAMPLES, VODOKANAL_CP1251_FILE, VODOKANAL_FILE, bind, vodokanal,
-)
+from tests.factories.customers import register_and_activate
+from tests.factories.billing import (BAD_FILE, SAMPLES, VODOKANAL_CP1251_FILE, VODOKANAL_FILE, bind,
+                                     vodokanal)
 
 
 def _invoices(app) -> int:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.customers import contact_center
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
-from tests.factories import make_staff, register_and_activate
+from tests.factories.customers import make_staff, register_and_activate
 
 
 def _blocked_customer(app, phone="+79991234567"):  # type: ignore[no-untyped-def]
@@ -114,7 +114,7 @@ def test_resend_activation_code_from_the_card(dash_app, logged_in):
 
     from core.clock import FrozenClock
     from core.db.models import OutboxMessage
-    from tests.factories import register
+    from tests.factories.customers import register
 
     # Registered two minutes ago (a second App on the same database with its own clock),
     # so the 60-second pause between codes has passed.

@@ -10,7 +10,7 @@ from core.actors import StaffRole
 from core.staff import members
 from tests.dashboard.conftest import APP_FILE, ROOT, login
 from tests.dashboard.helpers import texts
-from tests.factories import STAFF_PASSWORD, make_staff
+from tests.factories.customers import STAFF_PASSWORD, make_staff
 
 
 def test_wrong_staff_password_is_refused_and_audited(dash_app):

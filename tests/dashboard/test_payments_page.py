@@ -10,10 +10,10 @@ from core.db.models import AuditEntry, SavedCard
 from core.actors import StaffRole
 from core.payments.machine import PaymentStatus
 from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
-from tests.factories import register_and_activate
-from tests.invoice_factories import make_provider
-from tests.payment_factories import make_card, make_payment, make_refund
-from tests.services.dbstate import snapshot
+from tests.factories.customers import register_and_activate
+from tests.factories.billing import make_provider
+from tests.factories.payments import make_card, make_payment, make_refund
+from tests.factories.dbstate import snapshot
 
 UTC = timezone.utc
 
@@ -265,7 +265,7 @@ def shared_gateway(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_finance_refunds_part_of_a_real_payment(shared_gateway, dash_app, logged_in):
     from core.db.models import Payment, Refund
-    from tests.payment_flow_factories import pay_invoice, payer
+    from tests.factories.payment_flow import pay_invoice, payer
 
     p = payer(dash_app, total_due=150_000)
     view = pay_invoice(dash_app, p)
@@ -317,7 +317,7 @@ def test_agent_gets_a_receipt_from_the_customer_card(dash_app, logged_in, paymen
 def test_a_second_finance_user_approves_a_big_refund(shared_gateway, dash_app, logged_in):
     from core.db.models import Refund
     from core.payments import refunds
-    from tests.payment_flow_factories import pay_invoice, payer
+    from tests.factories.payment_flow import pay_invoice, payer
 
     view = pay_invoice(dash_app, payer(dash_app, total_due=3_000_000))
     at, asker = logged_in(StaffRole.FINANCE)

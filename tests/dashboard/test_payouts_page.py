@@ -10,8 +10,8 @@ from sqlalchemy import select
 from core.db.models import AuditEntry, Payout
 from core.actors import StaffRole
 from tests.dashboard.helpers import button, confirm, texts
-from tests.invoice_factories import make_provider
-from tests.payment_factories import make_payment, make_refund
+from tests.factories.billing import make_provider
+from tests.factories.payments import make_payment, make_refund
 
 PAGE = "views/payouts.py"
 

@@ -13,7 +13,7 @@ from core.actors import StaffRole
 from core.finance.bank_registry import registry_for_period, write_registry_csv
 from core.timefmt import moscow_date
 from tests.dashboard.helpers import button, confirm, texts
-from tests.payment_flow_factories import pay_invoice, payer
+from tests.factories.payment_flow import pay_invoice, payer
 
 PAGE = "views/reconciliation.py"
 

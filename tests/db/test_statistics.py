@@ -12,8 +12,8 @@ from core.db.models import Payment
 from core.db.statistics import refresh_statistics
 from core.jobs import all_jobs
 from core.finance.payouts import _payment_conditions
-from tests.invoice_factories import make_provider
-from tests.payment_factories import make_payment
+from tests.factories.billing import make_provider
+from tests.factories.payments import make_payment
 
 
 def _payments_over_days(app: App, days: int) -> None:

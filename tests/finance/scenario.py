@@ -14,8 +14,8 @@ from core.finance.bank_registry import registry_for_period
 from core.payments import gateway as g
 from core.payments import refunds
 from core.timefmt import moscow_date
-from tests.factories import make_staff
-from tests.payment_flow_factories import TIMEOUT_CHARGED_CARD, pay_invoice, payer
+from tests.factories.customers import make_staff
+from tests.factories.payment_flow import TIMEOUT_CHARGED_CARD, pay_invoice, payer
 
 DAY = date(2026, 11, 25)  # the FrozenClock's day (09:00 UTC = 12:00 Moscow)
 

@@ -18,7 +18,7 @@ from core.finance.bank_registry import (HEADER, OPERATION_WORDS, read_registry, 
 from core.paging import PageRequest
 from core.finance import reconciliation as rec
 from core.timefmt import MOSCOW, as_utc
-from tests.factories import make_staff
+from tests.factories.customers import make_staff
 from tests.finance import scenario
 
 

@@ -15,7 +15,7 @@ from core.finance import matching, bank_registry
 from core.finance.bank_registry import read_registry, write_registry_csv
 from core.payments import gateway as g
 from core.finance import reconciliation as rec
-from tests.factories import make_staff
+from tests.factories.customers import make_staff
 from tests.finance import scenario
 
 T0 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
