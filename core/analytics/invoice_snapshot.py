@@ -19,7 +19,7 @@ from core.app import App
 from core.db.models import Invoice, InvoiceMonthStat, Payment, ProviderAccount
 from core.billing.invoice_rules import InvoiceStatus
 from core.paging import moscow_day
-from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES as CHARGED
+from core.payments import machine
 from core.timefmt import moscow_date
 
 RECENT_MONTHS = 3  # invoices are paid within a month or two of their period
@@ -42,7 +42,7 @@ def refresh(session: Session, now: datetime, since: date | None = None) -> int:
     # Paid late: some successful payment for it was made after the due date (so the
     # last one was); one probe of ix_payments_invoice per paid invoice.
     late = exists(select(Payment.id).where(
-        Payment.invoice_id == Invoice.id, Payment.status.in_(CHARGED),
+        Payment.invoice_id == Invoice.id, Payment.status.in_(machine.values(machine.CHARGED)),
         moscow_day(session, Payment.finalized_at) > Invoice.due_date))
     klass = case(
         (Invoice.status == InvoiceStatus.PAID,

@@ -54,7 +54,7 @@ from core.notifications import template_rules as rules
 from core.errors import ValidationError
 from core.money import Money
 from core.payments.gateway import DECLINE_MESSAGES
-from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES
+from core.payments import machine
 from core.files import exports
 from core.staff import audit
 from core.notifications.subscriptions import subscribed_cells
@@ -65,7 +65,7 @@ VIEWERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN, StaffRole.FINANCE})
 EXPORTERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN})
 MAX_DAYS = 731  # two years (a leap year included)
 GRAINS: dict[str, str] = {"day": "по дням", "week": "по неделям", "month": "по месяцам"}
-CHARGED = SUCCESSFUL_PAYMENT_STATUSES
+CHARGED = machine.values(machine.CHARGED)
 OUTCOME_LABELS = {"declined": "Отказ банка", "failed": "Ошибка обработки",
                   "expired": "Истёк срок подтверждения"}
 INVOICE_CLASSES: dict[str, str] = {

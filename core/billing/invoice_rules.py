@@ -118,7 +118,7 @@ def period_label(period: date) -> str:
 
 # --- status from payments ---------------------------------------------------
 
-class PaymentEvent(str, enum.Enum):
+class InvoiceEvent(str, enum.Enum):
     """What happens to the amount paid on an invoice."""
 
     PAY = "pay"  # a payment for this invoice reached a final success
@@ -134,16 +134,16 @@ class Coverage(str, enum.Enum):
 
 
 # (state, event, coverage after it) -> next state. Anything not here is refused.
-TRANSITIONS: dict[tuple[InvoiceStatus, PaymentEvent, Coverage], InvoiceStatus] = {
-    (InvoiceStatus.UNPAID, PaymentEvent.PAY, Coverage.PART): InvoiceStatus.PARTIALLY_PAID,
-    (InvoiceStatus.UNPAID, PaymentEvent.PAY, Coverage.FULL): InvoiceStatus.PAID,
-    (InvoiceStatus.PARTIALLY_PAID, PaymentEvent.PAY, Coverage.PART): InvoiceStatus.PARTIALLY_PAID,
-    (InvoiceStatus.PARTIALLY_PAID, PaymentEvent.PAY, Coverage.FULL): InvoiceStatus.PAID,
-    (InvoiceStatus.PARTIALLY_PAID, PaymentEvent.REVERT, Coverage.PART):
+TRANSITIONS: dict[tuple[InvoiceStatus, InvoiceEvent, Coverage], InvoiceStatus] = {
+    (InvoiceStatus.UNPAID, InvoiceEvent.PAY, Coverage.PART): InvoiceStatus.PARTIALLY_PAID,
+    (InvoiceStatus.UNPAID, InvoiceEvent.PAY, Coverage.FULL): InvoiceStatus.PAID,
+    (InvoiceStatus.PARTIALLY_PAID, InvoiceEvent.PAY, Coverage.PART): InvoiceStatus.PARTIALLY_PAID,
+    (InvoiceStatus.PARTIALLY_PAID, InvoiceEvent.PAY, Coverage.FULL): InvoiceStatus.PAID,
+    (InvoiceStatus.PARTIALLY_PAID, InvoiceEvent.REVERT, Coverage.PART):
         InvoiceStatus.PARTIALLY_PAID,
-    (InvoiceStatus.PARTIALLY_PAID, PaymentEvent.REVERT, Coverage.NONE): InvoiceStatus.UNPAID,
-    (InvoiceStatus.PAID, PaymentEvent.REVERT, Coverage.PART): InvoiceStatus.PARTIALLY_PAID,
-    (InvoiceStatus.PAID, PaymentEvent.REVERT, Coverage.NONE): InvoiceStatus.UNPAID,
+    (InvoiceStatus.PARTIALLY_PAID, InvoiceEvent.REVERT, Coverage.NONE): InvoiceStatus.UNPAID,
+    (InvoiceStatus.PAID, InvoiceEvent.REVERT, Coverage.PART): InvoiceStatus.PARTIALLY_PAID,
+    (InvoiceStatus.PAID, InvoiceEvent.REVERT, Coverage.NONE): InvoiceStatus.UNPAID,
 }
 _STATUS_OF_COVERAGE = {Coverage.NONE: InvoiceStatus.UNPAID,
                        Coverage.PART: InvoiceStatus.PARTIALLY_PAID,
@@ -196,7 +196,7 @@ class RevertExceedsPaid(InvoiceError):
 class IllegalInvoiceTransition(InvoiceError):
     code = "invoice_transition_illegal"
 
-    def __init__(self, status: InvoiceStatus, event: PaymentEvent) -> None:
+    def __init__(self, status: InvoiceStatus, event: InvoiceEvent) -> None:
         super().__init__(f"Счёт в состоянии «{STATUS_LABELS[status]}»: "
                          f"операция {event.value} невозможна")
 
@@ -218,16 +218,16 @@ class Settlement:
     paid_amount: int  # kopecks, from payments only
 
 
-def settle(status: InvoiceStatus, total_due: int, paid_amount: int, event: PaymentEvent,
+def settle(status: InvoiceStatus, total_due: int, paid_amount: int, event: InvoiceEvent,
            amount: int) -> Settlement:
     """The invoice after ``amount`` kopecks are paid on it or reverted; raises if illegal."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidPaymentAmount()
     if not any(key[:2] == (status, event) for key in TRANSITIONS):
-        if event is PaymentEvent.PAY:
+        if event is InvoiceEvent.PAY:
             raise InvoiceAlreadyPaid()
         raise NothingToRevert()
-    if event is PaymentEvent.PAY:
+    if event is InvoiceEvent.PAY:
         paid = paid_amount + amount
         if paid > max(total_due, 0):
             raise Overpayment(max(total_due - paid_amount, 0))

@@ -39,15 +39,15 @@ HISTORY_LIMIT = 1000
 
 def apply_payment(session: Session, invoice_id: int, amount_kopecks: int) -> rules.Settlement:
     """A payment for the invoice succeeded: raise its paid amount and move its status."""
-    return _settle(session, invoice_id, rules.PaymentEvent.PAY, amount_kopecks)
+    return _settle(session, invoice_id, rules.InvoiceEvent.PAY, amount_kopecks)
 
 
 def revert_payment(session: Session, invoice_id: int, amount_kopecks: int) -> rules.Settlement:
     """A payment for the invoice was refunded: lower its paid amount and move its status."""
-    return _settle(session, invoice_id, rules.PaymentEvent.REVERT, amount_kopecks)
+    return _settle(session, invoice_id, rules.InvoiceEvent.REVERT, amount_kopecks)
 
 
-def _settle(session: Session, invoice_id: int, event: rules.PaymentEvent,
+def _settle(session: Session, invoice_id: int, event: rules.InvoiceEvent,
             amount: int) -> rules.Settlement:
     invoice = session.scalar(select(Invoice).where(Invoice.id == invoice_id).with_for_update())
     if invoice is None:

@@ -541,7 +541,7 @@ class Payment(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for updates
 
 
-class PaymentEvent(Base):
+class PaymentEventRecord(Base):
     """Every transition of a payment: when, who, from what to what, and the details."""
 
     __tablename__ = "payment_events"

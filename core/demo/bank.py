@@ -11,12 +11,11 @@ from sqlalchemy import and_, func, or_, select
 
 from core.app import App
 from core.db.models import Payment, SavedCard
-from core.payments.machine import PaymentStatus
-from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES
+from core.payments.machine import CHARGED, PaymentStatus, values
 from core.payments.simulator import HistoricCard, HistoricTxn
 from core.timefmt import as_utc
 
-_CHARGED = SUCCESSFUL_PAYMENT_STATUSES
+_CHARGED = values(CHARGED)
 
 
 def seed_bank(app: App) -> int:

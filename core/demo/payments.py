@@ -46,7 +46,7 @@ from core.db.models import (AccountBinding, Customer, Invoice, LedgerEntry, Ledg
                             Provider, ProviderAccount, Refund, SavedCard, StaffUser)
 from core.actors import ActorKind
 from core.billing.invoice_rules import InvoiceStatus
-from core.db.models import PaymentEvent as PaymentEventRow
+from core.db.models import PaymentEventRecord
 from core.db.types import UTCDateTime
 from core.billing import invoice_rules
 from core.money import Money
@@ -55,7 +55,7 @@ from core.finance import ledger
 from core.payments.amounts import commission as commission_of
 from core.payments.machine import PaymentEvent as E
 from core.payments.machine import PaymentStatus as S
-from core.payments.machine import transition
+from core.payments.machine import CHARGED, transition, values
 
 BATCH = 4000  # rows per bulk statement
 LOCAL = timedelta(hours=3)  # Moscow time: people pay in their daytime
@@ -638,7 +638,7 @@ class _Writer:
                                        details={"refund_id": refund_id, "amount": r["amount"]}))
                 status = after
             assert status.value == p["status"] or i not in refund_events
-        self._insert(PaymentEventRow, event_rows)
+        self._insert(PaymentEventRecord, event_rows)
 
         # Invoices: a refunded invoice payment is reverted through the invoice rules.
         for refund_id, i, r in sorted(zip(refund_ids, refund_src, refund_rows),
@@ -648,7 +648,7 @@ class _Writer:
                 continue
             status, total_due, paid = self.invoice_state[invoice_id]
             settled = invoice_rules.settle(status, total_due, paid,
-                                           invoice_rules.PaymentEvent.REVERT, r["amount"])
+                                           invoice_rules.InvoiceEvent.REVERT, r["amount"])
             self.invoice_state[invoice_id] = (settled.status, total_due, settled.paid_amount)
             self.changed_invoices.add(invoice_id)
         if self.changed_invoices:
@@ -663,7 +663,7 @@ class _Writer:
         journal_rows, lines = [], []
         for i in order:
             p = self.payments[i]
-            if p["status"] in ledger.SUCCESSFUL_PAYMENT_STATUSES:
+            if p["status"] in values(CHARGED):
                 journal_rows.append(dict(kind=ledger.KIND_PAYMENT, at=p["finalized_at"],
                                          payment_id=pid_of[i], refund_id=None,
                                          reverses_journal_id=None, memo=None))

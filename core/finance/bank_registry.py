@@ -76,7 +76,7 @@ FRAME_COLUMNS = ("line_no", "txn_id", "rrn", "masked_pan", "amount", "operation"
 
 
 @dataclass(frozen=True)
-class RegistryFile:
+class BankRegistry:
     """A read registry: its lines as a frame (``FRAME_COLUMNS``; amounts in kopecks,
     positive; time UTC) unless ``problems`` refuse it."""
 
@@ -151,7 +151,7 @@ def registry_for_period(app, day_from: date, day_to: date) -> list[g.SettlementL
 
 # --- reading ------------------------------------------------------------------
 
-def read_registry(file_name: str, data: bytes) -> RegistryFile:
+def read_registry(file_name: str, data: bytes) -> BankRegistry:
     """Read a registry file (CSV or XLSX). Raises ``core.files.readers.FileUnreadable`` for
     a file that is not a table at all; row problems come back in ``problems``."""
     checksum = hashlib.sha256(data or b"").hexdigest()
@@ -161,11 +161,11 @@ def read_registry(file_name: str, data: bytes) -> RegistryFile:
         rows, missing = read_table(file_name, data, COLUMNS)
         lacking = [c for c in REQUIRED if c in missing]
         if set(missing) == set(COLUMNS):
-            return RegistryFile(file_name, checksum, empty, (RowProblem(
+            return BankRegistry(file_name, checksum, empty, (RowProblem(
                 None, "Заголовок", "не найдена строка заголовка с названиями столбцов: "
                 + ", ".join(HEADER)),))
         if lacking:
-            return RegistryFile(file_name, checksum, empty, tuple(
+            return BankRegistry(file_name, checksum, empty, tuple(
                 RowProblem(None, LABELS[c], "в файле нет такого столбца") for c in lacking))
         frame = pd.DataFrame([{**row.values, "line_no": row.number} for row in rows],
                              columns=["line_no", *COLUMNS])
@@ -174,7 +174,7 @@ def read_registry(file_name: str, data: bytes) -> RegistryFile:
     totals_frame = frame.loc[totals]
     frame = frame.loc[~totals].reset_index(drop=True)
     if frame.empty:
-        return RegistryFile(file_name, checksum, empty,
+        return BankRegistry(file_name, checksum, empty,
                             (RowProblem(None, "Файл", "нет ни одной операции"),), totals_rows)
     parsed, problems = _parse(frame)
     if not problems:
@@ -182,8 +182,8 @@ def read_registry(file_name: str, data: bytes) -> RegistryFile:
     if problems:
         problems.sort(key=lambda p: (p.row or 0, list(LABELS.values()).index(p.column)
                                      if p.column in LABELS.values() else 99))
-        return RegistryFile(file_name, checksum, empty, tuple(problems), totals_rows)
-    return RegistryFile(file_name, checksum, parsed, (), totals_rows)
+        return BankRegistry(file_name, checksum, empty, tuple(problems), totals_rows)
+    return BankRegistry(file_name, checksum, parsed, (), totals_rows)
 
 
 def _plain_csv(data: bytes) -> pd.DataFrame | None:
@@ -435,6 +435,6 @@ def frame_from_lines(lines: Sequence[g.SettlementLine]) -> pd.DataFrame:
     })
 
 
-__all__ = ["COLUMNS", "FRAME_COLUMNS", "HEADER", "RegistryFile", "RowProblem",
+__all__ = ["COLUMNS", "FRAME_COLUMNS", "HEADER", "BankRegistry", "RowProblem",
            "frame_from_lines", "read_registry", "registry_for_period", "write_registry_csv",
            "write_registry_xlsx"]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core.db.models import LedgerEntry, LedgerJournal, Payment, Refund
 from core.errors import DomainError
+from core.payments.machine import CHARGED, values
 
 # Money the acquirer holds for us: customers' charges not yet settled to our bank (asset).
 CLEARING = "clearing"
@@ -44,9 +45,6 @@ KIND_REFUND = "refund"
 KIND_SETTLEMENT = "settlement"
 KIND_PAYOUT = "payout"
 KIND_REVERSAL = "reversal"
-
-# Payment statuses whose charge went through (a payment journal must point at one of them).
-SUCCESSFUL_PAYMENT_STATUSES = ("succeeded", "partially_refunded", "refunded")
 
 # (account, provider_id, amount)
 Line = tuple[str, "int | None", int]
@@ -252,7 +250,7 @@ def _expected_clearing(session: Session) -> int:
     paid = session.scalar(
         base.with_only_columns(func.coalesce(func.sum(sign * (Payment.amount + Payment.commission)), 0))
         .join(Payment, Payment.id == LedgerJournal.payment_id)
-        .where(kind == KIND_PAYMENT, Payment.status.in_(SUCCESSFUL_PAYMENT_STATUSES)))
+        .where(kind == KIND_PAYMENT, Payment.status.in_(values(CHARGED))))
     refunded = session.scalar(
         base.with_only_columns(func.coalesce(func.sum(sign * Refund.amount), 0))
         .join(Refund, Refund.id == LedgerJournal.refund_id)
@@ -329,7 +327,7 @@ def check(session: Session, *, limit: int = 20) -> LedgerCheck:
             select(LedgerJournal.id, Payment.id, Payment.status)
             .join(Payment, Payment.id == LedgerJournal.payment_id)
             .where(LedgerJournal.kind == KIND_PAYMENT,
-                   Payment.status.not_in(SUCCESSFUL_PAYMENT_STATUSES))
+                   Payment.status.not_in(values(CHARGED)))
             .order_by(LedgerJournal.id).limit(limit)):
         problems.append(f"Журнал {journal_id} проводит платёж {payment_id} в статусе «{status}», "
                         f"а не успешный.")

@@ -30,7 +30,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from core.finance.ledger import SUCCESSFUL_PAYMENT_STATUSES
+from core.payments import machine
 
 CLASSES = ("matched", "amount_differs", "status_differs", "missing_at_bank",
            "missing_at_ours", "duplicate_at_bank")
@@ -39,7 +39,7 @@ CLASS_LABELS = {"matched": "Совпало", "amount_differs": "Расходит
                 "status_differs": "Расходится статус", "missing_at_bank": "Нет в реестре банка",
                 "missing_at_ours": "Нет у нас", "duplicate_at_bank": "Дубль в реестре банка"}
 # Our statuses under which the card was charged.
-CHARGED = SUCCESSFUL_PAYMENT_STATUSES
+CHARGED = machine.values(machine.CHARGED)
 WINDOW = timedelta(minutes=10)
 WINDOW_PASSES = 5  # greedy one-to-one passes of the window step (each pass is vectorised)
 REFUND_STATUS = "refund"  # ``our_status`` of a row whose our side is a succeeded refund

@@ -56,6 +56,7 @@ from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
 from core.paging import Page, PageRequest, capped_count
 from core.finance import ledger
+from core.payments import machine
 from core.files import exports
 from core.staff import audit
 from core.timefmt import format_date, moscow_date, moscow_day_start
@@ -63,7 +64,7 @@ from core.timefmt import format_date, moscow_date, moscow_day_start
 # UI.md «Реестры перечислений»: finance and administrators; nobody else.
 PAYOUT_ROLES = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
 WHAT = "реестры перечислений"
-SUCCESSFUL = ledger.SUCCESSFUL_PAYMENT_STATUSES
+SUCCESSFUL = machine.values(machine.CHARGED)
 REFUND_SUCCEEDED = "succeeded"
 LINES_LIMIT = 500  # a preview shows at most this many lines per provider
 FILE_LINES_LIMIT = 1_000_000

@@ -49,12 +49,12 @@ from core.db.models import Payment, ReconciliationItem, ReconciliationRun, Refun
 from core.actors import StaffRole
 from core.errors import DomainError, NotFound, ValidationError
 from core.finance import matching
-from core.finance.bank_registry import RegistryFile, read_registry
+from core.finance.bank_registry import BankRegistry, read_registry
 from core.files.readers import RowProblem
 from core.paging import Page, PageRequest, capped_count
 from core.files import exports
 from core.staff import audit
-from core.payments.read_models import status_label
+from core.payments.machine import status_label
 from core.timefmt import format_date, format_datetime_msk, moscow_day_start
 
 RECONCILERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
@@ -261,7 +261,7 @@ def _refuse_known(s: Session, checksum: str) -> None:
         raise FileAlreadyReconciled(*earlier)
 
 
-def _our_side(s: Session, registry: RegistryFile,
+def _our_side(s: Session, registry: BankRegistry,
               period: tuple[date, date]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Our payments and succeeded refunds that could meet the file's lines: one SQL read
     each straight into a frame (no ORM objects, no per-row type processing)."""

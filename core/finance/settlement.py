@@ -19,7 +19,7 @@ from core.errors import DomainError
 from core.money import Money
 from core.payments import gateway as g
 from core.finance import ledger
-from core.payments import state as st
+from core.payments import state
 from core.timefmt import format_date, moscow_date
 
 
@@ -52,7 +52,7 @@ def settle_day(app: App, day: date) -> SettlementResult:
     try:
         lines = app.acquirer().settlement_registry(day)
     except (g.GatewayTimeout, g.GatewayUnavailable):
-        raise st.GatewayDown() from None
+        raise state.GatewayDown() from None
     paid = sum(x.amount_kopecks for x in lines if x.operation is g.Operation.PAYMENT)
     refunded = sum(x.amount_kopecks for x in lines if x.operation is g.Operation.REFUND)
     now = app.now()

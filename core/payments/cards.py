@@ -31,6 +31,15 @@ class Brand(StrEnum):
     MIR = "mir"  # 2200–2204
 
 
+# How a card's brand is written for people: receipts, payment cards, saved cards.
+BRAND_LABELS: dict[str, str] = {"visa": "Visa", "mastercard": "Mastercard", "mir": "Мир"}
+
+
+def brand_label(brand: str | None) -> str:
+    """«Visa», «Мир»; an unknown brand is shown as stored."""
+    return BRAND_LABELS.get((brand or "").lower(), brand or "")
+
+
 def digits_only(number: str) -> str:
     """The number without the spaces or dashes people type between groups."""
     return _SEPARATORS.sub("", str(number or ""))

@@ -33,17 +33,17 @@ from core.payments import gateway as g
 from core.payments import otp
 from core.payments.amounts import commission, parse_payment_amount
 from core.payments.cards import CardInput, validate_cvv
-from core.payments.machine import PaymentEvent, PaymentStatus
+from core.payments.machine import UNDECIDED, PaymentEvent, PaymentStatus, status_label, values
 from core.payments import notices, quotes, receipts, saved_cards
 from core.payments.saved_cards import CardNotFound
-from core.payments import state as st
+from core.payments import state
 from core.customers.cabinet import _session_customer
 
 KEY_LABEL = "Ключ запроса"
 _KEY = re.compile(r"[A-Za-z0-9._:-]{8,64}", re.ASCII)
 
 
-class IdempotencyConflict(st.PaymentError):
+class IdempotencyConflict(state.PaymentError):
     code = "idempotency_conflict"
 
     def __init__(self) -> None:
@@ -51,7 +51,7 @@ class IdempotencyConflict(st.PaymentError):
                          "(другая сумма или лицевой счёт)", field="idempotency_key")
 
 
-class InvoicePaymentInProgress(st.PaymentError):
+class InvoicePaymentInProgress(state.PaymentError):
     code = "invoice_payment_in_progress"
 
     def __init__(self, payment_id: int) -> None:
@@ -103,7 +103,7 @@ _BY_KEY = select(Payment).where(Payment.idempotency_key == bindparam("key"))
 _CLAIM_ROWS = (select(Payment)
                .where(or_(Payment.idempotency_key == bindparam("key"),
                           and_(Payment.invoice_id == bindparam("invoice_id"),
-                               Payment.status.in_(sorted(x.value for x in st.ACTIVE)))))
+                               Payment.status.in_(values(UNDECIDED)))))
                .order_by(Payment.id))
 # NOWAIT: a live payment locked by someone else is being confirmed, recovered or
 # refunded right now — and its confirmation locks the invoice we hold next: waiting
@@ -152,23 +152,23 @@ def _claim(s: Session, key: str, fingerprint: str, invoice_id: int | None,
             return found
     for other in rows:
         lapsed = (other.status == PaymentStatus.CREATED.value
-                  and now - other.created_at >= st.ABANDON_AFTER
-                  and not st.authorize_sent(s, other.id))
+                  and now - other.created_at >= state.ABANDON_AFTER
+                  and not state.authorize_sent(s, other.id))
         if not lapsed:
             raise InvoicePaymentInProgress(other.id)
-        st.apply(s, other, PaymentEvent.ABANDONED, now=now, actor=st.SYSTEM)
+        state.apply(s, other, PaymentEvent.ABANDONED, now=now, actor=state.SYSTEM)
     return None
 
 
 def _new_payment(s: Session, key: str, fingerprint: str, values: dict[str, object],
-                 now: datetime, payer: st.EventActor) -> Payment:
+                 now: datetime, payer: state.EventActor) -> Payment:
     payment = Payment(idempotency_key=key, request_fingerprint=fingerprint,
                       status=PaymentStatus.CREATED.value, created_at=now, updated_at=now,
-                      next_check_at=now + st.ABANDON_AFTER, check_attempts=0,
+                      next_check_at=now + state.ABANDON_AFTER, check_attempts=0,
                       manual_review=False, version=1, refunded_amount=0, **values)
     s.add(payment)
     s.flush()
-    st.record_creation(s, payment, payer, {"amount": payment.amount,
+    state.record_creation(s, payment, payer, {"amount": payment.amount,
                                            "commission": payment.commission})
     return payment
 
@@ -185,7 +185,7 @@ def _repeated(app: App, key: str, fingerprint: str | None) -> PaymentView | None
 
 def _insert(app: App, request: dict[str, object], values: dict[str, object],
             key: str, invoice_id: int | None = None,
-            payer: st.EventActor = st.CUSTOMER) -> PaymentView:
+            payer: state.EventActor = state.CUSTOMER) -> PaymentView:
     """Write the payment once per key; the same key and request return it again."""
     fingerprint = _fingerprint(**request)
     now = app.now()
@@ -244,7 +244,7 @@ def start_invoice_payment(app: App, token: str, invoice_id: int,
             payment = _new_payment(s, key, fingerprint, {
                 "customer_id": customer.id, "provider_id": prov.id, "account_number": number,
                 "provider_account_id": invoice.provider_account_id, "invoice_id": invoice.id,
-                "amount": amount.kopecks, "commission": fee.kopecks}, now, st.CUSTOMER)
+                "amount": amount.kopecks, "commission": fee.kopecks}, now, state.CUSTOMER)
             view = _view(s, payment)
             uow.commit()
             return view
@@ -294,16 +294,16 @@ def start_account_payment(app: App, *, provider_id: int, account_number: str,
 def _payer_payment(s: Session, payment_id: int, token: str | None, key: str | None,
                    now: datetime, *, lock: bool) -> Payment:
     """The payment, if the caller is its payer; the same «not found» otherwise."""
-    payment = (st.lock_payment(s, payment_id, with_parties=True) if lock
+    payment = (state.lock_payment(s, payment_id, with_parties=True) if lock
                else s.get(Payment, int(payment_id)) if str(payment_id).isdigit() else None)
     if payment is None:
-        raise st.PaymentNotFound()
+        raise state.PaymentNotFound()
     if payment.customer_id is not None:
         customer = _session_customer(s, token or "", now)
         if customer.id != payment.customer_id:
-            raise st.PaymentNotFound()
+            raise state.PaymentNotFound()
     elif not key or key.strip() != payment.idempotency_key:
-        raise st.PaymentNotFound()
+        raise state.PaymentNotFound()
     return payment
 
 
@@ -357,8 +357,8 @@ def _authorize(app: App, payment_id: int, token: str | None, key: str | None, *,
         payment = _at_step(app, uow, payment_id, token, key, PaymentStatus.CREATED)
         if isinstance(payment, PaymentView):
             return payment
-        if st.authorize_sent(s, payment.id):
-            raise st.PaymentInProgress()
+        if state.authorize_sent(s, payment.id):
+            raise state.PaymentInProgress()
         token_value = None
         if saved is not None:
             row = s.get(SavedCard, int(saved))
@@ -369,9 +369,9 @@ def _authorize(app: App, payment_id: int, token: str | None, key: str | None, *,
         else:
             assert card is not None
             payment.masked_pan, payment.card_brand = card.masked, str(card.brand)
-        st.apply(s, payment, PaymentEvent.AUTHORIZE_SENT, now=now, actor=st.CUSTOMER,
+        state.apply(s, payment, PaymentEvent.AUTHORIZE_SENT, now=now, actor=state.CUSTOMER,
                  details={"card": payment.masked_pan, "saved_card": saved is not None})
-        payment.next_check_at = now + st.IN_FLIGHT
+        payment.next_check_at = now + state.IN_FLIGHT
         provider = quotes.provider(s, payment.provider_id)
         request = g.AuthorizeRequest(
             payment_id=str(payment.id), amount_kopecks=payment.amount + payment.commission,
@@ -384,8 +384,8 @@ def _authorize(app: App, payment_id: int, token: str | None, key: str | None, *,
     except g.GatewayTimeout:
         return _record_authorize_lost(app, payment.id)
     except g.GatewayUnavailable:
-        return _record(app, payment.id, lambda s, p: st.fail(
-            s, p, PaymentEvent.GATEWAY_ERROR, now=app.now(), actor=st.SYSTEM,
+        return _record(app, payment.id, lambda s, p: state.fail(
+            s, p, PaymentEvent.GATEWAY_ERROR, now=app.now(), actor=state.SYSTEM,
             code="gateway_unavailable", reason="Банк недоступен, платёж не выполнен"))
     return _record(app, payment.id, lambda s, p: _authorize_answer(app, s, p, answer, save))
 
@@ -395,24 +395,24 @@ def _authorize_answer(app: App, s: Session, payment: Payment, answer: g.Authoriz
     now = app.now()
     payment.gateway_txn_id = answer.gateway_txn_id
     if answer.status is g.AuthorizeStatus.DECLINED:
-        st.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=st.SYSTEM,
+        state.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=state.SYSTEM,
                 code=answer.decline_code, reason=answer.decline_message_ru)
         return None
     if answer.status is g.AuthorizeStatus.ERROR:
-        st.fail(s, payment, PaymentEvent.GATEWAY_ERROR, now=now, actor=st.SYSTEM,
+        state.fail(s, payment, PaymentEvent.GATEWAY_ERROR, now=now, actor=state.SYSTEM,
                 code=answer.decline_code, reason=answer.decline_message_ru)
         return None
-    st.apply(s, payment, PaymentEvent.OTP_REQUIRED, now=now, actor=st.SYSTEM)
+    state.apply(s, payment, PaymentEvent.OTP_REQUIRED, now=now, actor=state.SYSTEM)
     if answer.masked_pan:
         payment.masked_pan, payment.card_brand = answer.masked_pan, answer.brand
     code = app.otp_inbox.take(answer.gateway_txn_id or "")
-    code, state = otp.issue(app.secrets.hmac_key, payment.id, now, code)
+    code, issued = otp.issue(app.secrets.hmac_key, payment.id, now, code)
     with s.no_autoflush:  # nothing pending is needed; the payment is written once
-        s.execute(_OTP_INSERT, {"payment_id": payment.id, "code_hash": state.code_hash,
-                                "created_at": state.created_at, "expires_at": state.expires_at,
+        s.execute(_OTP_INSERT, {"payment_id": payment.id, "code_hash": issued.code_hash,
+                                "created_at": issued.created_at, "expires_at": issued.expires_at,
                                 "attempts": 0})
     # Not due before the password's lifetime is over: then the expiry job looks.
-    payment.next_check_at = state.expires_at + st.IN_FLIGHT
+    payment.next_check_at = issued.expires_at + state.IN_FLIGHT
     if save and payment.customer_id is not None and answer.card_token:
         card = saved_cards.save_card(
             s, customer_id=payment.customer_id, gateway_token=answer.card_token,
@@ -428,9 +428,9 @@ _OTP_INSERT = PaymentOtp.__table__.insert()
 
 def _record_authorize_lost(app: App, payment_id: int) -> PaymentView:
     def lost(s: Session, p: Payment) -> None:
-        st.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=st.SYSTEM,
+        state.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=state.SYSTEM,
                  details={"step": "authorize"})
-        st.first_check(p, app.now())
+        state.first_check(p, app.now())
     return _record(app, payment_id, lost)
 
 
@@ -442,7 +442,7 @@ def _record(app: App, payment_id: int, change) -> PaymentView:  # type: ignore[n
     the register is called after the commit."""
     with app.uow() as uow:
         s = uow.session
-        payment = st.lock_payment(s, payment_id, with_parties=True)
+        payment = state.lock_payment(s, payment_id, with_parties=True)
         outcome = change(s, payment)
         view = _view(s, payment, otp_sent_to=outcome if isinstance(outcome, str) else None)
         request = (receipts.fiscal_request(s, payment, outcome)
@@ -468,29 +468,29 @@ def confirm_payment(app: App, payment_id: int, code: str, *, token: str | None =
         payment = _at_step(app, uow, payment_id, token, key, PaymentStatus.AWAITING_OTP)
         if isinstance(payment, PaymentView):
             return payment
-        row = st.latest_otp(s, payment.id)
+        row = state.latest_otp(s, payment.id)
         if row is None:
-            raise st.PaymentInProgress()
+            raise state.PaymentInProgress()
         if row.used_at is not None:
-            raise st.PaymentInProgress()  # another confirmation is with the gateway
-        state, result = otp.check(app.secrets.hmac_key, _otp_state(row), payment.id, entered, now)
-        row.attempts, row.used_at = state.attempts, state.used_at
+            raise state.PaymentInProgress()  # another confirmation is with the gateway
+        checked, result = otp.check(app.secrets.hmac_key, _otp_state(row), payment.id, entered, now)
+        row.attempts, row.used_at = checked.attempts, checked.used_at
         if result.outcome is otp.OtpOutcome.WRONG:
             uow.commit()  # the attempt counts even though we refuse
             raise otp.OtpInvalid(result.attempts_left)
         if result.outcome is otp.OtpOutcome.EXHAUSTED:
-            st.fail(s, payment, PaymentEvent.OTP_REJECTED_FINAL, now=now, actor=st.CUSTOMER,
+            state.fail(s, payment, PaymentEvent.OTP_REJECTED_FINAL, now=now, actor=state.CUSTOMER,
                     code=g.OTP_ATTEMPTS_EXCEEDED, reason=g.decline_message(g.OTP_ATTEMPTS_EXCEEDED))
             view = _view(s, payment)
             uow.commit()
             return view
         if result.outcome is otp.OtpOutcome.EXPIRED:
-            st.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=st.CUSTOMER,
+            state.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=state.CUSTOMER,
                     code="otp_expired", reason="Срок действия кода подтверждения истёк")
             view = _view(s, payment)
             uow.commit()
             return view
-        payment.next_check_at = now + st.IN_FLIGHT  # if we crash, recovery asks the bank
+        payment.next_check_at = now + state.IN_FLIGHT  # if we crash, recovery asks the bank
         payment.updated_at = now
         txn = payment.gateway_txn_id or ""
         uow.commit()
@@ -498,19 +498,19 @@ def confirm_payment(app: App, payment_id: int, code: str, *, token: str | None =
         answer = app.acquirer().confirm(g.ConfirmRequest(gateway_txn_id=txn, otp=entered))
     except g.GatewayTimeout:
         def lost(s: Session, p: Payment) -> None:
-            st.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=st.SYSTEM,
+            state.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=state.SYSTEM,
                      details={"step": "confirm"})
-            st.first_check(p, app.now())
+            state.first_check(p, app.now())
         return _record(app, payment_id, lost)
     except g.GatewayUnavailable:
         # The request never reached the bank: the password may be entered again.
         with app.uow() as uow:
-            st.lock_payment(uow.session, payment_id)
-            again = st.latest_otp(uow.session, payment_id)
+            state.lock_payment(uow.session, payment_id)
+            again = state.latest_otp(uow.session, payment_id)
             if again is not None:
                 again.used_at = None
             uow.commit()
-        raise st.GatewayDown() from None
+        raise state.GatewayDown() from None
     return _record(app, payment_id, lambda s, p: confirm_answer(app, s, p, answer))
 
 
@@ -520,14 +520,14 @@ def confirm_answer(app: App, s: Session, payment: Payment,
     returns the receipt of a success (not yet fiscalised)."""
     now = app.now()
     if answer.status is g.ConfirmStatus.SUCCEEDED:
-        return st.succeed(s, payment, PaymentEvent.OTP_CONFIRMED, now=now, actor=st.SYSTEM,
+        return state.succeed(s, payment, PaymentEvent.OTP_CONFIRMED, now=now, actor=state.SYSTEM,
                           rrn=answer.rrn, auth_code=answer.auth_code)
     if answer.status is g.ConfirmStatus.OTP_EXPIRED:
-        st.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=st.SYSTEM,
+        state.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=state.SYSTEM,
                 code="otp_expired", reason="Срок действия кода подтверждения истёк")
     else:
         reason = answer.decline_message_ru or g.decline_message(answer.decline_code or "")
-        st.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=st.SYSTEM,
+        state.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=state.SYSTEM,
                 code=answer.decline_code or "declined", reason=reason)
     return None
 
@@ -542,13 +542,13 @@ def _resolve_first(app: App, payment_id: int) -> PaymentView:
     """An action on a payment whose outcome is unknown: ask the gateway first."""
     from core.payments import recovery
 
-    recovery.resolve(app, payment_id, st.CUSTOMER)
+    recovery.resolve(app, payment_id, state.CUSTOMER)
     with app.uow(write=False) as uow:
         payment = uow.session.get(Payment, payment_id)
         assert payment is not None
         view = _view(uow.session, payment)
     if view.status is PaymentStatus.PENDING:
-        raise st.OutcomeUnknown(payment_id)
+        raise state.OutcomeUnknown(payment_id)
     return view
 
 
@@ -556,7 +556,7 @@ def _view(s: Session, payment: Payment, *, otp_sent_to: str | None = None) -> Pa
     provider = quotes.provider(s, payment.provider_id)
     status = PaymentStatus(payment.status)
     return PaymentView(
-        id=payment.id, status=status, status_label=st.status_label(status),
+        id=payment.id, status=status, status_label=status_label(status),
         provider_name=provider.name, account_number=payment.account_number,
         invoice_id=payment.invoice_id, amount=Money(payment.amount),
         commission=Money(payment.commission), masked_pan=payment.masked_pan,

@@ -125,6 +125,18 @@ FINAL: frozenset[PaymentStatus] = frozenset(
 # Money was taken and not all of it returned yet.
 REFUNDABLE: frozenset[PaymentStatus] = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED})
 REFUND_EVENTS: frozenset[PaymentEvent] = frozenset({E.REFUND_PARTIAL, E.REFUND_FULL})
+# Money was charged (some or all of it may have been returned since): what the ledger, payouts,
+# reconciliation and analytics count as paid.
+CHARGED: frozenset[PaymentStatus] = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED})
+# The outcome is not known yet: the payer may still act, or only the gateway can tell.
+UNDECIDED: frozenset[PaymentStatus] = frozenset({S.CREATED, S.AWAITING_OTP, S.PENDING})
+# Waiting for the payer (card data, the one-time password); for too long means stuck.
+AWAITING_PAYER: frozenset[PaymentStatus] = frozenset({S.CREATED, S.AWAITING_OTP})
+
+
+def values(statuses: frozenset[PaymentStatus]) -> tuple[str, ...]:
+    """The stored values of a status set, in a stable order (for SQL ``IN`` and arrays)."""
+    return tuple(sorted(s.value for s in statuses))
 
 STATUS_LABELS: dict[PaymentStatus, str] = {
     S.CREATED: "Создан",
@@ -182,6 +194,22 @@ def transition(status: PaymentStatus, event: PaymentEvent) -> PaymentStatus:
 def allowed_events(status: PaymentStatus) -> frozenset[PaymentEvent]:
     """What may happen next (for UIs: which buttons to show)."""
     return frozenset(e for (s, e) in TRANSITIONS if s == status)
+
+
+def status_label(status: str | PaymentStatus) -> str:
+    """The Russian name of a status; an unknown stored value is shown as it is."""
+    try:
+        return STATUS_LABELS[PaymentStatus(status)]
+    except ValueError:
+        return str(status)
+
+
+def event_label(event: str | PaymentEvent) -> str:
+    """The Russian name of an event; an unknown stored value is shown as it is."""
+    try:
+        return EVENT_LABELS[PaymentEvent(event)]
+    except ValueError:
+        return str(event)
 
 
 def is_final(status: PaymentStatus) -> bool:

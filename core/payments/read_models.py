@@ -19,15 +19,16 @@ from sqlalchemy.orm import Session, aliased
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.actors import ActorKind, StaffRole
-from core.db.models import Customer, Invoice, Payment, PaymentEvent, Provider, Refund, StaffUser
+from core.db.models import Customer, Invoice, Payment, PaymentEventRecord, Provider, Refund, StaffUser
 from core.customers.rules import format_phone
 from core.errors import NotFound, ValidationError
 from core.files.readers import parse_decimal
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
 from core.payments.machine import (
-    EVENT_LABELS, REFUNDABLE, STATUS_LABELS, PaymentEvent as MachineEvent, PaymentStatus,
+    AWAITING_PAYER, REFUNDABLE, UNDECIDED, PaymentStatus, event_label, status_label, values,
 )
 from core.files import exports
+from core.payments.cards import brand_label
 from core.staff import audit
 from core.payments.state import ABANDON_AFTER
 from core.customers.lifecycle import get_customer
@@ -45,37 +46,17 @@ REFUNDERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
 # the customer's flow was cut off somewhere; only a status query settles it.
 STALE_AFTER = ABANDON_AFTER  # a payer who left lapses then; longer means it is stuck
 HISTORY_LIMIT = 500  # «История операций»: the newest this many
-STALE_STATUSES = (PaymentStatus.CREATED.value, PaymentStatus.AWAITING_OTP.value)
 
 REFUND_STATUS_LABELS = {"awaiting_approval": "Ждёт второго подтверждения",
                         "requested": "Отправлен в банк", "succeeded": "Выполнен",
                         "declined": "Отклонён банком", "rejected": "Отклонён сотрудником"}
 # Refunds that already hold part of the amount (not yet done, not refused).
 OPEN_REFUND_STATUSES = ("awaiting_approval", "requested")
-BRAND_LABELS = {"visa": "Visa", "mastercard": "Mastercard", "mir": "Мир"}
 
 AMOUNT_MAX = Decimal(100_000_000)  # 100 million rubles: more is a typo
 PAYMENT_ID_MAX = 2**31 - 1  # payments.id is an INTEGER: a bigger number would fail the query
 _CARD_SEPARATORS = re.compile(r"[\s\u00a0\-]")
 _FULL_MASK = re.compile(r"([0-9]{6})[*xXхХ•.]+([0-9]{4})")
-
-
-def status_label(status: str) -> str:
-    try:
-        return STATUS_LABELS[PaymentStatus(status)]
-    except ValueError:
-        return status
-
-
-def event_label(event: str) -> str:
-    try:
-        return EVENT_LABELS[MachineEvent(event)]
-    except ValueError:
-        return event
-
-
-def brand_label(brand: str | None) -> str:
-    return BRAND_LABELS.get((brand or "").lower(), brand or "")
 
 
 # --- filter -----------------------------------------------------------------------
@@ -343,22 +324,22 @@ class PaymentDetail:
 def unknown_outcome(status: str, created_at: datetime, now: datetime) -> bool:
     if status == PaymentStatus.PENDING.value:
         return True
-    return status in STALE_STATUSES and as_utc(now) - as_utc(created_at) > STALE_AFTER
+    return status in values(AWAITING_PAYER) and as_utc(now) - as_utc(created_at) > STALE_AFTER
 
 
 def _unknown_condition(now: datetime) -> Any:
     # The status list comes first and alone: written as «pending OR (stale AND old)»,
     # SQLite turns the OR into a scan of every payment older than the cut-off.
-    return and_(Payment.status.in_([PaymentStatus.PENDING.value, *STALE_STATUSES]),
+    return and_(Payment.status.in_(values(UNDECIDED)),
                 or_(Payment.status == PaymentStatus.PENDING.value,
                     Payment.created_at < now - STALE_AFTER))
 
 
 def _events(s: Session, payment_id: int) -> list[TimelineEvent]:
-    rows = s.execute(select(PaymentEvent, StaffUser.login)
-                     .outerjoin(StaffUser, StaffUser.id == PaymentEvent.staff_id)
-                     .where(PaymentEvent.payment_id == payment_id)
-                     .order_by(PaymentEvent.at, PaymentEvent.id)).all()
+    rows = s.execute(select(PaymentEventRecord, StaffUser.login)
+                     .outerjoin(StaffUser, StaffUser.id == PaymentEventRecord.staff_id)
+                     .where(PaymentEventRecord.payment_id == payment_id)
+                     .order_by(PaymentEventRecord.at, PaymentEventRecord.id)).all()
     result = []
     for event, login in rows:
         if event.actor_kind is ActorKind.STAFF:
@@ -409,7 +390,7 @@ def payment_detail(app: App, actor: StaffActor, payment_id: int) -> PaymentDetai
             invoice = InvoiceLink(payment.invoice_id, period) if period else None
         refunds = _refunds(s, payment_id)
         held = sum(r.amount for r in refunds if r.status in OPEN_REFUND_STATUSES)
-        refundable_status = row.status in {st.value for st in REFUNDABLE}
+        refundable_status = row.status in values(REFUNDABLE)
         refundable = max(payment.amount - payment.refunded_amount - held, 0) \
             if refundable_status else 0
         return PaymentDetail(

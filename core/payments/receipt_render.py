@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.money import Money
+from core.payments.cards import brand_label
 from core.payments.fiscal import FiscalDocument, FiscalOperation
 from core.timefmt import MOSCOW, as_utc, format_datetime_msk
 
@@ -34,7 +35,6 @@ TITLE_RECEIPT = "Кассовый чек"
 TITLE_STATEMENT = "Справка об операции"
 NO_MONEY_NOTE = "Деньги не списаны"
 
-BRAND_LABELS: dict[str, str] = {"visa": "Visa", "mastercard": "Mastercard", "mir": "Мир"}
 
 FONTS_DIR = Path(__file__).resolve().parent.parent / "data" / "fonts"
 _FONT_REGULAR = FONTS_DIR / "DejaVuSans.ttf"
@@ -128,7 +128,7 @@ def _dash(value: str | None) -> str:
 
 def card_label(data: ReceiptData) -> str:
     """«Visa 411111******1111», or «—» when no card reached the gateway."""
-    brand = BRAND_LABELS.get((data.card_brand or "").lower(), data.card_brand or "")
+    brand = brand_label(data.card_brand)
     return " ".join(part for part in (brand, data.masked_pan or "") if part) or "—"
 
 

@@ -21,9 +21,9 @@ from core.db.models import Customer, Payment, Provider, Receipt
 from core.actors import StaffRole
 from core.errors import DomainError
 from core.payments import fiscal, receipt_render
-from core.payments.machine import STATUS_LABELS, PaymentStatus
+from core.payments.machine import PaymentStatus, status_label
 from core.payments import notices
-from core.payments import state as st
+from core.payments import state
 from core.customers.lifecycle import open_block_exists
 from core.customers.cabinet import _session_customer
 
@@ -188,7 +188,7 @@ def _data(s: Session, payment: Payment, row: Receipt | None, *,
         amount_kopecks=payment.amount, commission_kopecks=payment.commission,
         at=payment.finalized_at or payment.created_at,
         receipt_number=row.id if row is not None else payment.id, payment_number=payment.id,
-        status_label=STATUS_LABELS[status], sent_to=sent_to or (row.sent_to if row else None)
+        status_label=status_label(status), sent_to=sent_to or (row.sent_to if row else None)
         or _contact(s, payment), fiscal=document, masked_pan=payment.masked_pan,
         card_brand=payment.card_brand, auth_code=payment.auth_code, rrn=payment.rrn,
         refunded_kopecks=payment.refunded_amount,
@@ -215,7 +215,7 @@ def _staff_data(app: App, actor: StaffActor, payment_id: int) -> receipt_render.
     with app.uow(write=False) as uow:
         payment = uow.session.get(Payment, int(payment_id))
         if payment is None:
-            raise st.PaymentNotFound()
+            raise state.PaymentNotFound()
         return receipt_data(uow.session, payment)
 
 
@@ -234,7 +234,7 @@ def customer_receipt_pdf(app: App, token: str, payment_id: int) -> bytes:
         customer = _session_customer(s, token, app.now())
         payment = s.get(Payment, int(payment_id))
         if payment is None or payment.customer_id != customer.id:
-            raise st.PaymentNotFound()
+            raise state.PaymentNotFound()
         data = receipt_data(s, payment)
         uow.commit()
     return receipt_render.render_pdf(data)

@@ -27,10 +27,10 @@ from core.app import App
 from core.db.models import Payment
 from core.actors import StaffRole
 from core.payments import gateway as g
-from core.payments.machine import PaymentEvent, PaymentStatus
+from core.payments.machine import UNDECIDED, PaymentEvent, PaymentStatus
 from core.staff import audit
 from core.payments import receipts
-from core.payments import state as st
+from core.payments import state
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def _due(app: App, statuses: set[PaymentStatus], limit: int) -> list[int]:
 
 def recover_due(app: App, *, limit: int = 500) -> RecoveryReport:
     """``python -m core payments recover`` and the worker: every payment due a check."""
-    ids = _due(app, set(st.ACTIVE), limit)
-    outcomes = Counter(resolve(app, payment_id, st.SYSTEM) for payment_id in ids)
+    ids = _due(app, set(UNDECIDED), limit)
+    outcomes = Counter(resolve(app, payment_id, state.SYSTEM) for payment_id in ids)
     return RecoveryReport(len(ids), dict(outcomes))
 
 
@@ -78,41 +78,41 @@ def _settle_locally(app: App, payment_id: int) -> str | None:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        payment = st.lock_payment(s, payment_id)
-        status = st.status_of(payment)
+        payment = state.lock_payment(s, payment_id)
+        status = state.status_of(payment)
         if status is PaymentStatus.PENDING:
             return None
-        if status not in st.ACTIVE or payment.next_check_at is None or (
+        if status not in UNDECIDED or payment.next_check_at is None or (
                 payment.next_check_at > now):
             return payment.status
         if status is PaymentStatus.CREATED:
-            if not st.authorize_sent(s, payment.id):
-                st.apply(s, payment, PaymentEvent.ABANDONED, now=now, actor=st.SYSTEM)
+            if not state.authorize_sent(s, payment.id):
+                state.apply(s, payment, PaymentEvent.ABANDONED, now=now, actor=state.SYSTEM)
             elif payment.gateway_txn_id is None:
                 # The authorisation's answer was lost: nothing can have been charged
                 # without a confirmation, which we never sent.
-                st.apply(s, payment, PaymentEvent.GATEWAY_TIMEOUT, now=now, actor=st.SYSTEM,
+                state.apply(s, payment, PaymentEvent.GATEWAY_TIMEOUT, now=now, actor=state.SYSTEM,
                          details={"step": "authorize", "found_by": "recovery"})
-                st.fail(s, payment, PaymentEvent.STATUS_DECLINED, now=now, actor=st.SYSTEM,
+                state.fail(s, payment, PaymentEvent.STATUS_DECLINED, now=now, actor=state.SYSTEM,
                         code="authorization_lost",
                         reason="Авторизация не завершена, деньги не списаны")
             else:
                 return None
         else:
-            row = st.latest_otp(s, payment.id)
+            row = state.latest_otp(s, payment.id)
             if row is not None and row.used_at is not None:
                 return None  # a confirmation went out: ask the gateway
             if row is not None and row.expires_at > now:
-                payment.next_check_at = row.expires_at + st.IN_FLIGHT
+                payment.next_check_at = row.expires_at + state.IN_FLIGHT
                 uow.commit()
                 return "rescheduled"
-            st.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=st.SYSTEM,
+            state.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=state.SYSTEM,
                     code="otp_expired", reason="Код подтверждения не введён вовремя")
         uow.commit()
         return payment.status
 
 
-def resolve(app: App, payment_id: int, actor: st.EventActor) -> str:
+def resolve(app: App, payment_id: int, actor: state.EventActor) -> str:
     """Settle one payment if it can be settled now; returns what became of it."""
     local = _settle_locally(app, payment_id)
     if local is not None:
@@ -121,7 +121,7 @@ def resolve(app: App, payment_id: int, actor: st.EventActor) -> str:
         payment = uow.session.get(Payment, payment_id)
         assert payment is not None
         txn, version = payment.gateway_txn_id, payment.version
-        if st.status_of(payment) not in st.ACTIVE:
+        if state.status_of(payment) not in UNDECIDED:
             return payment.status
     answer: g.StatusResponse | None = None
     if txn is not None:
@@ -138,30 +138,30 @@ def resolve(app: App, payment_id: int, actor: st.EventActor) -> str:
 
 
 def _record_status(app: App, payment_id: int, version: int,
-                   answer: g.StatusResponse | None, actor: st.EventActor) -> str:
+                   answer: g.StatusResponse | None, actor: state.EventActor) -> str:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        payment = st.lock_payment(s, payment_id)
+        payment = state.lock_payment(s, payment_id)
         if payment.version != version:
             return payment.status  # someone settled it meanwhile
         if answer is None or answer.status is g.TxnStatus.PENDING:
-            outcome = "manual_review" if st.schedule_check(payment, now) else "rescheduled"
+            outcome = "manual_review" if state.schedule_check(payment, now) else "rescheduled"
             if outcome == "manual_review":
                 log.warning("payment %s: outcome still unknown, flagged for review", payment.id)
             uow.commit()
             return outcome
-        if st.status_of(payment) is not PaymentStatus.PENDING:
+        if state.status_of(payment) is not PaymentStatus.PENDING:
             # A confirmation whose answer we never recorded: it is lost, by definition.
-            st.apply(s, payment, PaymentEvent.GATEWAY_TIMEOUT, now=now, actor=st.SYSTEM,
+            state.apply(s, payment, PaymentEvent.GATEWAY_TIMEOUT, now=now, actor=state.SYSTEM,
                      details={"step": "confirm", "found_by": "recovery"})
         if answer.status is g.TxnStatus.SUCCEEDED:
-            st.succeed(s, payment, PaymentEvent.STATUS_SUCCEEDED, now=now, actor=actor,
+            state.succeed(s, payment, PaymentEvent.STATUS_SUCCEEDED, now=now, actor=actor,
                        rrn=answer.rrn, auth_code=answer.auth_code)
         else:
             code = answer.decline_code or ("not_found" if answer.status is g.TxnStatus.NOT_FOUND
                                            else "declined")
-            st.fail(s, payment, PaymentEvent.STATUS_DECLINED, now=now, actor=actor, code=code,
+            state.fail(s, payment, PaymentEvent.STATUS_DECLINED, now=now, actor=actor, code=code,
                     reason=g.decline_message(code) if code in g.DECLINE_MESSAGES
                     else "Банк подтвердил: деньги не списаны")
         uow.commit()
@@ -173,13 +173,13 @@ def ask_gateway(app: App, actor: StaffActor, payment_id: int) -> str:
     schedule; recorded in the audit log. Returns the payment's status afterwards."""
     require_role(actor, ASKERS, "Запрос статуса платежа у банка")
     with app.uow() as uow:
-        payment = st.lock_payment(uow.session, payment_id)
+        payment = state.lock_payment(uow.session, payment_id)
         before = payment.status
-        if st.status_of(payment) in st.ACTIVE:
+        if state.status_of(payment) in UNDECIDED:
             payment.next_check_at = app.now()  # due now
             payment.manual_review = False
         uow.commit()
-    after = resolve(app, payment_id, st.staff(actor.staff_id))
+    after = resolve(app, payment_id, state.staff(actor.staff_id))
     with app.uow() as uow:
         status = uow.session.scalar(select(Payment.status).where(Payment.id == payment_id))
         audit.record(uow.session, at=app.now(), action="payment.ask_gateway", actor=actor,

@@ -28,11 +28,11 @@ from core.money import Money
 from core.payments import gateway as g
 from core.finance import ledger
 from core.payments.amounts import parse_payment_amount
-from core.payments.machine import REFUNDABLE, PaymentEvent, PaymentStatus
+from core.payments.machine import REFUNDABLE, UNDECIDED, PaymentEvent, PaymentStatus, status_label
 from core.staff import audit
 from core.billing import invoices
 from core.analytics import rollups
-from core.payments import state as st
+from core.payments import state
 
 REFUNDERS = {StaffRole.FINANCE, StaffRole.ADMIN}
 AMOUNT_LABEL = "Сумма возврата"
@@ -43,7 +43,7 @@ DECLINED, REJECTED = "declined", "rejected"
 HOLDING = (AWAITING, REQUESTED)
 
 
-class NotRefundable(st.PaymentError):
+class NotRefundable(state.PaymentError):
     code = "not_refundable"
 
     def __init__(self, status_label: str) -> None:
@@ -51,14 +51,14 @@ class NotRefundable(st.PaymentError):
                          f"«{status_label}»")
 
 
-class RefundDeclined(st.PaymentError):
+class RefundDeclined(state.PaymentError):
     code = "refund_declined"
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"Банк отказал в возврате: {reason}")
 
 
-class RefundPending(st.PaymentError):
+class RefundPending(state.PaymentError):
     code = "refund_pending"
 
     def __init__(self) -> None:
@@ -66,7 +66,7 @@ class RefundPending(st.PaymentError):
                          "автоматически, повторять возврат не нужно")
 
 
-class ApprovalError(st.PaymentError):
+class ApprovalError(state.PaymentError):
     code = "refund_approval"
 
 
@@ -104,17 +104,17 @@ def refund(app: App, actor: StaffActor, payment_id: int, amount_text: str,
     with app.uow(write=False) as uow:
         payment = uow.session.get(Payment, int(payment_id))
         if payment is None:
-            raise st.PaymentNotFound()
-        unknown = st.status_of(payment) in st.ACTIVE
+            raise state.PaymentNotFound()
+        unknown = state.status_of(payment) in UNDECIDED
     if unknown:
         _settle_unknown_first(app, payment.id)
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        payment = st.lock_payment(s, payment_id)
-        status = st.status_of(payment)
+        payment = state.lock_payment(s, payment_id)
+        status = state.status_of(payment)
         if status not in REFUNDABLE:
-            raise NotRefundable(st.status_label(status))
+            raise NotRefundable(status_label(status))
         available = refundable(s, payment)
         amount = parse_payment_amount(amount_text, maximum=Money(10**15), minimum=Money(1),
                                       label=AMOUNT_LABEL)
@@ -152,7 +152,7 @@ def _awaiting(s: Session, refund_id: int) -> tuple[Refund, Payment]:
         raise NotFound("Возврат не найден")
     if row.status != AWAITING:
         raise ApprovalError("Этот возврат уже не ждёт подтверждения")
-    return row, st.lock_payment(s, row.payment_id)
+    return row, state.lock_payment(s, row.payment_id)
 
 
 def approve(app: App, actor: StaffActor, refund_id: int) -> RefundResult:
@@ -165,8 +165,8 @@ def approve(app: App, actor: StaffActor, refund_id: int) -> RefundResult:
         if row.requested_by_staff_id == actor.staff_id:
             raise ApprovalError("Подтвердить возврат должен другой сотрудник: "
                                 "вы его оформили")
-        if st.status_of(payment) not in REFUNDABLE:
-            raise NotRefundable(st.status_label(st.status_of(payment)))
+        if state.status_of(payment) not in REFUNDABLE:
+            raise NotRefundable(status_label(state.status_of(payment)))
         if row.amount > refundable(s, payment, but=row.id):
             raise ValidationError(AMOUNT_LABEL, "больше, чем осталось вернуть", field="amount")
         row.status, row.approved_by_staff_id = REQUESTED, actor.staff_id
@@ -204,12 +204,12 @@ def reject(app: App, actor: StaffActor, refund_id: int, comment: str) -> None:
 def _settle_unknown_first(app: App, payment_id: int) -> None:
     from core.payments import recovery
 
-    recovery.resolve(app, payment_id, st.SYSTEM)
+    recovery.resolve(app, payment_id, state.SYSTEM)
     with app.uow(write=False) as uow:
         payment = uow.session.get(Payment, payment_id)
         assert payment is not None
-        if st.status_of(payment) in st.ACTIVE:
-            raise st.OutcomeUnknown(payment_id)
+        if state.status_of(payment) in UNDECIDED:
+            raise state.OutcomeUnknown(payment_id)
 
 
 def _send(app: App, refund_id: int, request: g.RefundRequest,
@@ -220,7 +220,7 @@ def _send(app: App, refund_id: int, request: g.RefundRequest,
         raise RefundPending() from None
     except g.GatewayUnavailable:
         _close(app, refund_id, DECLINED, None)
-        raise st.GatewayDown() from None
+        raise state.GatewayDown() from None
     if answer.status is not g.RefundStatus.SUCCEEDED:
         _close(app, refund_id, DECLINED, None)
         raise RefundDeclined(answer.decline_message_ru or g.decline_message(
@@ -244,16 +244,16 @@ def _record_success(app: App, refund_id: int, answer: g.RefundResponse,
         s = uow.session
         row = s.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
         assert row is not None
-        payment = st.lock_payment(s, row.payment_id)
+        payment = state.lock_payment(s, row.payment_id)
         if row.status == SUCCEEDED:  # recorded by a parallel retry
-            return RefundResult(row.id, Money(row.amount), st.status_of(payment),
+            return RefundResult(row.id, Money(row.amount), state.status_of(payment),
                                 Money(payment.refunded_amount))
         row.status, row.completed_at, row.gateway_refund_id = SUCCEEDED, now, answer.refund_id
         payment.refunded_amount += row.amount
         event = (PaymentEvent.REFUND_FULL if payment.refunded_amount >= payment.amount
                  else PaymentEvent.REFUND_PARTIAL)
-        who = st.staff(actor.staff_id) if actor else st.SYSTEM
-        st.apply(s, payment, event, now=now, actor=who,
+        who = state.staff(actor.staff_id) if actor else state.SYSTEM
+        state.apply(s, payment, event, now=now, actor=who,
                  details={"refund_id": row.id, "amount": row.amount, "reason": row.reason})
         ledger.post_refund(s, payment_id=payment.id, refund_id=row.id,
                            provider_id=payment.provider_id, amount=row.amount, at=now)
@@ -265,7 +265,7 @@ def _record_success(app: App, refund_id: int, answer: g.RefundResponse,
                      before={"payment_id": payment.id},
                      after={"refund_id": row.id, "amount": row.amount,
                             "status": payment.status})
-        result = RefundResult(row.id, Money(row.amount), st.status_of(payment),
+        result = RefundResult(row.id, Money(row.amount), state.status_of(payment),
                               Money(payment.refunded_amount))
         uow.commit()
     return result
@@ -287,6 +287,6 @@ def retry_requested(app: App, *, older_than_minutes: int = 2, limit: int = 100) 
         try:
             _send(app, refund_id, g.RefundRequest(txn or "", amount, key), None)
             settled += 1
-        except (RefundPending, st.GatewayDown, RefundDeclined):
+        except (RefundPending, state.GatewayDown, RefundDeclined):
             continue
     return settled

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
+from core.payments import cards
 from core.db.models import SavedCard
 from core.actors import StaffRole
 from core.customers.rules import clean_reason
@@ -26,7 +27,6 @@ from core.timefmt import MOSCOW, as_utc
 
 VIEWERS = frozenset({StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN})
 REMOVERS = frozenset({StaffRole.AGENT, StaffRole.ADMIN})
-BRAND_LABELS = {"visa": "Visa", "mastercard": "Mastercard", "mir": "Мир"}
 # Stored and shown: first 6 and last 4 digits, the rest starred.
 _MASK = re.compile(r"[0-9]{6}\*{3,9}[0-9]{4}")
 
@@ -50,7 +50,7 @@ class CardView:
 
     @property
     def brand_label(self) -> str:
-        return BRAND_LABELS.get(self.brand.lower(), self.brand)
+        return cards.brand_label(self.brand)
 
     @property
     def expiry_label(self) -> str:

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from core.actors import ActorKind
 from core.db.models import Customer, Payment, PaymentOtp, Provider, Receipt
-from core.db.models import PaymentEvent as PaymentEventRow
+from core.db.models import PaymentEventRecord
 from core.errors import DomainError, NotFound
 from core.finance import ledger
 from core.payments.machine import (
-    FINAL, STATUS_LABELS, PaymentEvent, PaymentStatus, transition,
+    FINAL, PaymentEvent, PaymentStatus, transition,
 )
 from core.billing import invoices
 from core.analytics import rollups
@@ -43,8 +43,6 @@ RECHECK_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(minutes=5), timedelta(hours=1), timedelta(days=1), timedelta(days=1),
     timedelta(days=1))
 
-ACTIVE: frozenset[PaymentStatus] = frozenset(
-    {PaymentStatus.CREATED, PaymentStatus.AWAITING_OTP, PaymentStatus.PENDING})
 
 
 @dataclass(frozen=True)
@@ -114,9 +112,9 @@ _LOCK_WITH_PARTIES = (
     .execution_options(populate_existing=True))
 _LATEST_OTP = (select(PaymentOtp).where(PaymentOtp.payment_id == bindparam("payment_id"))
                .order_by(PaymentOtp.id.desc()).limit(1))
-_AUTHORIZE_SENT = (select(PaymentEventRow.id)
-                   .where(PaymentEventRow.payment_id == bindparam("payment_id"),
-                          PaymentEventRow.event == PaymentEvent.AUTHORIZE_SENT.value)
+_AUTHORIZE_SENT = (select(PaymentEventRecord.id)
+                   .where(PaymentEventRecord.payment_id == bindparam("payment_id"),
+                          PaymentEventRecord.event == PaymentEvent.AUTHORIZE_SENT.value)
                    .limit(1))
 
 
@@ -162,7 +160,7 @@ def authorize_sent(session: Session, payment_id: int) -> bool:
 
 # Events are append-only and never read back in the transaction that writes them: a
 # plain INSERT, not an ORM object the session would track and flush.
-_EVENT_INSERT = PaymentEventRow.__table__.insert()
+_EVENT_INSERT = PaymentEventRecord.__table__.insert()
 
 
 def _event(session: Session, payment_id: int, at: datetime, event: PaymentEvent,
@@ -253,7 +251,3 @@ def first_check(payment: Payment, now: datetime) -> None:
     """The gateway's answer was just lost: ask it again after the first interval."""
     payment.check_attempts = 0
     payment.next_check_at = now + RECHECK_SCHEDULE[0]
-
-
-def status_label(status: str | PaymentStatus) -> str:
-    return STATUS_LABELS[PaymentStatus(status)]

@@ -13,8 +13,9 @@ from core.app import App
 from core.actors import StaffRole
 from core.errors import DomainError
 from core.money import Money, format_kopecks
-from core.payments.read_models import (PaymentDetail, PaymentRow, PendingRow, brand_label,
-                                       status_label)
+from core.payments.cards import brand_label
+from core.payments.machine import UNDECIDED, status_label, values
+from core.payments.read_models import PaymentDetail, PaymentRow, PendingRow
 from core.payments.saved_cards import CardView
 from core.timefmt import format_datetime_msk
 from dashboard.widgets import ask_confirmation, confirm_dialog, flash
@@ -22,8 +23,6 @@ from dashboard.widgets import ask_confirmation, confirm_dialog, flash
 # Who may ask the bank about a payment (core.payments.recovery.ASKERS).
 STATUS_ASKERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
 REFUNDERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
-# Statuses without a document yet: the outcome is not final.
-_NOT_FINAL = frozenset({"created", "awaiting_otp", "pending"})
 
 
 def card_text(brand: str | None, masked_pan: str | None) -> str:
@@ -140,7 +139,7 @@ def receipt_downloads(app: App, actor: StaffActor, detail: PaymentDetail, key: s
 
     payment_id = detail.payment.id
     store = f"{key}_receipt"
-    if detail.payment.status in _NOT_FINAL:
+    if detail.payment.status in values(UNDECIDED):
         return
     if st.button("Подготовить квитанцию", key=f"{key}_receipt_make"):
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.billing.invoice_rules import InvoiceStatus
+from core.billing.invoice_rules import STATUS_LABELS
 from core.actors import StaffRole
 from core.errors import DomainError
 from core.billing import invoices, providers
@@ -13,9 +13,6 @@ from dashboard.uploads import registry_upload
 from dashboard.widgets import (
     choose_and_open, excel_export, forget_export, get_app, guard, page_request, pager,
 )
-
-STATUS_LABELS = {InvoiceStatus.UNPAID: "Не оплачен", InvoiceStatus.PARTIALLY_PAID:
-                 "Оплачен частично", InvoiceStatus.PAID: "Оплачен"}
 
 actor = guard("invoices")
 app = get_app()

@@ -7,10 +7,10 @@ import pytest
 
 from core.billing.invoice_rules import InvoiceStatus
 from core.billing import invoice_rules as rules
-from core.billing.invoice_rules import PaymentEvent
+from core.billing.invoice_rules import InvoiceEvent
 
 UNPAID, PARTIAL, PAID = InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID
-PAY, REVERT = PaymentEvent.PAY, PaymentEvent.REVERT
+PAY, REVERT = InvoiceEvent.PAY, InvoiceEvent.REVERT
 TODAY = date(2026, 11, 25)
 
 

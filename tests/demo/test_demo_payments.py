@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import String, Text, select
 
 from core.actors import ActorKind
-from core.db.models import Invoice, Payment, PaymentEvent, Provider, Refund, SavedCard, StaffUser
+from core.db.models import Invoice, Payment, PaymentEventRecord, Provider, Refund, SavedCard, StaffUser
 from core.billing.invoice_rules import InvoiceStatus
 from core.demo.rich import ANCHOR, seed_demo
 from core.demo.payments import _fingerprint, seed_payments
@@ -19,10 +19,11 @@ from core.money import Money
 from core.payments import gateway
 from core.finance import ledger
 from core.payments.amounts import commission
+from core.payments import machine
 from core.payments.machine import transition
 
 CUSTOMERS = 150
-SUCCESSFUL = set(ledger.SUCCESSFUL_PAYMENT_STATUSES)
+SUCCESSFUL = set(machine.values(machine.CHARGED))
 DIGIT_RUN = re.compile(r"\d{16}")
 
 
@@ -143,7 +144,7 @@ def test_saved_cards_have_one_default_each_and_are_used_by_their_owners(demo):
 
 
 def test_every_payment_has_its_timeline(demo):
-    payments, events = _all(demo, Payment), _all(demo, PaymentEvent)
+    payments, events = _all(demo, Payment), _all(demo, PaymentEventRecord)
     with demo.uow(write=False) as uow:
         finance = uow.session.scalar(select(StaffUser.id).where(StaffUser.login == "finance"))
     timeline = defaultdict(list)
@@ -175,7 +176,7 @@ def test_every_payment_has_its_timeline(demo):
 def test_no_card_number_anywhere(demo):
     with demo.uow(write=False) as uow:
         s = uow.session
-        for model in (Payment, SavedCard, PaymentEvent, Refund):
+        for model in (Payment, SavedCard, PaymentEventRecord, Refund):
             table = model.__table__
             columns = [c for c in table.c if isinstance(c.type, (String, Text))
                        or c.name == "details"]

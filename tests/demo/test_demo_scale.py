@@ -24,7 +24,7 @@ from core.db.models import (
     LedgerJournal,
     Payment,
     PaymentDailyStat,
-    PaymentEvent,
+    PaymentEventRecord,
     ProviderAccount,
     Receipt,
     Refund,
@@ -32,12 +32,13 @@ from core.db.models import (
 from core.demo.scale.load import seed_scale
 from core.errors import DomainError
 from core.finance import ledger
+from core.payments import machine
 from core.analytics import invoice_snapshot, rollups
 from tests.conftest import TEST_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS, PAYMENTS = 300, 2000
-CHARGED = ledger.SUCCESSFUL_PAYMENT_STATUSES
+CHARGED = machine.values(machine.CHARGED)
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ def test_every_payment_ends_its_timeline_in_its_status(scale) -> None:
             SELECT count(*) FROM payments p WHERE coalesce((SELECT e.at FROM payment_events e
                 WHERE e.payment_id = p.id ORDER BY e.id LIMIT 1), p.updated_at) != p.created_at
             """) == 0
-        kinds = Counter(s.scalars(select(PaymentEvent.event)))
+        kinds = Counter(s.scalars(select(PaymentEventRecord.event)))
         assert kinds["otp_confirmed"] and kinds["gateway_declined"] and kinds["gateway_timeout"]
         assert kinds["refund_full"] + kinds["refund_partial"] == s.scalar(
             select(func.count()).select_from(Refund))

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 
 from core.app import App
-from core.db.models import LedgerJournal, OutboxMessage, Payment, PaymentEvent, Provider
+from core.db.models import LedgerJournal, OutboxMessage, Payment, PaymentEventRecord, Provider
 from core.payments.cards import CardInput
 from core.payments import flow
 from tests.factories import customers
@@ -105,8 +105,8 @@ def event_rows(app: App, payment_id: int) -> list[tuple[str, str | None, str]]:
     """(event, from, to) of the payment's timeline, oldest first."""
     with app.uow(write=False) as uow:
         return [(e.event, e.from_status, e.to_status) for e in uow.session.scalars(
-            select(PaymentEvent).where(PaymentEvent.payment_id == payment_id)
-            .order_by(PaymentEvent.id))]
+            select(PaymentEventRecord).where(PaymentEventRecord.payment_id == payment_id)
+            .order_by(PaymentEventRecord.id))]
 
 
 def event_names(app: App, payment_id: int) -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core.app import App
 from core.actors import ActorKind
-from core.db.models import Payment, PaymentEvent, Refund, SavedCard
+from core.db.models import Payment, PaymentEventRecord, Refund, SavedCard
 from core.payments.machine import PaymentStatus
 from core.timefmt import as_utc
 
@@ -78,7 +78,7 @@ def make_payment(app: App, *, provider_id: int, account_number: str = "100000000
         if events:
             path = _PATHS.get(status, _PATHS["succeeded"])
             for i, (event, before, after) in enumerate(path):
-                s.add(PaymentEvent(payment_id=payment.id, at=at + timedelta(seconds=i),
+                s.add(PaymentEventRecord(payment_id=payment.id, at=at + timedelta(seconds=i),
                                    event=event, from_status=before, to_status=after,
                                    actor_kind=ActorKind.CUSTOMER if customer_id
                                    else ActorKind.SYSTEM, staff_id=None,
@@ -91,7 +91,7 @@ def add_event(app: App, payment_id: int, event: str, from_status: str | None, to
               *, at: datetime | None = None, staff_id: int | None = None,
               details: dict[str, Any] | None = None) -> int:
     with app.uow() as uow:
-        row = PaymentEvent(payment_id=payment_id, at=at or app.now(), event=event,
+        row = PaymentEventRecord(payment_id=payment_id, at=at or app.now(), event=event,
                            from_status=from_status, to_status=to_status,
                            actor_kind=ActorKind.STAFF if staff_id else ActorKind.SYSTEM,
                            staff_id=staff_id, details=details)
@@ -120,11 +120,11 @@ def make_refund(app: App, payment_id: int, amount: int, *, staff_id: int,
             payment.refunded_amount += amount
             full = payment.refunded_amount >= payment.amount
             payment.status = "refunded" if full else "partially_refunded"
-            last = s.scalar(select(func.max(PaymentEvent.at))
-                            .where(PaymentEvent.payment_id == payment_id))
+            last = s.scalar(select(func.max(PaymentEventRecord.at))
+                            .where(PaymentEventRecord.payment_id == payment_id))
             at = app.now() if last is None or as_utc(last) < app.now() \
                 else as_utc(last) + timedelta(seconds=1)
-            s.add(PaymentEvent(payment_id=payment_id, at=at,
+            s.add(PaymentEventRecord(payment_id=payment_id, at=at,
                                event="refund_full" if full else "refund_partial",
                                from_status=before, to_status=payment.status,
                                actor_kind=ActorKind.STAFF, staff_id=staff_id,

@@ -34,13 +34,13 @@ def _lines(n: int, seed: int = 3) -> list[g.SettlementLine]:
     return out
 
 
-def _tolerant(monkeypatch, name: str, data: bytes) -> bank_registry.RegistryFile:  # type: ignore[no-untyped-def]
+def _tolerant(monkeypatch, name: str, data: bytes) -> bank_registry.BankRegistry:  # type: ignore[no-untyped-def]
     with monkeypatch.context() as m:
         m.setattr(bank_registry, "_plain_csv", lambda _data: None)
         return read_registry(name, data)
 
 
-def _same(fast: bank_registry.RegistryFile, slow: bank_registry.RegistryFile) -> None:
+def _same(fast: bank_registry.BankRegistry, slow: bank_registry.BankRegistry) -> None:
     assert fast.problems == slow.problems
     assert fast.totals_rows == slow.totals_rows
     assert fast.period == slow.period

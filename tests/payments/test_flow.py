@@ -225,7 +225,7 @@ def test_arbitrary_payment_without_a_cabinet_uses_the_receipt_email(app) -> None
 
 def test_paying_the_last_invoice_of_an_account(app) -> None:
     p = payer(app, total_due=98_765)
-    choice = flow.payment_quotes.choose_account(app, p.provider_id, p.account_number)
+    choice = flow.quotes.choose_account(app, p.provider_id, p.account_number)
     assert choice.last_invoice is not None and choice.last_invoice.amount.kopecks == 98_765
     assert [line.service for line in choice.last_invoice.lines] == ["Холодное водоснабжение"]
     view = flow.start_account_payment(

@@ -26,7 +26,7 @@ from hypothesis import strategies as hs
 from sqlalchemy import func, select
 
 from core.timefmt import moscow_date
-from core.db.models import Invoice, LedgerJournal, Payment, PaymentEvent
+from core.db.models import Invoice, LedgerJournal, Payment, PaymentEventRecord
 from core.actors import StaffRole
 from core.errors import DomainError, ValidationError
 from core.payments import gateway as g
@@ -151,9 +151,9 @@ def assert_invariants(app) -> None:
             assert 0 <= payment.refunded_amount <= payment.amount, payment.id
             if payment.refunded_amount:
                 assert payment.status in CHARGED[1:], (payment.id, payment.status)
-            last = s.scalar(select(PaymentEvent.to_status)
-                            .where(PaymentEvent.payment_id == payment.id)
-                            .order_by(PaymentEvent.id.desc()).limit(1))
+            last = s.scalar(select(PaymentEventRecord.to_status)
+                            .where(PaymentEventRecord.payment_id == payment.id)
+                            .order_by(PaymentEventRecord.id.desc()).limit(1))
             assert last == payment.status, (payment.id, last, payment.status)
             journals = s.scalar(select(func.count()).select_from(LedgerJournal).where(
                 LedgerJournal.kind == ledger.KIND_PAYMENT,

@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select
 from core.app import App
 from core.clock import FrozenClock
 from core.db.models import (
-    LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentEvent, PaymentOtp, Receipt,
+    LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentEventRecord, PaymentOtp, Receipt,
 )
 from core.payments.machine import PaymentStatus
 from core.payments import flow
@@ -98,8 +98,8 @@ def test_the_counted_flow_wrote_everything_a_payment_writes(app, clock) -> None:
         view = _pay(app, clock, counter)
     assert view.status is PaymentStatus.SUCCEEDED
     assert {model.__name__: _count(app, model) for model in (
-        Payment, PaymentEvent, PaymentOtp, LedgerJournal, LedgerEntry, Receipt,
-    )} == {"Payment": 1, "PaymentEvent": 4, "PaymentOtp": 1, "LedgerJournal": 1,
+        Payment, PaymentEventRecord, PaymentOtp, LedgerJournal, LedgerEntry, Receipt,
+    )} == {"Payment": 1, "PaymentEventRecord": 4, "PaymentOtp": 1, "LedgerJournal": 1,
            "LedgerEntry": 3, "Receipt": 1}
     with app.uow(write=False) as uow:
         receipt = uow.session.scalar(select(Receipt).where(Receipt.payment_id == view.id))
