@@ -84,7 +84,7 @@ def ensure_admin(database_url: str, work: Path) -> str:
         known = uow.session.scalar(select(StaffUser.id).where(StaffUser.login == login))
     if known is None:
         members.add_staff(app, None, login=login, name="Замер Скорости", role=StaffRole.ADMIN,
-                        email="bench@office.example.ru", password=BENCH_PASSWORD)
+                          email="bench@office.example.ru", password=BENCH_PASSWORD)
     app.engine.dispose()
     return login
 

@@ -78,8 +78,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
     if args.action == "add":
         role = members.parse_role(args.role)
         staff_id = members.add_staff(app, None, login=args.login, name=args.name or args.login,
-                                   email=args.email or f"{args.login}@example.ru", role=role,
-                                   password=_read_password())
+                                     email=args.email or f"{args.login}@example.ru", role=role,
+                                     password=_read_password())
         print(f"Сотрудник {args.login.strip().lower()} ({role.value}) создан, id {staff_id}")
     elif args.action == "deactivate":
         members.set_active(app, None, members.find_staff_id(app, args.login), False)

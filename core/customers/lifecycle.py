@@ -79,8 +79,8 @@ def issue_activation_code(app: App, session: Session, customer: Customer, now: d
                                     row.id, code)
     text = "Код активации личного кабинета: {}. Никому не сообщайте этот код."
     outbox.enqueue(session, now=now, customer_id=customer.id, channel=Channel.SMS,
-                          topic="activation", recipient=customer.phone, body=text.format(code),
-                          redacted_body=text.format("****"))
+                   topic="activation", recipient=customer.phone, body=text.format(code),
+                   redacted_body=text.format("****"))
 
 
 def reissue_activation_code(app: App, session: Session, customer_id: int,

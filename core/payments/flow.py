@@ -169,7 +169,7 @@ def _new_payment(s: Session, key: str, fingerprint: str, values: dict[str, objec
     s.add(payment)
     s.flush()
     state.record_creation(s, payment, payer, {"amount": payment.amount,
-                                           "commission": payment.commission})
+                                              "commission": payment.commission})
     return payment
 
 
@@ -370,7 +370,7 @@ def _authorize(app: App, payment_id: int, token: str | None, key: str | None, *,
             assert card is not None
             payment.masked_pan, payment.card_brand = card.masked, str(card.brand)
         state.apply(s, payment, PaymentEvent.AUTHORIZE_SENT, now=now, actor=state.CUSTOMER,
-                 details={"card": payment.masked_pan, "saved_card": saved is not None})
+                    details={"card": payment.masked_pan, "saved_card": saved is not None})
         payment.next_check_at = now + state.IN_FLIGHT
         provider = quotes.provider(s, payment.provider_id)
         request = g.AuthorizeRequest(
@@ -396,11 +396,11 @@ def _authorize_answer(app: App, s: Session, payment: Payment, answer: g.Authoriz
     payment.gateway_txn_id = answer.gateway_txn_id
     if answer.status is g.AuthorizeStatus.DECLINED:
         state.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=state.SYSTEM,
-                code=answer.decline_code, reason=answer.decline_message_ru)
+                   code=answer.decline_code, reason=answer.decline_message_ru)
         return None
     if answer.status is g.AuthorizeStatus.ERROR:
         state.fail(s, payment, PaymentEvent.GATEWAY_ERROR, now=now, actor=state.SYSTEM,
-                code=answer.decline_code, reason=answer.decline_message_ru)
+                   code=answer.decline_code, reason=answer.decline_message_ru)
         return None
     state.apply(s, payment, PaymentEvent.OTP_REQUIRED, now=now, actor=state.SYSTEM)
     if answer.masked_pan:
@@ -429,7 +429,7 @@ _OTP_INSERT = PaymentOtp.__table__.insert()
 def _record_authorize_lost(app: App, payment_id: int) -> PaymentView:
     def lost(s: Session, p: Payment) -> None:
         state.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=state.SYSTEM,
-                 details={"step": "authorize"})
+                    details={"step": "authorize"})
         state.first_check(p, app.now())
     return _record(app, payment_id, lost)
 
@@ -480,13 +480,13 @@ def confirm_payment(app: App, payment_id: int, code: str, *, token: str | None =
             raise otp.OtpInvalid(result.attempts_left)
         if result.outcome is otp.OtpOutcome.EXHAUSTED:
             state.fail(s, payment, PaymentEvent.OTP_REJECTED_FINAL, now=now, actor=state.CUSTOMER,
-                    code=g.OTP_ATTEMPTS_EXCEEDED, reason=g.decline_message(g.OTP_ATTEMPTS_EXCEEDED))
+                       code=g.OTP_ATTEMPTS_EXCEEDED, reason=g.decline_message(g.OTP_ATTEMPTS_EXCEEDED))
             view = _view(s, payment)
             uow.commit()
             return view
         if result.outcome is otp.OtpOutcome.EXPIRED:
             state.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=state.CUSTOMER,
-                    code="otp_expired", reason="Срок действия кода подтверждения истёк")
+                       code="otp_expired", reason="Срок действия кода подтверждения истёк")
             view = _view(s, payment)
             uow.commit()
             return view
@@ -499,7 +499,7 @@ def confirm_payment(app: App, payment_id: int, code: str, *, token: str | None =
     except g.GatewayTimeout:
         def lost(s: Session, p: Payment) -> None:
             state.apply(s, p, PaymentEvent.GATEWAY_TIMEOUT, now=app.now(), actor=state.SYSTEM,
-                     details={"step": "confirm"})
+                        details={"step": "confirm"})
             state.first_check(p, app.now())
         return _record(app, payment_id, lost)
     except g.GatewayUnavailable:
@@ -521,14 +521,14 @@ def confirm_answer(app: App, s: Session, payment: Payment,
     now = app.now()
     if answer.status is g.ConfirmStatus.SUCCEEDED:
         return state.succeed(s, payment, PaymentEvent.OTP_CONFIRMED, now=now, actor=state.SYSTEM,
-                          rrn=answer.rrn, auth_code=answer.auth_code)
+                             rrn=answer.rrn, auth_code=answer.auth_code)
     if answer.status is g.ConfirmStatus.OTP_EXPIRED:
         state.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=state.SYSTEM,
-                code="otp_expired", reason="Срок действия кода подтверждения истёк")
+                   code="otp_expired", reason="Срок действия кода подтверждения истёк")
     else:
         reason = answer.decline_message_ru or g.decline_message(answer.decline_code or "")
         state.fail(s, payment, PaymentEvent.GATEWAY_DECLINED, now=now, actor=state.SYSTEM,
-                code=answer.decline_code or "declined", reason=reason)
+                   code=answer.decline_code or "declined", reason=reason)
     return None
 
 

@@ -136,7 +136,7 @@ def fiscalise_request(app: App, request: fiscal.FiscalRequest) -> bool:
         with s.no_autoflush:
             data = _data(s, payment, row, sent_to=_contact(s, payment))
             sent = notices.queue_result(s, payment, app.now(),
-                                                status_text="успешно оплачен",
+                                        status_text="успешно оплачен",
                                                 receipt_text=receipt_render.receipt_text(data),
                                                 blocked=blocked)
         row.sent_to = ", ".join(sent) or None

@@ -92,10 +92,10 @@ def _settle_locally(app: App, payment_id: int) -> str | None:
                 # The authorisation's answer was lost: nothing can have been charged
                 # without a confirmation, which we never sent.
                 state.apply(s, payment, PaymentEvent.GATEWAY_TIMEOUT, now=now, actor=state.SYSTEM,
-                         details={"step": "authorize", "found_by": "recovery"})
+                            details={"step": "authorize", "found_by": "recovery"})
                 state.fail(s, payment, PaymentEvent.STATUS_DECLINED, now=now, actor=state.SYSTEM,
-                        code="authorization_lost",
-                        reason="Авторизация не завершена, деньги не списаны")
+                           code="authorization_lost",
+                           reason="Авторизация не завершена, деньги не списаны")
             else:
                 return None
         else:
@@ -107,7 +107,7 @@ def _settle_locally(app: App, payment_id: int) -> str | None:
                 uow.commit()
                 return "rescheduled"
             state.fail(s, payment, PaymentEvent.OTP_EXPIRED, now=now, actor=state.SYSTEM,
-                    code="otp_expired", reason="Код подтверждения не введён вовремя")
+                       code="otp_expired", reason="Код подтверждения не введён вовремя")
         uow.commit()
         return payment.status
 
@@ -154,16 +154,16 @@ def _record_status(app: App, payment_id: int, version: int,
         if state.status_of(payment) is not PaymentStatus.PENDING:
             # A confirmation whose answer we never recorded: it is lost, by definition.
             state.apply(s, payment, PaymentEvent.GATEWAY_TIMEOUT, now=now, actor=state.SYSTEM,
-                     details={"step": "confirm", "found_by": "recovery"})
+                        details={"step": "confirm", "found_by": "recovery"})
         if answer.status is g.TxnStatus.SUCCEEDED:
             state.succeed(s, payment, PaymentEvent.STATUS_SUCCEEDED, now=now, actor=actor,
-                       rrn=answer.rrn, auth_code=answer.auth_code)
+                          rrn=answer.rrn, auth_code=answer.auth_code)
         else:
             code = answer.decline_code or ("not_found" if answer.status is g.TxnStatus.NOT_FOUND
                                            else "declined")
             state.fail(s, payment, PaymentEvent.STATUS_DECLINED, now=now, actor=actor, code=code,
-                    reason=g.decline_message(code) if code in g.DECLINE_MESSAGES
-                    else "Банк подтвердил: деньги не списаны")
+                       reason=g.decline_message(code) if code in g.DECLINE_MESSAGES
+                       else "Банк подтвердил: деньги не списаны")
         uow.commit()
         return payment.status
 

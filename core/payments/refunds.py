@@ -254,7 +254,7 @@ def _record_success(app: App, refund_id: int, answer: g.RefundResponse,
                  else PaymentEvent.REFUND_PARTIAL)
         who = state.staff(actor.staff_id) if actor else state.SYSTEM
         state.apply(s, payment, event, now=now, actor=who,
-                 details={"refund_id": row.id, "amount": row.amount, "reason": row.reason})
+                    details={"refund_id": row.id, "amount": row.amount, "reason": row.reason})
         ledger.post_refund(s, payment_id=payment.id, refund_id=row.id,
                            provider_id=payment.provider_id, amount=row.amount, at=now)
         rollups.payment_refunded(s, payment, row.amount)

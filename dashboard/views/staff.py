@@ -31,7 +31,7 @@ with st.expander("Новый сотрудник"):
         password = st.text_input("Пароль", type="password", key="new_password")
         if st.form_submit_button("Создать"):
             if run_action(lambda: members.add_staff(app, actor, login=login, name=name,
-                                                  email=email, role=role, password=password),
+                                                    email=email, role=role, password=password),
                           f"Сотрудник {login} создан"):
                 for field in fields:
                     del st.session_state[field]

@@ -80,8 +80,8 @@ if sees_outbox:
             if st.form_submit_button("Показать"):
                 st.session_state["out_page"] = 1
         flt = outbox.OutboxFilter(status=status, channel=channel, topic=topic,
-                                         customer_phone=phone or None, date_from=date_from,
-                                         date_to=date_to)
+                                  customer_phone=phone or None, date_from=date_from,
+                                  date_to=date_to)
         try:
             page = outbox.list_outbox(app, actor, flt, page_request("out"))
         except DomainError as error:

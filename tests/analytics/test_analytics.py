@@ -197,7 +197,7 @@ def test_kpis_by_provider_and_empty_period(app, world):
     _check_kpis(raw, got.current, a_only)
     assert got.current.payments == 1 and got.current.attempts == 3
     empty = metrics.kpis(app, world["admin"], AnalyticsFilter(date(2025, 1, 1),
-                                                                date(2025, 1, 31)))
+                                                              date(2025, 1, 31)))
     assert empty.current.payments == 0 and empty.current.success_rate is None
     assert empty.current.average_payment is None and empty.change("success_rate") is None
 
@@ -318,7 +318,7 @@ def test_invoices_on_time_equal_recomputation(app, world, clock):
     assert october.on_time == 3 and october.open == 2  # a, b, c paid; a2 and d await
     # A provider filter keeps only that provider's invoices.
     only_b = metrics.invoices_on_time(app, world["manager"],
-                                        replace(flt, provider_ids=(world["b"].provider_id,)))
+                                      replace(flt, provider_ids=(world["b"].provider_id,)))
     assert sum(m.total for m in only_b) == 2
 
 

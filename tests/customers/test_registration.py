@@ -157,7 +157,7 @@ def test_registration_through_the_real_arithmetic_captcha(app, clock):
     a, b = map(int, re.findall(r"\d+", challenge.question))
     with pytest.raises(ValidationError, match="^Код с картинки: введён неверно"):
         cabinet.register(app, registration(phone="+79161112233", captcha_token=challenge.token,
-                                             captcha_answer=str(a + b + 1)))
+                                           captcha_answer=str(a + b + 1)))
     customer_id = cabinet.register(app, registration(
         phone="+79161112233", captcha_token=challenge.token, captcha_answer=str(a + b)))
     assert customer_id > 0

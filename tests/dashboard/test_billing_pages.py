@@ -114,7 +114,7 @@ def test_outbox_and_templates_tab(dash_app, logged_in, ):
     login = register_and_activate(dash_app, phone="+79215550022")
     with dash_app.uow() as uow:
         message = outbox.enqueue(uow.session, now=dash_app.now(),
-                                        customer_id=login.customer_id,
+                                 customer_id=login.customer_id,
                                         channel=outbox.Channel.EMAIL, topic="news",
                                         recipient="x@example.ru", body="Новости")
         uow.session.flush()

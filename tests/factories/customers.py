@@ -49,6 +49,6 @@ def register_and_activate(app: App, **overrides: object) -> cabinet.CustomerLogi
 def make_staff(app: App, role: StaffRole = StaffRole.AGENT, login: str | None = None) -> StaffActor:
     name = login or f"{role.value}{next(_seq)}"
     staff_id = members.add_staff(app, None, login=name, name=f"Сотрудник {name}",
-                               email=f"{name}@office.example.ru", role=role,
-                               password=STAFF_PASSWORD)
+                                 email=f"{name}@office.example.ru", role=role,
+                                 password=STAFF_PASSWORD)
     return StaffActor(staff_id, name, role)

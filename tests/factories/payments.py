@@ -79,10 +79,10 @@ def make_payment(app: App, *, provider_id: int, account_number: str = "100000000
             path = _PATHS.get(status, _PATHS["succeeded"])
             for i, (event, before, after) in enumerate(path):
                 s.add(PaymentEventRecord(payment_id=payment.id, at=at + timedelta(seconds=i),
-                                   event=event, from_status=before, to_status=after,
-                                   actor_kind=ActorKind.CUSTOMER if customer_id
-                                   else ActorKind.SYSTEM, staff_id=None,
-                                   details={"step": i + 1}))
+                                         event=event, from_status=before, to_status=after,
+                                         actor_kind=ActorKind.CUSTOMER if customer_id
+                                         else ActorKind.SYSTEM, staff_id=None,
+                                         details={"step": i + 1}))
         uow.commit()
         return payment.id
 
@@ -92,9 +92,9 @@ def add_event(app: App, payment_id: int, event: str, from_status: str | None, to
               details: dict[str, Any] | None = None) -> int:
     with app.uow() as uow:
         row = PaymentEventRecord(payment_id=payment_id, at=at or app.now(), event=event,
-                           from_status=from_status, to_status=to_status,
-                           actor_kind=ActorKind.STAFF if staff_id else ActorKind.SYSTEM,
-                           staff_id=staff_id, details=details)
+                                 from_status=from_status, to_status=to_status,
+                                 actor_kind=ActorKind.STAFF if staff_id else ActorKind.SYSTEM,
+                                 staff_id=staff_id, details=details)
         uow.session.add(row)
         uow.commit()
         return row.id
@@ -125,10 +125,10 @@ def make_refund(app: App, payment_id: int, amount: int, *, staff_id: int,
             at = app.now() if last is None or as_utc(last) < app.now() \
                 else as_utc(last) + timedelta(seconds=1)
             s.add(PaymentEventRecord(payment_id=payment_id, at=at,
-                               event="refund_full" if full else "refund_partial",
-                               from_status=before, to_status=payment.status,
-                               actor_kind=ActorKind.STAFF, staff_id=staff_id,
-                               details={"amount": amount}))
+                                     event="refund_full" if full else "refund_partial",
+                                     from_status=before, to_status=payment.status,
+                                     actor_kind=ActorKind.STAFF, staff_id=staff_id,
+                                     details={"amount": amount}))
         s.flush()
         uow.commit()
         return refund.id

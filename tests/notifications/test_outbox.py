@@ -403,7 +403,7 @@ def test_outbox_roles(app, clock, email_sender, role, may_view, may_retry):
     before = snapshot(app)
     for allowed, call in (
             (may_view, lambda: outbox.list_outbox(app, actor, OutboxFilter(),
-                                                         PageRequest())),
+                                                  PageRequest())),
             (may_view, lambda: outbox.outbox_counts(app, actor)),
             (may_retry, lambda: outbox.retry_message(app, actor, message_id))):
         if allowed:
@@ -425,4 +425,4 @@ def test_moscow_day_bounds_of_the_date_filter(app, clock):
         app, agent, OutboxFilter(date_from=date(2026, 11, 26), date_to=date(2026, 11, 26)),
         PageRequest()).items] == [message_id]
     assert outbox.list_outbox(app, agent, OutboxFilter(date_to=date(2026, 11, 25)),
-                                     PageRequest()).items == []
+                              PageRequest()).items == []

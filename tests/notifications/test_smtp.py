@@ -214,8 +214,8 @@ def test_app_sends_email_over_smtp_when_configured(tmp_path, db_url, clock, smtp
 def _enqueue(app, recipient: str) -> int:  # type: ignore[no-untyped-def]
     with app.uow() as uow:
         message = outbox.enqueue(uow.session, now=app.now(), customer_id=None,
-                                        channel=Channel.EMAIL, topic="news", recipient=recipient,
-                                        subject="Новости сервиса", body="Оплата без комиссии")
+                                 channel=Channel.EMAIL, topic="news", recipient=recipient,
+                                 subject="Новости сервиса", body="Оплата без комиссии")
         uow.commit()
         return message.id
 

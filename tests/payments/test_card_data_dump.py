@@ -99,7 +99,7 @@ def test_no_card_number_or_cvv_is_kept_anywhere(app, caplog, email_sender):
     # A new card, saved.
     view = flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
     view = flow.pay_with_new_card(app, view.id, card(OK_CARD, CVV), save_card=True,
-                                      token=p.token)
+                                  token=p.token)
     assert view.awaiting_otp
     view = flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
     assert view.status is PaymentStatus.SUCCEEDED

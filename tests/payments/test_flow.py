@@ -166,16 +166,16 @@ def test_same_key_with_another_amount_or_account_is_refused(app) -> None:
     other = payer(app, provider_id=p.provider_id)
     key = new_key()
     flow.start_account_payment(app, provider_id=p.provider_id, account_number=p.account_number,
-                                   idempotency_key=key, amount_text="100", token=p.token)
+                               idempotency_key=key, amount_text="100", token=p.token)
     before = snapshot(app)
     with pytest.raises(flow.IdempotencyConflict, match="Ключ запроса"):
         flow.start_account_payment(app, provider_id=p.provider_id,
-                                       account_number=p.account_number, idempotency_key=key,
-                                       amount_text="200", token=p.token)
+                                   account_number=p.account_number, idempotency_key=key,
+                                   amount_text="200", token=p.token)
     with pytest.raises(flow.IdempotencyConflict):
         flow.start_account_payment(app, provider_id=p.provider_id,
-                                       account_number=other.account_number, idempotency_key=key,
-                                       amount_text="100", token=p.token)
+                                   account_number=other.account_number, idempotency_key=key,
+                                   amount_text="100", token=p.token)
     assert snapshot(app) == before
 
 
@@ -194,9 +194,9 @@ def test_bad_amounts_are_refused_and_change_nothing(app, text, message) -> None:
     before = snapshot(app)
     with pytest.raises(ValidationError, match=message):
         flow.start_account_payment(app, provider_id=p.provider_id,
-                                       account_number=p.account_number,
-                                       idempotency_key=new_key(), amount_text=text,
-                                       token=p.token)
+                                   account_number=p.account_number,
+                                   idempotency_key=new_key(), amount_text=text,
+                                   token=p.token)
     assert snapshot(app) == before
 
 
@@ -205,8 +205,8 @@ def test_arbitrary_payment_without_a_cabinet_uses_the_receipt_email(app) -> None
     key = new_key()
     with pytest.raises(ValidationError, match="E-mail"):
         flow.start_account_payment(app, provider_id=p.provider_id,
-                                       account_number=p.account_number, idempotency_key=key,
-                                       amount_text="250,50", receipt_email="not-an-address")
+                                   account_number=p.account_number, idempotency_key=key,
+                                   amount_text="250,50", receipt_email="not-an-address")
     view = flow.start_account_payment(
         app, provider_id=p.provider_id, account_number=p.account_number, idempotency_key=key,
         amount_text="250,50", receipt_email="Payer@Example.ru")
