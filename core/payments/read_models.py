@@ -28,6 +28,7 @@ from core.payments.machine import (
     AWAITING_PAYER, REFUNDABLE, UNDECIDED, PaymentStatus, event_label, status_label, values,
 )
 from core.files import exports
+from core.payments import refund_machine
 from core.payments.cards import brand_label
 from core.staff import audit
 from core.payments.state import ABANDON_AFTER
@@ -47,11 +48,6 @@ REFUNDERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
 STALE_AFTER = ABANDON_AFTER  # a payer who left lapses then; longer means it is stuck
 HISTORY_LIMIT = 500  # «История операций»: the newest this many
 
-REFUND_STATUS_LABELS = {"awaiting_approval": "Ждёт второго подтверждения",
-                        "requested": "Отправлен в банк", "succeeded": "Выполнен",
-                        "declined": "Отклонён банком", "rejected": "Отклонён сотрудником"}
-# Refunds that already hold part of the amount (not yet done, not refused).
-OPEN_REFUND_STATUSES = ("awaiting_approval", "requested")
 
 AMOUNT_MAX = Decimal(100_000_000)  # 100 million rubles: more is a typo
 PAYMENT_ID_MAX = 2**31 - 1  # payments.id is an INTEGER: a bigger number would fail the query
@@ -282,7 +278,7 @@ class RefundView:
 
     @property
     def awaiting_approval(self) -> bool:
-        return self.status == "awaiting_approval"
+        return self.status == refund_machine.RefundStatus.AWAITING_APPROVAL
 
 
 @dataclass(frozen=True)
@@ -365,7 +361,7 @@ def _refunds(s: Session, payment_id: int) -> list[RefundView]:
                      .where(Refund.payment_id == payment_id)
                      .order_by(Refund.created_at, Refund.id)).all()
     return [RefundView(id=r.id, created_at=r.created_at, amount=r.amount, reason=r.reason,
-                       status=r.status, status_label=REFUND_STATUS_LABELS.get(r.status, r.status),
+                       status=r.status, status_label=refund_machine.status_label(r.status),
                        requested_by=req, approved_by=appr, completed_at=r.completed_at,
                        requested_by_id=r.requested_by_staff_id,
                        review_comment=r.review_comment)
@@ -389,7 +385,7 @@ def payment_detail(app: App, actor: StaffActor, payment_id: int) -> PaymentDetai
             period = s.scalar(select(Invoice.period).where(Invoice.id == payment.invoice_id))
             invoice = InvoiceLink(payment.invoice_id, period) if period else None
         refunds = _refunds(s, payment_id)
-        held = sum(r.amount for r in refunds if r.status in OPEN_REFUND_STATUSES)
+        held = sum(r.amount for r in refunds if r.status in refund_machine.values(refund_machine.HOLDING))
         refundable_status = row.status in values(REFUNDABLE)
         refundable = max(payment.amount - payment.refunded_amount - held, 0) \
             if refundable_status else 0

@@ -28,6 +28,8 @@ from core.money import Money
 from core.payments import gateway as g
 from core.finance import ledger
 from core.payments.amounts import parse_payment_amount
+from core.payments.refund_machine import (HOLDING, RefundEvent, RefundStatus, first_status,
+                                          transition, values)
 from core.payments.machine import REFUNDABLE, UNDECIDED, PaymentEvent, PaymentStatus, status_label
 from core.staff import audit
 from core.billing import invoices
@@ -37,10 +39,6 @@ from core.payments import state
 REFUNDERS = {StaffRole.FINANCE, StaffRole.ADMIN}
 AMOUNT_LABEL = "Сумма возврата"
 REASON_LABEL = "Причина возврата"
-AWAITING, REQUESTED, SUCCEEDED = "awaiting_approval", "requested", "succeeded"
-DECLINED, REJECTED = "declined", "rejected"
-# Refunds that hold money back: nobody may refund it twice meanwhile.
-HOLDING = (AWAITING, REQUESTED)
 
 
 class NotRefundable(state.PaymentError):
@@ -81,7 +79,7 @@ class RefundResult:
 
 def _in_flight(s: Session, payment_id: int, *, but: int | None = None) -> int:
     query = select(func.coalesce(func.sum(Refund.amount), 0)).where(
-        Refund.payment_id == payment_id, Refund.status.in_(HOLDING))
+        Refund.payment_id == payment_id, Refund.status.in_(values(HOLDING)))
     if but is not None:
         query = query.where(Refund.id != but)
     return s.scalar(query) or 0
@@ -124,7 +122,7 @@ def refund(app: App, actor: StaffActor, payment_id: int, amount_text: str,
         four_eyes = amount.kopecks > app.settings.refund_approval_kopecks
         row = Refund(payment_id=payment.id, idempotency_key=f"refund-{uuid.uuid4().hex}",
                      amount=amount.kopecks, reason=why,
-                     status=AWAITING if four_eyes else REQUESTED,
+                     status=first_status(four_eyes).value,
                      requested_by_staff_id=actor.staff_id, created_at=now)
         s.add(row)
         s.flush()
@@ -150,7 +148,7 @@ def _awaiting(s: Session, refund_id: int) -> tuple[Refund, Payment]:
         row = None
     if row is None:
         raise NotFound("Возврат не найден")
-    if row.status != AWAITING:
+    if row.status != RefundStatus.AWAITING_APPROVAL.value:
         raise ApprovalError("Этот возврат уже не ждёт подтверждения")
     return row, state.lock_payment(s, row.payment_id)
 
@@ -169,7 +167,8 @@ def approve(app: App, actor: StaffActor, refund_id: int) -> RefundResult:
             raise NotRefundable(status_label(state.status_of(payment)))
         if row.amount > refundable(s, payment, but=row.id):
             raise ValidationError(AMOUNT_LABEL, "больше, чем осталось вернуть", field="amount")
-        row.status, row.approved_by_staff_id = REQUESTED, actor.staff_id
+        row.status = transition(row.status, RefundEvent.APPROVED).value
+        row.approved_by_staff_id = actor.staff_id
         audit.record(s, at=now, action="payment.refund_approve", actor=actor,
                      customer_id=payment.customer_id, reason=row.reason,
                      after={"payment_id": payment.id, "refund_id": row.id,
@@ -192,7 +191,8 @@ def reject(app: App, actor: StaffActor, refund_id: int, comment: str) -> None:
     with app.uow() as uow:
         s = uow.session
         row, payment = _awaiting(s, refund_id)
-        row.status, row.completed_at = REJECTED, now
+        row.status = transition(row.status, RefundEvent.REJECTED).value
+        row.completed_at = now
         row.approved_by_staff_id, row.review_comment = actor.staff_id, why[:500]
         audit.record(s, at=now, action="payment.refund_reject", actor=actor,
                      customer_id=payment.customer_id, reason=why,
@@ -219,21 +219,24 @@ def _send(app: App, refund_id: int, request: g.RefundRequest,
     except g.GatewayTimeout:
         raise RefundPending() from None
     except g.GatewayUnavailable:
-        _close(app, refund_id, DECLINED, None)
+        _decline(app, refund_id)
         raise state.GatewayDown() from None
     if answer.status is not g.RefundStatus.SUCCEEDED:
-        _close(app, refund_id, DECLINED, None)
+        _decline(app, refund_id)
         raise RefundDeclined(answer.decline_message_ru or g.decline_message(
             answer.decline_code or ""))
     return _record_success(app, refund_id, answer, actor)
 
 
-def _close(app: App, refund_id: int, status: str, gateway_refund_id: str | None) -> None:
+def _decline(app: App, refund_id: int) -> None:
+    """The bank refused or could not be reached: the refund is closed as declined, unless a
+    parallel repeat has settled it meanwhile (its answer stands)."""
     with app.uow() as uow:
         row = uow.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
         assert row is not None
-        row.status, row.completed_at = status, app.now()
-        row.gateway_refund_id = gateway_refund_id
+        if row.status == RefundStatus.REQUESTED.value:
+            row.status = transition(row.status, RefundEvent.BANK_DECLINED).value
+            row.completed_at, row.gateway_refund_id = app.now(), None
         uow.commit()
 
 
@@ -245,10 +248,11 @@ def _record_success(app: App, refund_id: int, answer: g.RefundResponse,
         row = s.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
         assert row is not None
         payment = state.lock_payment(s, row.payment_id)
-        if row.status == SUCCEEDED:  # recorded by a parallel retry
+        if row.status == RefundStatus.SUCCEEDED.value:  # recorded by a parallel retry
             return RefundResult(row.id, Money(row.amount), state.status_of(payment),
                                 Money(payment.refunded_amount))
-        row.status, row.completed_at, row.gateway_refund_id = SUCCEEDED, now, answer.refund_id
+        row.status = transition(row.status, RefundEvent.BANK_SUCCEEDED).value
+        row.completed_at, row.gateway_refund_id = now, answer.refund_id
         payment.refunded_amount += row.amount
         event = (PaymentEvent.REFUND_FULL if payment.refunded_amount >= payment.amount
                  else PaymentEvent.REFUND_PARTIAL)
@@ -280,7 +284,7 @@ def retry_requested(app: App, *, older_than_minutes: int = 2, limit: int = 100) 
         rows = uow.session.execute(
             select(Refund.id, Refund.amount, Refund.idempotency_key, Payment.gateway_txn_id)
             .join(Payment, Payment.id == Refund.payment_id)
-            .where(Refund.status == REQUESTED, Refund.created_at <= cutoff)
+            .where(Refund.status == RefundStatus.REQUESTED.value, Refund.created_at <= cutoff)
             .order_by(Refund.id).limit(limit)).all()
     settled = 0
     for refund_id, amount, key, txn in rows:

@@ -23,8 +23,9 @@ from core.errors import DomainError, ValidationError
 from core.payments import gateway as g
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
-from core.payments import state as st
+from core.payments import state
 from core.payments import flow, refunds
+from core.payments.refund_machine import RefundStatus
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import card, last_otp, new_key, pay_invoice, payer
 
@@ -146,7 +147,7 @@ def test_same_payment_confirmed_twice_at_once_charges_once(app, monkeypatch, ban
 
     views = [o for o in outcomes if isinstance(o, flow.PaymentView)]
     errors = errors_of(outcomes)
-    assert all(isinstance(e, st.PaymentInProgress) for e in errors), errors
+    assert all(isinstance(e, state.PaymentInProgress) for e in errors), errors
     assert views and all(v.status is PaymentStatus.SUCCEEDED for v in views)
     assert len(views) + len(errors) == 2
     if bank == "slow":
@@ -278,7 +279,7 @@ def test_two_refunds_exceeding_the_paid_amount_at_once_only_one_passes(app):
     assert payment.status == PaymentStatus.PARTIALLY_REFUNDED.value
     with app.uow(write=False) as uow:
         rows = list(uow.session.scalars(select(Refund).where(Refund.payment_id == view.id)))
-    assert [(r.amount, r.status) for r in rows] == [(100_000, refunds.SUCCEEDED)]
+    assert [(r.amount, r.status) for r in rows] == [(100_000, RefundStatus.SUCCEEDED)]
     invoice = get(app, Invoice, p.invoice_id)
     assert invoice.paid_amount == payment.amount - payment.refunded_amount
     ledger_ok(app)

@@ -14,7 +14,7 @@ from core.finance import ledger
 from core.payments.machine import PaymentStatus
 from core.payments.otp import OtpInvalid
 from core.payments import flow, saved_cards
-from core.payments import state as st
+from core.payments import state
 from tests.factories.payment_flow import (DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, card,
                                           event_names, event_rows, journal_kinds, last_otp, new_key,
                                           pay_invoice, payer, payment_row, wrong_otp)
@@ -212,7 +212,7 @@ def test_arbitrary_payment_without_a_cabinet_uses_the_receipt_email(app) -> None
         amount_text="250,50", receipt_email="Payer@Example.ru")
     assert view.amount.kopecks == 25_050 and view.invoice_id is None
     # Without a cabinet the key is what lets the payer continue; nobody else can.
-    with pytest.raises(st.PaymentNotFound):
+    with pytest.raises(state.PaymentNotFound):
         flow.pay_with_new_card(app, view.id, card(), key="someone-elses-key")
     view = flow.pay_with_new_card(app, view.id, card(), key=key)
     assert view.otp_sent_to and view.otp_sent_to.startswith("письмо на pa***@")
@@ -251,9 +251,9 @@ def test_an_invoice_being_paid_cannot_be_paid_again(app, clock) -> None:
 def test_another_cabinet_cannot_see_or_pay_a_payment(app) -> None:
     owner, stranger = payer(app), payer(app)
     view = flow.start_invoice_payment(app, owner.token, owner.invoice_id, new_key())
-    with pytest.raises(st.PaymentNotFound, match="Платёж не найден"):
+    with pytest.raises(state.PaymentNotFound, match="Платёж не найден"):
         flow.pay_with_new_card(app, view.id, card(), token=stranger.token)
-    with pytest.raises(st.PaymentNotFound):
+    with pytest.raises(state.PaymentNotFound):
         flow.payment_status(app, view.id, token=stranger.token)
 
 

@@ -34,7 +34,7 @@ from core.finance import ledger
 from core.payments.machine import IllegalTransition, PaymentStatus
 from core.payments.machine import PaymentEvent as Event
 from core.payments import recovery, flow, refunds
-from core.payments import state as st
+from core.payments import state
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import (DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, MIR_CARD,
                                           OK_CARD, TIMEOUT_CHARGED_CARD, TIMEOUT_NOT_CHARGED_CARD,
@@ -265,12 +265,12 @@ def test_illegal_transitions_are_refused_and_change_nothing(app):
     for illegal in (Event.OTP_CONFIRMED, Event.OTP_EXPIRED, Event.AUTHORIZE_SENT,
                   Event.STATUS_SUCCEEDED, Event.ABANDONED):
         with app.uow() as uow:
-            payment = st.lock_payment(uow.session, view.id)
+            payment = state.lock_payment(uow.session, view.id)
             with pytest.raises(IllegalTransition):
-                st.apply(uow.session, payment, illegal, now=app.now(), actor=st.SYSTEM)
+                state.apply(uow.session, payment, illegal, now=app.now(), actor=state.SYSTEM)
             with pytest.raises(IllegalTransition):
-                st.succeed(uow.session, payment, illegal, now=app.now(), actor=st.SYSTEM,
-                           rrn=None, auth_code=None)
+                state.succeed(uow.session, payment, illegal, now=app.now(), actor=state.SYSTEM,
+                              rrn=None, auth_code=None)
     # Nothing was written: still one success, one journal, the invoice paid once.
     payment = load(app, view.id)
     assert payment.status == PaymentStatus.SUCCEEDED.value
@@ -281,10 +281,10 @@ def test_illegal_transitions_are_refused_and_change_nothing(app):
     assert _journals(app, view.id) == 1
     declined = pay_invoice(app, payer(app), DECLINED_CARD)
     with app.uow() as uow:
-        payment = st.lock_payment(uow.session, declined.id)
+        payment = state.lock_payment(uow.session, declined.id)
         with pytest.raises(IllegalTransition):
-            st.succeed(uow.session, payment, Event.STATUS_SUCCEEDED, now=app.now(),
-                       actor=st.SYSTEM, rrn="1", auth_code="1")
+            state.succeed(uow.session, payment, Event.STATUS_SUCCEEDED, now=app.now(),
+                       actor=state.SYSTEM, rrn="1", auth_code="1")
     assert load(app, declined.id).status == PaymentStatus.DECLINED.value
     assert _journals(app, declined.id) == 0
     assert_invariants(app)

@@ -11,7 +11,7 @@ from core.actors import PermissionDenied
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
 from core.payments import recovery, flow, refunds
-from core.payments import state as st
+from core.payments import state
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import (event_names, journal_kinds, payment_row, OK_CARD,
                                           TIMEOUT_CHARGED_CARD, TIMEOUT_NOT_CHARGED_CARD, card,
@@ -86,7 +86,7 @@ def test_crash_between_the_charge_and_our_commit_loses_no_money(app, clock,
     assert app.gateway.status(txn).status.value == "succeeded"  # the bank took the money
     assert payment_row(app, view.id).status == PaymentStatus.AWAITING_OTP.value
     # A second confirmation meanwhile is refused: the first is still with the bank.
-    with pytest.raises(st.PaymentInProgress):
+    with pytest.raises(state.PaymentInProgress):
         flow.confirm_payment(app, view.id, code, token=p.token)
     clock.advance(minutes=2)
     assert recovery.recover_due(app).outcomes == {"succeeded": 1}
@@ -108,7 +108,7 @@ def test_crash_after_sending_the_card_ends_declined_without_charge(app, clock,
         flow.pay_with_new_card(app, view.id, card(), token=p.token)
     monkeypatch.undo()
     assert payment_row(app, view.id).status == PaymentStatus.CREATED.value
-    with pytest.raises(st.PaymentInProgress):  # the card is with the bank
+    with pytest.raises(state.PaymentInProgress):  # the card is with the bank
         flow.pay_with_new_card(app, view.id, card(), token=p.token)
     clock.advance(minutes=2)
     assert recovery.expire_stale(app).outcomes == {"declined": 1}
@@ -135,7 +135,7 @@ def test_actions_on_an_unknown_outcome_ask_the_gateway_first(app, clock) -> None
     p = payer(app)
     view = pay_invoice(app, p, TIMEOUT_CHARGED_CARD)
     app.gateway.make_next_call_unavailable()
-    with pytest.raises(st.OutcomeUnknown, match="ещё не известен"):
+    with pytest.raises(state.OutcomeUnknown, match="ещё не известен"):
         refunds.refund(app, finance, view.id, "100", "Ошибочный платёж")
     assert payment_row(app, view.id).refunded_amount == 0
     # The bank answers now: the refund asks first, learns «charged», and goes on.

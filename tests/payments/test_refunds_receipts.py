@@ -16,7 +16,7 @@ from core.errors import ValidationError
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
 from core.payments import receipts, refunds
-from core.payments import state as st
+from core.payments import state
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import DECLINED_CARD, TIMEOUT_CHARGED_CARD, pay_invoice, payer
 from tests.factories.dbstate import snapshot
@@ -89,7 +89,7 @@ def test_refunds_are_for_finance_and_successful_payments_only(app) -> None:
         refunds.refund(app, agent, paid.id, "1", "Просьба клиента")
     with pytest.raises(refunds.NotRefundable, match="Отклонён"):
         refunds.refund(app, finance, declined.id, "1", "Просьба клиента")
-    with pytest.raises(st.PaymentNotFound):
+    with pytest.raises(state.PaymentNotFound):
         refunds.refund(app, finance, 999_999, "1", "Просьба клиента")
 
 
@@ -175,7 +175,7 @@ def test_the_customer_downloads_only_their_own_receipt(app) -> None:
     view = pay_invoice(app, owner)
     pdf = receipts.customer_receipt_pdf(app, owner.token, view.id)
     assert pdf.startswith(b"%PDF")
-    with pytest.raises(st.PaymentNotFound):
+    with pytest.raises(state.PaymentNotFound):
         receipts.customer_receipt_pdf(app, stranger.token, view.id)
 
 
