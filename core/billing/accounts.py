@@ -29,7 +29,7 @@ from core.money import Money, MoneyFormatError
 from core.staff import audit
 from core.billing import providers
 from core.customers.lifecycle import get_customer
-from core.customers.cabinet import _session_customer
+from core.customers.sessions import signed_in_customer
 from core.timefmt import as_utc
 
 STAFF_VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
@@ -64,7 +64,7 @@ def bind_account(app: App, token: str, provider_id: int, number: str, name: str,
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         provider = _invoicing_provider(s, provider_id)
         account_number = normalize_account_number(number, provider.account_pattern,
                                                   provider.account_hint)
@@ -183,7 +183,7 @@ def rename_binding(app: App, token: str, binding_id: int, name: str) -> None:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         binding = _own_binding(s, customer.id, binding_id)
         if binding.name != title:
             audit.record(s, at=now, action="account.rename", actor_kind=ActorKind.CUSTOMER,
@@ -199,7 +199,7 @@ def unbind(app: App, token: str, binding_id: int) -> None:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         binding = _own_binding(s, customer.id, binding_id)
         binding.removed_at = now
         audit.record(s, at=now, action="account.unbind", actor_kind=ActorKind.CUSTOMER,
@@ -232,7 +232,7 @@ def list_bindings(app: App, token: str) -> list[BindingInfo]:
     """«Лицевые счета» of the cabinet, in the order they were added."""
     now = app.now()
     with app.uow() as uow:
-        customer = _session_customer(uow.session, token, now)
+        customer = signed_in_customer(uow.session, token, now)
         infos = _binding_infos(uow.session, customer.id, False)
         uow.commit()  # the session's last_seen_at
         return infos

@@ -24,7 +24,7 @@ from core.paging import Page, PageRequest, capped_count
 from core.files import exports
 from core.staff import audit
 from core.customers.lifecycle import get_customer
-from core.customers.cabinet import _session_customer
+from core.customers.sessions import signed_in_customer
 from core.timefmt import MOSCOW
 
 from core.billing.invoice_import import (  # noqa: F401 - the import's public names
@@ -197,7 +197,7 @@ def invoices_to_pay(app: App, token: str) -> list[InvoiceRow]:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         bound = _bound_accounts(customer.id)
         latest = (select(Invoice.provider_account_id, func.max(Invoice.period).label("period"))
                   .join(bound, bound.c.provider_account_id == Invoice.provider_account_id)
@@ -220,7 +220,7 @@ def invoice_history(app: App, token: str) -> list[InvoiceRow]:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         rows = s.execute(_customer_query(customer.id)
                          .order_by(Invoice.period.desc(), Provider.name, Invoice.id)
                          .limit(HISTORY_LIMIT)).all()
@@ -242,7 +242,7 @@ def invoice_detail_for_customer(app: App, token: str, invoice_id: int) -> Invoic
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         detail = _detail(s, customer_invoice_row(s, customer.id, invoice_id, _today(app)))
         uow.commit()
         return detail
@@ -253,7 +253,7 @@ def mark_paid(app: App, token: str, invoice_id: int) -> None:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         row = customer_invoice_row(s, customer.id, invoice_id, _today(app))
         if row.status is InvoiceStatus.PAID:
             raise rules.InvoiceError("Счёт уже оплачен: отметка не нужна")
@@ -270,7 +270,7 @@ def unmark_paid(app: App, token: str, invoice_id: int) -> None:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         customer_invoice_row(s, customer.id, invoice_id, _today(app))
         marks = list(s.scalars(select(InvoiceMark).where(
             InvoiceMark.invoice_id == invoice_id, InvoiceMark.customer_id == customer.id,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,20 +23,18 @@ from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, nor
                                   normalize_email, normalize_phone, search_name_of,
                                   try_normalize_phone, validate_password)
 from core.customers.errors import (AlreadyActivated, AlreadyBlocked, CabinetBlocked, EmailTaken,
-                                   LoginFailed, NotActivated, PhoneTaken, SessionInvalid,
-                                   WrongPassword)
+                                   LoginFailed, NotActivated, PhoneTaken, SessionExpired, WrongPassword)
 from core.security.errors import AttemptsExceeded, CodeAlreadyUsed, CodeExpired, CodeInvalid
 from core.errors import ValidationError
 from core.staff import audit
 from core.notifications import subscriptions
 from core.security import throttle
+from core.customers.sessions import signed_in_customer
 from core.customers.lifecycle import (ACTIVATION_PURPOSE, end_sessions, get_customer,
-                                      issue_activation_code, open_block, open_block_exists,
-                                      reissue_activation_code, status_of)
+                                      issue_activation_code, open_block, reissue_activation_code, status_of)
 
 THROTTLE_SCOPE = "customer"
 # A customer session ends after this much inactivity, as in online banking.
-SESSION_IDLE = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -220,35 +218,19 @@ def login(app: App, login_name: str, password: str) -> CustomerLogin:
         return CustomerLogin(customer.id, token)
 
 
-# The session, its customer and whether the cabinet is blocked in one round trip, the
-# statement built once: every action of a payer starts here.
-_SESSION_CUSTOMER = (select(CustomerSession, Customer, open_block_exists(Customer.id))
-                     .join(Customer, Customer.id == CustomerSession.customer_id)
-                     .where(CustomerSession.token_hash == bindparam("token_hash")))
-
-
-def _session_customer(session: Session, token: str, now: datetime) -> Customer:
-    found = session.execute(_SESSION_CUSTOMER,
-                            {"token_hash": codes.token_digest(token or "")}).first()
-    if found is None or found[0].ended_at is not None:
-        raise SessionInvalid()
-    row, customer, blocked = found
-    if now - row.last_seen_at > SESSION_IDLE:
-        row.ended_at, row.end_reason = now, "idle"
-        session.commit()
-        raise SessionInvalid("Сеанс завершён после 30 минут бездействия, войдите снова")
-    if blocked:
-        raise CabinetBlocked()
-    # Flushed with the caller's own writes (a read-only unit of work writes nothing):
-    # an UPDATE issued here would take the session row's lock, or on SQLite turn a
-    # read transaction into a write one, before the caller's own locking order.
-    row.last_seen_at = now
-    return customer
-
-
 def current_customer_id(app: App, token: str) -> int:
+    """The cabinet's check on every page: the customer, or the reason to log in again. An
+    idle session is ended here, in this use case's own transaction."""
+    now = app.now()
     with app.uow() as uow:
-        customer = _session_customer(uow.session, token, app.now())
+        try:
+            customer = signed_in_customer(uow.session, token, now)
+        except SessionExpired as expired:
+            row = uow.session.get(CustomerSession, expired.session_id)
+            assert row is not None
+            row.ended_at, row.end_reason = now, "idle"
+            uow.commit()
+            raise
         uow.commit()
         return customer.id
 
@@ -266,7 +248,7 @@ def update_profile(app: App, token: str, data: PersonalData) -> None:
     now = app.now()
     cleaned = data.cleaned(now.date())
     with app.uow() as uow:
-        customer = _session_customer(uow.session, token, now)
+        customer = signed_in_customer(uow.session, token, now)
         before = _personal_snapshot(customer)
         customer.surname, customer.first_name = cleaned.surname, cleaned.first_name
         customer.patronymic, customer.birth_date = cleaned.patronymic, cleaned.birth_date
@@ -294,7 +276,7 @@ def change_password(app: App, token: str, old_password: str, new_password: str) 
                             label="Новый пароль", field="new_password")
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         if not app.customer_hasher.verify(customer.password_hash, (old_password or "")[:256]):
             raise WrongPassword("Текущий пароль")
         if old_password == new:
@@ -313,7 +295,7 @@ def change_code_word(app: App, token: str, password: str, new_code_word: str) ->
     now = app.now()
     word = normalize_code_word(new_code_word, label="Новое кодовое слово")
     with app.uow() as uow:
-        customer = _session_customer(uow.session, token, now)
+        customer = signed_in_customer(uow.session, token, now)
         if not app.customer_hasher.verify(customer.password_hash, (password or "")[:256]):
             raise WrongPassword("Пароль")
         customer.code_word_hash = app.customer_hasher.hash(word)
@@ -328,7 +310,7 @@ def block_own_cabinet(app: App, token: str, reason: str) -> None:
     why = clean_reason(reason, "Причина блокировки")
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         if open_block(s, customer.id) is not None:
             raise AlreadyBlocked()
         s.add(CabinetBlock(customer_id=customer.id, reason=why,

@@ -83,6 +83,16 @@ class SessionInvalid(DomainError):
         super().__init__(message)
 
 
+class SessionExpired(SessionInvalid):
+    """The session saw no activity for too long; ``session_id`` names it to end it."""
+
+    code = "session_expired"
+
+    def __init__(self, session_id: int) -> None:
+        super().__init__("Сеанс завершён после 30 минут бездействия, войдите снова")
+        self.session_id = session_id
+
+
 class CodeWordError(DomainError):
     code = "code_word_error"
 

@@ -24,7 +24,7 @@ from core.notifications import template_rules as rules
 from core.customers.rules import clean_reason
 from core.errors import ValidationError
 from core.staff import audit
-from core.customers import cabinet
+from core.customers import sessions
 from core.customers.lifecycle import get_customer, open_block_exists
 
 VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
@@ -143,7 +143,7 @@ def _write(session: Session, customer_id: int, topic: str, channel: str, enabled
 
 def get_subscriptions(app: App, token: str) -> SubscriptionMatrix:
     with app.uow() as uow:
-        customer = cabinet._session_customer(uow.session, token, app.now())
+        customer = sessions.signed_in_customer(uow.session, token, app.now())
         matrix = _matrix(uow.session, customer.id)
         uow.commit()  # the session's last_seen_at
         return matrix
@@ -156,7 +156,7 @@ def set_subscription(app: App, token: str, topic: str, channel: Channel | str,
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = cabinet._session_customer(s, token, now)
+        customer = sessions.signed_in_customer(s, token, now)
         changed = _write(s, customer.id, topic, code, enabled, now)
         if changed:
             audit.record(s, at=now, action="subscription.change", actor_kind=ActorKind.CUSTOMER,

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from core.app import App
-from core.db.models import Customer, Payment, PaymentOtp, Receipt, SavedCard
+from core.db.models import Payment, PaymentOtp, Receipt, SavedCard
 from core.customers.rules import normalize_email
 from core.billing.invoice_rules import InvoiceAlreadyPaid
 from core.errors import ValidationError
@@ -34,10 +34,10 @@ from core.payments import otp
 from core.payments.amounts import commission, parse_payment_amount
 from core.payments.cards import CardInput, validate_cvv
 from core.payments.machine import UNDECIDED, PaymentEvent, PaymentStatus, status_label, values
-from core.payments import notices, quotes, receipts, saved_cards
+from core.payments import notices, quotes, receipts, recovery, saved_cards
 from core.payments.saved_cards import CardNotFound
 from core.payments import state
-from core.customers.cabinet import _session_customer
+from core.customers.sessions import signed_in_customer
 
 KEY_LABEL = "Ключ запроса"
 _KEY = re.compile(r"[A-Za-z0-9._:-]{8,64}", re.ASCII)
@@ -223,7 +223,7 @@ def start_invoice_payment(app: App, token: str, invoice_id: int,
     try:
         with app.uow() as uow:
             s = uow.session
-            customer = _session_customer(s, token, now)
+            customer = signed_in_customer(s, token, now)
             invoice, number, prov = quotes.customer_invoice_for_payment(
                 s, customer.id, invoice_id)
             amount = Money(quotes.remaining(invoice))
@@ -265,7 +265,7 @@ def start_account_payment(app: App, *, provider_id: int, account_number: str,
     now = app.now()
     with app.uow(write=False) as uow:
         s = uow.session
-        customer_id = _session_customer(s, token, now).id if token else None
+        customer_id = signed_in_customer(s, token, now).id if token else None
         email = None
         if customer_id is None:
             email = normalize_email(receipt_email or "")
@@ -299,7 +299,7 @@ def _payer_payment(s: Session, payment_id: int, token: str | None, key: str | No
     if payment is None:
         raise state.PaymentNotFound()
     if payment.customer_id is not None:
-        customer = _session_customer(s, token or "", now)
+        customer = signed_in_customer(s, token or "", now)
         if customer.id != payment.customer_id:
             raise state.PaymentNotFound()
     elif not key or key.strip() != payment.idempotency_key:
@@ -316,17 +316,17 @@ def payment_status(app: App, payment_id: int, *, token: str | None = None,
     return view
 
 
-def _at_step(app: App, uow, payment_id: int, token: str | None,  # type: ignore[no-untyped-def]
-             key: str | None, step: PaymentStatus) -> Payment | PaymentView:
-    """The payer's payment, locked, when it is at ``step``; else the answer to give: a
-    pending one is asked about first, any other is shown as it is (a repeated step —
-    the card already sent, or the payment already final: nothing is charged again)."""
-    payment = _payer_payment(uow.session, payment_id, token, key, app.now(), lock=True)
+def _at_step(s: Session, payment_id: int, token: str | None, key: str | None,
+             step: PaymentStatus, now: datetime) -> Payment | PaymentView | None:
+    """The payer's payment, locked, when it is at ``step``; ``None`` when its outcome is
+    unknown (the caller commits and asks the gateway first); else the payment as it is (a
+    repeated step — the card already sent, or the payment already final: nothing is
+    charged again)."""
+    payment = _payer_payment(s, payment_id, token, key, now, lock=True)
     if payment.status == PaymentStatus.PENDING.value:
-        uow.commit()
-        return _resolve_first(app, payment.id)
+        return None
     if payment.status != step.value:
-        return _view(uow.session, payment)
+        return _view(s, payment)
     return payment
 
 
@@ -354,7 +354,10 @@ def _authorize(app: App, payment_id: int, token: str | None, key: str | None, *,
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        payment = _at_step(app, uow, payment_id, token, key, PaymentStatus.CREATED)
+        payment = _at_step(s, payment_id, token, key, PaymentStatus.CREATED, now)
+        if payment is None:
+            uow.commit()  # the session's activity; the gateway is asked in its own units
+            return _resolve_first(app, int(payment_id))
         if isinstance(payment, PaymentView):
             return payment
         if state.authorize_sent(s, payment.id):
@@ -465,7 +468,10 @@ def confirm_payment(app: App, payment_id: int, code: str, *, token: str | None =
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        payment = _at_step(app, uow, payment_id, token, key, PaymentStatus.AWAITING_OTP)
+        payment = _at_step(s, payment_id, token, key, PaymentStatus.AWAITING_OTP, now)
+        if payment is None:
+            uow.commit()  # the session's activity; the gateway is asked in its own units
+            return _resolve_first(app, int(payment_id))
         if isinstance(payment, PaymentView):
             return payment
         row = state.latest_otp(s, payment.id)
@@ -540,8 +546,6 @@ def _otp_state(row: PaymentOtp) -> otp.OtpState:
 
 def _resolve_first(app: App, payment_id: int) -> PaymentView:
     """An action on a payment whose outcome is unknown: ask the gateway first."""
-    from core.payments import recovery
-
     recovery.resolve(app, payment_id, state.CUSTOMER)
     with app.uow(write=False) as uow:
         payment = uow.session.get(Payment, payment_id)
@@ -561,7 +565,3 @@ def _view(s: Session, payment: Payment, *, otp_sent_to: str | None = None) -> Pa
         invoice_id=payment.invoice_id, amount=Money(payment.amount),
         commission=Money(payment.commission), masked_pan=payment.masked_pan,
         decline_reason=payment.decline_reason, otp_sent_to=otp_sent_to)
-
-
-def customer_of(s: Session, payment: Payment) -> Customer | None:
-    return s.get(Customer, payment.customer_id) if payment.customer_id else None

@@ -15,7 +15,7 @@ from core.errors import NotFound
 from core.money import Money
 from core.payments.amounts import commission, parse_payment_amount
 from core.billing import invoices
-from core.customers.cabinet import _session_customer
+from core.customers.sessions import signed_in_customer
 from core.timefmt import moscow_date
 
 
@@ -119,7 +119,7 @@ def quote_invoice(app: App, token: str, invoice_id: int) -> PaymentQuote:
     """«ОПЛАТИТЬ» on an invoice: its breakdown, what is left to pay, commission, total."""
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, app.now())
+        customer = signed_in_customer(s, token, app.now())
         invoice, number = customer_invoice(s, customer.id, invoice_id, moscow_date(app.now()))
         quote = invoice_quote(s, invoice, provider(s, invoice_quote_provider(s, invoice)),
                               number)

@@ -33,7 +33,7 @@ from core.payments.cards import brand_label
 from core.staff import audit
 from core.payments.state import ABANDON_AFTER
 from core.customers.lifecycle import get_customer
-from core.customers.cabinet import _session_customer
+from core.customers.sessions import signed_in_customer
 from core.timefmt import as_utc
 
 # «Платежи» (UI.md «Pages by role»): agents look, finance and admins also act;
@@ -525,7 +525,7 @@ def operations_history(app: App, token: str, date_from: date | None = None,
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         rows = s.execute(
             select(Payment.id, Payment.created_at, Payment.status, Provider.name,
                    Payment.account_number, Payment.amount, Payment.commission,

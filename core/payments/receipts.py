@@ -25,7 +25,7 @@ from core.payments.machine import PaymentStatus, status_label
 from core.payments import notices
 from core.payments import state
 from core.customers.lifecycle import open_block_exists
-from core.customers.cabinet import _session_customer
+from core.customers.sessions import signed_in_customer
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def customer_receipt_pdf(app: App, token: str, payment_id: int) -> bytes:
     """«Сохранить/распечатать детали платежа» in the cabinet's history."""
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, app.now())
+        customer = signed_in_customer(s, token, app.now())
         payment = s.get(Payment, int(payment_id))
         if payment is None or payment.customer_id != customer.id:
             raise state.PaymentNotFound()

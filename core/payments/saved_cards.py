@@ -22,7 +22,7 @@ from core.customers.rules import clean_reason
 from core.errors import DomainError, NotFound
 from core.staff import audit
 from core.customers.lifecycle import get_customer
-from core.customers.cabinet import _session_customer
+from core.customers.sessions import signed_in_customer
 from core.timefmt import MOSCOW, as_utc
 
 VIEWERS = frozenset({StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN})
@@ -145,7 +145,7 @@ def list_cards(app: App, token: str) -> list[CardView]:
     """«Привязанные карты»: the default one first, then the newest."""
     now = app.now()
     with app.uow() as uow:
-        customer = _session_customer(uow.session, token, now)
+        customer = signed_in_customer(uow.session, token, now)
         cards = sorted(_active(uow.session, customer.id), key=lambda c: not c.is_default)
         views = [_view(c, now) for c in cards]
         uow.commit()
@@ -156,7 +156,7 @@ def remove_card(app: App, token: str, card_id: int) -> None:
     """«Удалить карту»: if it was the default, the newest remaining card takes over."""
     now = app.now()
     with app.uow() as uow:
-        customer = _session_customer(uow.session, token, now)
+        customer = signed_in_customer(uow.session, token, now)
         card = _own_card(uow.session, customer.id, card_id)
         _remove(uow.session, card, now)
         uow.commit()
@@ -167,7 +167,7 @@ def make_default(app: App, token: str, card_id: int) -> None:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = _session_customer(s, token, now)
+        customer = signed_in_customer(s, token, now)
         card = _own_card(s, customer.id, card_id)
         for other in _active(s, customer.id):
             other.is_default = other.id == card.id

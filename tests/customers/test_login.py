@@ -192,3 +192,30 @@ def test_a_customer_session_ends_after_30_idle_minutes(app, clock, active):
         row = uow.session.scalar(select(CustomerSession).where(
             CustomerSession.customer_id == active.customer_id))
     assert row.end_reason == "idle" and row.ended_at is not None
+
+
+def test_an_idle_session_refuses_every_use_case_and_is_ended_by_the_cabinet_check(
+        app, clock, active):
+    """The session check of a use case never commits the caller's unit of work: a read-only
+    use case on an idle session is refused and writes nothing; the cabinet's own page check
+    (``current_customer_id``) is the one that records the end, in its own transaction."""
+    from core.billing import invoices
+    from core.customers.errors import SessionExpired
+    from core.customers.sessions import signed_in_customer
+
+    clock.advance(minutes=31)
+    before = snapshot(app)
+    with pytest.raises(SessionInvalid, match="30 минут бездействия"):
+        invoices.invoices_to_pay(app, active.session_token)
+    assert snapshot(app) == before
+    with app.uow(write=False) as uow, pytest.raises(SessionExpired):
+        signed_in_customer(uow.session, active.session_token, app.now())
+    assert snapshot(app) == before
+    with pytest.raises(SessionExpired):
+        cabinet.current_customer_id(app, active.session_token)
+    with app.uow(write=False) as uow:
+        row = uow.session.scalar(select(CustomerSession).where(
+            CustomerSession.customer_id == active.customer_id))
+    assert (row.end_reason, row.ended_at) == ("idle", app.now())
+    with pytest.raises(SessionInvalid, match="^Сеанс завершён, войдите снова$"):
+        invoices.invoices_to_pay(app, active.session_token)
