@@ -3,5 +3,6 @@ activation, login, profile and self-block (``cabinet``), the lifecycle steps sta
 share (``lifecycle``), contact-center actions (``contact_center``) and the captcha (``captcha``).
 
 May import: the ground floor, ``security``, ``staff`` (audit, permissions) and
-``notifications`` (the activation SMS, the default subscriptions).
+``notifications`` (the activation SMS, the default subscriptions) and ``payments`` (the
+contact center reads a caller's payments).
 """

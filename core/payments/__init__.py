@@ -7,5 +7,6 @@ refunds (``refunds``), saved cards (``saved_cards``), receipts with the fiscal r
 payments as staff and customers read them (``read_models``).
 
 May import: the ground floor, ``files``, ``security``, ``staff``, ``customers``, ``billing``,
-``notifications`` and ``finance`` (the ledger a charge posts to).
+``notifications``, ``finance`` (the ledger a charge posts to) and ``analytics`` (the daily
+rollups, written in the charge's own transaction).
 """
