@@ -49,7 +49,6 @@ from core.app import App
 from core.db.models import (AccountBinding, CabinetBlock, Customer, InvoiceMonthStat, Payment,
                             PaymentDailyStat, Provider, ProviderAccount)
 from core.notifications.channels import Channel
-from core.actors import StaffRole
 from core.notifications import template_rules as rules
 from core.errors import ValidationError
 from core.money import Money
@@ -59,10 +58,11 @@ from core.files import exports
 from core.staff import audit
 from core.notifications.subscriptions import subscribed_cells
 from core.timefmt import moscow_day_start
+from core.staff import permissions
 
-VIEWERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN, StaffRole.FINANCE})
+VIEWERS = permissions.ANALYTICS_READERS
 # Finance looks at «Аналитика» (view only, UI.md); the report is the managers' tool.
-EXPORTERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN})
+EXPORTERS = permissions.ANALYTICS_EXPORTERS
 MAX_DAYS = 731  # two years (a leap year included)
 GRAINS: dict[str, str] = {"day": "по дням", "week": "по неделям", "month": "по месяцам"}
 CHARGED = machine.values(machine.CHARGED)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import AccountBinding, Invoice, OwnershipCheck, Provider, ProviderAccount
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind
 from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, OWNERSHIP_LOCK,
                                         OWNERSHIP_MAX_FAILURES, AccountAlreadyBound,
                                         AccountNotInRegister, OwnershipProofFailed,
@@ -31,8 +31,9 @@ from core.billing import providers
 from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import as_utc
+from core.staff import permissions
 
-STAFF_VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
+STAFF_VIEWERS = permissions.PERSONAL_DATA_READERS
 PROOF_LABEL = "Сумма последнего счёта"
 
 

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Invoice, InvoiceLine, Provider, ProviderAccount, RegistryFile
-from core.actors import StaffRole
 from core.billing import invoice_rules as rules
 from core.billing.account_rules import normalize_account_number
 from core.errors import NotFound, ValidationError
@@ -36,8 +35,9 @@ from core.money import Money
 from core.staff import audit
 from core.notifications import outbox
 from core.timefmt import MOSCOW, format_datetime_msk
+from core.staff import permissions
 
-IMPORTERS = {StaffRole.FINANCE, StaffRole.ADMIN}
+IMPORTERS = permissions.MONEY_MOVERS
 REGISTRY_KIND = "invoices"
 SAVE_CHUNK = 5000  # invoices per executemany (with their lines)
 LOOKUP_CHUNK = 900  # ids or numbers per IN (...) list

@@ -16,7 +16,7 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import (AccountBinding, Invoice, InvoiceLine, InvoiceMark, Provider,
                             ProviderAccount, RegistryFile)
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind
 from core.billing.invoice_rules import InvoiceStatus
 from core.billing import invoice_rules as rules
 from core.errors import NotFound, ValidationError
@@ -27,11 +27,13 @@ from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import MOSCOW
 
+from core.staff import permissions
+
 from core.billing.invoice_import import (  # noqa: F401 - the import's public names
     IMPORTERS, ImportReport, import_billing_registry,
 )
 
-VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
+VIEWERS = permissions.PERSONAL_DATA_READERS
 HISTORY_LIMIT = 1000
 
 

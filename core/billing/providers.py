@@ -33,10 +33,10 @@ from core.billing.account_rules import (SERVICE_KINDS, account_rule, clean_accou
 from core.errors import DomainError, NotFound, ValidationError
 from core.files.readers import RowProblem, read_table
 from core.money import Money
-from core.staff import audit
+from core.staff import audit, permissions
 
-ADMINS = {StaffRole.ADMIN}
-REGISTER_LOADERS = {StaffRole.ADMIN, StaffRole.FINANCE}
+ADMINS = permissions.ADMINS
+REGISTER_LOADERS = permissions.MONEY_MOVERS
 REGISTER_KIND = "accounts"
 CHUNK = 2000  # rows per executemany and per progress call
 MAX_FILE_BYTES = 100 * 1024 * 1024

@@ -28,6 +28,7 @@ from core.staff import audit
 from core.customers.lifecycle import (end_sessions, get_customer, open_block, open_block_exists,
                                       reissue_activation_code, status_of)
 from core.payments.read_models import PAYMENT_ID_MAX
+from core.staff import permissions
 
 CODE_WORD_MAX_FAILURES = 3
 # Reruns of an open card are one viewing: a new audit row only after this gap.
@@ -36,8 +37,8 @@ CARD_VIEW_WINDOW = timedelta(minutes=10)
 CODE_WORD_CHECK_VALID = timedelta(minutes=15)
 SEARCH_MAX_LENGTH = 100
 
-VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
-ACTORS = {StaffRole.AGENT, StaffRole.ADMIN}
+VIEWERS = permissions.PERSONAL_DATA_READERS
+ACTORS = permissions.CABINET_ACTORS
 
 
 @dataclass(frozen=True)

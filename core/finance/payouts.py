@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind
 from core.db.models import Payment, Payout, Provider, Refund, StaffUser
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
@@ -60,9 +60,10 @@ from core.payments import machine
 from core.files import exports
 from core.staff import audit
 from core.timefmt import format_date, moscow_date, moscow_day_start
+from core.staff import permissions
 
 # UI.md «Реестры перечислений»: finance and administrators; nobody else.
-PAYOUT_ROLES = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
+PAYOUT_ROLES = permissions.MONEY_MOVERS
 WHAT = "реестры перечислений"
 SUCCESSFUL = machine.values(machine.CHARGED)
 REFUND_SUCCEEDED = "succeeded"

@@ -46,7 +46,6 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment, ReconciliationItem, ReconciliationRun, Refund, StaffUser
-from core.actors import StaffRole
 from core.errors import DomainError, NotFound, ValidationError
 from core.finance import matching
 from core.finance.bank_registry import BankRegistry, read_registry
@@ -56,8 +55,9 @@ from core.files import exports
 from core.staff import audit
 from core.payments.machine import status_label
 from core.timefmt import format_date, format_datetime_msk, moscow_day_start
+from core.staff import permissions
 
-RECONCILERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
+RECONCILERS = permissions.MONEY_MOVERS
 CLASSES = matching.CLASSES
 DISCREPANCIES = matching.DISCREPANCIES
 CLASS_LABELS = matching.CLASS_LABELS

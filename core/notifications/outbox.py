@@ -19,7 +19,6 @@ from core.app import App
 from core.db.models import (AccountBinding, CabinetBlock, Customer, Invoice, OutboxMessage,
                             Provider, ProviderAccount, Subscription)
 from core.notifications.channels import Channel, MessageStatus
-from core.actors import StaffRole
 from core.customers.rules import format_phone, normalize_phone
 from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS, TOPICS, format_period
 from core.notifications.template_rules import render as render_template
@@ -29,6 +28,7 @@ from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
 from core.staff import audit
 from core.notifications import templates
 from core.timefmt import format_date
+from core.staff import permissions
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +235,8 @@ def queue_new_invoice_messages(session: Session, invoice_ids: list[int], now: da
 
 # --- the outbox for staff: list, counts, retry ------------------------------
 
-OUTBOX_VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
-OUTBOX_ACTORS = {StaffRole.AGENT, StaffRole.ADMIN}
+OUTBOX_VIEWERS = permissions.PERSONAL_DATA_READERS
+OUTBOX_ACTORS = permissions.CABINET_ACTORS
 TOPIC_LABELS: dict[str, str] = {"activation": "Код активации",
                                  "payment_otp": "Код подтверждения платежа", **TOPICS}
 STATUS_LABELS: dict[MessageStatus, str] = {

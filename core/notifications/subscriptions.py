@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind
 from core.notifications.channels import Channel
 from core.db.models import Customer, Subscription
 from core.notifications import template_rules as rules
@@ -26,10 +26,11 @@ from core.errors import ValidationError
 from core.staff import audit
 from core.customers import sessions
 from core.customers.lifecycle import get_customer, open_block_exists
+from core.staff import permissions
 
-VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}
-EDITORS = {StaffRole.AGENT, StaffRole.ADMIN}
-COUNT_VIEWERS = {StaffRole.MANAGER, StaffRole.AGENT, StaffRole.ADMIN}
+VIEWERS = permissions.PERSONAL_DATA_READERS
+EDITORS = permissions.CABINET_ACTORS
+COUNT_VIEWERS = permissions.SUBSCRIPTION_COUNT_READERS
 
 
 class _CellLabels:

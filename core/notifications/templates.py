@@ -20,15 +20,15 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.notifications.channels import Channel
 from core.db.models import MessageTemplate, StaffUser
-from core.actors import StaffRole
 from core.notifications import template_rules as rules
 from core.errors import ValidationError
 from core.staff import audit
+from core.staff import permissions
 
 log = logging.getLogger(__name__)
 
-READERS = {StaffRole.ADMIN, StaffRole.AGENT}
-EDITORS = {StaffRole.ADMIN}
+READERS = permissions.CABINET_ACTORS
+EDITORS = permissions.ADMINS
 
 
 @dataclass(frozen=True)

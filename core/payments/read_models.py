@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind
 from core.db.models import Customer, Invoice, Payment, PaymentEventRecord, Provider, Refund, StaffUser
 from core.customers.rules import format_phone
 from core.errors import NotFound, ValidationError
@@ -35,13 +35,14 @@ from core.payments.state import ABANDON_AFTER
 from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import as_utc
+from core.staff import permissions
 
 # «Платежи» (UI.md «Pages by role»): agents look, finance and admins also act;
 # managers have no page. Every viewer sees who paid (phone, receipt e-mail).
-VIEWERS = frozenset({StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN})
+VIEWERS = permissions.PERSONAL_DATA_READERS
 # «Выгрузить в Excel»: not for agents (view only).
-EXPORTERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
-REFUNDERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
+EXPORTERS = permissions.MONEY_MOVERS
+REFUNDERS = permissions.MONEY_MOVERS
 
 # A payment still «created» or «awaiting_otp» after this long has an unknown outcome:
 # the customer's flow was cut off somewhere; only a status query settles it.

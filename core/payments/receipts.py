@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Customer, Payment, Provider, Receipt
-from core.actors import StaffRole
 from core.errors import DomainError
 from core.payments import fiscal, receipt_render
 from core.payments.machine import PaymentStatus, status_label
@@ -26,12 +25,13 @@ from core.payments import notices
 from core.payments import state
 from core.customers.lifecycle import open_block_exists
 from core.customers.sessions import signed_in_customer
+from core.staff import permissions
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
                timedelta(hours=2))
-VIEWERS = {StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN}  # as the Платежи page
+VIEWERS = permissions.PERSONAL_DATA_READERS  # as the Платежи page
 _NO_MONEY = {PaymentStatus.DECLINED, PaymentStatus.FAILED, PaymentStatus.EXPIRED}
 
 

@@ -25,16 +25,16 @@ from sqlalchemy import select
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment
-from core.actors import StaffRole
 from core.payments import gateway as g
 from core.payments.machine import UNDECIDED, PaymentEvent, PaymentStatus
 from core.staff import audit
 from core.payments import receipts
 from core.payments import state
+from core.staff import permissions
 
 log = logging.getLogger(__name__)
 
-ASKERS = {StaffRole.FINANCE, StaffRole.ADMIN}
+ASKERS = permissions.MONEY_MOVERS
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment, Refund
-from core.actors import StaffRole
 from core.errors import NotFound, ValidationError
 from core.money import Money
 from core.payments import gateway as g
@@ -35,8 +34,9 @@ from core.staff import audit
 from core.billing import invoices
 from core.analytics import rollups
 from core.payments import state
+from core.staff import permissions
 
-REFUNDERS = {StaffRole.FINANCE, StaffRole.ADMIN}
+REFUNDERS = permissions.MONEY_MOVERS
 AMOUNT_LABEL = "Сумма возврата"
 REASON_LABEL = "Причина возврата"
 

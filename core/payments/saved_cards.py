@@ -17,16 +17,16 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.payments import cards
 from core.db.models import SavedCard
-from core.actors import StaffRole
 from core.customers.rules import clean_reason
 from core.errors import DomainError, NotFound
 from core.staff import audit
 from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import MOSCOW, as_utc
+from core.staff import permissions
 
-VIEWERS = frozenset({StaffRole.AGENT, StaffRole.FINANCE, StaffRole.ADMIN})
-REMOVERS = frozenset({StaffRole.AGENT, StaffRole.ADMIN})
+VIEWERS = permissions.PERSONAL_DATA_READERS
+REMOVERS = permissions.CABINET_ACTORS
 # Stored and shown: first 6 and last 4 digits, the rest starred.
 _MASK = re.compile(r"[0-9]{6}\*{3,9}[0-9]{4}")
 

@@ -18,6 +18,7 @@ from core.files import exports
 from core.files.progress import reporter
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
 from core.actors import StaffActor, require_role
+from core.staff.permissions import PERSONAL_DATA_READERS
 
 ACTION_LABELS: dict[str, str] = {
     "customer.register": "Регистрация",
@@ -118,7 +119,7 @@ class AuditRow:
 
 def list_entries(app: App, actor: StaffActor, flt: AuditFilter, page: PageRequest) -> Page[AuditRow]:
     """«Журнал действий»: admins see everything; agents and finance their own actions."""
-    require_role(actor, {StaffRole.ADMIN, StaffRole.AGENT, StaffRole.FINANCE}, "журнал действий")
+    require_role(actor, PERSONAL_DATA_READERS, "журнал действий")
     if actor.role is not StaffRole.ADMIN:
         flt = replace(flt, staff_id=actor.staff_id)
     return query_entries(app, flt, page)
@@ -134,7 +135,7 @@ EXPORT_COLUMNS = (
 
 def export_entries(app: App, actor: StaffActor, flt: AuditFilter) -> bytes:
     """The filtered journal as XLSX; the export itself is journaled."""
-    require_role(actor, {StaffRole.ADMIN, StaffRole.AGENT, StaffRole.FINANCE}, "журнал действий")
+    require_role(actor, PERSONAL_DATA_READERS, "журнал действий")
     if actor.role is not StaffRole.ADMIN:
         flt = replace(flt, staff_id=actor.staff_id)
     return journaled_export(app, actor, _rows_query(_conditions(flt)), EXPORT_COLUMNS,

@@ -10,7 +10,6 @@ import streamlit as st
 
 from core.actors import StaffActor
 from core.app import App
-from core.actors import StaffRole
 from core.errors import DomainError
 from core.money import Money, format_kopecks
 from core.payments.cards import brand_label
@@ -18,11 +17,12 @@ from core.payments.machine import UNDECIDED, status_label, values
 from core.payments.read_models import PaymentDetail, PaymentRow, PendingRow
 from core.payments.saved_cards import CardView
 from core.timefmt import format_datetime_msk
+from core.staff import permissions
 from dashboard.widgets import ask_confirmation, confirm_dialog, flash
 
 # Who may ask the bank about a payment (core.payments.recovery.ASKERS).
-STATUS_ASKERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
-REFUNDERS = frozenset({StaffRole.FINANCE, StaffRole.ADMIN})
+STATUS_ASKERS = permissions.MONEY_MOVERS
+REFUNDERS = permissions.MONEY_MOVERS
 
 
 def card_text(brand: str | None, masked_pan: str | None) -> str:

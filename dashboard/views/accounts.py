@@ -56,7 +56,7 @@ with tab_providers:
                         st.rerun()
 
 with tab_register:
-    if actor.role in (StaffRole.FINANCE, StaffRole.ADMIN) and known:
+    if actor.role in providers.REGISTER_LOADERS and known:
         st.caption("Файл поставщика: номер лицевого счёта, адрес, ФИО плательщика "
                    "(хранится только маскированным). Файл загружается целиком или не "
                    "загружается вовсе; повторная загрузка того же файла ничего не меняет.")

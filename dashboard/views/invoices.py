@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core.billing.invoice_rules import STATUS_LABELS
-from core.actors import StaffRole
 from core.errors import DomainError
 from core.billing import invoices, providers
 from dashboard.components.invoice_panel import invoice_table, render_invoice
@@ -18,7 +17,7 @@ actor = guard("invoices")
 app = get_app()
 st.title("Счета")
 known = {p.id: p.name for p in providers.list_providers(app)}
-can_import = actor.role in (StaffRole.FINANCE, StaffRole.ADMIN)
+can_import = actor.role in invoices.IMPORTERS
 tabs = st.tabs(["Счета", "Загрузка реестра начислений"] if can_import else ["Счета"])
 
 with tabs[0]:

@@ -189,3 +189,12 @@ def test_every_package_says_what_it_owns(package: str) -> None:
     doc = ast.get_docstring(ast.parse((ROOT / "core" / package / "__init__.py").read_text(
         encoding="utf-8")))
     assert doc and len(doc.split()) >= 12 and "May import:" in doc
+
+
+def test_role_groups_are_written_once() -> None:
+    """A set of roles is spelt out only in ``core.staff.permissions``; everywhere else a rule
+    names one of its groups."""
+    spelt = re.compile(r"[{(]\s*StaffRole\.\w+\s*,\s*StaffRole\.\w+")
+    offenders = [m for m, path in modules().items()
+                 if m != "core.staff.permissions" and spelt.search(path.read_text(encoding="utf-8"))]
+    assert offenders == []
