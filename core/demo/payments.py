@@ -667,16 +667,13 @@ class _Writer:
                 journal_rows.append(dict(kind=ledger.KIND_PAYMENT, at=p["finalized_at"],
                                          payment_id=pid_of[i], refund_id=None,
                                          reverses_journal_id=None, memo=None))
-                lines.append([(ledger.CLEARING, None, p["amount"] + p["commission"]),
-                              (ledger.PROVIDER_PAYABLE, p["provider_id"], -p["amount"]),
-                              (ledger.COMMISSION_INCOME, None, -p["commission"])])
+                lines.append(ledger.payment_lines(p["provider_id"], p["amount"], p["commission"]))
         for refund_id, i, r in zip(refund_ids, refund_src, refund_rows):
             p = self.payments[i]
             journal_rows.append(dict(kind=ledger.KIND_REFUND, at=r["completed_at"],
                                      payment_id=pid_of[i], refund_id=refund_id,
                                      reverses_journal_id=None, memo=None))
-            lines.append([(ledger.PROVIDER_PAYABLE, p["provider_id"], r["amount"]),
-                          (ledger.CLEARING, None, -r["amount"])])
+            lines.append(ledger.refund_lines(p["provider_id"], r["amount"]))
         journal_order = sorted(range(len(journal_rows)), key=lambda j: journal_rows[j]["at"])
         journal_ids = self._insert_journals([journal_rows[j] for j in journal_order])
         entry_rows = []

@@ -18,6 +18,7 @@ Money flow::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select
@@ -133,6 +134,25 @@ def _write(session: Session, *, kind: str, at: datetime, lines: list[Line],
 
 # --- posting ----------------------------------------------------------------
 
+def payment_lines(provider_id: Any, amount: Any, commission: Any, *,
+                  no_provider: Any = None) -> list[tuple[str, Any, Any]]:
+    """The posting rule of a successful payment, as (account, provider, amount) lines that
+    sum to zero: the acquirer holds amount+commission for us; we owe the provider ``amount``
+    and earn ``commission``. Pure arithmetic, so the bulk loaders pass whole numpy columns
+    (``no_provider``: their stand-in for «no provider»)."""
+    return [(CLEARING, no_provider, amount + commission),
+            (PROVIDER_PAYABLE, provider_id, -amount),
+            (COMMISSION_INCOME, no_provider, -commission)]
+
+
+def refund_lines(provider_id: Any, amount: Any, *,
+                 no_provider: Any = None) -> list[tuple[str, Any, Any]]:
+    """The posting rule of a refund: the provider's payable and the clearing account both go
+    down by the refunded ``amount`` (the commission stays earned)."""
+    return [(PROVIDER_PAYABLE, provider_id, amount),
+            (CLEARING, no_provider, -amount)]
+
+
 def post_payment(session: Session, *, payment_id: int, provider_id: int, amount: int,
                  commission: int, at: datetime) -> int:
     """A successful payment: the acquirer holds amount+commission for us; we owe the
@@ -140,11 +160,8 @@ def post_payment(session: Session, *, payment_id: int, provider_id: int, amount:
     amount = _positive("Сумма платежа", amount)
     commission = _non_negative("Комиссия", commission)
     provider_id = _id("Поставщик", provider_id)
-    return _write(session, kind=KIND_PAYMENT, at=at, payment_id=_id("Платёж", payment_id), lines=[
-        (CLEARING, None, amount + commission),
-        (PROVIDER_PAYABLE, provider_id, -amount),
-        (COMMISSION_INCOME, None, -commission),
-    ])
+    return _write(session, kind=KIND_PAYMENT, at=at, payment_id=_id("Платёж", payment_id),
+                  lines=payment_lines(provider_id, amount, commission))
 
 
 def post_refund(session: Session, *, payment_id: int, refund_id: int, provider_id: int,
@@ -157,10 +174,7 @@ def post_refund(session: Session, *, payment_id: int, refund_id: int, provider_i
     amount = _positive("Сумма возврата", amount)
     provider_id = _id("Поставщик", provider_id)
     return _write(session, kind=KIND_REFUND, at=at, payment_id=_id("Платёж", payment_id),
-                  refund_id=_id("Возврат", refund_id), lines=[
-                      (PROVIDER_PAYABLE, provider_id, amount),
-                      (CLEARING, None, -amount),
-                  ])
+                  refund_id=_id("Возврат", refund_id), lines=refund_lines(provider_id, amount))
 
 
 def post_settlement(session: Session, *, amount: int, at: datetime, memo: str | None) -> int:

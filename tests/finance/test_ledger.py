@@ -367,3 +367,24 @@ def test_random_sequences_keep_the_ledger_healthy(app: App, staff_id: int, actio
             select(LedgerEntry.journal_id).group_by(LedgerEntry.journal_id)
             .having(func.sum(LedgerEntry.amount) != 0).subquery())) == 0
         uow.commit()
+
+
+def test_the_posting_rules_balance_and_read_the_same_on_whole_columns() -> None:
+    """One rule for the services and both demo loaders: every journal sums to zero, and the
+    numpy columns the scale loader passes give, row by row, the lines of a single payment."""
+    import numpy as np
+
+    from core.finance.ledger import payment_lines, refund_lines
+
+    assert payment_lines(7, 10_000, 150) == [
+        (ledger.CLEARING, None, 10_150), (ledger.PROVIDER_PAYABLE, 7, -10_000),
+        (ledger.COMMISSION_INCOME, None, -150)]
+    assert refund_lines(7, 2_500) == [(ledger.PROVIDER_PAYABLE, 7, 2_500),
+                                      (ledger.CLEARING, None, -2_500)]
+    providers, amounts, fees = np.array([3, 5]), np.array([100, 2_000]), np.array([0, 30])
+    columns = payment_lines(providers, amounts, fees, no_provider=np.full(2, -1))
+    for row in range(2):
+        single = payment_lines(int(providers[row]), int(amounts[row]), int(fees[row]),
+                               no_provider=-1)
+        assert [(a, int(p[row]), int(v[row])) for a, p, v in columns] == single
+        assert sum(v for _, _, v in single) == 0

@@ -262,11 +262,12 @@ def _ledger(w: BulkWriter, ids: np.ndarray, ok: np.ndarray, end: np.ndarray, amo
     # Entries: (journal, account, provider or -1, amount); zero commissions make none.
     pj, rj = journal[:k], journal[k:]
     parts = [
-        (pj, ledger.CLEARING, np.full(k, -1), amount[paid] + commission[paid], 0),
-        (pj, ledger.PROVIDER_PAYABLE, provider[paid], -amount[paid], 1),
-        (pj, ledger.COMMISSION_INCOME, np.full(k, -1), -commission[paid], 2),
-        (rj, ledger.PROVIDER_PAYABLE, provider[r_pay], r_amount, 0),
-        (rj, ledger.CLEARING, np.full(m, -1), -r_amount, 1)]
+        (journals, account, prov, value, n)
+        for journals, lines in (
+            (pj, ledger.payment_lines(provider[paid], amount[paid], commission[paid],
+                                      no_provider=np.full(k, -1))),
+            (rj, ledger.refund_lines(provider[r_pay], r_amount, no_provider=np.full(m, -1))))
+        for n, (account, prov, value) in enumerate(lines)]
     j = np.concatenate([x[0] for x in parts])
     account = np.concatenate([np.full(len(x[0]), x[1], dtype=object) for x in parts])
     prov = np.concatenate([x[2] for x in parts])
