@@ -11,7 +11,6 @@ of it calamine's read (benchmarks/excel.py).
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +23,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.billing.registry_files import earlier_file
+from core.files import uploads
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Invoice, InvoiceLine, Provider, ProviderAccount, RegistryFile
@@ -43,7 +44,6 @@ SAVE_CHUNK = 5000  # invoices per executemany (with their lines)
 LOOKUP_CHUNK = 900  # ids or numbers per IN (...) list
 MAX_AMOUNT = 1_000_000_000  # kopecks (10 млн ₽): a cell or an invoice above it is a typo
 MAX_VOLUME = Decimal("99999999999.999")  # Numeric(14, 3)
-FILE_NAME_MAX = 255
 
 # Canonical column -> header spellings accepted (compared by core.files.readers.header_key:
 # case, spaces, punctuation and «ё» do not matter).
@@ -155,8 +155,8 @@ def import_billing_registry(app: App, actor: StaffActor | None, provider_id: int
     """
     if actor is not None:
         require_role(actor, IMPORTERS, "загрузка реестра начислений")
-    name = _clean_file_name(file_name)
-    checksum = hashlib.sha256(data or b"").hexdigest()
+    name = uploads.clean_file_name(file_name)
+    checksum = uploads.checksum(data)
     with app.uow(write=False) as uow:
         provider = _get_provider(uow.session, provider_id)
         loaded_at = _loaded_before(uow.session, provider_id, checksum)
@@ -235,13 +235,6 @@ def _refused(report: ImportReport, problems: list[RowProblem]) -> ImportReport:
                         problems=tuple(problems), skipped_totals=report.skipped_totals)
 
 
-def _clean_file_name(file_name: str) -> str:
-    name = " ".join(str(file_name or "").replace("\\", "/").rsplit("/", 1)[-1].split())
-    if not name:
-        raise ValidationError("Файл", "не указано имя файла", field="file")
-    return name[:FILE_NAME_MAX]
-
-
 def _get_provider(s: Session, provider_id: int) -> Provider:
     provider = s.get(Provider, provider_id)
     if provider is None:
@@ -253,9 +246,8 @@ def _get_provider(s: Session, provider_id: int) -> Provider:
 
 
 def _loaded_before(s: Session, provider_id: int, checksum: str) -> datetime | None:
-    return s.scalar(select(RegistryFile.imported_at).where(
-        RegistryFile.provider_id == provider_id, RegistryFile.kind == REGISTRY_KIND,
-        RegistryFile.sha256 == checksum))
+    earlier = earlier_file(s, provider_id, REGISTRY_KIND, checksum)
+    return earlier.imported_at if earlier else None
 
 
 # --- checking rows (no database) --------------------------------------------

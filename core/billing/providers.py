@@ -8,8 +8,6 @@ of every bad row; the same file loaded again is recognised by its checksum.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +29,8 @@ from core.billing.account_rules import (SERVICE_KINDS, account_rule, clean_accou
                                         parse_commission_percent, validate_account_pattern,
                                         validate_inn, validate_service_kind)
 from core.errors import DomainError, NotFound, ValidationError
+from core.billing.registry_files import earlier_file
+from core.files import uploads
 from core.files.readers import RowProblem, read_table
 from core.money import Money
 from core.staff import audit, permissions
@@ -273,17 +273,17 @@ def import_account_register(app: App, actor: StaffActor | None, provider_id: int
     ``progress(done, total)`` is called after every chunk of rows written.
     """
     _check_actor(actor, REGISTER_LOADERS, "загрузка реестра лицевых счетов")
-    name = _clean_file_name(file_name)
+    name = uploads.clean_file_name(file_name, fallback="реестр")
     if not data:
         raise ValidationError("Файл", "файл пустой", field="file")
     if len(data) > MAX_FILE_BYTES:
         raise ValidationError("Файл", f"не больше {MAX_FILE_BYTES // 1024 // 1024} МБ",
                               field="file")
-    digest = hashlib.sha256(data).hexdigest()
+    digest = uploads.checksum(data)
     with app.uow(write=False) as uow:
         provider = _get(uow.session, provider_id)
         pattern, hint = provider.account_pattern, provider.account_hint
-        known = _loaded_file(uow.session, provider.id, digest)
+        known = earlier_file(uow.session, provider.id, REGISTER_KIND, digest)
     if known is not None:
         return _already(provider_id, name, known)
     # Parsing and checking run outside the write transaction: a big file must
@@ -299,7 +299,7 @@ def import_account_register(app: App, actor: StaffActor | None, provider_id: int
             if provider.account_pattern != pattern:  # changed meanwhile: check again
                 raise DomainError("Файл: правило номера счёта у поставщика только что "
                                   "изменилось, загрузите файл ещё раз", field="file")
-            known = _loaded_file(s, provider.id, digest)
+            known = earlier_file(s, provider.id, REGISTER_KIND, digest)
             if known is not None:
                 return _already(provider_id, name, known)
             registry = RegistryFile(provider_id=provider.id, kind=REGISTER_KIND, file_name=name,
@@ -329,22 +329,11 @@ def import_account_register(app: App, actor: StaffActor | None, provider_id: int
         # Another import of this provider committed first (the same file, or rows
         # that overlap): report the file as loaded, or ask to retry.
         with app.uow(write=False) as uow:
-            known = _loaded_file(uow.session, provider_id, digest)
+            known = earlier_file(uow.session, provider_id, REGISTER_KIND, digest)
         if known is not None:
             return _already(provider_id, name, known)
         raise DomainError("Файл: реестр этого поставщика сейчас загружает другой сотрудник; "
                           "повторите загрузку через минуту", field="file") from None
-
-
-def _clean_file_name(file_name: str) -> str:
-    base = os.path.basename(str(file_name or "").replace("\\", "/")).strip()
-    return (base or "реестр")[:255]
-
-
-def _loaded_file(s: Session, provider_id: int, digest: str) -> RegistryFile | None:
-    return s.scalar(select(RegistryFile).where(RegistryFile.provider_id == provider_id,
-                                               RegistryFile.kind == REGISTER_KIND,
-                                               RegistryFile.sha256 == digest))
 
 
 def _already(provider_id: int, name: str, known: RegistryFile) -> RegisterReport:

@@ -27,7 +27,6 @@ naming that row.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -40,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from core.files import uploads
 from core.files.readers import RowProblem, header_key, parse_decimal, read_table
 from core.payments import gateway as g
 from core.files import exports
@@ -154,7 +154,7 @@ def registry_for_period(app, day_from: date, day_to: date) -> list[g.SettlementL
 def read_registry(file_name: str, data: bytes) -> BankRegistry:
     """Read a registry file (CSV or XLSX). Raises ``core.files.readers.FileUnreadable`` for
     a file that is not a table at all; row problems come back in ``problems``."""
-    checksum = hashlib.sha256(data or b"").hexdigest()
+    checksum = uploads.checksum(data)
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in FRAME_COLUMNS})
     frame = _plain_csv(data)
     if frame is None:

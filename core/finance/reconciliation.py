@@ -31,7 +31,6 @@ sheet per class) are audited too.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -43,6 +42,7 @@ from sqlalchemy import BigInteger, String, cast, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.files import uploads
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment, ReconciliationItem, ReconciliationRun, Refund, StaffUser
@@ -69,7 +69,6 @@ LOOKBACK = timedelta(days=2)
 COMMENT_LABEL = "Комментарий"
 REASON_LABEL = "Причина"
 COMMENT_MAX = 1000
-FILE_NAME_MAX = 255
 EXPORT_LIMIT = 1_000_000
 
 Progress = Callable[[int, int], None]  # (done, total) in percent: (n, 100)
@@ -188,8 +187,8 @@ def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
               progress: Progress | None = None) -> RunView:
     """Reconcile a registry file; see the module docstring."""
     require_role(actor, RECONCILERS, "сверка с банком")
-    name = _clean_file_name(file_name)
-    checksum = hashlib.sha256(data or b"").hexdigest()
+    name = uploads.clean_file_name(file_name)
+    checksum = uploads.checksum(data)
     with app.uow(write=False) as uow:
         _refuse_known(uow.session, checksum)
     _tell(progress, 5)
@@ -241,13 +240,6 @@ def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
 def _tell(progress: Progress | None, percent: int) -> None:
     if progress is not None:
         progress(percent, 100)
-
-
-def _clean_file_name(file_name: str) -> str:
-    name = " ".join(str(file_name or "").replace("\\", "/").rsplit("/", 1)[-1].split())
-    if not name:
-        raise ValidationError("Файл", "не указано имя файла", field="file")
-    return name[:FILE_NAME_MAX]
 
 
 def _refuse_known(s: Session, checksum: str) -> None:
