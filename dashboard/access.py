@@ -33,7 +33,7 @@ PAGES: tuple[PageSpec, ...] = (
              frozenset({A, F, ADM}), view_only=frozenset({A})),
     PageSpec("invoices", "views/invoices.py", "Счета", ":material/receipt_long:",
              frozenset({A, F, ADM}), view_only=frozenset({A})),
-    # UI.md: agents look (list, card, receipts) but neither refund, ask the bank nor
+    # Agents look (list, card, receipts) but neither refund, ask the bank nor
     # export; finance and admins act; managers have no page.
     PageSpec("payments", "views/payments.py", "Платежи", ":material/payments:",
              frozenset({A, F, ADM}), view_only=frozenset({A})),

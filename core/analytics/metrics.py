@@ -61,7 +61,7 @@ from core.timefmt import moscow_day_start
 from core.staff import permissions
 
 VIEWERS = permissions.ANALYTICS_READERS
-# Finance looks at «Аналитика» (view only, UI.md); the report is the managers' tool.
+# Finance may look at «Аналитика» but not export it: the report is the managers' tool.
 EXPORTERS = permissions.ANALYTICS_EXPORTERS
 MAX_DAYS = 731  # two years (a leap year included)
 GRAINS: dict[str, str] = {"day": "по дням", "week": "по неделям", "month": "по месяцам"}

@@ -275,7 +275,7 @@ class OutboxMessage(Base):
         return self.redacted_body if self.redacted_body is not None else self.body
 
 
-# --- providers, personal accounts, invoices (issue 3) -------------------------
+# --- providers, personal accounts, invoices -----------------------------------
 
 class Provider(Base):
     """A service provider («поставщик услуг») that bills through the cabinet."""
@@ -458,7 +458,7 @@ class MessageTemplate(Base):
     updated_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
 
 
-# --- payments, cards, refunds, ledger (issue 4) -------------------------------
+# --- payments, cards, refunds, ledger -----------------------------------------
 # Status values are the strings of core.payments.machine.PaymentStatus; they are
 # kept as plain strings here so the table does not depend on the engine module.
 
@@ -669,7 +669,7 @@ class LedgerEntry(Base):
     amount: Mapped[int] = mapped_column(Integer)  # kopecks; debit positive, credit negative
 
 
-# --- finance: reconciliation, payouts; analytics rollups (issue 5) -------------------
+# --- finance: reconciliation, payouts; analytics rollups ---------------------
 
 class ReconciliationRun(Base):
     """One reconciliation of the acquirer's registry file with our payments of a period."""

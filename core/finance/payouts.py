@@ -62,7 +62,7 @@ from core.staff import audit
 from core.timefmt import format_date, moscow_date, moscow_day_start
 from core.staff import permissions
 
-# UI.md «Реестры перечислений»: finance and administrators; nobody else.
+# «Реестры перечислений» move money to providers: finance and administrators; nobody else.
 PAYOUT_ROLES = permissions.MONEY_MOVERS
 WHAT = "реестры перечислений"
 SUCCESSFUL = machine.values(machine.CHARGED)

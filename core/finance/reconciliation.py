@@ -6,7 +6,7 @@ them (``core.finance.matching``, pandas on whole columns) and stores the run wit
 item in one transaction. A file with any bad row is refused whole (``RegistryRejected``
 with every problem) and nothing is stored.
 
-Scale (issue 6: 1M lines against 1M payments). Our side is one SQL read per table
+Scale (a registry of 1M lines against 1M payments). Our side is one SQL read per table
 through the driver's cursor straight into a frame: no ORM objects and no per-row type
 processing (timestamps come as SQLite's stored text or as epoch microseconds from
 PostgreSQL and are parsed a column at a time). Every item is still stored as its own

@@ -37,7 +37,7 @@ from core.customers.sessions import signed_in_customer
 from core.timefmt import as_utc
 from core.staff import permissions
 
-# «Платежи» (UI.md «Pages by role»): agents look, finance and admins also act;
+# «Платежи»: agents look, finance and admins also act (money is theirs to move);
 # managers have no page. Every viewer sees who paid (phone, receipt e-mail).
 VIEWERS = permissions.PERSONAL_DATA_READERS
 # «Выгрузить в Excel»: not for agents (view only).

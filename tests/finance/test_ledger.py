@@ -1,4 +1,5 @@
-"""The double-entry ledger (issue 4, section 3) on SQLite and PostgreSQL."""
+"""The double-entry ledger on SQLite and PostgreSQL: every journal balances, nothing is
+changed or deleted, a reversal cancels exactly once."""
 from __future__ import annotations
 
 import itertools
