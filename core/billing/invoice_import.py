@@ -32,7 +32,7 @@ from core.billing import invoice_rules as rules
 from core.billing.account_rules import normalize_account_number
 from core.errors import NotFound, ValidationError
 from core.files.readers import RowProblem, SourceTable, parse_decimal, read_columns
-from core.money import Money
+from core.money import Money, MoneyFormatError, parse_rubles
 from core.staff import audit
 from core.notifications import outbox
 from core.timefmt import MOSCOW, format_datetime_msk
@@ -369,12 +369,13 @@ def _amount(text: str) -> int:
     if kopecks is not None:
         return kopecks
     try:
-        value = parse_decimal(text)
-    except ValueError:
+        kopecks = parse_rubles(text, grouped=True, trailing_zeros=True).kopecks
+    except MoneyFormatError as error:
+        if error.reason == "too_precise":
+            raise rules.CellError(f"сумма «{text}»: не точнее чем до копеек") from None
+        if error.reason == "too_long":
+            raise rules.CellError(f"сумма «{text}» больше {Money(MAX_AMOUNT)}") from None
         raise rules.CellError(f"не число: «{text}»") from None
-    if value != value.quantize(Decimal("0.01")):
-        raise rules.CellError(f"сумма «{text}»: не точнее чем до копеек")
-    kopecks = Money.rubles(value).kopecks
     if abs(kopecks) > MAX_AMOUNT:
         raise rules.CellError(f"сумма «{text}» больше {Money(MAX_AMOUNT)}")
     return kopecks

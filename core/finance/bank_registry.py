@@ -39,8 +39,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from core.money import MoneyFormatError, parse_rubles
 from core.files import uploads
-from core.files.readers import RowProblem, header_key, parse_decimal, read_table
+from core.files.readers import RowProblem, header_key, read_table
 from core.payments import gateway as g
 from core.files import exports
 from core.timefmt import MOSCOW, as_utc
@@ -321,12 +322,13 @@ def _per_value(column: pd.Series, parse) -> pd.Series:  # type: ignore[no-untype
 def _kopecks(text: str) -> int | str:
     """Kopecks, or the reason the text is not an amount (a string)."""
     try:
-        value = parse_decimal(text)
-    except ValueError:
+        kopecks = parse_rubles(text, grouped=True, trailing_zeros=True).kopecks
+    except MoneyFormatError as error:
+        if error.reason == "too_precise":
+            return "не больше двух знаков после запятой"
+        if error.reason == "too_long":
+            return "слишком большая сумма"
         return "не число (ожидается сумма в рублях, например 1 234,56)"
-    if value != value.quantize(value.__class__("0.01")):
-        return "не больше двух знаков после запятой"
-    kopecks = int(value * 100)
     if kopecks == 0:
         return "сумма должна быть больше нуля"
     if abs(kopecks) > _AMOUNT_MAX:

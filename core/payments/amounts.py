@@ -6,40 +6,27 @@ The customer's text is checked here, once, with a message that says what is wron
 """
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 
 from core.errors import ValidationError
-from core.money import Money
+from core.money import Money, MoneyFormatError, parse_rubles
 
 AMOUNT_LABEL = "Сумма"
 MIN_PAYMENT = Money(100)  # 1 ₽: below it acquiring costs more than the payment
 
-_MAX_WHOLE_DIGITS = 15  # rubles; far above any configured maximum
-_SPACES = re.compile(r"[\s\u00a0\u202f]")
-# ASCII digits only; no exponent, no sign but a leading minus (refused with its own message).
-_NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 
 
 def parse_payment_amount(text: str, *, maximum: Money, minimum: Money = MIN_PAYMENT,
                          label: str = AMOUNT_LABEL) -> Money:
     """«1 234,56», «1234.56», «100» -> Money; anything else -> ValidationError(label, ...)."""
-    value = _SPACES.sub("", str(text or "")).replace(",", ".")
-    if not value:
-        raise ValidationError(label, "введите сумму", field="amount")
-    match = _NUMBER.fullmatch(value)
-    if not match:
-        raise ValidationError(label, "введите число, например 1 234,56", field="amount")
-    sign, whole, fraction = match.groups()
-    if fraction is not None and len(fraction) > 2:
-        raise ValidationError(label, "не больше двух знаков после запятой",
-                              field="amount")
-    if sign:
-        raise ValidationError(label, "должна быть больше нуля", field="amount")
-    if len(whole.lstrip("0")) > _MAX_WHOLE_DIGITS:
-        # Decimal's 28-digit context would fail on it; it is above any maximum anyway.
-        raise ValidationError(label, f"не больше {maximum.format()}", field="amount")
-    amount = Money.rubles(Decimal(value))  # exact: at most two decimals
+    try:
+        amount = parse_rubles(text, signed=False)
+    except MoneyFormatError as error:
+        problem = {"empty": "введите сумму",
+                   "too_precise": "не больше двух знаков после запятой",
+                   "negative": "должна быть больше нуля",
+                   "too_long": f"не больше {maximum.format()}"}.get(
+                       error.reason, "введите число, например 1 234,56")
+        raise ValidationError(label, problem, field="amount") from None
     if amount.kopecks == 0:
         raise ValidationError(label, "должна быть больше нуля", field="amount")
     if amount < minimum:

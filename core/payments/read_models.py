@@ -22,7 +22,7 @@ from core.actors import ActorKind
 from core.db.models import Customer, Invoice, Payment, PaymentEventRecord, Provider, Refund, StaffUser
 from core.customers.rules import format_phone
 from core.errors import NotFound, ValidationError
-from core.files.readers import parse_decimal
+from core.money import MoneyFormatError, parse_rubles
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
 from core.payments.machine import (
     AWAITING_PAYER, REFUNDABLE, UNDECIDED, PaymentStatus, event_label, status_label, values,
@@ -77,17 +77,16 @@ def _amount(text: str | None, label: str, field_name: str) -> int | None:
     if text is None or not str(text).strip():
         return None
     try:
-        value = parse_decimal(str(text))
-    except ValueError:
-        raise ValidationError(label, "введите сумму в рублях, например 1 234,56",
-                              field=field_name) from None
-    if value < 0:
-        raise ValidationError(label, "сумма не может быть отрицательной", field=field_name)
-    if value > AMOUNT_MAX:
+        money = parse_rubles(text, grouped=True, signed=False, trailing_zeros=True)
+    except MoneyFormatError as error:
+        problem = {"negative": "сумма не может быть отрицательной",
+                   "too_long": "слишком большая сумма",
+                   "too_precise": "не больше двух знаков после запятой"}.get(
+                       error.reason, "введите сумму в рублях, например 1 234,56")
+        raise ValidationError(label, problem, field=field_name) from None
+    if money.amount > AMOUNT_MAX:
         raise ValidationError(label, "слишком большая сумма", field=field_name)
-    if value != value.quantize(Decimal("0.01")):
-        raise ValidationError(label, "не больше двух знаков после запятой", field=field_name)
-    return int(value * 100)
+    return money.kopecks
 
 
 def parse_payment_id(raw: str | int | None) -> int | None:
