@@ -17,7 +17,7 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import (AccountBinding, AuditEntry, CabinetBlock, CodeWordCheck, Customer,
                             CustomerNote, OutboxMessage, Payment, ProviderAccount)
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind
 from core.customers.rules import (CabinetStatus, clean_reason, format_phone, normalize_code_word,
                                   try_normalize_phone)
 from core.customers.errors import AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked
@@ -353,6 +353,15 @@ def _fresh_check(s: Session, customer_id: int, actor: StaffActor,
     ).order_by(CodeWordCheck.checked_at.desc()).limit(1))
 
 
+def _blocked_customer(s: Session, customer_id: int) -> tuple[Customer, CabinetBlock]:
+    """The customer and its open block; an unblocked cabinet is refused («не заблокирован»)."""
+    customer = get_customer(s, customer_id)
+    block = open_block(s, customer.id)
+    if block is None:
+        raise NotBlocked()
+    return customer, block
+
+
 def unblock(app: App, actor: StaffActor, customer_id: int, comment: str | None = None) -> None:
     """Unblock after this agent verified the caller's code word (the check is used up)."""
     require_role(actor, ACTORS, "разблокировка")
@@ -360,10 +369,7 @@ def unblock(app: App, actor: StaffActor, customer_id: int, comment: str | None =
     note = " ".join((comment or "").split())[:500] or None
     with app.uow() as uow:
         s = uow.session
-        customer = get_customer(s, customer_id)
-        block = open_block(s, customer.id)
-        if block is None:
-            raise NotBlocked()
+        customer, block = _blocked_customer(s, customer_id)
         check = _fresh_check(s, customer.id, actor, now)
         if check is None:
             raise CodeWordNotVerified()
@@ -377,15 +383,12 @@ def unblock(app: App, actor: StaffActor, customer_id: int, comment: str | None =
 
 def admin_unblock(app: App, actor: StaffActor, customer_id: int, reason: str) -> None:
     """An administrator's override without the code word; a written reason is required."""
-    require_role(actor, {StaffRole.ADMIN}, "разблокировка без кодового слова")
+    require_role(actor, permissions.ADMINS, "разблокировка без кодового слова")
     why = clean_reason(reason, "Причина разблокировки")
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = get_customer(s, customer_id)
-        block = open_block(s, customer.id)
-        if block is None:
-            raise NotBlocked()
+        customer, block = _blocked_customer(s, customer_id)
         _lift(s, customer.id, actor, now, why, "admin_override")
         audit.record(s, at=now, action="customer.unblock_override", actor=actor,
                      customer_id=customer.id, reason=why,
@@ -433,7 +436,7 @@ def resend_activation_code(app: App, actor: StaffActor, customer_id: int) -> Non
 
 
 def clear_code_word_lock(app: App, actor: StaffActor, customer_id: int, reason: str) -> None:
-    require_role(actor, {StaffRole.ADMIN}, "снятие блокировки проверок кодового слова")
+    require_role(actor, permissions.ADMINS, "снятие блокировки проверок кодового слова")
     why = clean_reason(reason)
     now = app.now()
     with app.uow() as uow:

@@ -24,6 +24,7 @@ from core.security import codes
 from core.customers.rules import normalize_email
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.errors import NotFound, ValidationError
+from core.staff import permissions
 from core.staff.errors import StaffLoginTaken
 from core.staff import audit
 from core.security import throttle
@@ -98,7 +99,7 @@ def add_staff(app: App, actor: StaffActor | None, *, login: str, name: str, emai
               role: StaffRole, password: str) -> int:
     """``actor`` None means the operator's CLI (recorded as the system)."""
     if actor is not None:
-        require_role(actor, {StaffRole.ADMIN}, "управление сотрудниками")
+        require_role(actor, permissions.ADMINS, "управление сотрудниками")
     clean = _clean_login(login)
     full_name = " ".join((name or "").split())
     if not full_name or len(full_name) > 150:
@@ -265,7 +266,7 @@ def _get_staff(s: Session, staff_id: int) -> StaffUser:
 def change_password(app: App, actor: StaffActor | None, staff_id: int, new_password: str) -> None:
     """An admin resets anyone's password; a staff member may change their own."""
     if actor is not None and actor.staff_id != staff_id:
-        require_role(actor, {StaffRole.ADMIN}, "смена пароля другого сотрудника")
+        require_role(actor, permissions.ADMINS, "смена пароля другого сотрудника")
     password_hash = app.staff_hasher.hash(validate_staff_password(new_password, "Новый пароль"))
     now = app.now()
     with app.uow() as uow:
@@ -280,7 +281,7 @@ def change_password(app: App, actor: StaffActor | None, staff_id: int, new_passw
 
 def change_role(app: App, actor: StaffActor | None, staff_id: int, role: StaffRole) -> None:
     if actor is not None:
-        require_role(actor, {StaffRole.ADMIN}, "смена роли")
+        require_role(actor, permissions.ADMINS, "смена роли")
     now = app.now()
     with app.uow() as uow:
         s = uow.session
@@ -297,7 +298,7 @@ def change_role(app: App, actor: StaffActor | None, staff_id: int, role: StaffRo
 
 def set_active(app: App, actor: StaffActor | None, staff_id: int, active: bool) -> None:
     if actor is not None:
-        require_role(actor, {StaffRole.ADMIN}, "отключение сотрудников")
+        require_role(actor, permissions.ADMINS, "отключение сотрудников")
         if actor.staff_id == staff_id and not active:
             raise ValidationError("Сотрудник", "нельзя отключить собственную учётную запись")
     now = app.now()
@@ -324,7 +325,7 @@ def find_staff_id(app: App, login_name: str) -> int:
 
 
 def list_staff(app: App, actor: StaffActor) -> list[StaffInfo]:
-    require_role(actor, {StaffRole.ADMIN}, "список сотрудников")
+    require_role(actor, permissions.ADMINS, "список сотрудников")
     with app.uow(write=False) as uow:
         rows = uow.session.scalars(select(StaffUser).order_by(StaffUser.login)).all()
     return [StaffInfo(s.id, s.login, s.name, s.email, s.role, s.is_active, s.last_seen_at,
