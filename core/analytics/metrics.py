@@ -55,10 +55,9 @@ from core.money import Money
 from core.payments.gateway import DECLINE_MESSAGES
 from core.payments import machine
 from core.files import exports
-from core.staff import audit
+from core.staff import audit, permissions
 from core.notifications.subscriptions import subscribed_cells
 from core.timefmt import moscow_day_start
-from core.staff import permissions
 
 VIEWERS = permissions.ANALYTICS_READERS
 # Finance may look at «Аналитика» but not export it: the report is the managers' tool.

@@ -14,10 +14,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.actors import StaffActor, require_role
+from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
 from core.db.models import AccountBinding, Invoice, OwnershipCheck, Provider, ProviderAccount
-from core.actors import ActorKind
 from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, OWNERSHIP_LOCK,
                                         OWNERSHIP_MAX_FAILURES, AccountAlreadyBound,
                                         AccountNotInRegister, OwnershipProofFailed,
@@ -26,12 +25,11 @@ from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, OWNERSHIP_LOCK
                                         normalize_account_number)
 from core.errors import NotFound, ValidationError
 from core.money import Money, MoneyFormatError
-from core.staff import audit
+from core.staff import audit, permissions
 from core.billing import providers
 from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import as_utc
-from core.staff import permissions
 
 STAFF_VIEWERS = permissions.PERSONAL_DATA_READERS
 PROOF_LABEL = "Сумма последнего счёта"

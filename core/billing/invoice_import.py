@@ -33,10 +33,9 @@ from core.billing.account_rules import normalize_account_number
 from core.errors import NotFound, ValidationError
 from core.files.readers import RowProblem, SourceTable, parse_decimal, read_columns
 from core.money import Money, MoneyFormatError, parse_rubles
-from core.staff import audit
+from core.staff import audit, permissions
 from core.notifications import outbox
 from core.timefmt import MOSCOW, format_datetime_msk
-from core.staff import permissions
 
 IMPORTERS = permissions.MONEY_MOVERS
 REGISTRY_KIND = "invoices"

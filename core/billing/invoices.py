@@ -12,22 +12,20 @@ from typing import Any
 from sqlalchemy import and_, exists, func, null, select
 from sqlalchemy.orm import Session
 
-from core.actors import StaffActor, require_role
+from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
 from core.db.models import (AccountBinding, Invoice, InvoiceLine, InvoiceMark, Provider,
                             ProviderAccount, RegistryFile)
-from core.actors import ActorKind
 from core.billing.invoice_rules import InvoiceStatus
 from core.billing import invoice_rules as rules
 from core.errors import NotFound, ValidationError
 from core.paging import Page, PageRequest, capped_count
 from core.files import exports
-from core.staff import audit
+from core.staff import audit, permissions
 from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import MOSCOW
 
-from core.staff import permissions
 
 from core.billing.invoice_import import (  # noqa: F401 - the import's public names
     IMPORTERS, ImportReport, import_billing_registry,

@@ -17,10 +17,9 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.actors import StaffActor, require_role
+from core.actors import StaffActor, StaffRole, require_role
 from core.app import App
 from core.db.models import Provider, ProviderAccount, RegistryFile
-from core.actors import StaffRole
 from core.billing.account_rules import (SERVICE_KINDS, account_rule, clean_account_hint,
                                         clean_payer_name, clean_provider_name,
                                         clean_register_address, commission_text, format_percent,

@@ -18,7 +18,7 @@ from core.app import App
 from core.config import USER_AGREEMENT_VERSION
 from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession
 from core.actors import ActorKind
-from core.security import codes
+from core.security import codes, throttle
 from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, normalize_code_word,
                                   normalize_email, normalize_phone, search_name_of,
                                   try_normalize_phone, validate_password)
@@ -28,7 +28,6 @@ from core.security.errors import AttemptsExceeded, CodeAlreadyUsed, CodeExpired,
 from core.errors import ValidationError
 from core.staff import audit
 from core.notifications import subscriptions
-from core.security import throttle
 from core.customers.sessions import signed_in_customer
 from core.customers.lifecycle import (ACTIVATION_PURPOSE, end_sessions, get_customer,
                                       issue_activation_code, open_block, reissue_activation_code, status_of)

@@ -13,22 +13,20 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from core.actors import StaffActor, require_role
+from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
 from core.db.models import (AccountBinding, AuditEntry, CabinetBlock, CodeWordCheck, Customer,
                             CustomerNote, OutboxMessage, Payment, ProviderAccount)
-from core.actors import ActorKind
 from core.customers.rules import (CabinetStatus, clean_reason, format_phone, normalize_code_word,
                                   try_normalize_phone)
 from core.customers.errors import AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked
 from core.errors import ValidationError
 from core.paging import COUNT_CAP, Page, PageRequest, capped_count
 from core.files import exports
-from core.staff import audit
+from core.staff import audit, permissions
 from core.customers.lifecycle import (end_sessions, get_customer, open_block, open_block_exists,
                                       reissue_activation_code, status_of)
 from core.payments.read_models import PAYMENT_ID_MAX
-from core.staff import permissions
 
 CODE_WORD_MAX_FAILURES = 3
 # Reruns of an open card are one viewing: a new audit row only after this gap.

@@ -43,19 +43,17 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import (AccountBinding, Customer, Invoice, LedgerEntry, LedgerJournal, Payment,
-                            Provider, ProviderAccount, Refund, SavedCard, StaffUser)
+                            PaymentEventRecord, Provider, ProviderAccount, Refund, SavedCard,
+                            StaffUser)
 from core.actors import ActorKind
 from core.billing.invoice_rules import InvoiceStatus
-from core.db.models import PaymentEventRecord
 from core.db.types import UTCDateTime
 from core.billing import invoice_rules
 from core.money import Money
 from core.payments import gateway
 from core.finance import ledger
 from core.payments.amounts import commission as commission_of
-from core.payments.machine import PaymentEvent as E
-from core.payments.machine import PaymentStatus as S
-from core.payments.machine import CHARGED, transition, values
+from core.payments.machine import CHARGED, PaymentEvent as E, PaymentStatus as S, transition, values
 
 BATCH = 4000  # rows per bulk statement
 LOCAL = timedelta(hours=3)  # Moscow time: people pay in their daytime

@@ -40,10 +40,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.money import MoneyFormatError, parse_rubles
-from core.files import uploads
+from core.files import exports, uploads
 from core.files.readers import RowProblem, header_key, read_table
 from core.payments import gateway as g
-from core.files import exports
 from core.timefmt import MOSCOW, as_utc
 
 HEADER = ("Дата операции", "Операция", "ID транзакции", "RRN", "Карта", "Сумма")

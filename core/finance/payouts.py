@@ -48,9 +48,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.actors import StaffActor, require_role
+from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
-from core.actors import ActorKind
 from core.db.models import Payment, Payout, Provider, Refund, StaffUser
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
@@ -58,9 +57,8 @@ from core.paging import Page, PageRequest, capped_count
 from core.finance import ledger
 from core.payments import machine
 from core.files import exports
-from core.staff import audit
+from core.staff import audit, permissions
 from core.timefmt import format_date, moscow_date, moscow_day_start
-from core.staff import permissions
 
 # «Реестры перечислений» move money to providers: finance and administrators; nobody else.
 PAYOUT_ROLES = permissions.MONEY_MOVERS

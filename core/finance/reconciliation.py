@@ -42,7 +42,7 @@ from sqlalchemy import BigInteger, String, cast, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.files import uploads
+from core.files import exports, uploads
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment, ReconciliationItem, ReconciliationRun, Refund, StaffUser
@@ -51,11 +51,9 @@ from core.finance import matching
 from core.finance.bank_registry import BankRegistry, read_registry
 from core.files.readers import RowProblem
 from core.paging import Page, PageRequest, capped_count
-from core.files import exports
-from core.staff import audit
+from core.staff import audit, permissions
 from core.payments.machine import status_label
 from core.timefmt import format_date, format_datetime_msk, moscow_day_start
-from core.staff import permissions
 
 RECONCILERS = permissions.MONEY_MOVERS
 CLASSES = matching.CLASSES

@@ -17,9 +17,8 @@ from core.app import App
 from core.db.models import AcquirerSettlement
 from core.errors import DomainError
 from core.money import Money
-from core.payments import gateway as g
+from core.payments import gateway as g, state
 from core.finance import ledger
-from core.payments import state
 from core.timefmt import format_date, moscow_date
 
 

@@ -20,15 +20,14 @@ from core.db.models import (AccountBinding, CabinetBlock, Customer, Invoice, Out
                             Provider, ProviderAccount, Subscription)
 from core.notifications.channels import Channel, MessageStatus
 from core.customers.rules import format_phone, normalize_phone
-from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS, TOPICS, format_period
-from core.notifications.template_rules import render as render_template
+from core.notifications.template_rules import (DEFAULT_SUBSCRIPTIONS, TOPICS, format_period,
+                                               render as render_template)
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import Money
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
-from core.staff import audit
+from core.staff import audit, permissions
 from core.notifications import templates
 from core.timefmt import format_date
-from core.staff import permissions
 
 log = logging.getLogger(__name__)
 

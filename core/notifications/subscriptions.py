@@ -15,18 +15,16 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.actors import StaffActor, require_role
+from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
-from core.actors import ActorKind
 from core.notifications.channels import Channel
 from core.db.models import Customer, Subscription
 from core.notifications import template_rules as rules
 from core.customers.rules import clean_reason
 from core.errors import ValidationError
-from core.staff import audit
+from core.staff import audit, permissions
 from core.customers import sessions
 from core.customers.lifecycle import get_customer, open_block_exists
-from core.staff import permissions
 
 VIEWERS = permissions.PERSONAL_DATA_READERS
 EDITORS = permissions.CABINET_ACTORS

@@ -22,8 +22,7 @@ from core.notifications.channels import Channel
 from core.db.models import MessageTemplate, StaffUser
 from core.notifications import template_rules as rules
 from core.errors import ValidationError
-from core.staff import audit
-from core.staff import permissions
+from core.staff import audit, permissions
 
 log = logging.getLogger(__name__)
 

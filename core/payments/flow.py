@@ -29,14 +29,11 @@ from core.customers.rules import normalize_email
 from core.billing.invoice_rules import InvoiceAlreadyPaid
 from core.errors import ValidationError
 from core.money import Money
-from core.payments import gateway as g
-from core.payments import otp
+from core.payments import gateway as g, notices, otp, quotes, receipts, recovery, saved_cards, state
 from core.payments.amounts import commission, parse_payment_amount
 from core.payments.cards import CardInput, validate_cvv
 from core.payments.machine import UNDECIDED, PaymentEvent, PaymentStatus, status_label, values
-from core.payments import notices, quotes, receipts, recovery, saved_cards
 from core.payments.saved_cards import CardNotFound
-from core.payments import state
 from core.customers.sessions import signed_in_customer
 
 KEY_LABEL = "Ключ запроса"

@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from core.actors import StaffActor, require_role
+from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
-from core.actors import ActorKind
 from core.db.models import Customer, Invoice, Payment, PaymentEventRecord, Provider, Refund, StaffUser
 from core.customers.rules import format_phone
 from core.errors import NotFound, ValidationError
@@ -30,12 +29,11 @@ from core.payments.machine import (
 from core.files import exports
 from core.payments import refund_machine
 from core.payments.cards import brand_label
-from core.staff import audit
+from core.staff import audit, permissions
 from core.payments.state import ABANDON_AFTER
 from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import as_utc
-from core.staff import permissions
 
 # «Платежи»: agents look, finance and admins also act (money is theirs to move);
 # managers have no page. Every viewer sees who paid (phone, receipt e-mail).

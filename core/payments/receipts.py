@@ -19,10 +19,8 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Customer, Payment, Provider, Receipt
 from core.errors import DomainError
-from core.payments import fiscal, receipt_render
+from core.payments import fiscal, notices, receipt_render, state
 from core.payments.machine import PaymentStatus, status_label
-from core.payments import notices
-from core.payments import state
 from core.customers.lifecycle import open_block_exists
 from core.customers.sessions import signed_in_customer
 from core.staff import permissions

@@ -25,12 +25,9 @@ from sqlalchemy import select
 from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment
-from core.payments import gateway as g
+from core.payments import gateway as g, receipts, state
 from core.payments.machine import UNDECIDED, PaymentEvent, PaymentStatus
-from core.staff import audit
-from core.payments import receipts
-from core.payments import state
-from core.staff import permissions
+from core.staff import audit, permissions
 
 log = logging.getLogger(__name__)
 

@@ -24,17 +24,15 @@ from core.app import App
 from core.db.models import Payment, Refund
 from core.errors import NotFound, ValidationError
 from core.money import Money
-from core.payments import gateway as g
+from core.payments import gateway as g, state
 from core.finance import ledger
 from core.payments.amounts import parse_payment_amount
 from core.payments.refund_machine import (HOLDING, RefundEvent, RefundStatus, first_status,
                                           transition, values)
 from core.payments.machine import REFUNDABLE, UNDECIDED, PaymentEvent, PaymentStatus, status_label
-from core.staff import audit
+from core.staff import audit, permissions
 from core.billing import invoices
 from core.analytics import rollups
-from core.payments import state
-from core.staff import permissions
 
 REFUNDERS = permissions.MONEY_MOVERS
 AMOUNT_LABEL = "Сумма возврата"

@@ -19,11 +19,10 @@ from core.payments import cards
 from core.db.models import SavedCard
 from core.customers.rules import clean_reason
 from core.errors import DomainError, NotFound
-from core.staff import audit
+from core.staff import audit, permissions
 from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import MOSCOW, as_utc
-from core.staff import permissions
 
 VIEWERS = permissions.PERSONAL_DATA_READERS
 REMOVERS = permissions.CABINET_ACTORS

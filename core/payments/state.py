@@ -22,8 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.actors import ActorKind
-from core.db.models import Customer, Payment, PaymentOtp, Provider, Receipt
-from core.db.models import PaymentEventRecord
+from core.db.models import Customer, Payment, PaymentEventRecord, PaymentOtp, Provider, Receipt
 from core.errors import DomainError, NotFound
 from core.finance import ledger
 from core.payments.machine import (

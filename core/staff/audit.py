@@ -11,13 +11,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.app import App
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind, StaffActor, StaffRole, require_role
 from core.db.models import AuditEntry, Customer, StaffUser
 from core.customers.rules import format_phone, normalize_phone
 from core.files import exports
 from core.files.progress import reporter
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
-from core.actors import StaffActor, require_role
 from core.staff.permissions import PERSONAL_DATA_READERS
 
 ACTION_LABELS: dict[str, str] = {

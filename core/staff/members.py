@@ -16,18 +16,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.actors import StaffActor, require_role
+from core.actors import ActorKind, StaffActor, StaffRole, require_role
 from core.app import App
-from core.actors import ActorKind, StaffRole
 from core.db.models import StaffSession, StaffUser
-from core.security import codes
+from core.security import codes, throttle
 from core.customers.rules import normalize_email
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.errors import NotFound, ValidationError
-from core.staff import permissions
+from core.staff import audit, permissions
 from core.staff.errors import StaffLoginTaken
-from core.staff import audit
-from core.security import throttle
 
 THROTTLE_SCOPE = "staff"
 STAFF_PASSWORD_MIN = 10

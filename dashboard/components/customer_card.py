@@ -4,9 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.actors import StaffActor
+from core.actors import StaffActor, StaffRole
 from core.app import App
-from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.errors import DomainError
 from core.billing import accounts, invoices

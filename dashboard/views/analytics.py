@@ -13,8 +13,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.actors import StaffActor
-from core.actors import StaffRole
+from core.actors import StaffActor, StaffRole
 from core.errors import DomainError
 from core.money import Money
 from core.analytics import metrics

@@ -7,9 +7,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.actors import StaffActor
+from core.actors import StaffActor, StaffRole
 from core.notifications.channels import Channel, MessageStatus
-from core.actors import StaffRole
 from core.errors import DomainError
 from core.notifications import outbox, subscriptions, templates
 from dashboard.widgets import (

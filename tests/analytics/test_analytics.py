@@ -16,19 +16,16 @@ from sqlalchemy import insert, select
 from core.db.models import (AccountBinding, AuditEntry, CabinetBlock, Customer, Invoice, Payment,
                             PaymentDailyStat, ProviderAccount, Subscription)
 from core.billing.invoice_rules import InvoiceStatus
-from core.actors import StaffRole
-from core.notifications import template_rules as rules
-from core.actors import PermissionDenied
+from core.actors import PermissionDenied, StaffRole
+from core.notifications import subscriptions, template_rules as rules
 from core.errors import ValidationError
 from core.money import Money
-from core.analytics import metrics, rollups
+from core.analytics import invoice_snapshot, metrics, rollups
 from core.payments import flow
 from core.customers import contact_center
-from core.notifications import subscriptions
 from core.analytics.metrics import AnalyticsFilter
 from core.timefmt import moscow_date
 from tests.factories import customers
-from core.analytics import invoice_snapshot
 from tests.factories.billing import make_invoice
 from tests.factories.payment_flow import (DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, last_otp,
                                           new_key, pay_invoice, payer)

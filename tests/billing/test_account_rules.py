@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from core.billing.account_rules import (AccountNotInRegister, OwnershipProofFailed,
                                         clean_binding_name, commission_text, example_number,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.db.models import (AccountBinding, AuditEntry, CabinetBlock, Invoice, OwnershipCheck,
                             ProviderAccount)
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind, PermissionDenied, StaffRole
 from core.billing.invoice_rules import InvoiceStatus
 from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, AccountAlreadyBound,
                                         AccountNotInRegister, OwnershipProofFailed,
@@ -17,7 +17,6 @@ from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, AccountAlready
                                         ProviderNotInvoicing, TooManyAccounts)
 from core.customers.errors import CabinetBlocked, SessionInvalid
 from core.errors import NotFound, ValidationError
-from core.actors import PermissionDenied
 from core.billing import accounts, providers
 from core.customers import cabinet
 from tests.factories.customers import make_staff, register_and_activate

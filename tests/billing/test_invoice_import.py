@@ -11,9 +11,8 @@ from sqlalchemy import select
 from core.db.models import (AuditEntry, Invoice, InvoiceLine, OutboxMessage, ProviderAccount,
                             RegistryFile)
 from core.billing.invoice_rules import InvoiceStatus
-from core.actors import StaffRole
+from core.actors import PermissionDenied, StaffRole
 from core.errors import NotFound, ValidationError
-from core.actors import PermissionDenied
 from core.files.readers import FileUnreadable
 from core.billing import invoices
 from tests.factories.customers import make_staff, register_and_activate

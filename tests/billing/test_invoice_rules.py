@@ -5,9 +5,8 @@ from datetime import date
 
 import pytest
 
-from core.billing.invoice_rules import InvoiceStatus
+from core.billing.invoice_rules import InvoiceEvent, InvoiceStatus
 from core.billing import invoice_rules as rules
-from core.billing.invoice_rules import InvoiceEvent
 
 UNPAID, PARTIAL, PAID = InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID
 PAY, REVERT = InvoiceEvent.PAY, InvoiceEvent.REVERT

@@ -11,14 +11,12 @@ from sqlalchemy import insert, select
 
 from core.db.models import AuditEntry, Invoice, InvoiceMark
 from core.billing.invoice_rules import InvoiceStatus
-from core.actors import StaffRole
-from core.billing import invoice_rules as rules
+from core.actors import PermissionDenied, StaffRole
+from core.billing import invoice_rules as rules, invoices
 from core.errors import NotFound, ValidationError
-from core.actors import PermissionDenied
 from core.customers.errors import SessionInvalid
 from core.paging import COUNT_CAP, PageRequest
 from core.customers import cabinet
-from core.billing import invoices
 from core.billing.invoices import InvoiceFilter
 from tests.factories.customers import make_staff, register_and_activate
 from tests.factories.billing import add_accounts, bind, make_invoice, make_provider

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind, PermissionDenied, StaffRole
 from core.db.models import AuditEntry, ProviderAccount, RegistryFile
 from core.errors import NotFound, ValidationError
-from core.actors import PermissionDenied
 from core.files.readers import FileUnreadable
 from core.billing import providers
 from core.billing.providers import ProviderForm

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from core.db.models import AuditEntry, OutboxMessage
-from core.actors import StaffRole
+from core.actors import PermissionDenied, StaffRole
 from core.customers.rules import CabinetStatus, PersonalData
 from core.customers.errors import AlreadyActivated
-from core.actors import PermissionDenied
 from core.security.errors import ResendTooSoon
 from core.errors import ValidationError
 from core.paging import PageRequest

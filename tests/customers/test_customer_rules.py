@@ -5,8 +5,7 @@ import secrets
 import string
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from core.security import codes
 from core.customers.rules import (format_phone, normalize_code_word, normalize_email,

@@ -16,10 +16,9 @@ from core.billing.invoice_rules import InvoiceStatus
 from core.demo.rich import ANCHOR, seed_demo
 from core.demo.payments import _fingerprint, seed_payments
 from core.money import Money
-from core.payments import gateway
+from core.payments import gateway, machine
 from core.finance import ledger
 from core.payments.amounts import commission
-from core.payments import machine
 from core.payments.machine import transition
 
 CUSTOMERS = 150

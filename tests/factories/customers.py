@@ -4,9 +4,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from core.actors import StaffActor
+from core.actors import StaffActor, StaffRole
 from core.app import App
-from core.actors import StaffRole
 from core.customers import cabinet
 from core.notifications import outbox
 from core.staff import members

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry
-from core.actors import StaffRole
-from core.actors import PermissionDenied
+from core.actors import PermissionDenied, StaffRole
 from core.errors import ValidationError
 from core.staff import audit
 from core.customers import contact_center, cabinet

@@ -11,8 +11,7 @@ from core.app import App
 from core.db.models import Payment
 from core.actors import StaffRole
 from core.finance.bank_registry import registry_for_period
-from core.payments import gateway as g
-from core.payments import refunds
+from core.payments import gateway as g, refunds
 from core.timefmt import moscow_date
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import TIMEOUT_CHARGED_CARD, pay_invoice, payer

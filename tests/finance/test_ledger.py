@@ -6,8 +6,7 @@ import itertools
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError
 

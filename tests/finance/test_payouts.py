@@ -12,12 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db.models import AuditEntry, LedgerEntry, LedgerJournal, Payment, Payout, Provider
-from core.actors import StaffRole
-from core.actors import PermissionDenied
+from core.actors import PermissionDenied, StaffRole
 from core.errors import ValidationError
 from core.paging import PageRequest
-from core.finance import ledger
-from core.finance import payouts
+from core.finance import ledger, payouts
 from core.payments import refunds
 from core.timefmt import moscow_date
 from tests.factories.customers import make_staff

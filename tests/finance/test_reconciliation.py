@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db.models import AuditEntry, Payment, ReconciliationItem, ReconciliationRun, Refund
-from core.actors import StaffRole
-from core.actors import PermissionDenied
+from core.actors import PermissionDenied, StaffRole
 from core.errors import ValidationError
 from core.finance.bank_registry import (HEADER, OPERATION_WORDS, read_registry, write_registry_csv,
                                         write_registry_xlsx)

@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from core.db.models import ReconciliationItem
 from core.actors import StaffRole
-from core.finance import matching, bank_registry
+from core.finance import bank_registry, matching, reconciliation as rec
 from core.finance.bank_registry import read_registry, write_registry_csv
 from core.payments import gateway as g
-from core.finance import reconciliation as rec
 from tests.factories.customers import make_staff
 from tests.finance import scenario
 

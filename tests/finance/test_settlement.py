@@ -5,9 +5,8 @@ import pytest
 
 from core.cli import main as cli_main
 from core.actors import StaffRole
-from core.finance import ledger
+from core.finance import ledger, settlement
 from core.payments import refunds
-from core.finance import settlement
 from core.timefmt import moscow_date
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import DECLINED_CARD, pay_invoice, payer

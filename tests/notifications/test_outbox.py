@@ -8,9 +8,8 @@ from sqlalchemy import delete, event, select
 
 from core.db.models import AuditEntry, Customer, OutboxMessage, Subscription
 from core.notifications.channels import Channel, MessageStatus
-from core.actors import StaffRole
+from core.actors import PermissionDenied, StaffRole
 from core.errors import NotFound, ValidationError
-from core.actors import PermissionDenied
 from core.money import Money
 from core.paging import PageRequest
 from core.customers import contact_center, cabinet

@@ -4,12 +4,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind, PermissionDenied, StaffRole
 from core.db.models import AuditEntry, CabinetBlock, Customer, Subscription
 from core.notifications.channels import Channel
 from core.notifications.template_rules import CHANNELS, DEFAULT_SUBSCRIPTIONS, TOPICS
 from core.errors import NotFound, ValidationError
-from core.actors import PermissionDenied
 from core.customers.errors import SessionInvalid
 from core.customers import contact_center, cabinet
 from core.notifications import subscriptions

@@ -6,11 +6,9 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, MessageTemplate
 from core.notifications.channels import Channel
-from core.actors import StaffRole
-from core.notifications import template_rules as rules
-from core.actors import PermissionDenied
+from core.actors import PermissionDenied, StaffRole
+from core.notifications import template_rules as rules, templates
 from core.errors import ValidationError
-from core.notifications import templates
 from tests.factories.customers import make_staff
 from tests.factories.dbstate import count, snapshot
 

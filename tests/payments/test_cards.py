@@ -5,8 +5,7 @@ import re
 from datetime import date
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from core.clock import FrozenClock
 from core.errors import ValidationError

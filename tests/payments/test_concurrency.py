@@ -20,11 +20,9 @@ from core.timefmt import moscow_date
 from core.db.models import Invoice, LedgerJournal, Payment, Receipt, Refund
 from core.actors import StaffRole
 from core.errors import DomainError, ValidationError
-from core.payments import gateway as g
+from core.payments import flow, gateway as g, refunds, state
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
-from core.payments import state
-from core.payments import flow, refunds
 from core.payments.refund_machine import RefundStatus
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import card, last_otp, new_key, pay_invoice, payer

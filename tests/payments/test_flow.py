@@ -7,14 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db.models import Invoice, LedgerEntry, LedgerJournal, OutboxMessage, Payment, PaymentOtp
-from core.billing.invoice_rules import InvoiceStatus
-from core.billing.invoice_rules import InvoiceAlreadyPaid
+from core.billing.invoice_rules import InvoiceAlreadyPaid, InvoiceStatus
 from core.errors import ValidationError
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
 from core.payments.otp import OtpInvalid
-from core.payments import flow, saved_cards
-from core.payments import state
+from core.payments import flow, saved_cards, state
 from tests.factories.payment_flow import (DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, card,
                                           event_names, event_rows, journal_kinds, last_otp, new_key,
                                           pay_invoice, payer, payment_row, wrong_otp)

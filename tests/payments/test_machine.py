@@ -5,8 +5,7 @@ import inspect
 import itertools
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from core.errors import DomainError
 from core.payments.machine import (

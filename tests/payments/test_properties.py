@@ -21,20 +21,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as hs
+from hypothesis import HealthCheck, event, given, settings, strategies as hs
 from sqlalchemy import func, select
 
 from core.timefmt import moscow_date
 from core.db.models import Invoice, LedgerJournal, Payment, PaymentEventRecord
 from core.actors import StaffRole
 from core.errors import DomainError, ValidationError
-from core.payments import gateway as g
+from core.payments import flow, gateway as g, recovery, refunds, state
 from core.finance import ledger
-from core.payments.machine import IllegalTransition, PaymentStatus
-from core.payments.machine import PaymentEvent as Event
-from core.payments import recovery, flow, refunds
-from core.payments import state
+from core.payments.machine import IllegalTransition, PaymentEvent as Event, PaymentStatus
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import (DECLINED_CARD, ERROR_CARD, INSUFFICIENT_CARD, MIR_CARD,
                                           OK_CARD, TIMEOUT_CHARGED_CARD, TIMEOUT_NOT_CHARGED_CARD,

@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry
-from core.actors import StaffRole
+from core.actors import PermissionDenied, StaffRole
 from core.errors import NotFound, ValidationError
-from core.actors import PermissionDenied
 from core.customers.errors import SessionInvalid
 from core.paging import PageRequest
 from core.payments.machine import PaymentStatus

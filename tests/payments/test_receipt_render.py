@@ -9,8 +9,7 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from pypdf import PdfReader
 
 from core.billing.account_rules import inn_checksum_ok

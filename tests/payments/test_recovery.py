@@ -6,12 +6,10 @@ from sqlalchemy import select
 
 from core.cli import main as cli_main
 from core.db.models import AuditEntry
-from core.actors import StaffRole
-from core.actors import PermissionDenied
+from core.actors import PermissionDenied, StaffRole
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
-from core.payments import recovery, flow, refunds
-from core.payments import state
+from core.payments import flow, recovery, refunds, state
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import (event_names, journal_kinds, payment_row, OK_CARD,
                                           TIMEOUT_CHARGED_CARD, TIMEOUT_NOT_CHARGED_CARD, card,

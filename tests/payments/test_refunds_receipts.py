@@ -10,13 +10,11 @@ from sqlalchemy import select
 from core.db.models import (AuditEntry, Invoice, LedgerJournal, OutboxMessage, Payment, Receipt,
                             Refund)
 from core.billing.invoice_rules import InvoiceStatus
-from core.actors import StaffRole
-from core.actors import PermissionDenied
+from core.actors import PermissionDenied, StaffRole
 from core.errors import ValidationError
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
-from core.payments import receipts, refunds
-from core.payments import state
+from core.payments import receipts, refunds, state
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import DECLINED_CARD, TIMEOUT_CHARGED_CARD, pay_invoice, payer
 from tests.factories.dbstate import snapshot

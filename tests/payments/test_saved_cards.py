@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, SavedCard
-from core.actors import StaffRole
+from core.actors import PermissionDenied, StaffRole
 from core.errors import DomainError, NotFound, ValidationError
-from core.actors import PermissionDenied
 from core.customers.errors import SessionInvalid
 from core.payments import saved_cards
 from tests.factories.customers import make_staff, register_and_activate

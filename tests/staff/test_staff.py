@@ -7,10 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, StaffUser
-from core.actors import StaffRole
+from core.actors import PermissionDenied, StaffRole
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.security.errors import LoginLocked
-from core.actors import PermissionDenied
 from core.staff.errors import StaffLoginTaken
 from core.errors import ValidationError
 from core.staff import members
