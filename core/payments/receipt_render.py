@@ -178,7 +178,9 @@ def receipt_rows(data: ReceiptData) -> list[Section]:
     sections.append(Section(None, tuple(amounts)))
     payment = [
         Row("at", "Дата и время", format_datetime_msk(data.at)),
-        Row("receipt_number", "Чек №", str(data.receipt_number)),
+        # A statement moved no money: it is not a «чек», and is not numbered or sent as one.
+        Row("receipt_number", "Чек №" if data.fiscal is not None else "Справка №",
+            str(data.receipt_number)),
         Row("payment_number", "Платёж №", str(data.payment_number)),
         Row("status", "Статус", data.status_label),
         Row("card", "Карта", card_label(data)),
@@ -200,7 +202,8 @@ def receipt_rows(data: ReceiptData) -> list[Section]:
             Row("fns_site", "Сайт ФНС", FNS_SITE),
             Row("check_query", "Данные для проверки", fiscal_check_query(data) or "—"),
         )))
-    sections.append(Section(None, (Row("sent_to", "Чек отправлен", _dash(data.sent_to)),)))
+    sent = "Чек отправлен" if data.fiscal is not None else "Справка отправлена"
+    sections.append(Section(None, (Row("sent_to", sent, _dash(data.sent_to)),)))
     return sections
 
 

@@ -216,6 +216,10 @@ def test_declined_payment_gets_a_statement_without_fiscal_block(declined_pdf_tex
         assert "Недостаточно средств" in document
         assert "ФН" not in document and "ФП" not in document and "РН ККТ" not in document
         assert "nalog.gov.ru" not in document
+        # Not a «чек»: neither numbered nor sent as one.
+        assert "Чек №" not in document and "Чек отправлен" not in document
+        assert "Справка №" in document and "Справка отправлена" in document
+    assert "Справка №: 1002" in text.splitlines()
     assert fields_of(page)["auth_code"] == "—"
     assert fiscal_check_query(DECLINED) is None
 
