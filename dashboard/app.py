@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere
 from core.staff.members import ROLE_LABELS  # noqa: E402
 from dashboard.access import pages_for  # noqa: E402
 from dashboard.auth import StaffAuth, take_return_to  # noqa: E402
-from dashboard.widgets import get_app, staff_name  # noqa: E402
+from dashboard.widgets import get_app, plain, staff_name  # noqa: E402
 
 st.set_page_config(page_title="Бэк-офис ЛК ЖКХ", page_icon=":material/account_balance:",
                    layout="wide")
@@ -35,7 +35,7 @@ return_to = take_return_to()
 if return_to in pages and navigation.url_path != return_to:
     st.switch_page(pages[return_to])  # the page a link pointed at before the login
 with st.sidebar:
-    st.markdown(f"**{staff_name()}**  \n{ROLE_LABELS[actor.role]}")
+    st.markdown(f"**{plain(staff_name())}**  \n{ROLE_LABELS[actor.role]}")
     if st.button("Выйти", key="staff_logout"):
         auth.logout()
         st.rerun()

@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.errors import DomainError
 from core.files.readers import RowProblem
+from dashboard.widgets import show_error
 
 
 class ImportResult(Protocol):
@@ -48,7 +49,7 @@ def registry_upload(key: str, providers: dict[int, str], run: Importer, *,
                                                         uploaded.getvalue(), progress)
             except DomainError as error:
                 st.session_state.pop(f"{key}_report", None)
-                st.error(str(error))
+                show_error(error)
             bar.empty()
     report: ImportResult | None = st.session_state.get(f"{key}_report")
     if report is None:

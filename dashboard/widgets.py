@@ -2,6 +2,7 @@
 messages and formatting. Pages stay thin: input -> one service call -> render."""
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -33,7 +34,7 @@ def guard(page_key: str) -> StaffActor:
     try:
         actor: StaffActor | None = members.check_session(get_app(), st.session_state.get(TOKEN, ""))
     except SessionInvalid as error:
-        st.error(str(error))
+        show_error(error)
         st.stop()
     if actor is None or actor.role not in spec.roles:
         st.error("Недостаточно прав для этой страницы")
@@ -52,6 +53,24 @@ def staff_name() -> str:
     return str(st.session_state.get(NAME, ""))
 
 
+_MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in string.punctuation})
+
+
+def plain(text: object) -> str:
+    """Text that came from a person (a name, a reason, an address, a note), made safe
+    for the elements that render markdown (st.markdown, st.warning, st.table cells,
+    labels): every ASCII punctuation mark is backslash-escaped, which CommonMark allows
+    for each of them. So an image (a tracking pixel), a link, an autolink
+    («http://…», «www.…», an e-mail), emphasis, HTML, «:material/…:» icons and «$…$»
+    formulas all show as the characters that were typed."""
+    return str(text).translate(_MARKDOWN_ESCAPES)
+
+
+def show_error(error: Exception) -> None:
+    """A domain error as a sentence; its message may quote what a person typed."""
+    st.error(plain(error))
+
+
 def fmt_dt(moment: datetime | None) -> str:
     return format_datetime_msk(moment)
 
@@ -67,7 +86,7 @@ def flash(message: str, kind: str = "success") -> None:
 
 def show_flash() -> None:
     for kind, message in st.session_state.pop("flash", []):
-        getattr(st, kind)(message)
+        getattr(st, kind)(plain(message))
 
 
 def run_action(action: Callable[[], object], success: str) -> bool:
@@ -75,7 +94,7 @@ def run_action(action: Callable[[], object], success: str) -> bool:
     try:
         action()
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         return False
     flash(success)
     return True
@@ -131,7 +150,7 @@ def excel_export(key: str, file_name: str, build: Callable[[], bytes]) -> None:
             with progress.reporting(show):
                 st.session_state[f"{key}_export_data"] = build()
         except DomainError as error:
-            st.error(str(error))
+            show_error(error)
         finally:
             bar.empty()
     data = st.session_state.get(f"{key}_export_data")
@@ -172,7 +191,7 @@ def confirm_dialog(action_id: str, title: str, text: str, on_confirm: Callable[[
 
     @st.dialog(title, on_dismiss=_dismiss)
     def _dialog() -> None:
-        st.write(text)
+        st.write(plain(text))  # it may quote what was typed (an amount)
         with st.form(f"confirm_{action_id}"):
             reason = st.text_area(reason_label, max_chars=500) if reason_label else ""
             confirmed = st.form_submit_button("Подтвердить", type="primary")

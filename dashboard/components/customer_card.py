@@ -16,7 +16,8 @@ from dashboard.components.invoice_panel import invoice_table, render_invoice
 from dashboard.components.payment_panel import (cards_table, payment_actions, payment_options,
                                                 payment_table, render_payment)
 from dashboard.widgets import (
-    ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager, run_action,
+    ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager, plain,
+    run_action, show_error,
 )
 
 BADGE_COLORS = {CabinetStatus.ACTIVE: "green", CabinetStatus.PENDING_ACTIVATION: "orange",
@@ -29,7 +30,7 @@ def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
     try:
         card = cc.open_customer_card(app, actor, customer_id)
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         return
     _header(card)
     main, side = st.columns([3, 1])
@@ -63,22 +64,25 @@ def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
 
 
 def _header(card: cc.CustomerCard) -> None:
-    st.subheader(card.full_name if card.full_name != "—" else "ФИО не указано")
-    st.markdown(f"{card.phone} · {card.email}")
+    st.subheader(plain(card.full_name) if card.full_name != "—" else "ФИО не указано")
+    st.markdown(plain(f"{card.phone} · {card.email}"))
     st.badge(card.status.label, color=BADGE_COLORS[card.status])
     if card.current_block:
         b = card.current_block
-        st.warning(f"Заблокирован: {b.blocked_by}, {fmt_dt(b.blocked_at)}. Причина: {b.reason}")
+        st.warning(plain(f"Заблокирован: {b.blocked_by}, {fmt_dt(b.blocked_at)}. "
+                         f"Причина: {b.reason}"))
 
 
 def _profile(card: cc.CustomerCard) -> None:
+    # st.table renders its cells as markdown.
     st.table(pd.DataFrame({"Поле": [
         "Фамилия", "Имя", "Отчество", "Дата рождения", "Адрес", "Телефон", "E-mail",
         "Зарегистрирован", "Активирован", "Пользовательское соглашение"], "Значение": [
         card.surname or "—", card.first_name or "—", card.patronymic or "—",
         fmt_date(card.birth_date), card.address or "—", card.phone, card.email,
         fmt_dt(card.registered_at), fmt_dt(card.activated_at),
-        f"версия {card.agreement_version}, принято {fmt_dt(card.agreement_accepted_at)}"]}))
+        f"версия {card.agreement_version}, принято {fmt_dt(card.agreement_accepted_at)}"]})
+        .map(plain))
     if card.blocks:
         st.markdown("**Блокировки**")
         st.dataframe(pd.DataFrame([{
@@ -128,7 +132,7 @@ def _payments(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
         try:
             detail = read_models.payment_detail(app, actor, int(chosen))
         except DomainError as error:
-            st.error(str(error))
+            show_error(error)
             return
         # The customer may ask for a receipt over the phone; status queries and
         # refunds belong to «Платежи».
@@ -207,7 +211,7 @@ def _notes(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
             if run_action(lambda: cc.add_note(app, actor, card.id, text), "Заметка добавлена"):
                 st.rerun()
     for note in card.notes:
-        st.markdown(f"**{note.author}**, {fmt_dt(note.created_at)}  \n{note.text}")
+        st.markdown(f"**{plain(note.author)}**, {fmt_dt(note.created_at)}  \n{plain(note.text)}")
 
 
 def _history(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
@@ -278,7 +282,7 @@ def _code_word(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
         try:
             result = cc.verify_code_word(app, actor, card.id, answer)
         except DomainError as error:
-            st.error(str(error))
+            show_error(error)
             return
         st.session_state["code_word_result"] = (card.id, result)
         st.rerun()

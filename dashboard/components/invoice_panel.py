@@ -7,6 +7,7 @@ import streamlit as st
 from core.money import Money, format_kopecks
 from core.billing.invoices import InvoiceDetail, InvoiceRow
 from core.timefmt import format_date
+from dashboard.widgets import plain
 
 
 def invoice_table(rows: list[InvoiceRow], *, with_name: bool = False) -> None:
@@ -22,8 +23,9 @@ def invoice_table(rows: list[InvoiceRow], *, with_name: bool = False) -> None:
 def render_invoice(detail: InvoiceDetail) -> None:
     row = detail.invoice
     st.subheader(f"Счёт за {row.period_label}: {Money(row.total_due)}")
-    st.markdown(f"{row.provider_name} (ИНН {detail.provider_inn}) · лицевой счёт "
-                f"{row.account_number} · {detail.address} · плательщик {detail.payer_masked}  \n"
+    st.markdown(plain(f"{row.provider_name} (ИНН {detail.provider_inn}) · лицевой счёт "
+                      f"{row.account_number} · {detail.address} · плательщик "
+                      f"{detail.payer_masked}") + "  \n"
                 f"Статус: **{row.status_label}** · оплачено {Money(row.paid_amount)} · "
                 f"срок оплаты {format_date(row.due_date)}")
     lines = pd.DataFrame([{
@@ -33,8 +35,8 @@ def render_invoice(detail: InvoiceDetail) -> None:
         "Перерасчёт": format_kopecks(line.recalculation),
         "Долг (+) / аванс (−)": format_kopecks(line.debt), "Итого": format_kopecks(line.total),
     } for line in detail.lines])
-    st.table(lines)
+    st.table(lines.map(plain))  # its cells are markdown; services come from files
     st.caption(f"Начислено {Money(detail.accrued)}, перерасчёт {Money(detail.recalculation)}, "
                f"долг/аванс {Money(detail.debt)}, итого к оплате {Money(row.total_due)}"
-               + (f" · реестр «{detail.registry_file_name}»" if detail.registry_file_name
+               + (f" · реестр «{plain(detail.registry_file_name)}»" if detail.registry_file_name
                   else ""))

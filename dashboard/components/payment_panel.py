@@ -18,7 +18,7 @@ from core.payments.read_models import PaymentDetail, PaymentRow, PendingRow
 from core.payments.saved_cards import CardView
 from core.timefmt import format_datetime_msk
 from core.staff import permissions
-from dashboard.widgets import ask_confirmation, confirm_dialog, flash
+from dashboard.widgets import ask_confirmation, confirm_dialog, flash, plain, show_error
 
 # Who may ask the bank about a payment (core.payments.recovery.ASKERS).
 STATUS_ASKERS = permissions.MONEY_MOVERS
@@ -85,16 +85,16 @@ def render_payment(detail: PaymentDetail,
         f"Статус: **{p.status_label}** · создан {format_datetime_msk(p.created_at)}"
         + (f" · завершён {format_datetime_msk(detail.finalized_at)}" if detail.finalized_at
            else "") + "  \n"
-        f"{p.provider_name} · лицевой счёт {p.account_number} · {invoice}  \n"
+        f"{plain(p.provider_name)} · лицевой счёт {plain(p.account_number)} · {invoice}  \n"
         f"Сумма {Money(p.amount)} · комиссия {Money(p.commission)} · "
         f"итого списано {Money(p.total)}"
         + (f" · возвращено {Money(p.refunded_amount)}" if p.refunded_amount else "") + "  \n"
         f"Карта: {card_text(p.card_brand, p.masked_pan)}"
         + (f" · RRN {p.rrn}" if p.rrn else "")
         + (f" · код авторизации {detail.auth_code}" if detail.auth_code else "")
-        + (f"  \nПлательщик: {p.payer}" if p.payer else ""))
+        + (f"  \nПлательщик: {plain(p.payer)}" if p.payer else ""))
     if detail.decline_reason:
-        st.error(f"Причина отказа: {detail.decline_reason}")
+        st.error(f"Причина отказа: {plain(detail.decline_reason)}")
     st.markdown("**Хронология**")
     if detail.events:
         st.dataframe(pd.DataFrame([{
@@ -148,7 +148,7 @@ def receipt_downloads(app: App, actor: StaffActor, detail: PaymentDetail, key: s
                                            receipts.receipt_html(app, actor, payment_id))
         except DomainError as error:
             st.session_state.pop(store, None)
-            st.error(str(error))
+            show_error(error)
     ready = st.session_state.get(store)
     if ready and ready[0] == payment_id:
         left, right = st.columns(2)
@@ -224,7 +224,7 @@ def refund_approvals(app: App, actor: StaffActor, detail: PaymentDetail, key: st
         if not r.awaiting_approval:
             continue
         st.markdown(f"**Возврат {Money(r.amount)} ждёт подтверждения** (оформил "
-                    f"{r.requested_by or '—'}; причина: {r.reason})")
+                    f"{plain(r.requested_by or '—')}; причина: {plain(r.reason)})")
         if r.requested_by_id == actor.staff_id:
             st.caption("Подтвердить или отклонить его должен другой сотрудник")
             continue

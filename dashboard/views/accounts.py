@@ -12,7 +12,7 @@ from core.paging import PageRequest
 from core.billing import accounts, providers
 from core.customers import contact_center
 from dashboard.uploads import registry_upload
-from dashboard.widgets import fmt_dt, get_app, guard, run_action
+from dashboard.widgets import fmt_dt, get_app, guard, plain, run_action, show_error
 
 actor = guard("accounts")
 app = get_app()
@@ -81,7 +81,8 @@ with tab_customer:
             else:
                 person = match.items[0]
                 bound = accounts.customer_accounts(app, actor, person.id)
-                st.markdown(f"**{person.full_name}** · {person.phone} · {person.status.label}")
+                st.markdown(f"**{plain(person.full_name)}** · {plain(person.phone)} · "
+                            f"{person.status.label}")
                 if not bound:
                     st.info("Лицевые счета не привязаны")
                 else:
@@ -90,4 +91,4 @@ with tab_customer:
                         "Лицевой счёт": b.account_number, "Адрес": b.address,
                         "Привязан": fmt_dt(b.bound_at)} for b in bound]), hide_index=True)
         except DomainError as error:
-            st.error(str(error))
+            show_error(error)

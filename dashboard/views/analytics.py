@@ -18,7 +18,7 @@ from core.errors import DomainError
 from core.money import Money
 from core.analytics import metrics
 from core.timefmt import format_date, moscow_date
-from dashboard.widgets import excel_export, forget_export, get_app, guard, may_act
+from dashboard.widgets import excel_export, forget_export, get_app, guard, may_act, show_error
 
 CACHE_TTL = 300  # seconds: rollups move with every payment; five minutes is fresh enough
 
@@ -189,7 +189,7 @@ try:
     data = _report(*key)
     charts = _charts(*key)
 except DomainError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 # A prepared file belongs to the filter it was made for.

@@ -10,7 +10,7 @@ from core.actors import StaffRole
 from core.errors import DomainError
 from core.staff import audit, members
 from dashboard.widgets import (
-    excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager,
+    excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager, show_error,
 )
 
 actor = guard("audit")
@@ -39,7 +39,7 @@ flt = audit.AuditFilter(staff_id=who, action=action, customer_phone=phone or Non
 try:
     page = audit.list_entries(app, actor, flt, page_request("aud"))
 except DomainError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 if page.total == 0:

@@ -8,7 +8,8 @@ from core.errors import DomainError
 from core.customers import contact_center
 from dashboard.components.customer_card import render_card
 from dashboard.widgets import (
-    choose_and_open, excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager, reset_pager,
+    choose_and_open, excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager,
+    reset_pager, show_error,
 )
 
 SEARCH_LABEL = "Поиск: телефон, e-mail, ФИО, лицевой счёт или номер платежа"
@@ -30,7 +31,7 @@ if query:
     try:
         result = contact_center.search_customers(app, actor, query, page_request("cust"))
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         result = None
     if result is not None and result.total == 0:
         st.info("Клиенты не найдены. Проверьте номер телефона, e-mail или ФИО.")

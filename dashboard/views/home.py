@@ -5,11 +5,11 @@ import streamlit as st
 
 from core.staff.members import ROLE_LABELS
 from dashboard.access import pages_for
-from dashboard.widgets import guard, staff_name
+from dashboard.widgets import guard, plain, staff_name
 
 actor = guard("home")
 st.title("Бэк-офис личного кабинета ЖКХ")
-st.write(f"Здравствуйте, {staff_name()}. Ваша роль: {ROLE_LABELS[actor.role]}.")
+st.write(f"Здравствуйте, {plain(staff_name())}. Ваша роль: {ROLE_LABELS[actor.role]}.")
 available = [spec.title for spec in pages_for(actor.role) if spec.key != "home"]
 if available:
     st.write("Доступные разделы: " + ", ".join(f"«{title}»" for title in available) + ".")

@@ -10,7 +10,7 @@ from core.billing import invoices, providers
 from dashboard.components.invoice_panel import invoice_table, render_invoice
 from dashboard.uploads import registry_upload
 from dashboard.widgets import (
-    choose_and_open, excel_export, forget_export, get_app, guard, page_request, pager,
+    choose_and_open, excel_export, forget_export, get_app, guard, page_request, pager, show_error,
 )
 
 actor = guard("invoices")
@@ -41,7 +41,7 @@ with tabs[0]:
     try:
         page = invoices.list_invoices(app, actor, flt, page_request("inv"))
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         st.stop()
     if page.total == 0:
         st.info("Счетов по этим условиям нет")
@@ -57,7 +57,7 @@ with tabs[0]:
         try:
             render_invoice(invoices.invoice_detail(app, actor, int(selected)))
         except DomainError as error:
-            st.error(str(error))
+            show_error(error)
 
 if can_import:
     with tabs[1]:

@@ -12,6 +12,7 @@ from dashboard.components.payment_panel import (payment_actions, payment_options
                                                 pending_table, render_payment)
 from dashboard.widgets import (
     choose_and_open, excel_export, forget_export, get_app, guard, may_act, page_request, pager,
+    show_error,
 )
 
 actor = guard("payments")
@@ -30,7 +31,7 @@ def _open(key: str) -> None:
     try:
         detail = pv.payment_detail(app, actor, int(selected))
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         return
     render_payment(detail, payment_actions(app, actor, key, status_queries=acting,
                                            refunds=acting))
@@ -64,7 +65,7 @@ with register:
     try:
         page = pv.list_payments(app, actor, flt, page_request("pay"))
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         page = None
     if page is not None and page.total == 0:
         st.info("Платежей по этим условиям нет")

@@ -13,15 +13,8 @@ from core.finance import payouts
 from core.billing import providers
 from core.timefmt import format_date, format_datetime_msk, moscow_date
 from dashboard.widgets import (
-    XLSX_MIME,
-    ask_confirmation,
-    confirm_dialog,
-    excel_export,
-    forget_export,
-    get_app,
-    guard,
-    page_request,
-    pager,
+    XLSX_MIME, ask_confirmation, confirm_dialog, excel_export, forget_export, get_app, guard,
+    page_request, pager, plain, show_error,
 )
 
 actor = guard("payouts")
@@ -81,7 +74,7 @@ with make_tab:
     try:
         previews = payouts.preview(app, actor, day)
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         previews = []
     if day is not None and not previews:
         st.info(f"За {format_date(day)} платежей и возвратов нет: перечислять нечего")
@@ -95,7 +88,7 @@ with make_tab:
             "Реестр": f"№ {p.produced.id}" if p.produced else "не сформирован",
         } for p in previews]), hide_index=True, width="stretch")
         for p in previews:
-            with st.expander(f"{p.provider_name}: к перечислению {Money(p.net)}"):
+            with st.expander(f"{plain(p.provider_name)}: к перечислению {Money(p.net)}"):
                 _produce_action(p)
                 _lines_table(p)
 
@@ -110,7 +103,7 @@ def _file_buttons(view: payouts.PayoutView) -> None:
             try:
                 st.session_state[f"{key}_{fmt}"] = payouts.payout_file(app, actor, view.id, fmt)
             except DomainError as error:
-                st.error(str(error))
+                show_error(error)
         data = st.session_state.get(f"{key}_{fmt}")
         if data:
             column.download_button(f"Скачать {fmt.upper()}", data,
@@ -132,7 +125,7 @@ with list_tab:
         page = payouts.list_payouts(app, actor, page_request("pout_list"), day_from, day_to,
                                     provider_id)
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         page = None
     if page is not None and page.total == 0:
         st.info("Сформированных реестров по этим условиям нет")

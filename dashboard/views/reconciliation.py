@@ -9,15 +9,8 @@ from core.errors import DomainError
 from core.money import format_kopecks
 from core.finance import reconciliation as rec
 from dashboard.widgets import (
-    ask_confirmation,
-    choose_and_open,
-    confirm_dialog,
-    excel_export,
-    fmt_dt,
-    get_app,
-    guard,
-    page_request,
-    pager,
+    ask_confirmation, choose_and_open, confirm_dialog, excel_export, fmt_dt, get_app, guard,
+    page_request, pager, plain, show_error,
 )
 
 SELECTED = "rec_runs_selected"  # the run shown below (set by an upload or «Открыть сверку»)
@@ -52,12 +45,12 @@ def _upload() -> None:
         st.warning(str(error))
         st.session_state[SELECTED] = error.run_id
     except rec.RegistryRejected as error:
-        st.error(str(error))
+        show_error(error)
         st.dataframe(pd.DataFrame([{"Строка": p.row if p.row is not None else "заголовок",
                                     "Колонка": p.column, "Причина": p.reason}
                                    for p in error.problems]), hide_index=True)
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
     else:
         st.success(f"Сверка № {run.id} за {run.period_text} выполнена: строк в реестре "
                    f"{run.bank_lines}, расхождений {run.open_discrepancies}")
@@ -70,7 +63,7 @@ def _runs() -> None:
     try:
         page = rec.list_runs(app, actor, page_request("rec_runs"))
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         return
     if page.total == 0:
         st.info("Сверок пока нет")
@@ -114,7 +107,7 @@ def _items(run: rec.RunView) -> None:
     try:
         detail = rec.run_detail(app, actor, run.id, klass, page_request("rec_items"))
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         return
     items = detail.items
     if items.total == 0:
@@ -158,11 +151,11 @@ def _run(run_id: int) -> None:
     try:
         run = rec.get_run(app, actor, run_id)
     except DomainError as error:
-        st.error(str(error))
+        show_error(error)
         return
     st.subheader(f"Сверка № {run.id} · период {run.period_text}")
-    st.caption(f"Файл «{run.file_name}» · {fmt_dt(run.created_at)} · провёл(а) "
-               f"{run.staff_name} · {run.status_text}")
+    st.caption(f"Файл «{plain(run.file_name)}» · {fmt_dt(run.created_at)} · провёл(а) "
+               f"{plain(run.staff_name)} · {run.status_text}")
     _summary(run)
     excel_export(f"rec_{run.id}", f"sverka_{run.id}.xlsx",
                  lambda: rec.export_run(app, actor, run.id))

@@ -12,7 +12,8 @@ from core.notifications.channels import Channel, MessageStatus
 from core.errors import DomainError
 from core.notifications import outbox, subscriptions, templates
 from dashboard.widgets import (
-    ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager,
+    ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager, plain,
+    show_error,
 )
 
 COUNTS_TTL = 60  # seconds: a count of subscriptions a minute old is as good as a fresh one
@@ -84,7 +85,7 @@ if sees_outbox:
         try:
             page = outbox.list_outbox(app, actor, flt, page_request("out"))
         except DomainError as error:
-            st.error(str(error))
+            show_error(error)
             page = None
         if page is not None and page.total == 0:
             st.info("Сообщений по этим условиям нет")
@@ -130,10 +131,10 @@ if sees_outbox:
                 shown = templates.preview_template(app, actor, pick[0], pick[1],
                                                    subject if is_email else None, body)
             except DomainError as error:
-                st.error(str(error))
+                show_error(error)
             else:
                 if shown.subject:
-                    st.markdown(f"**{shown.subject}**")
+                    st.markdown(f"**{plain(shown.subject)}**")
                 st.text(shown.body)
                 parts = f", частей SMS: {shown.sms_parts}" if shown.sms_parts else ""
                 st.caption(f"Символов: {shown.length}{parts}")

@@ -1,6 +1,17 @@
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
+
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown(markdown: object) -> str:
+    """What a person reads of an element's markdown source: backslash escapes (which
+    the pages put before every punctuation mark of text that came from a person)
+    render as the bare characters."""
+    return _ESCAPE.sub(r"\1", str(markdown))
 
 
 def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
@@ -14,7 +25,7 @@ def texts(at: AppTest) -> str:
     parts = []
     for kind in ("title", "subheader", "markdown", "caption", "success", "error", "warning",
                  "info"):
-        parts += [str(e.value) for e in getattr(at, kind)]
+        parts += [shown(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
 
 

@@ -9,7 +9,7 @@ from core.db.models import AuditEntry
 from core.actors import StaffRole
 from core.staff import members
 from tests.dashboard.conftest import APP_FILE, ROOT, login
-from tests.dashboard.helpers import texts
+from tests.dashboard.helpers import shown, texts
 from tests.factories.customers import STAFF_PASSWORD, make_staff
 
 
@@ -60,7 +60,7 @@ def test_a_page_opened_without_a_session_shows_nothing(dash_app):
     page = _page("customers.py")
     page.session_state["auth_actor"] = make_staff(dash_app, StaffRole.ADMIN)  # forged state
     page.run()
-    assert [e.value for e in page.error] == ["Сеанс завершён, войдите снова"]
+    assert [shown(e.value) for e in page.error] == ["Сеанс завершён, войдите снова"]
     assert not page.text_input
 
 

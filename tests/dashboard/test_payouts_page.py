@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, Payout
 from core.actors import StaffRole
-from tests.dashboard.helpers import button, confirm, texts
+from tests.dashboard.helpers import button, confirm, shown, texts
 from tests.factories.billing import make_provider
 from tests.factories.payments import make_payment, make_refund
 
@@ -52,7 +52,7 @@ def test_finance_previews_yesterday_and_produces_a_registry(dash_app, logged_in,
 
     at.button(key=f"pout_make_{yesterday['water']}").click().run()
     assert not at.exception, at.exception
-    assert "будет перечислено 2\u00a0300,00\u00a0₽" in "\n".join(m.value for m in at.markdown)
+    assert "будет перечислено 2\u00a0300,00\u00a0₽" in "\n".join(shown(m.value) for m in at.markdown)
     confirm(at)
     assert not at.exception, at.exception
     assert ("Реестр перечислений поставщику «ГУП «Водоканал»» за "
