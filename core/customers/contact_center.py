@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
@@ -293,7 +293,8 @@ def _card(s: Session, c: Customer, actor: StaffActor, now: datetime) -> Customer
         code_word_failures=c.code_word_failures,
         code_word_locked=c.code_word_locked_at is not None,
         code_word_attempts_left=max(0, CODE_WORD_MAX_FAILURES - c.code_word_failures),
-        can_unblock_by_code_word=_fresh_check(s, c.id, actor, now) is not None,
+        can_unblock_by_code_word=_fresh_check(s, c.id, _open_block_id(s, c.id), actor,
+                                              now) is not None,
         notes=[NoteInfo(n.text, n.staff.name, n.created_at) for n in notes],
         messages=[MessageInfo(m.created_at, m.channel.value, m.topic, m.recipient,
                               m.display_body, m.status.value, m.sent_at) for m in messages],
@@ -330,7 +331,7 @@ def verify_code_word(app: App, actor: StaffActor, customer_id: int,
         if locked:
             customer.code_word_locked_at = now
         s.add(CodeWordCheck(customer_id=customer.id, staff_id=actor.staff_id, checked_at=now,
-                            success=correct))
+                            success=correct, cabinet_block_id=_open_block_id(s, customer.id)))
         audit.record(s, at=now, action="customer.code_word_check", actor=actor,
                      customer_id=customer.id, before=before,
                      after={"failures": customer.code_word_failures, "locked": locked},
@@ -342,13 +343,27 @@ def verify_code_word(app: App, actor: StaffActor, customer_id: int,
                               locked=locked)
 
 
-def _fresh_check(s: Session, customer_id: int, actor: StaffActor,
+def _open_block_id(s: Session, customer_id: int) -> int | None:
+    block = open_block(s, customer_id)
+    return None if block is None else block.id
+
+
+def _fresh_check(s: Session, customer_id: int, block_id: int | None, actor: StaffActor,
                  now: datetime) -> CodeWordCheck | None:
+    """This agent's unused right answer for this very block, recent, and not followed by a
+    wrong one: a caller who failed after the right answer may not be its owner, and a check
+    made before the block proves nothing about the person who calls about it."""
+    if block_id is None:
+        return None
+    failed_later = aliased(CodeWordCheck)
     return s.scalar(select(CodeWordCheck).where(
         CodeWordCheck.customer_id == customer_id, CodeWordCheck.staff_id == actor.staff_id,
+        CodeWordCheck.cabinet_block_id == block_id,
         CodeWordCheck.success.is_(True), CodeWordCheck.used_at.is_(None),
         CodeWordCheck.checked_at > now - CODE_WORD_CHECK_VALID,
-    ).order_by(CodeWordCheck.checked_at.desc()).limit(1))
+        ~exists().where(failed_later.customer_id == customer_id,
+                        failed_later.success.is_(False), failed_later.id > CodeWordCheck.id),
+    ).order_by(CodeWordCheck.checked_at.desc(), CodeWordCheck.id.desc()).limit(1))
 
 
 def _blocked_customer(s: Session, customer_id: int) -> tuple[Customer, CabinetBlock]:
@@ -368,7 +383,7 @@ def unblock(app: App, actor: StaffActor, customer_id: int, comment: str | None =
     with app.uow() as uow:
         s = uow.session
         customer, block = _blocked_customer(s, customer_id)
-        check = _fresh_check(s, customer.id, actor, now)
+        check = _fresh_check(s, customer.id, block.id, actor, now)
         if check is None:
             raise CodeWordNotVerified()
         check.used_at = now

@@ -150,7 +150,8 @@ class LoginThrottle(Base):
 
 
 class CodeWordCheck(Base):
-    """An agent's check of the code word a caller named; a success allows one unblock."""
+    """An agent's check of the code word a caller named; a success allows one unblock, of
+    the block that was open when it was made, while no failed check came after it."""
 
     __tablename__ = "code_word_checks"
     __table_args__ = (Index("ix_code_word_checks_customer", "customer_id", "checked_at"),)
@@ -161,6 +162,8 @@ class CodeWordCheck(Base):
     checked_at: Mapped[datetime]
     success: Mapped[bool] = mapped_column(Boolean)
     used_at: Mapped[Optional[datetime]]  # consumed by an unblock
+    # The block open at the check; NULL: the cabinet was not blocked, nothing to unblock.
+    cabinet_block_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cabinet_blocks.id"))
 
 
 class StaffUser(Base):

@@ -204,3 +204,52 @@ def test_every_staff_action_writes_exactly_one_audit_row(app, agent, admin, cust
     assert set(staff_ids) == {agent.staff_id, admin.staff_id}
     own = audit.list_entries(app, agent, AuditFilter(), PageRequest(1, 25)).items
     assert {r.actor for r in own} == {f"Сотрудник {agent.login}"} and len(own) == 5
+
+
+def test_a_right_check_made_before_three_wrong_answers_does_not_unblock(app, agent, admin,
+                                                                        blocked):
+    assert cc.verify_code_word(app, agent, blocked, CODE_WORD).correct
+    other = make_staff(app)
+    for word in ("Тюльпан", "Роза", "Лилия"):
+        cc.verify_code_word(app, other, blocked, word)
+    assert not cc.open_customer_card(app, agent, blocked).can_unblock_by_code_word
+    before = snapshot(app)
+    with pytest.raises(CodeWordNotVerified):
+        cc.unblock(app, agent, blocked)
+    assert snapshot(app) == before
+    assert _status(app, admin, blocked) is CabinetStatus.BLOCKED
+
+
+def test_one_wrong_answer_after_a_right_check_makes_the_check_stale(app, agent, admin,
+                                                                   blocked):
+    cc.verify_code_word(app, agent, blocked, CODE_WORD)
+    cc.verify_code_word(app, agent, blocked, "Тюльпан")
+    with pytest.raises(CodeWordNotVerified):
+        cc.unblock(app, agent, blocked)
+    assert _status(app, admin, blocked) is CabinetStatus.BLOCKED
+    cc.verify_code_word(app, agent, blocked, CODE_WORD)  # a new right answer counts again
+    cc.unblock(app, agent, blocked)
+    assert _status(app, admin, blocked) is CabinetStatus.ACTIVE
+
+
+def test_a_check_made_while_the_cabinet_was_active_does_not_unblock_a_later_block(
+        app, clock, agent, admin, customer_id):
+    cc.verify_code_word(app, agent, customer_id, CODE_WORD)
+    clock.advance(minutes=1)
+    cc.block(app, agent, customer_id, REASON)
+    assert not cc.open_customer_card(app, agent, customer_id).can_unblock_by_code_word
+    before = snapshot(app)
+    with pytest.raises(CodeWordNotVerified):
+        cc.unblock(app, agent, customer_id)
+    assert snapshot(app) == before
+    assert _status(app, admin, customer_id) is CabinetStatus.BLOCKED
+
+
+def test_a_check_made_for_one_block_does_not_unblock_the_next(app, clock, agent, admin,
+                                                              blocked):
+    cc.verify_code_word(app, agent, blocked, CODE_WORD)
+    cc.admin_unblock(app, admin, blocked, "Решение руководителя")
+    cc.block(app, agent, blocked, "Повторная блокировка")
+    with pytest.raises(CodeWordNotVerified):
+        cc.unblock(app, agent, blocked)
+    assert _status(app, admin, blocked) is CabinetStatus.BLOCKED
