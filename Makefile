@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test bench venv migrate demo worker clean-db
+.PHONY: run test bench venv migrate demo worker clean-db lock
 
+# requirements.txt is the lock (every package pinned with its hashes), made from
+# requirements.in by `make lock`; pip refuses any file whose hash is not in it.
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -42,3 +43,10 @@ clean-db:
 
 worker: demo
 	$(PY) -m core worker
+
+## lock: re-make requirements.txt from requirements.in (needs uv on PATH, e.g. in a venv
+## outside the repo); versions already locked stay unless requirements.in asks otherwise
+lock:
+	uv pip compile requirements.in --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu --no-config \
+	  --custom-compile-command "make lock" -o requirements.txt
