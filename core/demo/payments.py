@@ -23,7 +23,9 @@ What it writes, deterministically for an ``rng``:
 * a few payments whose outcome is unknown (``pending``), one of them for manual review;
 * every payment's events (its timeline through ``core.payments.machine``) and the
   ledger journals of every succeeded payment and refund, with the same lines as
-  ``core.finance.ledger.post_payment`` / ``post_refund``.
+  ``core.finance.ledger.post_payment`` / ``post_refund``;
+* the fiscalised receipt of every payment that moved money (``core.demo.receipts``,
+  shared with the scale data set).
 
 Card numbers are only ever masked (``BIN6******LAST4``); no text written here
 contains 16 digits in a row (the request fingerprints are re-hashed if one would).
@@ -39,12 +41,13 @@ from datetime import date, datetime, timedelta, timezone
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+import numpy as np
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import (AccountBinding, Customer, Invoice, LedgerEntry, LedgerJournal, Payment,
-                            PaymentEventRecord, Provider, ProviderAccount, Refund, SavedCard,
-                            StaffUser)
+                            PaymentEventRecord, Provider, ProviderAccount, Receipt, Refund,
+                            SavedCard, StaffUser)
 from core.actors import ActorKind
 from core.billing.invoice_rules import InvoiceStatus
 from core.db.types import UTCDateTime
@@ -53,6 +56,8 @@ from core.money import Money
 from core.payments import gateway
 from core.finance import ledger
 from core.payments.amounts import commission as commission_of
+from core.payments.fiscal import SIMULATOR_FISCAL_DRIVE_NUMBER
+from core.demo.receipts import COLUMNS as RECEIPT_COLUMNS, demo_receipts
 from core.payments.machine import CHARGED, PaymentEvent as E, PaymentStatus as S, transition, values
 
 BATCH = 4000  # rows per bulk statement
@@ -95,10 +100,11 @@ class PaymentCounts:
     journals: int = 0
     entries: int = 0
     invoices_reverted: int = 0
+    receipts: int = 0
 
     def add(self, other: PaymentCounts) -> None:
         for name in ("saved_cards", "payments", "events", "refunds", "journals", "entries",
-                     "invoices_reverted"):
+                     "invoices_reverted", "receipts"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for status, n in other.by_status.items():
             self.by_status[status] = self.by_status.get(status, 0) + n
@@ -248,6 +254,8 @@ def _fast_datetime(dialect: Any, column_type: Any) -> Any:
 
 
 _ZERO = timedelta(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -681,8 +689,36 @@ class _Writer:
                                 amount=amount)
                            for account, provider, amount in lines[j] if amount != 0]
         self._insert(LedgerEntry, entry_rows)
+        receipt_count = self._receipts(order, pid_of)
 
         self._count(counts, card_ids, payment_ids, event_rows, refund_ids, journal_ids, entry_rows)
+        counts.receipts += receipt_count
+
+    def _receipts(self, order: list[int], pid_of: dict[int, int]) -> int:
+        """A fiscalised receipt per payment that moved money (``core.demo.receipts``),
+        sent to the payer's e-mail; ФД goes on from the demo drive's last one."""
+        charged = [i for i in order if self.payments[i]["status"] in values(CHARGED)]
+        if not charged:
+            return 0
+        table = Receipt.__table__
+        last = self.s.scalar(select(func.max(table.c.fiscal_document_number)).where(
+            table.c.fiscal_drive_number == SIMULATOR_FISCAL_DRIVE_NUMBER)) or 0
+        paid_at = [self.payments[i]["finalized_at"] for i in charged]
+        receipts = demo_receipts(
+            np.random.default_rng(self.rng.getrandbits(64)),
+            np.array([pid_of[i] for i in charged], dtype=np.int64),
+            np.array([(at - _EPOCH) // _MICROSECOND for at in paid_at], dtype=np.int64),
+            [self._receipt_email(self.payments[i]) for i in charged],
+            first_document_number=last + 1)
+        fiscalised = [_EPOCH + timedelta(microseconds=int(v)) for v in receipts.fiscalised_at]
+        bulk_insert(self.s, table, [dict(zip(RECEIPT_COLUMNS, row))
+                                    for row in receipts.rows(paid_at, fiscalised)])
+        return len(charged)
+
+    def _receipt_email(self, payment: dict[str, Any]) -> str | None:
+        """Where the receipt went: the cabinet's e-mail, else the one given for it."""
+        payer = self.payers.get(payment["customer_id"]) if payment["customer_id"] else None
+        return payer.email if payer is not None and payer.email else payment["receipt_email"]
 
     def _insert_journals(self, rows: list[dict[str, Any]]) -> list[int]:
         """Journals have no unique column: read back by (kind, payment, refund), which is

@@ -16,6 +16,7 @@ import numpy as np
 
 from core.demo.payments import (_STEPS, DECLINES, REFUND_REASONS_FULL, REFUND_REASONS_PART,
                                 _fingerprint)
+from core.demo.receipts import COLUMNS, demo_receipts
 from core.demo.scale.billing import Invoices, write_invoices
 from core.demo.scale.people import BIN_BRAND, BIN_TEXT, DAY, HOUR, MINUTE, People
 from core.demo.scale.plan import (F_DECLINED, F_FAILED, F_OTP_REJECTED, F_PENDING_AUTH,
@@ -23,14 +24,12 @@ from core.demo.scale.plan import (F_DECLINED, F_FAILED, F_OTP_REJECTED, F_PENDIN
 from core.demo.scale.writer import BulkWriter, us
 from core.payments import gateway
 from core.finance import ledger
-from core.payments.fiscal import SIMULATOR_FISCAL_DRIVE_NUMBER, SIMULATOR_KKT_REGISTRATION_NUMBER
 
 REFUNDED = 0.01
 LAST_SECONDS = np.array([_STEPS[f][-1][4] for f in FLOWS], dtype=np.int64)
 FINAL = np.array([_STEPS[f][-1][2] for f in FLOWS], dtype=object)
 DECLINE_CODES = np.array([c for c, _ in DECLINES[:-1]], dtype=object)
 DECLINE_P = np.array([w for _, w in DECLINES[:-1]], float) / sum(w for _, w in DECLINES[:-1])
-SHIFT_EPOCH = us(1_735_678_800)  # 2025-01-01 00:00 Moscow: the register's shifts count days
 
 
 @dataclass
@@ -285,18 +284,11 @@ def _ledger(w: BulkWriter, ids: np.ndarray, ok: np.ndarray, end: np.ndarray, amo
 
 def _receipts(w: BulkWriter, rng: np.random.Generator, payment_ids: np.ndarray, at: np.ndarray,
               sent_to: np.ndarray) -> None:
-    """A receipt per success, fiscalised a few seconds later by the simulated register
-    (ФД = the receipt's number: gap-free, as on one fiscal drive; a shift per Moscow day)."""
+    """A receipt per success (``core.demo.receipts``); ФД = the receipt's number."""
+    first = w.next_id("receipts")
+    receipts = demo_receipts(rng, payment_ids, at, sent_to.tolist(), first_document_number=first)
     k = len(payment_ids)
-    ids = w.next_id("receipts") + np.arange(k)
-    done = at + rng.integers(1, 6, k) * us(1)
-    shift = (done - SHIFT_EPOCH + 3 * HOUR) // DAY + 1
-    w.insert("receipts", ("id", "payment_id", "operation", "created_at", "sent_to",
-                          "fiscal_drive_number", "fiscal_document_number", "fiscal_sign",
-                          "kkt_registration_number", "shift_number", "fiscalised_at",
-                          "fiscal_attempts"),
-             zip(ids.tolist(), payment_ids.tolist(), repeat("income"), w.stamps(at),
-                 sent_to.tolist(), repeat(SIMULATOR_FISCAL_DRIVE_NUMBER), ids.tolist(),
-                 [f"{v:010d}" for v in rng.integers(0, 2**32, k).tolist()],
-                 repeat(SIMULATOR_KKT_REGISTRATION_NUMBER), shift.tolist(), w.stamps(done),
-                 repeat(1)), k)
+    w.insert("receipts", ("id", *COLUMNS),
+             ((i, *row) for i, row in zip(range(first, first + k),
+                                          receipts.rows(w.stamps(at),
+                                                        w.stamps(receipts.fiscalised_at)))), k)
