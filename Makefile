@@ -30,6 +30,12 @@ run: demo
 	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
 
+## serve: the operator's start on DATABASE_URL, no demo data: the worker and the dashboard;
+## refused while a demo login works or no staff exists (migrations: `python -m core db upgrade`)
+.PHONY: serve
+serve: venv
+	$(PY) -m core serve --port $(PORT)
+
 ## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 test: venv
 	$(PY) -m pytest

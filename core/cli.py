@@ -5,7 +5,7 @@
     python -m core db analyze               refresh the planner statistics (after bulk loads)
     python -m core staff add --login L --role R [--name N] [--email E]   (password from a prompt or stdin)
     python -m core staff deactivate --login L
-    python -m core demo --customers N --seed S [--if-empty]
+    python -m core demo --customers N --seed S [--if-empty]   only into an empty database
     python -m core demo --customers N --payments M --seed S   a real-sized data set in bulk
     python -m core notify send [--every S]  drain the notifications outbox (once, or every S s)
     python -m core secrets init             create .streamlit/secrets.toml if absent
@@ -24,6 +24,9 @@
                                             (all days, or from the Moscow day D)
     python -m core worker                   periodic jobs (outbox, recovery, expiry, receipts)
                                             until SIGTERM
+    python -m core serve [--port P] [--check]   the operator's start: the worker and the
+                                            dashboard on DATABASE_URL, refused while a demo
+                                            login works or no staff exists (--check: only check)
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ import argparse
 import getpass
 import logging
 import sys
+from pathlib import Path
 
 from core.errors import DomainError
 
@@ -96,9 +100,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from core.db.statistics import refresh_statistics
     from core.analytics import invoice_snapshot
 
+    from core.demo.guard import DemoRefused
+
     app = _app()
-    if seed_demo(app, customers=args.customers, seed=args.seed, if_empty=args.if_empty,
-                 progress=True):
+    try:
+        added = seed_demo(app, customers=args.customers, seed=args.seed, progress=True)
+    except DemoRefused as refused:
+        if not args.if_empty:
+            raise  # exit 2 with the reason: demo rows never join real ones
+        print(refused.skipped)
+        added = 0
+    if added:
         print(f"Аналитика: {invoice_snapshot.refresh_all(app)}")
         print(f"База данных: {refresh_statistics(app.engine)}")
     # Also when the data was already there: a fresh clone's bank file starts empty.
@@ -205,8 +217,6 @@ def cmd_providers(args: argparse.Namespace) -> int:
 def _run_import(file_name: str, title: str, importer) -> int:  # type: ignore[no-untyped-def]
     """Read a provider's file, import it with a progress bar, print the report.
     ``importer(name, data, progress)`` returns a report with summary/problems/accepted."""
-    from pathlib import Path
-
     from tqdm import tqdm
 
     path = Path(file_name)
@@ -362,6 +372,55 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     return 0
 
 
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+def serve_commands(port: int) -> list[list[str]]:
+    """The operator's start on DATABASE_URL, checked: the worker and the dashboard's
+    command lines, or ``DomainError`` saying what to do first (migrations are the
+    operator's own step, ``db upgrade``: serving never changes the schema)."""
+    from core.db.migrate import unapplied
+    from core.demo.guard import require_servable
+
+    app = _app()
+    current, heads = unapplied(app.engine)
+    if current != heads:
+        raise DomainError("База данных не обновлена до последней миграции (в базе: "
+                          f"{', '.join(sorted(current)) or 'пусто'}, в коде: "
+                          f"{', '.join(sorted(heads))}): выполните python -m core db upgrade "
+                          "и запустите снова")
+    require_servable(app)
+    app.engine.dispose()
+    return [[sys.executable, "-m", "core", "worker"],
+            [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), "--server.port",
+             str(port), "--server.headless", "true"]]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import shlex
+    import signal
+    import subprocess
+
+    worker_command, dashboard_command = serve_commands(args.port)
+    if args.check:
+        print("Проверки пройдены: база обновлена, демо-логинов нет, сотрудники есть")
+        for command in (worker_command, dashboard_command):
+            print(f"  {shlex.join(command)}")
+        return 0
+    print(f"Дашборд: http://localhost:{args.port}", flush=True)
+    worker_process = subprocess.Popen(worker_command)
+    dashboard = subprocess.Popen(dashboard_command)
+    # Stopped by SIGTERM (a service manager) or Ctrl-C: both children go with us, the
+    # worker after the job in progress (its own SIGTERM handling).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: dashboard.terminate())
+    try:
+        return dashboard.wait()
+    finally:
+        worker_process.terminate()
+        worker_process.wait()
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from core import jobs, worker
 
@@ -389,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "например --customers 200000 --payments 1000000")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--if-empty", action="store_true",
-                      help="ничего не делать, если клиенты уже есть")
+                      help="ничего не делать (пропущено), если в базе уже есть сотрудники "
+                           "или клиенты; без флага такая база — ошибка")
     demo.set_defaults(func=cmd_demo)
     notify = sub.add_parser("notify", help="рассылка уведомлений")
     notify.add_argument("action", choices=["send"])
@@ -445,6 +505,11 @@ def build_parser() -> argparse.ArgumentParser:
     anl.set_defaults(func=cmd_analytics)
     work = sub.add_parser("worker", help="периодические задачи до SIGTERM")
     work.set_defaults(func=cmd_worker)
+    serve = sub.add_parser("serve", help="рабочий запуск: воркер и дашборд, без демо-данных")
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--check", action="store_true",
+                       help="только проверить базу и напечатать команды запуска")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

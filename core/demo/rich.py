@@ -7,6 +7,8 @@ Bulk inserts through SQLAlchemy Core (the ORM would be ten times slower). All
 demo customers share one password hash and one code-word hash, computed once:
 hashing thousands of passwords with argon2 would take minutes and prove nothing.
 Demo customers' password is ``demo2026pay`` and their code word «ромашка».
+Only ever into an empty database (``core.demo.guard``): the demo staff's passwords are
+in the README.
 """
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ from tqdm import tqdm
 
 from core.app import App
 from core.config import USER_AGREEMENT_VERSION
-from core.actors import ActorKind, StaffRole
+from core.actors import ActorKind
 from core.db.models import AuditEntry, CabinetBlock, Customer, ProviderAccount, StaffUser
 from core.demo.billing import seed_billing, seed_subscriptions
+from core.demo.guard import DEMO_STAFF, DemoRefused, require_empty
 from core.demo.payments import seed_payments
 from core.customers.rules import normalize_code_word, search_name_of
 from core.analytics import rollups
@@ -28,12 +31,6 @@ from core.staff import members as staff_service
 
 DEMO_PASSWORD = "demo2026pay"
 DEMO_CODE_WORD = "ромашка"
-DEMO_STAFF = (  # login, name, role, password — listed in the README
-    ("agent", "Ольга Смирнова", StaffRole.AGENT, "agent-demo-2026"),
-    ("finance", "Игорь Власов", StaffRole.FINANCE, "finance-demo-2026"),
-    ("manager", "Марина Котова", StaffRole.MANAGER, "manager-demo-2026"),
-    ("admin", "Сергей Левин", StaffRole.ADMIN, "admin-demo-2026"),
-)
 ANCHOR = datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)  # fixed: same seed, same data
 
 _MALE = {
@@ -87,13 +84,17 @@ def ensure_demo_staff(app: App) -> dict[str, int]:
 
 def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
               progress: bool = False, billing: bool = True) -> int:
-    """Returns how many customers were added."""
+    """Returns how many customers were added. Only into an empty database (no staff, no
+    customers): else ``DemoRefused``, or 0 with ``if_empty``."""
+    try:
+        with app.uow(write=False) as uow:
+            require_empty(uow.session)
+    except DemoRefused:
+        if if_empty:
+            return 0
+        raise
     staff_ids = ensure_demo_staff(app)
-    with app.uow(write=False) as uow:
-        existing = uow.session.scalar(select(func.count()).select_from(Customer)) or 0
-        taken_phones = set(uow.session.scalars(select(Customer.phone)))
-    if if_empty and existing:
-        return 0
+    taken_phones: set[str] = set()
     rng = random.Random(seed)
     billing_rng = random.Random(seed * 7919 + 1)  # its own stream: customers stay as before
     payments_rng = random.Random(seed * 7919 + 2)  # and payments: billing stays as before
@@ -108,7 +109,7 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
         size = min(batch_size, customers - added)
         rows, blocks = [], []
         for i in range(size):
-            row, block = _customer(rng, existing + added + i, taken_phones)
+            row, block = _customer(rng, added + i, taken_phones)
             row.update(password_hash=password_hash, code_word_hash=code_word_hash)
             rows.append(row)
             blocks.append(block)

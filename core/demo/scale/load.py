@@ -29,8 +29,9 @@ produced by new events), reconciliation runs, payout registries and acquirer
 settlements (staff actions on the dashboard). The simulated bank learns the history
 afterwards through ``core.demo.bank.seed_bank`` (one bulk transaction).
 
-The load refuses a database that already has customers, accounts or payments: the ids,
-phone numbers and account numbers are computed, not looked up. If the process is killed
+The load refuses a database that already has staff, customers, accounts or payments: the
+demo's logins never join real staff, and the ids, phone numbers and account numbers are
+computed, not looked up. If the process is killed
 mid-load the dropped indexes are missing: start again on a fresh database.
 """
 from __future__ import annotations
@@ -45,7 +46,7 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from core.app import App
-from core.db.models import Customer, Payment, Provider, ProviderAccount
+from core.db.models import Customer, Payment, Provider, ProviderAccount, StaffUser
 from core.demo.rich import ANCHOR, DEMO_CODE_WORD, DEMO_PASSWORD, ensure_demo_staff
 from core.demo.billing import PROVIDERS, _providers
 from core.demo.scale.billing import make_invoices
@@ -93,18 +94,19 @@ def seed_scale(app: App, *, customers: int, payments: int, seed: int, if_empty: 
     """Load the data set; None when ``if_empty`` and the database already has data."""
     check_counts(customers, payments)
     begun = time.perf_counter()
+    with app.uow(write=False) as uow:
+        # Staff too: the demo's logins (passwords in the README) never join real staff.
+        present = [uow.session.scalar(select(func.count()).select_from(model)) or 0
+                   for model in (StaffUser, Customer, ProviderAccount, Payment)]
+    if any(present):
+        if if_empty:
+            return None
+        raise DomainError("--payments: массовая загрузка идёт только в пустую базу, а в этой "
+                          f"уже есть сотрудники ({present[0]}), клиенты ({present[1]}), лицевые "
+                          f"счета ({present[2]}) или платежи ({present[3]}); возьмите новую базу")
     staff = ensure_demo_staff(app)
     with app.uow() as uow:
         s = uow.session
-        present = [s.scalar(select(func.count()).select_from(model)) or 0
-                   for model in (Customer, ProviderAccount, Payment)]
-        if any(present):
-            if if_empty:
-                return None
-            raise DomainError("--payments: массовая загрузка идёт только в пустую базу, а в этой "
-                              f"уже есть клиенты ({present[0]}), лицевые счета ({present[1]}) или "
-                              f"платежи ({present[2]}); возьмите новую базу или запустите без "
-                              "--payments")
         by_name = _providers(s, ANCHOR)
         provider_ids = [by_name[spec.name] for spec in PROVIDERS]
         rules = {pid: (bp, minimum) for pid, bp, minimum in s.execute(
