@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
+from core.cli import DASHBOARD
 from tests.cli.test_cli import core
 
 STAFF_PASSWORD = "Real-admin-2026\n"
@@ -60,5 +60,6 @@ def test_serve_refuses_demo_logins_until_they_are_switched_off(cli_env):
     assert ready.returncode == 0, ready.stderr
     assert "Проверки пройдены" in ready.stdout
     assert "-m core worker" in ready.stdout
-    dashboard = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-    assert f"-m streamlit run {dashboard} --server.port 8611" in ready.stdout
+    # The dashboard's entry point, the one `make run` serves.
+    assert f"-m streamlit run {DASHBOARD} --server.port 8611" in ready.stdout
+    assert DASHBOARD.exists() and DASHBOARD.parent.name == "dashboard"
