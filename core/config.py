@@ -14,6 +14,8 @@
 | SMTP_TIMEOUT | seconds to wait for the server | 10 |
 | PAYMENT_MAX_RUB | the largest payment a customer may make, rubles | 500000 |
 | REFUND_APPROVAL_RUB | refunds above this wait for a second finance user (four-eyes) | 10000 |
+| ACTIVATION_WRONG_CODES_PER_DAY | wrong activation codes a cabinet may enter in 24 hours, across codes | 10 |
+| ACTIVATION_SMS_PER_DAY | activation codes sent to one phone in 24 hours | 5 |
 | GATEWAY_STATE_FILE | where the acquirer simulator keeps its state, shared by the dashboard and the worker | data/acquirer.db |
 """
 from __future__ import annotations
@@ -95,6 +97,11 @@ class Settings:
     refund_approval_kopecks: int = 10_000_00
     # The acquirer simulator's state file; None keeps it in memory (tests: one process).
     gateway_state_file: Path | None = None
+    # A 4-digit code has 10,000 values: over any 24 hours a cabinet may enter this many
+    # wrong codes in all (each code also allows only 5), then waits for the oldest to age out.
+    activation_wrong_codes_per_day: int = 10
+    # Activation SMS to one phone in any 24 hours, the first one included.
+    activation_sms_per_day: int = 5
 
 
 def default_database_url() -> str:
@@ -117,4 +124,7 @@ def load_settings() -> Settings:
         refund_approval_kopecks=int(os.environ.get("REFUND_APPROVAL_RUB", "10000")) * 100,
         gateway_state_file=Path(os.environ.get("GATEWAY_STATE_FILE")
                                 or PROJECT_ROOT / "data" / "acquirer.db"),
+        activation_wrong_codes_per_day=int(os.environ.get("ACTIVATION_WRONG_CODES_PER_DAY",
+                                                          "10")),
+        activation_sms_per_day=int(os.environ.get("ACTIVATION_SMS_PER_DAY", "5")),
     )

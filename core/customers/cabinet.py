@@ -9,22 +9,26 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.customers.captcha import CaptchaChallenge
+from core.customers.captcha import CAPTCHA_LIFETIME, CaptchaChallenge
 from core.app import App
 from core.config import USER_AGREEMENT_VERSION
-from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession
+from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession, SpentCaptcha
 from core.actors import ActorKind
 from core.security import codes, throttle
 from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, normalize_code_word,
                                   normalize_email, normalize_phone, search_name_of,
                                   try_normalize_phone, validate_password)
-from core.customers.errors import (AlreadyActivated, AlreadyBlocked, CabinetBlocked, EmailTaken,
-                                   LoginFailed, NotActivated, PhoneTaken, SessionExpired, WrongPassword)
-from core.security.errors import AttemptsExceeded, CodeAlreadyUsed, CodeExpired, CodeInvalid
+from core.customers import activation_limits
+from core.customers.errors import (AlreadyActivated, AlreadyBlocked, CabinetBlocked,
+                                   CaptchaAlreadyUsed, EmailTaken, LoginFailed, NotActivated,
+                                   PhoneTaken, SessionExpired, WrongPassword)
+from core.security.errors import (ActivationLocked, AttemptsExceeded, CodeAlreadyUsed, CodeExpired,
+                                  CodeInvalid)
+from core.timefmt import format_until
 from core.errors import ValidationError
 from core.staff import audit
 from core.notifications import subscriptions
@@ -75,12 +79,14 @@ def register(app: App, form: Registration) -> int:
     if not app.captcha.verify(form.captcha_token, form.captcha_answer or ""):
         raise ValidationError("Код с картинки", "введён неверно, попробуйте ещё раз",
                               field="captcha")
+    captcha_key = codes.token_digest(app.captcha.challenge_key(form.captcha_token))
     # Slow hashes are computed before the write transaction opens, so they never
     # hold SQLite's write lock.
     password_hash = app.customer_hasher.hash(password)
     code_word_hash = app.customer_hasher.hash(code_word)
     with app.uow() as uow:
         s = uow.session
+        _spend_captcha(s, captcha_key, now)
         _ensure_unique(s, phone, email)
         customer = Customer(
             phone=phone, email=email,
@@ -111,6 +117,26 @@ def register(app: App, form: Registration) -> int:
         return customer.id
 
 
+def _captcha_spent(session: Session, key_hash: str) -> bool:
+    return session.scalar(select(SpentCaptcha.id).where(SpentCaptcha.key_hash == key_hash)) \
+        is not None
+
+
+def _spend_captcha(session: Session, key_hash: str, now: datetime) -> None:
+    """One solved captcha, one cabinet. Spent only with the registration it passed: a form
+    refused for a taken phone may be sent again with the same answer."""
+    # No token outlives the captcha's lifetime, so a key older than that cannot come back.
+    session.execute(delete(SpentCaptcha).where(SpentCaptcha.spent_at < now - CAPTCHA_LIFETIME))
+    if _captcha_spent(session, key_hash):
+        raise CaptchaAlreadyUsed()
+    session.add(SpentCaptcha(key_hash=key_hash, spent_at=now))
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent registration spent it first
+        session.rollback()
+        raise CaptchaAlreadyUsed() from None
+
+
 def _ensure_unique(session: Session, phone: str, email: str) -> None:
     if session.scalar(select(Customer.id).where(Customer.phone == phone)) is not None:
         raise PhoneTaken()
@@ -138,6 +164,10 @@ def activate(app: App, customer_id: int, code: str) -> CustomerLogin:
             raise AlreadyActivated()
         if open_block(s, customer.id) is not None:
             raise CabinetBlocked()
+        day_cap = app.settings.activation_wrong_codes_per_day
+        wrong = activation_limits.wrong_codes(s, customer.id, now, day_cap)
+        if wrong.until is not None:
+            raise ActivationLocked(format_until(wrong.until))  # even the right code waits
         row = s.scalar(select(ActivationCode).where(ActivationCode.customer_id == customer.id)
                        .order_by(ActivationCode.created_at.desc(), ActivationCode.id.desc())
                        .limit(1))
@@ -156,8 +186,12 @@ def activate(app: App, customer_id: int, code: str) -> CustomerLogin:
             left = codes.ACTIVATION_MAX_ATTEMPTS - row.attempts
             if left <= 0:
                 row.voided_at = now
+            s.flush()
+            wrong = activation_limits.wrong_codes(s, customer.id, now, day_cap)
             uow.commit()  # the wrong attempt counts even though we refuse
-            raise AttemptsExceeded() if left <= 0 else CodeInvalid(left)
+            if wrong.until is not None:
+                raise ActivationLocked(format_until(wrong.until))
+            raise AttemptsExceeded() if left <= 0 else CodeInvalid(min(left, wrong.left))
         row.used_at = now
         customer.activated_at = now
         token = _start_session(s, customer.id, now)

@@ -2,7 +2,9 @@
 
 ``ArithmeticCaptcha`` is a simple real implementation: a sum to solve, with a
 signed, expiring token, so nothing needs to be stored between showing the
-question and checking the answer. ``StaticCaptcha`` is the test double.
+question and checking the answer. A solved challenge is good for one registration:
+the registration keeps its ``challenge_key`` for as long as a token can live
+(``CAPTCHA_LIFETIME``). ``StaticCaptcha`` is the test double.
 """
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ class Captcha(Protocol):
 
     def verify(self, token: str, answer: str) -> bool: ...
 
+    def challenge_key(self, token: str) -> str:
+        """What names the challenge behind a verified token: equal for the same challenge,
+        different for any other, so the caller can accept each challenge once."""
+        ...
+
 
 class ArithmeticCaptcha:
     def __init__(self, key: bytes, clock: Clock) -> None:
@@ -55,19 +62,27 @@ class ArithmeticCaptcha:
             return False
         return hmac.compare_digest(signature, self._sign(nonce, expires, answer.strip()))
 
+    def challenge_key(self, token: str) -> str:
+        # The nonce is under the signature: a token that verified cannot have changed it.
+        return "arithmetic:" + str(json.loads(base64.urlsafe_b64decode(token.encode()))["n"])
+
     def _sign(self, nonce: str, expires: int, answer: str) -> str:
         message = f"captcha:{nonce}:{expires}:{answer}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
 
 class StaticCaptcha:
-    """Test double: accepts only ``answer`` (default «ok»)."""
+    """Test double: accepts only ``answer`` (default «ok»), with any token; the token is the
+    challenge's key, so one token registers one cabinet, as with the real captcha."""
 
     def __init__(self, answer: str = "ok") -> None:
         self._answer = answer
 
     def challenge(self) -> CaptchaChallenge:
-        return CaptchaChallenge(token="static", question="Введите ok")
+        return CaptchaChallenge(token="static-" + secrets.token_hex(8), question="Введите ok")
 
     def verify(self, token: str, answer: str) -> bool:
         return answer == self._answer
+
+    def challenge_key(self, token: str) -> str:
+        return "static:" + token

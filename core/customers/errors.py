@@ -22,6 +22,16 @@ class EmailTaken(CustomerError):
         super().__init__("E-mail: этот адрес уже зарегистрирован", field="email")
 
 
+class CaptchaAlreadyUsed(CustomerError):
+    """A solved captcha registers one cabinet: a bot may not reuse one answer."""
+
+    code = "captcha_used"
+
+    def __init__(self) -> None:
+        super().__init__("Код с картинки: этот пример уже решён для другой регистрации, "
+                         "решите новый", field="captcha")
+
+
 class LoginFailed(CustomerError):
     """Same answer for an unknown login and a wrong password: no enumeration."""
 

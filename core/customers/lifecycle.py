@@ -12,10 +12,12 @@ from core.app import App
 from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession
 from core.notifications.channels import Channel
 from core.security import codes
+from core.customers import activation_limits
 from core.customers.rules import CabinetStatus
 from core.customers.errors import AlreadyActivated, CabinetBlocked
 from core.errors import NotFound
-from core.security.errors import ResendTooSoon
+from core.security.errors import ActivationLocked, ResendTooSoon, SendLimitReached
+from core.timefmt import format_until
 from core.notifications import outbox
 
 ACTIVATION_PURPOSE = "activation"
@@ -60,12 +62,21 @@ def issue_activation_code(app: App, session: Session, customer: Customer, now: d
     """Void any earlier code, make a new one and queue the SMS that carries it."""
     if open_block(session, customer.id) is not None:
         raise CabinetBlocked()
+    # A cabinet that may not enter a code now gets no SMS either.
+    wrong = activation_limits.wrong_codes(session, customer.id, now,
+                                          app.settings.activation_wrong_codes_per_day)
+    if wrong.until is not None:
+        raise ActivationLocked(format_until(wrong.until))
     last = session.scalar(select(ActivationCode).where(ActivationCode.customer_id == customer.id)
                           .order_by(ActivationCode.created_at.desc()).limit(1))
     if last is not None:
         wait = (last.created_at + codes.ACTIVATION_RESEND_AFTER - now).total_seconds()
         if wait > 0:
             raise ResendTooSoon(math.ceil(wait))
+    sent = activation_limits.codes_sent(session, customer.phone, now,
+                                        app.settings.activation_sms_per_day)
+    if sent.until is not None:
+        raise SendLimitReached(sent.used, format_until(sent.until))
     session.execute(update(ActivationCode)
                     .where(ActivationCode.customer_id == customer.id,
                            ActivationCode.used_at.is_(None), ActivationCode.voided_at.is_(None))

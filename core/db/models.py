@@ -116,6 +116,17 @@ class ActivationCode(Base):
     voided_at: Mapped[Optional[datetime]]  # replaced by a newer code or too many attempts
 
 
+class SpentCaptcha(Base):
+    """A captcha challenge that has registered a cabinet, kept while its token could still be
+    replayed (the captcha's lifetime), so that one solved challenge registers one cabinet."""
+
+    __tablename__ = "spent_captchas"
+
+    id: Mapped[intpk]
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the key
+    spent_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class CustomerSession(Base):
     """A customer's login, kept on the server so that blocking can end it."""
 

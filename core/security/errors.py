@@ -59,3 +59,25 @@ class ResendTooSoon(CodeError):
             f"Код активации: новый код можно запросить через {seconds_left} с", field="code"
         )
         self.seconds_left = seconds_left
+
+
+class ActivationLocked(CodeError):
+    """Too many wrong codes in a day, across every code the cabinet was sent."""
+
+    code = "activation_locked"
+
+    def __init__(self, until_text: str) -> None:
+        super().__init__(
+            f"Код активации: слишком много неверных кодов, попробуйте после {until_text}",
+            field="code")
+        self.until_text = until_text
+
+
+class SendLimitReached(CodeError):
+    code = "activation_send_limit"
+
+    def __init__(self, sent: int, until_text: str) -> None:
+        super().__init__(
+            f"Код активации: за сутки отправлено {sent} SMS с кодом, новый код можно запросить "
+            f"после {until_text}", field="code")
+        self.until_text = until_text

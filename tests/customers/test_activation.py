@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,7 +11,8 @@ from sqlalchemy import select
 from core.db.models import ActivationCode, Customer, OutboxMessage
 from core.notifications.channels import MessageStatus
 from core.customers.errors import AlreadyActivated
-from core.security.errors import AttemptsExceeded, CodeExpired, CodeInvalid, ResendTooSoon
+from core.security.errors import (ActivationLocked, AttemptsExceeded, CodeExpired, CodeInvalid,
+                                  ResendTooSoon, SendLimitReached)
 from core.errors import ValidationError
 from core.customers import cabinet
 from core.notifications import outbox
@@ -208,3 +211,81 @@ def test_non_ascii_digits_are_refused_as_input_not_counted_as_attempts(app, code
         row = uow.session.scalar(select(ActivationCode).where(
             ActivationCode.customer_id == customer_id))
     assert row.attempts == 0
+
+
+def _move_to(clock, moment):
+    clock.advance(seconds=(moment - clock.now()).total_seconds())
+
+
+def _wrong_entries(app, customer_id, code, times):
+    for _ in range(times):
+        with pytest.raises((CodeInvalid, AttemptsExceeded)):
+            cabinet.activate(app, customer_id, other_code(code))
+
+
+def test_wrong_codes_across_new_codes_lock_activation_for_the_rest_of_the_day(app, clock):
+    # 5 wrong entries per code and a new code each minute were thousands of guesses a day.
+    customer_id = register(app)
+    first_sent = clock.now()
+    code = sms_codes(app)[-1]
+    _wrong_entries(app, customer_id, code, 5)
+    code = _new_code(app, clock, customer_id, code)
+    _wrong_entries(app, customer_id, code, 3)
+    with pytest.raises(CodeInvalid) as error:
+        cabinet.activate(app, customer_id, other_code(code))
+    assert error.value.attempts_left == 1  # the day's cap, not the code's 5
+    with pytest.raises(ActivationLocked) as error:
+        cabinet.activate(app, customer_id, other_code(code))
+    # The first code's entries leave the 24-hour count at 09:00 UTC next day: 12:00 MSK.
+    assert str(error.value) == ("Код активации: слишком много неверных кодов, "
+                                "попробуйте после 26.11.2026 12:00 (МСК)")
+    sms_before = len(sms_codes(app))
+    before = snapshot(app)
+    with pytest.raises(ActivationLocked):
+        cabinet.activate(app, customer_id, code)  # even the right code
+    clock.advance(minutes=5)
+    with pytest.raises(ActivationLocked):
+        cabinet.request_activation_code(app, customer_id)  # no SMS for a locked cabinet
+    assert snapshot(app) == before and len(sms_codes(app)) == sms_before
+    _move_to(clock, first_sent + timedelta(hours=24))
+    cabinet.activate(app, customer_id, _new_code(app, clock, customer_id, code))
+    assert _activated_at(app, customer_id) is not None
+
+
+def test_codes_sent_to_a_phone_are_capped_per_day(app, clock, agent):
+    from core.customers import contact_center
+
+    customer_id = register(app)
+    first_sent = clock.now()
+    for _ in range(4):
+        clock.advance(seconds=60)
+        cabinet.request_activation_code(app, customer_id)
+    assert len(sms_codes(app)) == 5
+    clock.advance(minutes=30)
+    before = snapshot(app)
+    with pytest.raises(SendLimitReached) as error:
+        cabinet.request_activation_code(app, customer_id)
+    assert str(error.value) == ("Код активации: за сутки отправлено 5 SMS с кодом, новый код "
+                                "можно запросить после 26.11.2026 12:00 (МСК)")
+    with pytest.raises(SendLimitReached):
+        contact_center.resend_activation_code(app, agent, customer_id)  # nor by an agent
+    assert snapshot(app) == before and len(sms_codes(app)) == 5
+    _move_to(clock, first_sent + timedelta(hours=24))
+    cabinet.request_activation_code(app, customer_id)
+    assert len(sms_codes(app)) == 6
+
+
+def test_activation_caps_come_from_the_settings(app, clock):
+    app.settings = replace(app.settings, activation_wrong_codes_per_day=3,
+                           activation_sms_per_day=2)
+    customer_id = register(app)
+    code = sms_codes(app)[-1]
+    _wrong_entries(app, customer_id, code, 2)
+    with pytest.raises(ActivationLocked):
+        cabinet.activate(app, customer_id, other_code(code))
+    other = register(app)
+    clock.advance(seconds=60)
+    cabinet.request_activation_code(app, other)
+    clock.advance(seconds=60)
+    with pytest.raises(SendLimitReached, match="отправлено 2 SMS"):
+        cabinet.request_activation_code(app, other)

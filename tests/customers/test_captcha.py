@@ -67,3 +67,11 @@ def test_both_implementations_keep_the_port_contract(make, clock):
     right = _answer(challenge.question) if isinstance(impl, ArithmeticCaptcha) else "ok"
     assert impl.verify(challenge.token, right) is True
     assert impl.verify(challenge.token, "wrong") is False
+
+
+@pytest.mark.parametrize("make", [lambda c: ArithmeticCaptcha(b"k", c), lambda c: StaticCaptcha()])
+def test_each_challenge_has_its_own_key_to_spend_it_once(make, clock):
+    impl: Captcha = make(clock)
+    first, second = impl.challenge(), impl.challenge()
+    assert impl.challenge_key(first.token) == impl.challenge_key(first.token)
+    assert impl.challenge_key(first.token) != impl.challenge_key(second.token)

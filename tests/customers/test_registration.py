@@ -10,7 +10,7 @@ from core.config import USER_AGREEMENT_VERSION
 from core.db.models import AuditEntry, Customer, OutboxMessage
 from core.notifications.channels import Channel, MessageStatus
 from core.customers.rules import CabinetStatus, PersonalData
-from core.customers.errors import EmailTaken, LoginFailed, PhoneTaken
+from core.customers.errors import CaptchaAlreadyUsed, EmailTaken, LoginFailed, PhoneTaken
 from core.errors import ValidationError
 from core.customers import cabinet
 from core.customers.lifecycle import status_of
@@ -161,3 +161,35 @@ def test_registration_through_the_real_arithmetic_captcha(app, clock):
     customer_id = cabinet.register(app, registration(
         phone="+79161112233", captcha_token=challenge.token, captcha_answer=str(a + b)))
     assert customer_id > 0
+
+
+def test_a_solved_captcha_registers_one_cabinet_only(app, clock):
+    import re
+
+    from core.customers.captcha import ArithmeticCaptcha
+
+    app.captcha = ArithmeticCaptcha(b"captcha-key", clock)
+    challenge = cabinet.new_captcha(app)
+    answer = str(sum(map(int, re.findall(r"\d+", challenge.question))))
+    register(app, captcha_token=challenge.token, captcha_answer=answer)
+    assert len(sms_codes(app)) == 1
+    before = snapshot(app)
+    clock.advance(minutes=1)
+    with pytest.raises(CaptchaAlreadyUsed) as error:
+        register(app, captcha_token=challenge.token, captcha_answer=answer)
+    assert str(error.value) == ("Код с картинки: этот пример уже решён для другой регистрации, "
+                                "решите новый")
+    assert error.value.field == "captcha"
+    assert snapshot(app) == before and len(sms_codes(app)) == 1
+    fresh = cabinet.new_captcha(app)
+    register(app, captcha_token=fresh.token,
+             captcha_answer=str(sum(map(int, re.findall(r"\d+", fresh.question)))))
+    assert count(app, Customer) == 2
+
+
+def test_a_captcha_that_failed_registration_for_another_reason_is_not_spent(app):
+    register(app, email="taken@example.ru")
+    with pytest.raises(EmailTaken):
+        register(app, email="taken@example.ru", captcha_token="one")
+    register(app, email="free@example.ru", captcha_token="one")
+    assert count(app, Customer) == 2

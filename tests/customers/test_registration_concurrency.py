@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Customer, OutboxMessage
-from core.customers.errors import EmailTaken, PhoneTaken
+from core.customers.errors import CaptchaAlreadyUsed, EmailTaken, PhoneTaken
 from core.customers import cabinet
 from tests.factories.customers import registration
 from tests.factories.dbstate import count
@@ -92,3 +92,29 @@ def test_interleaved_registrations_of_one_email_answer_email_taken(
     ids, errors = _split(_run_threads(app, forms))
     assert len(ids) == 1 and count(app, Customer) == 1
     assert [type(e) for e in errors] == [EmailTaken]
+
+
+def test_one_solved_captcha_sent_twice_at_once_registers_one_cabinet(app):
+    forms = [registration(captcha_token="twice"), registration(captcha_token="twice")]
+    ids, errors = _split(_run_threads(app, forms))
+    assert len(ids) == 1 and [type(e) for e in errors] == [CaptchaAlreadyUsed], errors
+    assert count(app, Customer) == 1 and count(app, OutboxMessage) == 1
+
+
+def test_interleaved_registrations_with_one_captcha_register_one_cabinet(app, monkeypatch):
+    """Both find the captcha unspent before either records it: the unique key decides."""
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises write transactions: the checks cannot interleave")
+    barrier = threading.Barrier(2)
+    original = cabinet._captcha_spent
+
+    def checked_then_wait(session, key):
+        spent = original(session, key)
+        barrier.wait(timeout=10)
+        return spent
+
+    monkeypatch.setattr(cabinet, "_captcha_spent", checked_then_wait)
+    forms = [registration(captcha_token="race"), registration(captcha_token="race")]
+    ids, errors = _split(_run_threads(app, forms))
+    assert len(ids) == 1 and [type(e) for e in errors] == [CaptchaAlreadyUsed], errors
+    assert count(app, Customer) == 1 and count(app, OutboxMessage) == 1

@@ -21,7 +21,7 @@ def registration(**overrides: object) -> cabinet.Registration:
     data: dict[str, object] = dict(
         phone=f"+7 (9{n % 100:02d}) {n % 1000:03d}-{(n // 10) % 100:02d}-{n % 100:02d}",
         email=f"user{n}@example.ru", password=PASSWORD, code_word=CODE_WORD,
-        agreement_accepted=True, captcha_token="static", captcha_answer="ok")
+        agreement_accepted=True, captcha_token=f"static-{n}", captcha_answer="ok")
     data.update(overrides)
     return cabinet.Registration(**data)  # type: ignore[arg-type]
 
