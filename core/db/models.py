@@ -146,17 +146,23 @@ class LoginThrottle(Base):
     """Failed logins per login name, for customers and staff alike.
 
     Keyed by the name typed, not by an account, so an unknown login is locked
-    exactly like a real one and the lock reveals nothing.
+    exactly like a real one and the lock reveals nothing. Staff logins are also
+    counted per client address (so one address cannot lock a login for everyone)
+    and per address over all logins (scope "staff_addr", the address as the key).
     """
 
     __tablename__ = "login_throttles"
-    __table_args__ = (UniqueConstraint("scope", "login_key", name="uq_login_throttles_key"),)
+    __table_args__ = (UniqueConstraint("scope", "login_key", "client_address",
+                                       name="uq_login_throttles_key"),)
 
     id: Mapped[intpk]
-    scope: Mapped[str] = mapped_column(String(10))  # "customer" | "staff"
+    scope: Mapped[str] = mapped_column(String(10))  # "customer" | "staff" | "staff_addr"
     login_key: Mapped[str] = mapped_column(String(254))
+    # '' counts every address together; else the failures of that login from this address.
+    client_address: Mapped[str] = mapped_column(String(64), default="", server_default="")
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[Optional[datetime]]
+    window_started_at: Mapped[Optional[datetime]]  # the first failure still counted
     updated_at: Mapped[datetime]
 
 
