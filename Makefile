@@ -28,7 +28,7 @@ run: demo
 	@echo "Дашборд: http://localhost:$(PORT)  (SMS и письма демо-режима: data/sms.log, data/email.log)"
 	$(PY) -m core worker & WORKER=$$!; \
 	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+	$(PY) -m streamlit run dashboard/server.py --server.port $(PORT)
 
 ## serve: the operator's start on DATABASE_URL, no demo data: the worker and the dashboard;
 ## refused while a demo login works or no staff exists (migrations: `python -m core db upgrade`)

@@ -372,7 +372,7 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     return 0
 
 
-DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "server.py"
 
 
 def serve_commands(port: int) -> list[list[str]]:

@@ -34,3 +34,15 @@ class ValidationError(DomainError):
 
 class NotFound(DomainError):
     code = "not_found"
+
+
+class ServiceUnavailable(DomainError):
+    """The database cannot be reached or written (a full disk, a read-only file, a server
+    that is down). Raised by the unit of work in place of the driver's error, which it logs
+    with its traceback; people see that the service is unavailable, not a stack trace."""
+
+    code = "service_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("Сервис временно недоступен: база данных не отвечает. Попробуйте "
+                         "через несколько минут; если не заработает, сообщите администратору.")

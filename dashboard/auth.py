@@ -15,12 +15,14 @@ from datetime import datetime, timedelta, timezone
 
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities.exceptions import LoginError
 
 from core.actors import StaffActor
 from core.app import App
 from core.errors import DomainError
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.staff import members
+from dashboard.downloads import purge_downloads
 
 COOKIE_NAME = "utility_backoffice_staff"
 TOKEN = "auth_staff_token"
@@ -32,6 +34,10 @@ COOKIE_PENDING = "auth_cookie_pending"
 RETURN_TO = "auth_return_to"
 FIELDS = {"Form name": "Вход для сотрудников", "Username": "Логин", "Password": "Пароль",
           "Login": "Войти"}
+# What streamlit-authenticator and its cookie component keep in session_state: the
+# library's own logout clears them as it needs; everything else is ours and goes.
+LIBRARY_KEYS = frozenset({"authentication_status", "username", "name", "email", "roles",
+                          "logout", "init", "set", "delete", "get_all"})
 
 
 def _authenticator(app: App) -> stauth.Authenticate:
@@ -68,12 +74,17 @@ def _remember(result: members.StaffLogin) -> None:
 
 
 def _forget(authenticator: stauth.Authenticate | None, notice: str | None) -> None:
-    for key in (TOKEN, ACTOR, NAME):
-        st.session_state.pop(key, None)
-    if notice:
-        st.session_state[NOTICE] = notice
+    """The end of a staff session in this tab: nothing of it may reach whoever logs in
+    next here (an open customer card, a prepared export, a pending confirmation, the
+    values typed into filters), so every key of every page goes, not a list of them."""
     if authenticator is not None and st.session_state.get("authentication_status"):
         authenticator.logout(location="unrendered")  # clears its state, deletes the cookie
+    for key in list(st.session_state.keys()):
+        if key not in LIBRARY_KEYS:
+            del st.session_state[key]
+    purge_downloads()  # this run shows no download: the member's files go now
+    if notice:
+        st.session_state[NOTICE] = notice
 
 
 class StaffAuth:
@@ -101,7 +112,7 @@ class StaffAuth:
                 return actor
         try:
             self.authenticator.login(location="main", fields=FIELDS, key="staff_login")
-        except Exception:  # noqa: BLE001 - LoginError for a cookie of a removed user
+        except LoginError:  # a cookie of a member who no longer exists
             _forget(self.authenticator, "Сеанс завершён: войдите снова")
         if st.session_state.get("authentication_status") and not st.session_state.get(TOKEN):
             self._resume_from_cookie()

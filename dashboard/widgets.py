@@ -18,6 +18,7 @@ from dashboard.access import BY_KEY, can_act
 from core.customers.errors import SessionInvalid
 from core.staff import members
 from dashboard.auth import NAME, TOKEN
+from dashboard.downloads import download
 
 
 @st.cache_resource
@@ -155,8 +156,7 @@ def excel_export(key: str, file_name: str, build: Callable[[], bytes]) -> None:
             bar.empty()
     data = st.session_state.get(f"{key}_export_data")
     if data:
-        st.download_button("Скачать файл", data, file_name=file_name, mime=XLSX_MIME,
-                           key=f"{key}_download", on_click="ignore")
+        download("Скачать файл", data, file_name, XLSX_MIME, key=f"{key}_download")
 
 
 def forget_export(key: str) -> None:

@@ -18,7 +18,10 @@ from core.payments.read_models import PaymentDetail, PaymentRow, PendingRow
 from core.payments.saved_cards import CardView
 from core.timefmt import format_datetime_msk
 from core.staff import permissions
-from dashboard.widgets import ask_confirmation, confirm_dialog, flash, plain, show_error
+from dashboard.downloads import download
+from dashboard.widgets import (
+    ask_confirmation, confirm_dialog, flash, plain, show_error,
+)
 
 # Who may ask the bank about a payment (core.payments.recovery.ASKERS).
 STATUS_ASKERS = permissions.MONEY_MOVERS
@@ -152,12 +155,11 @@ def receipt_downloads(app: App, actor: StaffActor, detail: PaymentDetail, key: s
     ready = st.session_state.get(store)
     if ready and ready[0] == payment_id:
         left, right = st.columns(2)
-        left.download_button("Скачать квитанцию (PDF)", ready[1],
-                             file_name=f"kvitanciya_{payment_id}.pdf", mime="application/pdf",
-                             key=f"{key}_receipt_pdf", on_click="ignore")
-        right.download_button("Скачать квитанцию (HTML)", ready[2].encode("utf-8"),
-                              file_name=f"kvitanciya_{payment_id}.html", mime="text/html",
-                              key=f"{key}_receipt_html", on_click="ignore")
+        download("Скачать квитанцию (PDF)", ready[1], f"kvitanciya_{payment_id}.pdf",
+                 "application/pdf", key=f"{key}_receipt_pdf", container=left)
+        download("Скачать квитанцию (HTML)", ready[2].encode("utf-8"),
+                 f"kvitanciya_{payment_id}.html", "text/html", key=f"{key}_receipt_html",
+                 container=right)
 
 
 def status_query(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:

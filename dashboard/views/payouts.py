@@ -12,9 +12,10 @@ from core.money import Money, format_kopecks
 from core.finance import payouts
 from core.billing import providers
 from core.timefmt import format_date, format_datetime_msk, moscow_date
+from dashboard.downloads import download
 from dashboard.widgets import (
-    XLSX_MIME, ask_confirmation, confirm_dialog, excel_export, forget_export, get_app, guard,
-    page_request, pager, plain, show_error,
+    XLSX_MIME, ask_confirmation, confirm_dialog, excel_export, forget_export, get_app,
+    guard, page_request, pager, plain, show_error,
 )
 
 actor = guard("payouts")
@@ -106,9 +107,8 @@ def _file_buttons(view: payouts.PayoutView) -> None:
                 show_error(error)
         data = st.session_state.get(f"{key}_{fmt}")
         if data:
-            column.download_button(f"Скачать {fmt.upper()}", data,
-                                   file_name=payouts.payout_file_name(view, fmt), mime=mime,
-                                   key=f"{key}_{fmt}_download", on_click="ignore")
+            download(f"Скачать {fmt.upper()}", data, payouts.payout_file_name(view, fmt), mime,
+                     key=f"{key}_{fmt}_download", container=column)
 
 
 with list_tab:

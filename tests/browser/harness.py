@@ -58,7 +58,8 @@ test_app.__test__ = False  # type: ignore[attr-defined]  # a factory, not a test
 
 @contextmanager
 def streamlit_server(app: App, work: Path) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` on the app's database; yields its base URL."""
+    """`streamlit run dashboard/server.py` (the back office with its security headers) on
+    the app's database; yields its base URL."""
     env = dict(os.environ, DATABASE_URL=app.settings.database_url,
                APP_SECRETS_FILE=str(work / "secrets.toml"),
                STAFF_COOKIE_KEY=TEST_SECRETS.cookie_key,
@@ -68,7 +69,7 @@ def streamlit_server(app: App, work: Path) -> Iterator[str]:
     port = free_port()
     log = (work / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "server.py"),
          "--server.headless", "true", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],

@@ -1,7 +1,11 @@
 """Helpers for asserting what a service left in the database."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, func, select
+from sqlalchemy.pool import Pool
 
 from core.app import App
 from core.db.models import Base
@@ -32,3 +36,37 @@ def all_values(app: App) -> list[str]:
 def other_code(code: str) -> str:
     """A 4-digit code that is certainly not ``code``."""
     return f"{(int(code) + 1) % 10000:04d}"
+
+
+@contextmanager
+def read_only_database() -> Iterator[None]:
+    """Every connection any engine hands out meanwhile refuses to write, as a database on
+    a full disk or a read-only file would (SQLite: «attempt to write a readonly
+    database»; PostgreSQL: «cannot execute … in a read-only transaction»). Set on the
+    pool class, so it reaches engines the code under test built for itself."""
+    def refuse_writes(dbapi_connection, record, proxy) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            cursor.execute("PRAGMA query_only = ON")
+        else:
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_connection.commit()  # from the next transaction on, the one to come
+        cursor.close()
+
+    def allow_writes(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            cursor.execute("PRAGMA query_only = OFF")
+        else:
+            dbapi_connection.rollback()
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+            dbapi_connection.commit()
+        cursor.close()
+
+    event.listen(Pool, "checkout", refuse_writes)
+    event.listen(Pool, "checkin", allow_writes)
+    try:
+        yield
+    finally:
+        event.remove(Pool, "checkout", refuse_writes)
+        event.remove(Pool, "checkin", allow_writes)
