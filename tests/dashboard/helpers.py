@@ -10,8 +10,9 @@ _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 def shown(markdown: object) -> str:
     """What a person reads of an element's markdown source: backslash escapes (which
     the pages put before every punctuation mark of text that came from a person)
-    render as the bare characters."""
-    return _ESCAPE.sub(r"\1", str(markdown))
+    render as the bare characters, and the invisible word joiners that keep addresses
+    from becoming links are not seen."""
+    return _ESCAPE.sub(r"\1", str(markdown)).replace("\u2060", "")  # and word joiners
 
 
 def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
