@@ -3,6 +3,8 @@
     python -m core db upgrade               apply migrations to DATABASE_URL
     python -m core db check                 fail if models and migrations disagree
     python -m core db analyze               refresh the planner statistics (after bulk loads)
+    python -m core db grant-app-role ROLE [--sql]   as the tables' owner: ROLE may only read and
+                                            add rows to the append-only tables (PostgreSQL)
     python -m core staff add --login L --role R [--name N] [--email E]   (password from a prompt or stdin)
     python -m core staff deactivate --login L
     python -m core demo --customers N --seed S [--if-empty]   only into an empty database
@@ -60,10 +62,28 @@ def cmd_db(args: argparse.Namespace) -> int:
 
         print(f"База данных: {refresh_statistics(engine)}")
         return 0
+    if args.action == "grant-app-role":
+        return _grant_app_role(engine, args)
     differences = schema_differences(engine)
     for diff in differences:
         print(diff)
     return 1 if differences else 0
+
+
+def _grant_app_role(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from core.db import app_role, append_only
+
+    if not args.role:
+        print("Ошибка: укажите роль: python -m core db grant-app-role ROLE", file=sys.stderr)
+        return 2
+    if args.sql:
+        with engine.connect() as connection:
+            print(";\n".join(app_role.plan(connection, args.role)) + ";")
+        return 0
+    app_role.grant_app_role(engine, args.role)
+    print(f"Роль {args.role}: чтение и добавление строк в журналах "
+          f"({', '.join(append_only.TABLES)}), чтение и запись в остальных таблицах")
+    return 0
 
 
 def _read_password() -> str:
@@ -432,7 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="миграции базы данных")
-    db.add_argument("action", choices=["upgrade", "check", "analyze"])
+    db.add_argument("action", choices=["upgrade", "check", "analyze", "grant-app-role"])
+    db.add_argument("role", nargs="?", help="для grant-app-role: роль, от имени которой "
+                    "работает приложение")
+    db.add_argument("--sql", action="store_true",
+                    help="для grant-app-role: только напечатать команды, не выполняя")
     db.set_defaults(func=cmd_db)
     staff_parser = sub.add_parser("staff", help="сотрудники")
     staff_parser.add_argument("action", choices=["add", "deactivate"])
