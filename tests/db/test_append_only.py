@@ -96,6 +96,26 @@ def test_upsert_over_a_journal_row_is_refused_on_both_databases(db_url: str):
     engine.dispose()
 
 
+def test_sqlite_replace_on_another_unique_key_is_refused_too(tmp_path: Path,
+                                                             sqlite_template: Path):
+    """A unique key besides the id (none today) would let REPLACE delete the row it
+    collides with; the connection's recursive_triggers makes that delete hit the DELETE
+    trigger."""
+    path = tmp_path / "app.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE UNIQUE INDEX ix_probe ON audit_log (action)"))
+    _seed(engine)
+    before = _rows(engine)
+    with pytest.raises(DBAPIError, match="append-only"):
+        with engine.begin() as conn:
+            conn.execute(text("INSERT OR REPLACE INTO audit_log (at, actor_kind, action, result) "
+                              "VALUES (CURRENT_TIMESTAMP, 'system', 'test', 'forged')"))
+    assert _rows(engine) == before
+    engine.dispose()
+
+
 @pytest.mark.parametrize("row_id", [0, -1, -5])
 def test_sqlite_refuses_ids_below_one(tmp_path: Path, sqlite_template: Path, row_id: int):
     """A row with id -1 would be one that a REPLACE could rewrite (NEW.id reads -1 in a
