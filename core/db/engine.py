@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from core.files import private
+
 # Execution option set by a writing unit of work (see core.uow).
 SQLITE_IMMEDIATE = "sqlite_begin_immediate"
 
@@ -25,8 +27,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        # Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+        # database file's mode, so they are private too.
+        path = Path(database)
+        if not private.create_empty(path):
+            for existing in (path, Path(f"{database}-wal"), Path(f"{database}-shm")):
+                private.narrow_and_warn(existing)
     engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

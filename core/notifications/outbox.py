@@ -106,14 +106,13 @@ def _claim(app: App, message_id: int) -> OutgoingMessage | str:
             # A blocked cabinet receives nothing, including what was queued before the block.
             message.status = MessageStatus.FAILED
             message.last_error = "Кабинет заблокирован: сообщение не отправлено"
-            if message.redacted_body is not None:
-                message.body = message.redacted_body
+            _forget_secret(message)
             uow.commit()
             return "failed"
         message.attempts += 1
         message.next_attempt_at = now + SEND_LEASE
         claimed = OutgoingMessage(message.id, message.channel.value, message.recipient,
-                                  message.subject, message.body)
+                                  message.subject, message.body, message.created_at)
         uow.commit()
         return claimed
 
@@ -125,6 +124,7 @@ def _settle_failure(app: App, message_id: int, error: str) -> str:
         message.last_error = error
         if message.attempts >= MAX_SEND_ATTEMPTS:
             message.status = MessageStatus.FAILED
+            _forget_secret(message)  # never retried (retry_message refuses it): nobody needs it
             outcome = "failed"
         else:
             message.next_attempt_at = app.now() + RETRY_BACKOFF[min(message.attempts,
@@ -142,11 +142,17 @@ def _settle_success(app: App, message_id: int) -> str:
         message.status = MessageStatus.SENT
         message.sent_at = app.now()
         message.last_error = None
-        if message.redacted_body is not None:
-            message.body = message.redacted_body  # the clear code is on the phone only now
+        _forget_secret(message)  # the clear code is on the phone only now
         log.info("message %s sent via %s", message.id, message.channel.value)
         uow.commit()
         return "sent"
+
+
+def _forget_secret(message: OutboxMessage) -> None:
+    """A message carrying a one-time code keeps it in clear only while it may still be
+    sent: once sent or given up on, its body becomes the masked text."""
+    if message.redacted_body is not None:
+        message.body = message.redacted_body
 
 
 def _cabinet_blocked(session: Session, customer_id: int) -> bool:

@@ -1,16 +1,25 @@
 """Senders that deliver outbox messages. A sender raises ``SendFailed`` to retry later.
 
-The default sinks append to log files (``data/sms.log``, ``data/email.log``):
+The default sinks append to log files (``data/sms.log``, ``data/email.log``, mode 0600):
 the SMS file stands in for the customer's phone, so it is the one place an
 activation code appears in clear.
+
+Delivery is at least once: a worker killed after a sender took a message but before
+the outbox recorded it sends that message again after the claim's lease. Each
+message therefore carries an idempotency key, the same on every attempt; a sender
+whose channel can deduplicate passes it on (SMTP: the Message-ID; an SMS gateway:
+its client message id), and the log sinks skip a key they have already written.
 """
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
+
+from core.files import private
 
 
 class SendFailed(Exception):
@@ -24,9 +33,20 @@ class OutgoingMessage:
     recipient: str
     subject: str | None
     body: str
+    created_at: datetime | None = None  # when it was queued: part of the key
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt at this message, different for any other message
+        (the queuing time keeps two databases' message 7 apart)."""
+        queued = f"-{self.created_at:%Y%m%d%H%M%S}" if self.created_at else ""
+        return f"outbox-{self.message_id}{queued}"
 
 
 class Sender(Protocol):
+    """Hands one message to its channel; may be called again for the same message
+    (``message.idempotency_key`` tells), and raises ``SendFailed`` to be retried."""
+
     def send(self, message: OutgoingMessage) -> None: ...
 
 
@@ -36,14 +56,33 @@ class LogFileSender:
     def __init__(self, path: Path, clock_now: "callable[[], datetime]") -> None:  # type: ignore[valid-type]
         self.path = path
         self._now = clock_now
+        self._written: set[str] | None = None  # keys in the file, read at the first send
 
     def send(self, message: OutgoingMessage) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = message.idempotency_key
         subject = f" [{message.subject}]" if message.subject else ""
-        line = (f"{self._now().isoformat(timespec='seconds')} #{message.message_id} "
+        line = (f"{self._now().isoformat(timespec='seconds')} #{message.message_id} {key} "
                 f"-> {message.recipient}{subject}: {message.body}\n")
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
+        with self._lock:
+            written = self._keys()
+            if key in written:
+                return  # a resend after a crash: the "phone" has it already
+            with private.open_append(self.path) as handle:
+                handle.write(line)
+            written.add(key)
+
+    def _keys(self) -> set[str]:
+        if self._written is None:
+            private.narrow_and_warn(self.path)
+            self._written = set()
+            if self.path.exists():
+                with self.path.open(encoding="utf-8", errors="replace") as handle:
+                    self._written = {match.group(1) for match in map(_KEY.search, handle)
+                                     if match}
+        return self._written
+
+
+_KEY = re.compile(r"^\S+ #\d+ (outbox-[\d-]+) -> ")
 
 
 class RecordingSender:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, parseaddr
 
 from core.notifications.senders import OutgoingMessage, SendFailed
 
@@ -35,9 +35,17 @@ class SmtpEmailSender:
         email["To"] = message.recipient
         email["Subject"] = message.subject or ""
         email["Date"] = formatdate(usegmt=True)
-        email["Message-ID"] = make_msgid(idstring=f"outbox-{message.message_id}")
+        # The same on every attempt, so a server or mailbox that drops duplicate
+        # Message-IDs drops the resend that follows a worker's crash.
+        email["Message-ID"] = f"<{message.idempotency_key}@{self._domain()}>"
         email.set_content(message.body, charset="utf-8")
         return email
+
+    def _domain(self) -> str:
+        _, address = parseaddr(self.sender_address)
+        domain = address.rpartition("@")[2].strip().strip("[]")
+        return domain if domain and all(c.isalnum() or c in ".-" for c in domain) \
+            else "localhost"
 
     def send(self, message: OutgoingMessage) -> None:
         try:

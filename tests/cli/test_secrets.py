@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 from pathlib import Path
 
+import core.secrets as core_secrets
 from core.secrets import load_or_create
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,3 +37,40 @@ def test_the_secrets_file_is_git_ignored_and_no_key_is_in_the_code():
     tracked = subprocess.run(["git", "grep", "-nE", "cookie_key *= *['\"][A-Za-z0-9_-]{20,}",
                               "--", "core", "dashboard"], cwd=ROOT, capture_output=True, text=True)
     assert tracked.stdout == ""
+
+
+def test_the_secrets_file_is_never_readable_by_others_while_keys_are_in_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("STAFF_COOKIE_KEY", raising=False)
+    monkeypatch.delenv("APP_HMAC_KEY", raising=False)
+    path = tmp_path / "secrets.toml"
+    seen: list[int] = []
+    real_token = core_secrets.secrets.token_urlsafe
+
+    def token(n: int) -> str:  # each key is made after the file was opened for it
+        seen.append(stat.S_IMODE(path.stat().st_mode) if path.exists() else -1)
+        return real_token(n)
+
+    monkeypatch.setattr(core_secrets.secrets, "token_urlsafe", token)
+    previous = os.umask(0o022)
+    try:
+        load_or_create(path)
+    finally:
+        os.umask(previous)
+    assert seen == [0o600, 0o600]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_existing_secrets_file_readable_by_others_is_narrowed_with_a_warning(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("STAFF_COOKIE_KEY", raising=False)
+    monkeypatch.delenv("APP_HMAC_KEY", raising=False)
+    path = tmp_path / "secrets.toml"
+    first = load_or_create(path)
+    os.chmod(path, 0o644)
+    capsys.readouterr()
+    assert load_or_create(path) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    err = capsys.readouterr().err
+    assert str(path) in err and "0644" in err and "0600" in err
+    load_or_create(path)
+    assert capsys.readouterr().err == ""  # private now: nothing more to say
