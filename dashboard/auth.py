@@ -57,7 +57,7 @@ def _authenticator(app: App) -> stauth.Authenticate:
 
 def _check_password(app: App, username: str, password: str) -> bool:
     try:
-        result = members.login(app, username, password)
+        result = members.login(app, username, password, st.context.ip_address)
     except DomainError as error:  # wrong password or locked: the message says which
         st.session_state[LOGIN_ERROR] = str(error)
         return False

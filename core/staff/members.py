@@ -19,14 +19,18 @@ from sqlalchemy.orm import Session
 from core.actors import ActorKind, StaffActor, StaffRole, require_role
 from core.app import App
 from core.db.models import StaffSession, StaffUser
+from core.config import Settings
 from core.security import codes, throttle
+from core.security.errors import LoginLocked
 from core.customers.rules import normalize_email
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.errors import NotFound, ValidationError
-from core.staff import audit, permissions
+from core.staff import audit, client_binding, permissions
 from core.staff.errors import StaffLoginTaken
+from core.timefmt import format_datetime_msk
 
-THROTTLE_SCOPE = "staff"
+THROTTLE_SCOPE = "staff"  # a login name, from one client address or from all of them
+ADDRESS_SCOPE = "staff_addr"  # a client address, over all login names
 STAFF_PASSWORD_MIN = 10
 STAFF_PASSWORD_MAX_BYTES = 72  # bcrypt ignores anything longer
 TOUCH_EVERY = timedelta(seconds=30)  # how often a rerun writes last_seen
@@ -41,6 +45,8 @@ END_MESSAGES = {
     "password_change": "Сеанс завершён: пароль сотрудника изменён",
     "role_change": "Сеанс завершён: роль сотрудника изменена",
     "deactivated": "Сеанс завершён: учётная запись сотрудника отключена",
+    "client_changed": "Сеанс завершён: вход с другого устройства или браузера. "
+                      "Войдите с паролем",
 }
 
 
@@ -49,6 +55,15 @@ class StaffLogin:
     actor: StaffActor
     name: str
     session_token: str
+
+
+@dataclass(frozen=True)
+class LoginLock:
+    """Why a staff member cannot log in now, for the admin who may lift it."""
+
+    until: datetime  # the latest of the locks
+    for_everyone: bool  # failures from many addresses: locked from every address
+    addresses: tuple[str, ...]  # the client addresses locked out of this login
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,7 @@ class StaffInfo:
     is_active: bool
     last_seen_at: datetime | None
     created_at: datetime
+    login_lock: LoginLock | None = None
 
 
 def validate_staff_password(password: str, label: str = "Пароль") -> str:
@@ -129,12 +145,56 @@ def login_form_credentials(app: App) -> dict[str, dict[str, dict[str, object]]]:
                           for s in rows}}
 
 
-def login(app: App, login_name: str, password: str) -> StaffLogin:
-    """Check the password (with lockout) and open a server-side session."""
+def _limits(settings: Settings) -> tuple[throttle.Limit, throttle.Limit, throttle.Limit]:
+    """(this login from this address, this address over all logins, this login overall)."""
+    window = timedelta(minutes=settings.staff_login_window_minutes)
+    lock = timedelta(minutes=settings.staff_login_lock_minutes)
+    return (throttle.Limit(settings.staff_login_failures_per_address, lock, window),
+            throttle.Limit(settings.staff_address_failures, lock, window),
+            throttle.Limit(settings.staff_login_failures_total, lock, window))
+
+
+def _ensure_not_locked(s: Session, key: str, address: str, now: datetime) -> None:
+    untils = [throttle.locked_until(s, THROTTLE_SCOPE, key, now, address),
+              throttle.locked_until(s, THROTTLE_SCOPE, key, now)]
+    if address != throttle.UNKNOWN_ADDRESS:
+        untils.append(throttle.locked_until(s, ADDRESS_SCOPE, address, now))
+    latest = max((until for until in untils if until is not None), default=None)
+    if latest is not None:
+        raise LoginLocked(format_datetime_msk(latest))
+
+
+def _register_failure(s: Session, settings: Settings, key: str, address: str,
+                      now: datetime) -> list[str]:
+    """Count a wrong password on every counter; the counters it locked."""
+    from_address, address_wide, overall = _limits(settings)
+    locked = []
+    if throttle.register_failure(s, THROTTLE_SCOPE, key, now, from_address, address):
+        locked.append("login_from_address")
+    # Without an address (a proxy that does not pass it on, or localhost) every client
+    # would share this counter: a limit over all logins would lock every staff member.
+    if address != throttle.UNKNOWN_ADDRESS and throttle.register_failure(
+            s, ADDRESS_SCOPE, address, now, address_wide):
+        locked.append("address")
+    if throttle.register_failure(s, THROTTLE_SCOPE, key, now, overall):
+        locked.append("login")
+    return locked
+
+
+def login(app: App, login_name: str, password: str,
+          client_address: str | None = None, client: str | None = None) -> StaffLogin:
+    """Check the password (with lockout) and open a server-side session.
+
+    Anyone may type any login, so wrong passwords first lock out only the client address
+    they came from (``client_address``; None when unknown); a login is locked for everyone
+    only when they come from many addresses. Behind a reverse proxy the address is the
+    proxy's unless it is passed on (README, «Staff login lockouts»).
+    """
     key = (login_name or "").strip().lower()[:100]
+    address = throttle.address_key(client_address)
     now = app.now()
     with app.uow(write=False) as uow:
-        throttle.ensure_not_locked(uow.session, THROTTLE_SCOPE, key, now)
+        _ensure_not_locked(uow.session, key, address, now)
         staff = uow.session.scalar(select(StaffUser).where(StaffUser.login == key))
     stored = staff.password_hash if staff else app.staff_hasher.dummy_hash
     ok = bool(key and password) and app.staff_hasher.verify(
@@ -143,32 +203,43 @@ def login(app: App, login_name: str, password: str) -> StaffLogin:
     with app.uow() as uow:
         s = uow.session
         if not ok:
-            locked = throttle.register_failure(s, THROTTLE_SCOPE, key, now)
+            locked = _register_failure(s, app.settings, key, address, now)
             audit.record(s, at=now, action="staff.login_failed", actor_kind=ActorKind.STAFF,
                          actor_label=key or "(пусто)",
-                         after={"locked": True} if locked else None, result="refused")
+                         after={"address": address, **({"locked": locked} if locked else {})},
+                         result="refused")
             uow.commit()
             raise LoginFailed()
         assert staff is not None
-        throttle.register_success(s, THROTTLE_SCOPE, key)
-        result = _open_session(s, staff, now, "password")
+        # Only this address's count: a success must not give a spread attack fresh tries.
+        throttle.register_success(s, THROTTLE_SCOPE, key, address)
+        result = _open_session(s, staff, now, "password", client)
         uow.commit()
         return result
 
 
-def _open_session(s: Session, staff: StaffUser, now: datetime, origin: str) -> StaffLogin:
+def client_hash(address: str | None, user_agent: str | None) -> str:
+    """What binds a session to the client it was opened from (see ``client_binding``)."""
+    return client_binding.client_hash(address, user_agent)
+
+
+def _open_session(s: Session, staff: StaffUser, now: datetime, origin: str,
+                  client: str | None = None) -> StaffLogin:
     token, digest = codes.new_token()
     s.add(StaffSession(staff_id=staff.id, token_hash=digest, role=staff.role, origin=origin,
-                       created_at=now, last_seen_at=now))
+                       client_hash=client, created_at=now, last_seen_at=now))
     s.execute(update(StaffUser).where(StaffUser.id == staff.id).values(last_seen_at=now))
     actor = StaffActor(staff.id, staff.login, staff.role)
     audit.record(s, at=now, action="staff.login", actor=actor, after={"via": origin})
     return StaffLogin(actor=actor, name=staff.name, session_token=token)
 
 
-def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime) -> StaffLogin:
+def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime,
+                       client: str | None = None) -> StaffLogin:
     """A browser came back with the login widget's cookie: accept it only if nothing
-    voided it since it was issued and the staff member has not been idle too long."""
+    voided it since it was issued, the staff member has not been idle too long, and
+    (``client``, from ``client_hash``) it comes from the client that logged in; a
+    cookie shown by another client is refused and journaled (a copied cookie)."""
     now = app.now()
     with app.uow() as uow:
         s = uow.session
@@ -180,13 +251,21 @@ def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime) ->
         idle = timedelta(minutes=app.settings.staff_idle_minutes)
         if staff.last_seen_at is None or now - staff.last_seen_at > idle:
             raise SessionInvalid(END_MESSAGES["idle"])
-        result = _open_session(s, staff, now, "cookie")
+        if client is not None and not client_binding.cookie_matches_client(
+                s, staff.id, cookie_issued_at, client):
+            audit.record(s, at=now, action="staff.cookie_refused", actor_kind=ActorKind.STAFF,
+                         actor_label=staff.login, after={"reason": "client_changed"},
+                         result="refused")
+            uow.commit()
+            raise SessionInvalid(END_MESSAGES["client_changed"])
+        result = _open_session(s, staff, now, "cookie", client)
         uow.commit()
         return result
 
 
-def check_session(app: App, token: str) -> StaffActor:
-    """Called on every dashboard rerun: the session is still valid, and now touched."""
+def check_session(app: App, token: str, client: str | None = None) -> StaffActor:
+    """Called on every dashboard rerun: the session is still valid (and, given
+    ``client``, used from the client it was opened from), and now touched."""
     now = app.now()
     digest = codes.token_digest(token or "")
     with app.uow(write=False) as uow:
@@ -195,6 +274,8 @@ def check_session(app: App, token: str) -> StaffActor:
             raise SessionInvalid()
         staff = row.staff
         reason = _end_reason(row, staff, now, app.settings.staff_idle_minutes)
+        if reason is None and client and row.client_hash and row.client_hash != client:
+            reason = "client_changed"
         needs_touch = now - row.last_seen_at >= TOUCH_EVERY
         actor = StaffActor(staff.id, staff.login, staff.role)
     if reason is None and not needs_touch:
@@ -205,6 +286,9 @@ def check_session(app: App, token: str) -> StaffActor:
             s.execute(update(StaffSession).where(StaffSession.token_hash == digest,
                                                  StaffSession.ended_at.is_(None))
                       .values(ended_at=now, end_reason=reason))
+            if reason == "client_changed" and row.ended_at is None:
+                audit.record(s, at=now, action="staff.session_moved", actor=actor,
+                             after={"reason": reason}, result="refused")
             uow.commit()
             raise SessionInvalid(END_MESSAGES.get(reason, "Сеанс завершён, войдите снова"))
         s.execute(update(StaffSession).where(StaffSession.token_hash == digest)
@@ -321,12 +405,48 @@ def find_staff_id(app: App, login_name: str) -> int:
     return staff_id
 
 
+def _login_locks(s: Session, now: datetime) -> dict[str, LoginLock]:
+    by_login: dict[str, list[throttle.Lock]] = {}
+    for lock in throttle.active_locks(s, THROTTLE_SCOPE, now):
+        by_login.setdefault(lock.login_key, []).append(lock)
+    return {key: LoginLock(
+        until=max(lock.until for lock in locks),
+        for_everyone=any(lock.client_address == throttle.ANY_ADDRESS for lock in locks),
+        addresses=tuple(lock.client_address for lock in locks
+                        if lock.client_address != throttle.ANY_ADDRESS))
+        for key, locks in by_login.items()}
+
+
 def list_staff(app: App, actor: StaffActor) -> list[StaffInfo]:
     require_role(actor, permissions.ADMINS, "список сотрудников")
+    now = app.now()
     with app.uow(write=False) as uow:
         rows = uow.session.scalars(select(StaffUser).order_by(StaffUser.login)).all()
+        locks = _login_locks(uow.session, now)
     return [StaffInfo(s.id, s.login, s.name, s.email, s.role, s.is_active, s.last_seen_at,
-                      s.created_at) for s in rows]
+                      s.created_at, locks.get(s.login)) for s in rows]
+
+
+def unlock_login(app: App, actor: StaffActor | None, staff_id: int) -> None:
+    """An admin lifts every login lock of a staff member (for everyone and per address)
+    and the failures counted so far. Locks of an address over all logins stay: they are
+    the address's, not the member's."""
+    if actor is not None:
+        require_role(actor, permissions.ADMINS, "снятие блокировки входа")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        staff = _get_staff(s, staff_id)
+        lock = _login_locks(s, now).get(staff.login)
+        throttle.clear(s, THROTTLE_SCOPE, staff.login)
+        audit.record(s, at=now, action="staff.login_unlock", actor=actor,
+                     actor_kind=None if actor else ActorKind.SYSTEM,
+                     before={"login": staff.login,
+                             "locked_until": lock.until.isoformat() if lock else None,
+                             "for_everyone": bool(lock and lock.for_everyone),
+                             "addresses": list(lock.addresses) if lock else []},
+                     after={"login": staff.login, "locked_until": None})
+        uow.commit()
 
 
 def staff_choices(app: App, actor: StaffActor) -> dict[int, str]:

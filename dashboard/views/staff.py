@@ -1,4 +1,5 @@
-"""«Сотрудники» (administrators): accounts, roles, deactivation, password resets."""
+"""«Сотрудники» (administrators): accounts, roles, deactivation, password resets, login
+locks."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,16 +8,28 @@ import streamlit as st
 from core.actors import StaffRole
 from core.staff import members
 from core.staff.members import ROLE_LABELS
-from dashboard.widgets import ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, run_action
+from dashboard.widgets import (ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, plain,
+                               run_action)
 
 actor = guard("staff")
 app = get_app()
 st.title("Сотрудники")
 
+
+def lock_text(lock: members.LoginLock | None) -> str:
+    if lock is None:
+        return "нет"
+    if lock.for_everyone:
+        return f"до {fmt_dt(lock.until)}, с любого адреса"
+    addresses = ", ".join("неизвестный" if a == "unknown" else a for a in lock.addresses)
+    return f"до {fmt_dt(lock.until)}, с адреса: {addresses}"
+
+
 people = members.list_staff(app, actor)
 st.dataframe(pd.DataFrame([{
     "Логин": p.login, "ФИО": p.name, "E-mail": p.email, "Роль": ROLE_LABELS[p.role],
     "Активен": "да" if p.is_active else "нет", "Последняя активность": fmt_dt(p.last_seen_at),
+    "Вход заблокирован": lock_text(p.login_lock),
 } for p in people]), hide_index=True, width="stretch")
 
 roles = list(StaffRole)
@@ -67,3 +80,10 @@ if chosen is not None:
                    + (": вход будет закрыт, сеансы завершены." if person.is_active else "."),
                    lambda _: members.set_active(app, actor, person.id, not person.is_active),
                    "Готово")
+    if person.login_lock is not None:
+        # The addresses were sent by a client: shown as typed, never as markdown.
+        st.warning(plain(f"Вход {person.login} заблокирован {lock_text(person.login_lock)}"))
+        if st.button("Снять блокировку входа", key="staff_unlock_btn"):
+            if run_action(lambda: members.unlock_login(app, actor, person.id),
+                          f"Блокировка входа {person.login} снята"):
+                st.rerun()

@@ -101,3 +101,32 @@ def test_admin_adds_a_staff_member_and_changes_the_role(dash_app, logged_in):
     from core.customers.errors import SessionInvalid
     with pytest.raises(SessionInvalid, match="роль сотрудника изменена"):
         members.check_session(dash_app, token)
+
+
+def test_admin_sees_a_login_lock_and_lifts_it(dash_app, logged_in):
+    from core.customers.errors import LoginFailed
+    from tests.factories.customers import STAFF_PASSWORD
+    import pytest
+
+    at, admin = logged_in(StaffRole.ADMIN)
+    kotova = make_staff(dash_app, StaffRole.AGENT, login="kotova")
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            members.login(dash_app, "kotova", "Wrong-pass-2026", "203.0.113.7")
+    at.switch_page("views/staff.py").run()
+    table = at.dataframe[0].value.set_index("Логин")["Вход заблокирован"]
+    assert table["kotova"].startswith("до ") and table["kotova"].endswith(
+        "(МСК), с адреса: 203.0.113.7")
+    assert table[admin.login] == "нет"
+
+    at.selectbox(key="staff_pick").select(kotova.staff_id).run()
+    at.button(key="staff_unlock_btn").click().run()
+    assert not at.exception, at.exception
+    assert "Блокировка входа kotova снята" in texts(at)
+    assert at.dataframe[0].value.set_index("Логин")["Вход заблокирован"]["kotova"] == "нет"
+    assert not [b for b in at.button if b.label == "Снять блокировку входа"]
+    assert members.login(dash_app, "kotova", STAFF_PASSWORD, "203.0.113.7").actor == kotova
+    with dash_app.uow(write=False) as uow:
+        entry = uow.session.scalar(select(AuditEntry)
+                                   .where(AuditEntry.action == "staff.login_unlock"))
+        assert (entry.staff_id, entry.before["login"]) == (admin.staff_id, "kotova")
