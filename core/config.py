@@ -87,8 +87,10 @@ class Settings:
     hashing: HashingCost = field(default_factory=HashingCost)
     # Staff sessions end after this much inactivity; the password is asked again.
     staff_idle_minutes: int = 15
-    # Cookie life of the staff login (streamlit-authenticator's re-login cookie).
-    staff_cookie_days: float = 1.0
+    # Cookie life of the staff login (streamlit-authenticator's re-login cookie): a shift.
+    # Scripts can read it (the library sets it from the page), so it is short and bound
+    # to the client that logged in (core.staff.client_binding).
+    staff_cookie_days: float = 0.5
     # Wrong staff passwords, counted over staff_login_window_minutes, each limit locking for
     # staff_login_lock_minutes: one login from one client address (that address only is
     # locked out of it); one address over all logins (that address is locked out of every

@@ -5,7 +5,15 @@ The library keeps nothing on the server (its logout leaves a copied cookie
 valid), so: the password check is ours (lockout, audit), every rerun checks
 our session row, and a cookie login is accepted only through
 ``staff.resume_from_cookie``, which refuses cookies issued before a logout,
-password or role change, or deactivation.
+password or role change, or deactivation, and cookies shown by another client than
+the one that logged in (address and browser: a copied cookie).
+
+The cookie is set by the library's browser component, so by JavaScript: it cannot be
+HttpOnly, and no reverse proxy can make it so (proxies rewrite Set-Cookie headers, and
+there is none). It is therefore short (``STAFF_COOKIE_DAYS``, half a day: a shift),
+SameSite=Strict, Secure whenever the page is served over HTTPS, and worth nothing
+without the client it was issued to. Where an identity provider exists, Streamlit's
+``st.login`` (a cookie the server sets, HttpOnly) is the better staff login (README).
 """
 from __future__ import annotations
 
@@ -55,9 +63,39 @@ def _authenticator(app: App) -> stauth.Authenticate:
     return authenticator
 
 
+def client_hash() -> str:
+    """This browser as the server sees it: its address and user agent, hashed."""
+    try:
+        address, agent = st.context.ip_address, st.context.headers.get("User-Agent")
+    except (AttributeError, RuntimeError):  # a bare script run without a request
+        address, agent = None, None
+    return members.client_hash(address if isinstance(address, str) else None,
+                               agent if isinstance(agent, str) else None)
+
+
+def _served_over_https() -> bool:
+    try:
+        if str(st.context.url or "").startswith("https://"):
+            return True
+        return str(st.context.headers.get("X-Forwarded-Proto", "")).lower() == "https"
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _set_cookie(authenticator: stauth.Authenticate) -> None:
+    """The library's re-login cookie, with the flags its own setter leaves out
+    (Secure over HTTPS, SameSite=Strict). Internals of the pinned library version."""
+    model = authenticator.cookie_controller.cookie_model
+    model.exp_date = model._set_exp_date()
+    model.cookie_manager.set(
+        model.cookie_name, model._token_encode(),
+        expires_at=datetime.now() + timedelta(days=model.cookie_expiry_days),
+        secure=True if _served_over_https() else None, same_site="strict")
+
+
 def _check_password(app: App, username: str, password: str) -> bool:
     try:
-        result = members.login(app, username, password, st.context.ip_address)
+        result = members.login(app, username, password, st.context.ip_address, client_hash())
     except DomainError as error:  # wrong password or locked: the message says which
         st.session_state[LOGIN_ERROR] = str(error)
         return False
@@ -100,7 +138,7 @@ class StaffAuth:
         token = st.session_state.get(TOKEN)
         if token:
             try:
-                actor = members.check_session(self.app, token)
+                actor = members.check_session(self.app, token, client_hash())
             except SessionInvalid as error:
                 _forget(self.authenticator, str(error))
             else:
@@ -108,7 +146,7 @@ class StaffAuth:
                 if st.session_state.pop(COOKIE_PENDING, False):
                     # Set the re-login cookie in a run that no rerun cuts short,
                     # so the browser component gets to store it.
-                    self.authenticator.cookie_controller.set_cookie()
+                    _set_cookie(self.authenticator)
                 return actor
         try:
             self.authenticator.login(location="main", fields=FIELDS, key="staff_login")
@@ -119,14 +157,17 @@ class StaffAuth:
             if st.session_state.get(TOKEN):
                 # No form was drawn, but the first run of a session may have been cut
                 # short before the page was resolved: remember the page asked for.
-                st.session_state[RETURN_TO] = _requested_page()
+                _note_requested_page()
                 return st.session_state[ACTOR]
         if st.session_state.get(TOKEN):
             # Logged in through the form: rerun to draw the pages without it, and
             # come back to the page the link pointed at (a rerun forgets it).
             st.session_state[COOKIE_PENDING] = True
-            st.session_state[RETURN_TO] = _requested_page()
+            _note_requested_page()
             st.rerun()
+        # While the form is shown the address bar may change (the logged-out navigation
+        # has no pages of its own): the page a link asked for is noted now.
+        _note_requested_page()
         _show_login_messages()
         return None
 
@@ -138,7 +179,8 @@ class StaffAuth:
         issued = (datetime.fromtimestamp(float(cookie["exp_date"]), tz=timezone.utc)
                   - timedelta(days=self.app.settings.staff_cookie_days))
         try:
-            _remember(members.resume_from_cookie(self.app, str(cookie["username"]), issued))
+            _remember(members.resume_from_cookie(self.app, str(cookie["username"]), issued,
+                                                 client_hash()))
         except SessionInvalid as error:
             _forget(self.authenticator, str(error))
 
@@ -157,6 +199,14 @@ def _requested_page() -> str:
     except (AttributeError, ValueError):
         return ""
     return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _note_requested_page() -> None:
+    """Remember the page the link pointed at, to open it after the login (a rerun
+    forgets it); an address that names no page keeps what was noted before."""
+    page = _requested_page()
+    if page and page != "login":
+        st.session_state[RETURN_TO] = page
 
 
 def take_return_to() -> str:

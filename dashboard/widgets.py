@@ -18,7 +18,7 @@ from core.timefmt import format_date, format_datetime_msk
 from dashboard.access import BY_KEY, can_act
 from core.customers.errors import SessionInvalid
 from core.staff import members
-from dashboard.auth import NAME, TOKEN
+from dashboard.auth import NAME, TOKEN, client_hash
 from dashboard.downloads import download
 
 
@@ -34,7 +34,8 @@ def guard(page_key: str) -> StaffActor:
     through the login."""
     spec = BY_KEY[page_key]
     try:
-        actor: StaffActor | None = members.check_session(get_app(), st.session_state.get(TOKEN, ""))
+        actor: StaffActor | None = members.check_session(
+            get_app(), st.session_state.get(TOKEN, ""), client_hash())
     except SessionInvalid as error:
         show_error(error)
         st.stop()

@@ -211,6 +211,8 @@ class StaffSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))  # the role it was opened with
     origin: Mapped[str] = mapped_column(String(10))  # "password" | "cookie"
+    # SHA-256 of the client address and user agent it was opened from (None: not bound).
+    client_hash: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]

@@ -38,6 +38,8 @@ ACTION_LABELS: dict[str, str] = {
     "staff.login_failed": "Неудачный вход сотрудника",
     "staff.login_unlock": "Снятие блокировки входа сотрудника",
     "staff.logout": "Выход сотрудника",
+    "staff.cookie_refused": "Вход по ссылке с другого устройства отклонён",
+    "staff.session_moved": "Сеанс сотрудника завершён: другое устройство",
     "staff.add": "Новый сотрудник",
     "staff.role_change": "Смена роли сотрудника",
     "staff.password_change": "Смена пароля сотрудника",

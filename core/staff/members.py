@@ -25,7 +25,7 @@ from core.security.errors import LoginLocked
 from core.customers.rules import normalize_email
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.errors import NotFound, ValidationError
-from core.staff import audit, permissions
+from core.staff import audit, client_binding, permissions
 from core.staff.errors import StaffLoginTaken
 from core.timefmt import format_datetime_msk
 
@@ -45,6 +45,8 @@ END_MESSAGES = {
     "password_change": "Сеанс завершён: пароль сотрудника изменён",
     "role_change": "Сеанс завершён: роль сотрудника изменена",
     "deactivated": "Сеанс завершён: учётная запись сотрудника отключена",
+    "client_changed": "Сеанс завершён: вход с другого устройства или браузера. "
+                      "Войдите с паролем",
 }
 
 
@@ -180,7 +182,7 @@ def _register_failure(s: Session, settings: Settings, key: str, address: str,
 
 
 def login(app: App, login_name: str, password: str,
-          client_address: str | None = None) -> StaffLogin:
+          client_address: str | None = None, client: str | None = None) -> StaffLogin:
     """Check the password (with lockout) and open a server-side session.
 
     Anyone may type any login, so wrong passwords first lock out only the client address
@@ -211,24 +213,33 @@ def login(app: App, login_name: str, password: str,
         assert staff is not None
         # Only this address's count: a success must not give a spread attack fresh tries.
         throttle.register_success(s, THROTTLE_SCOPE, key, address)
-        result = _open_session(s, staff, now, "password")
+        result = _open_session(s, staff, now, "password", client)
         uow.commit()
         return result
 
 
-def _open_session(s: Session, staff: StaffUser, now: datetime, origin: str) -> StaffLogin:
+def client_hash(address: str | None, user_agent: str | None) -> str:
+    """What binds a session to the client it was opened from (see ``client_binding``)."""
+    return client_binding.client_hash(address, user_agent)
+
+
+def _open_session(s: Session, staff: StaffUser, now: datetime, origin: str,
+                  client: str | None = None) -> StaffLogin:
     token, digest = codes.new_token()
     s.add(StaffSession(staff_id=staff.id, token_hash=digest, role=staff.role, origin=origin,
-                       created_at=now, last_seen_at=now))
+                       client_hash=client, created_at=now, last_seen_at=now))
     s.execute(update(StaffUser).where(StaffUser.id == staff.id).values(last_seen_at=now))
     actor = StaffActor(staff.id, staff.login, staff.role)
     audit.record(s, at=now, action="staff.login", actor=actor, after={"via": origin})
     return StaffLogin(actor=actor, name=staff.name, session_token=token)
 
 
-def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime) -> StaffLogin:
+def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime,
+                       client: str | None = None) -> StaffLogin:
     """A browser came back with the login widget's cookie: accept it only if nothing
-    voided it since it was issued and the staff member has not been idle too long."""
+    voided it since it was issued, the staff member has not been idle too long, and
+    (``client``, from ``client_hash``) it comes from the client that logged in; a
+    cookie shown by another client is refused and journaled (a copied cookie)."""
     now = app.now()
     with app.uow() as uow:
         s = uow.session
@@ -240,13 +251,21 @@ def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime) ->
         idle = timedelta(minutes=app.settings.staff_idle_minutes)
         if staff.last_seen_at is None or now - staff.last_seen_at > idle:
             raise SessionInvalid(END_MESSAGES["idle"])
-        result = _open_session(s, staff, now, "cookie")
+        if client is not None and not client_binding.cookie_matches_client(
+                s, staff.id, cookie_issued_at, client):
+            audit.record(s, at=now, action="staff.cookie_refused", actor_kind=ActorKind.STAFF,
+                         actor_label=staff.login, after={"reason": "client_changed"},
+                         result="refused")
+            uow.commit()
+            raise SessionInvalid(END_MESSAGES["client_changed"])
+        result = _open_session(s, staff, now, "cookie", client)
         uow.commit()
         return result
 
 
-def check_session(app: App, token: str) -> StaffActor:
-    """Called on every dashboard rerun: the session is still valid, and now touched."""
+def check_session(app: App, token: str, client: str | None = None) -> StaffActor:
+    """Called on every dashboard rerun: the session is still valid (and, given
+    ``client``, used from the client it was opened from), and now touched."""
     now = app.now()
     digest = codes.token_digest(token or "")
     with app.uow(write=False) as uow:
@@ -255,6 +274,8 @@ def check_session(app: App, token: str) -> StaffActor:
             raise SessionInvalid()
         staff = row.staff
         reason = _end_reason(row, staff, now, app.settings.staff_idle_minutes)
+        if reason is None and client and row.client_hash and row.client_hash != client:
+            reason = "client_changed"
         needs_touch = now - row.last_seen_at >= TOUCH_EVERY
         actor = StaffActor(staff.id, staff.login, staff.role)
     if reason is None and not needs_touch:
@@ -265,6 +286,9 @@ def check_session(app: App, token: str) -> StaffActor:
             s.execute(update(StaffSession).where(StaffSession.token_hash == digest,
                                                  StaffSession.ended_at.is_(None))
                       .values(ended_at=now, end_reason=reason))
+            if reason == "client_changed" and row.ended_at is None:
+                audit.record(s, at=now, action="staff.session_moved", actor=actor,
+                             after={"reason": reason}, result="refused")
             uow.commit()
             raise SessionInvalid(END_MESSAGES.get(reason, "Сеанс завершён, войдите снова"))
         s.execute(update(StaffSession).where(StaffSession.token_hash == digest)

@@ -97,6 +97,17 @@ def streamlit_server(app: App, work: Path) -> Iterator[str]:
 
 
 @contextmanager
+def served(work: Path) -> Iterator[tuple[App, str]]:
+    """A test app on a fresh SQLite file in ``work`` and `streamlit run` serving it."""
+    app = test_app(work)
+    try:
+        with streamlit_server(app, work) as base:
+            yield app, base
+    finally:
+        app.engine.dispose()
+
+
+@contextmanager
 def chromium() -> Iterator[object]:
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)

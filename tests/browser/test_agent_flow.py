@@ -15,7 +15,7 @@ from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, chromium, login, page_shown, streamlit_server, sync_api, test_app,
+    TIMEOUT, login, page_shown, served, sync_api,
 )
 from tests.factories.customers import STAFF_PASSWORD, make_staff, register_and_activate
 
@@ -25,18 +25,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     work = tmp_path_factory.mktemp("browser")
-    app = test_app(work)
-    try:
-        with streamlit_server(app, work) as base:
-            yield {"base": base, "app": app, "work": work}
-    finally:
-        app.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as instance:
-        yield instance
+    with served(work) as (app, base):
+        yield {"base": base, "app": app, "work": work}
 
 
 def test_agent_unblocks_a_customer_after_the_code_word_in_a_real_browser(server, browser,

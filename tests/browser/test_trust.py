@@ -19,8 +19,7 @@ import pytest
 from core.actors import StaffRole
 from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, chromium, free_port, login, page_shown, settled, streamlit_server, sync_api,
-    test_app,
+    TIMEOUT, free_port, login, page_shown, settled, served, sync_api,
 )
 from tests.factories.customers import make_staff, register_and_activate
 
@@ -55,18 +54,8 @@ def tracker() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     work = tmp_path_factory.mktemp("browser_trust")
-    app = test_app(work)
-    try:
-        with streamlit_server(app, work) as base:
-            yield {"base": base, "app": app}
-    finally:
-        app.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as instance:
-        yield instance
+    with served(work) as (app, base):
+        yield {"base": base, "app": app}
 
 
 def _status(url: str) -> int:
@@ -171,5 +160,36 @@ def test_after_logout_the_tab_keeps_nothing_of_the_last_member(server, browser):
         expect(page.get_by_label("Поиск: телефон, e-mail, ФИО")).to_have_value("")
         expect(nav.get_by_role("link", name="Сотрудники")).to_have_count(0)
         expect(nav.get_by_role("link", name="Клиенты")).to_have_count(1)
+    finally:
+        context.close()
+
+
+def test_a_cookie_copied_while_the_member_works_does_not_log_in_elsewhere(server, browser):
+    app, base = server["app"], str(server["base"])
+    agent = make_staff(app, StaffRole.AGENT)
+    context = browser.new_context(user_agent="Mozilla/5.0 (X11; Linux x86_64) Office/1.0")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    expect = sync_api.expect
+    try:
+        login(page, base, agent.login)
+        page_shown(page, "Клиенты")
+        page.wait_for_function("document.cookie.includes('utility_backoffice_staff')")
+        copied = [c for c in context.cookies() if c["name"] == "utility_backoffice_staff"]
+        assert copied and copied[0]["sameSite"] == "Strict", copied
+        # The member's own browser: a new tab is let in by the cookie.
+        own = context.new_page()
+        own.goto(base + "/audit")
+        page_shown(own, "Журнал действий")
+
+        # The same cookie in another browser, while the member is still at work.
+        thief = browser.new_context(user_agent="Mozilla/5.0 (Windows NT 10.0) Thief/1.0")
+        thief.add_cookies(copied)
+        stolen = thief.new_page()
+        stolen.goto(base + "/audit")
+        expect(stolen.get_by_role("button", name="Войти")).to_be_visible()
+        expect(stolen.get_by_text("другого устройства или браузера").first).to_be_visible()
+        expect(stolen.get_by_role("heading", name="Журнал действий")).to_have_count(0)
+        thief.close()
     finally:
         context.close()

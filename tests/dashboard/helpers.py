@@ -43,3 +43,17 @@ def confirm(at: AppTest, reason: str | None = None) -> AppTest:
     if reason is not None:
         at.text_area[-1].input(reason)
     return button(at, "Подтвердить").click().run()
+
+
+def leave_idle(app, staff_id: int, minutes: int = 16) -> None:  # type: ignore[no-untyped-def]
+    """The member's tab has been left alone for ``minutes`` (past the 15-minute limit)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.db.models import StaffSession
+
+    with app.uow() as uow:
+        uow.session.execute(update(StaffSession).where(StaffSession.staff_id == staff_id)
+                            .values(last_seen_at=app.now() - timedelta(minutes=minutes)))
+        uow.commit()

@@ -9,7 +9,7 @@ from core.db.models import AuditEntry
 from core.actors import StaffRole
 from core.staff import members
 from tests.dashboard.conftest import APP_FILE, ROOT, login
-from tests.dashboard.helpers import shown, texts
+from tests.dashboard.helpers import leave_idle, shown, texts
 from tests.factories.customers import STAFF_PASSWORD, make_staff
 
 
@@ -104,18 +104,8 @@ def test_logout_button_ends_the_session(dash_app, logged_in):
 
 
 def test_fifteen_idle_minutes_ask_for_the_password_again(dash_app, logged_in):
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from core.db.models import StaffSession
-
     at, agent = logged_in(StaffRole.AGENT)
-    # The member's tab has been left alone for 16 minutes.
-    with dash_app.uow() as uow:
-        uow.session.execute(update(StaffSession).where(StaffSession.staff_id == agent.staff_id)
-                            .values(last_seen_at=dash_app.now() - timedelta(minutes=16)))
-        uow.commit()
+    leave_idle(dash_app, agent.staff_id)
     at.run()
     assert "15 минут бездействия: введите пароль снова" in texts(at)
     assert [t.label for t in at.text_input] == ["Логин", "Пароль"]

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core.actors import StaffRole
 from core.db.models import AuditEntry
 from tests.dashboard.conftest import APP_FILE, login
-from tests.dashboard.helpers import button, open_first_card, search, texts
+from tests.dashboard.helpers import button, leave_idle, open_first_card, search, texts
 from tests.factories.customers import make_staff, register_and_activate
 from tests.factories.dbstate import read_only_database
 
@@ -54,20 +54,11 @@ def test_logout_leaves_nothing_of_the_last_member_to_the_next(dash_app, logged_i
 
 
 def test_a_session_end_also_clears_the_pages(dash_app, logged_in):
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from core.db.models import StaffSession
-
     register_and_activate(dash_app, phone="+79267770012")
     at, agent = logged_in(StaffRole.AGENT)
     search(at, "+7 926 777-00-12")
     open_first_card(at)
-    with dash_app.uow() as uow:
-        uow.session.execute(update(StaffSession).where(StaffSession.staff_id == agent.staff_id)
-                            .values(last_seen_at=dash_app.now() - timedelta(minutes=16)))
-        uow.commit()
+    leave_idle(dash_app, agent.staff_id)
     at.run()
     assert "15 минут бездействия: введите пароль снова" in texts(at)
     assert "cust_selected" not in at.session_state
