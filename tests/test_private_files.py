@@ -69,3 +69,14 @@ def test_an_sms_sink_readable_by_others_is_narrowed_and_appended_to(tmp_path, ca
     assert mode(path) == 0o600
     assert len(path.read_text("utf-8").splitlines()) == 2
     assert "0644" in capsys.readouterr().err
+
+
+def test_the_simulated_banks_state_file_is_private(tmp_path, clock):  # type: ignore[no-untyped-def]
+    from core.payments.simulator_store import FileBackedSimulator
+
+    path = tmp_path / "acquirer.db"
+    FileBackedSimulator(path, clock).make_next_payment_decline("insufficient_funds")
+    assert mode(path) == 0o600  # it keeps one-time passwords and card tokens
+    os.chmod(path, 0o644)
+    FileBackedSimulator(path, clock)
+    assert mode(path) == 0o600

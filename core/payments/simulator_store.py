@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.clock import Clock
+from core.files import private
 from core.timefmt import moscow_date
 from core.payments import gateway as g
 from core.payments.simulator import (
@@ -163,7 +164,9 @@ class FileBackedSimulator:
         self._clock = clock
         self._otp_sink = otp_sink
         self._thread_lock = threading.Lock()
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # The simulated bank keeps one-time passwords and card tokens: owner only.
+        if not private.create_empty(self._path):
+            private.narrow_and_warn(self._path)
 
     @property
     def path(self) -> Path:
