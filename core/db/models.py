@@ -505,6 +505,39 @@ class SavedCard(Base):
     removed_at: Mapped[Optional[datetime]]  # removed by the customer or an agent at their request
 
 
+class CardBinding(Base):
+    """One attempt to bind a card without paying («Способы оплаты»): the acquirer's card
+    check, a 1 ₽ hold behind a one-time password, released at once. Never the full number
+    or the CVV: the masked number, and the token only once the bank gave one."""
+
+    __tablename__ = "card_bindings"
+    __table_args__ = (Index("ix_card_bindings_customer", "customer_id", "created_at"),)
+
+    id: Mapped[intpk]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    # core.payments.card_binding.BindingStatus: started, awaiting_otp, confirming, bound, ...
+    status: Mapped[str] = mapped_column(String(20))
+    # Ours, random: the bank's idempotency key for the check (ids restart with a new database).
+    gateway_key: Mapped[str] = mapped_column(String(64), unique=True)
+    gateway_txn_id: Mapped[Optional[str]] = mapped_column(String(64))
+    gateway_token: Mapped[Optional[str]] = mapped_column(String(64))  # the card's, from the bank
+    brand: Mapped[str] = mapped_column(String(20))
+    masked_pan: Mapped[str] = mapped_column(String(19))  # first 6 and last 4: 411111******1111
+    exp_month: Mapped[int] = mapped_column(Integer)
+    exp_year: Mapped[int] = mapped_column(Integer)
+    otp_hash: Mapped[Optional[str]] = mapped_column(String(64))  # HMAC of the code, never the code
+    otp_created_at: Mapped[Optional[datetime]]
+    otp_expires_at: Mapped[Optional[datetime]]
+    otp_attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong entries so far
+    otp_used_at: Mapped[Optional[datetime]]
+    decline_code: Mapped[Optional[str]] = mapped_column(String(40))
+    decline_reason: Mapped[Optional[str]] = mapped_column(String(200))  # Russian, as shown
+    saved_card_id: Mapped[Optional[int]] = mapped_column(ForeignKey("saved_cards.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[Optional[datetime]]  # bound, declined, expired or failed
+
+
 class Payment(Base):
     """One payment to a provider's personal account, through the acquiring gateway."""
 
