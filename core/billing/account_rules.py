@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from core.errors import DomainError, ValidationError
+from core.text import CONTROL_PROBLEM, has_control_characters, refuse_control_characters
 from core.timefmt import format_until
 
 try:  # the regex parser moved in Python 3.11; used only to build an example number
@@ -123,7 +124,7 @@ def normalize_account_number(raw: str, pattern: str, hint: str) -> str:
     pattern whole (letters are tried upper-cased too: «лс123» is «ЛС123»).
     """
     label = "Лицевой счёт"
-    value = str(raw or "").strip()
+    value = refuse_control_characters(raw, label, "number").strip()
     if not value:
         raise ValidationError(label, f"обязательное поле; {account_rule(pattern, hint)}",
                               field="number")
@@ -215,7 +216,7 @@ def _from_set(items, digit) -> str:  # type: ignore[no-untyped-def]
 
 def validate_account_pattern(raw: str) -> str:
     label = "Правило номера счёта"
-    value = str(raw or "").strip()
+    value = refuse_control_characters(raw, label, "account_pattern").strip()
     if not value:
         raise ValidationError(label, r"обязательное поле, например \d{10}", field="account_pattern")
     if len(value) > 100:
@@ -232,7 +233,8 @@ def validate_account_pattern(raw: str) -> str:
 
 
 def clean_account_hint(raw: str) -> str:
-    value = " ".join(str(raw or "").split())
+    value = " ".join(refuse_control_characters(raw, "Подсказка к номеру счёта",
+                                               "account_hint").split())
     if not value:
         raise ValidationError("Подсказка к номеру счёта", "обязательное поле, например «10 цифр»",
                               field="account_hint")
@@ -247,7 +249,7 @@ def clean_account_hint(raw: str) -> str:
 def clean_binding_name(raw: str) -> str:
     """The customer's own name for an account, e.g. the flat's address."""
     label = "Название счёта"
-    value = " ".join(str(raw or "").split())
+    value = " ".join(refuse_control_characters(raw, label, "name").split())
     if not value:
         raise ValidationError(label, "обязательное поле, например «Квартира на Ленина, 5»",
                               field="name")
@@ -272,6 +274,8 @@ def mask_payer(full_name: str) -> str:
 
 def clean_payer_name(raw: str) -> str:
     """A payer's full name from a register row (it is masked before it is stored)."""
+    if has_control_characters(raw):
+        raise ValueError(CONTROL_PROBLEM)
     value = " ".join(str(raw or "").split())
     if not value:
         raise ValueError("обязательное поле")
@@ -283,6 +287,8 @@ def clean_payer_name(raw: str) -> str:
 
 
 def clean_register_address(raw: str) -> str:
+    if has_control_characters(raw):
+        raise ValueError(CONTROL_PROBLEM)
     value = " ".join(str(raw or "").split())
     if not value:
         raise ValueError("обязательное поле")
@@ -317,7 +323,7 @@ def validate_inn(raw: str) -> str:
 
 
 def clean_provider_name(raw: str) -> str:
-    value = " ".join(str(raw or "").split())
+    value = " ".join(refuse_control_characters(raw, "Название поставщика", "name").split())
     if not value:
         raise ValidationError("Название поставщика", "обязательное поле", field="name")
     if len(value) > 200:
@@ -330,7 +336,7 @@ def normalize_contact_phone(raw: str) -> str:
     import phonenumbers
 
     label = "Телефон поставщика"
-    value = str(raw or "").strip()
+    value = refuse_control_characters(raw, label, "contact_phone").strip()
     if not value:
         raise ValidationError(label, "обязательное поле", field="contact_phone")
     if len(value) > 40:

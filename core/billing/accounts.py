@@ -24,6 +24,7 @@ from core.billing.account_rules import (MAX_ACCOUNTS_PER_CABINET, OWNERSHIP_LOCK
                                         ProviderNotInvoicing, TooManyAccounts, clean_binding_name,
                                         normalize_account_number)
 from core.errors import NotFound, ValidationError
+from core.text import refuse_control_characters
 from core.money import Money, MoneyFormatError
 from core.staff import audit, permissions
 from core.billing import providers
@@ -133,7 +134,7 @@ def _prove_ownership(uow, customer_id: int, account: ProviderAccount,  # type: i
                       .order_by(Invoice.period.desc()).limit(1))
     if latest is None:
         raise OwnershipProofUnavailable()
-    text = (answer or "").strip()
+    text = refuse_control_characters(answer, PROOF_LABEL, "last_invoice_total").strip()
     if not text:
         raise ValidationError(PROOF_LABEL, "обязательное поле: поставщик просит подтвердить, "
                               "что счёт ваш; введите сумму последнего счёта из квитанции",

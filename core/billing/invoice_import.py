@@ -31,6 +31,7 @@ from core.db.models import Invoice, InvoiceLine, Provider, ProviderAccount, Regi
 from core.billing import invoice_rules as rules
 from core.billing.account_rules import normalize_account_number
 from core.errors import NotFound, ValidationError
+from core.text import CONTROL_PROBLEM, has_control_characters
 from core.files.readers import RowProblem, SourceTable, parse_decimal, read_columns
 from core.money import Money, MoneyFormatError, parse_rubles
 from core.staff import audit, permissions
@@ -548,6 +549,8 @@ def _check_row(number: int, values: dict[str, str], parser: _CellParser,
 
 
 def _text(text: str, limit: int) -> str:
+    if has_control_characters(text):
+        raise rules.CellError(CONTROL_PROBLEM)
     value = " ".join(text.split())
     if len(value) > limit:
         raise rules.CellError(f"не длиннее {limit} символов")

@@ -30,6 +30,7 @@ from core.security.errors import (ActivationLocked, AttemptsExceeded, CodeAlread
                                   CodeInvalid)
 from core.timefmt import format_until
 from core.errors import ValidationError
+from core.text import refuse_control_characters
 from core.staff import audit
 from core.notifications import subscriptions
 from core.customers.sessions import signed_in_customer
@@ -210,7 +211,7 @@ def _start_session(session: Session, customer_id: int, now: datetime) -> str:
 
 def _login_key(login: str) -> tuple[str, str | None, str | None]:
     """(throttle key, phone, email) for what the customer typed."""
-    raw = (login or "").strip()
+    raw = refuse_control_characters(login, "Логин", "login").strip()
     if "@" in raw:
         return raw.lower()[:254], None, raw.lower()
     phone = try_normalize_phone(raw)

@@ -21,6 +21,7 @@ from core.customers.rules import (CabinetStatus, clean_reason, format_phone, nor
                                   try_normalize_phone)
 from core.customers.errors import AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked
 from core.errors import ValidationError
+from core.text import refuse_control_characters
 from core.paging import COUNT_CAP, Page, PageRequest, capped_count
 from core.files import exports
 from core.staff import audit, permissions
@@ -159,7 +160,7 @@ def _status(c: Customer, is_blocked: bool) -> CabinetStatus:
 
 
 def _clean_query(query: str) -> str:
-    text = " ".join((query or "").split())
+    text = " ".join(refuse_control_characters(query, "Поиск", "query").split())
     if len(text) > SEARCH_MAX_LENGTH:
         raise ValidationError("Поиск", f"не длиннее {SEARCH_MAX_LENGTH} символов", field="query")
     if len(text) < 2:
@@ -379,7 +380,8 @@ def unblock(app: App, actor: StaffActor, customer_id: int, comment: str | None =
     """Unblock after this agent verified the caller's code word (the check is used up)."""
     require_role(actor, ACTORS, "разблокировка")
     now = app.now()
-    note = " ".join((comment or "").split())[:500] or None
+    typed = refuse_control_characters(comment, "Комментарий", "comment")
+    note = " ".join(typed.split())[:500] or None
     with app.uow() as uow:
         s = uow.session
         customer, block = _blocked_customer(s, customer_id)
@@ -467,7 +469,8 @@ def clear_code_word_lock(app: App, actor: StaffActor, customer_id: int, reason: 
 
 def add_note(app: App, actor: StaffActor, customer_id: int, text: str) -> None:
     require_role(actor, VIEWERS, "заметки о клиенте")
-    body = (text or "").strip()
+    # A note keeps its lines: tab and line breaks pass, the rest of the controls do not.
+    body = refuse_control_characters(text, "Заметка", "note").strip()
     if not body:
         raise ValidationError("Заметка", "обязательное поле", field="note")
     if len(body) > 2000:

@@ -17,6 +17,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from core.errors import ValidationError
+from core.text import refuse_control_characters
 
 MAX_INPUT = 500  # anything longer than this is refused before any parsing
 PHONE_HINT = "введите мобильный номер в формате +7 9XX XXX-XX-XX"
@@ -46,7 +47,7 @@ def _too_long(label: str, value: str, limit: int, field: str) -> None:
 def normalize_phone(raw: str) -> str:
     """Any common way of writing a Russian mobile -> ``+7XXXXXXXXXX``."""
     label = "Телефон"
-    value = (raw or "").strip()
+    value = refuse_control_characters(raw, label, "phone").strip()
     if not value:
         raise ValidationError(label, "обязательное поле; " + PHONE_HINT, field="phone")
     _too_long(label, value, 40, "phone")
@@ -78,7 +79,7 @@ def format_phone(phone: str) -> str:
 
 def normalize_email(raw: str) -> str:
     label = "E-mail"
-    value = (raw or "").strip()
+    value = refuse_control_characters(raw, label, "email").strip()
     if not value:
         raise ValidationError(label, "обязательное поле", field="email")
     _too_long(label, value, 254, "email")
@@ -102,7 +103,7 @@ def common_passwords() -> frozenset[str]:
 def validate_password(raw: str, *, min_length: int, max_length: int = 128,
                       label: str = "Пароль", field: str = "password") -> str:
     """The seed's rule: Latin letters and digits only, at least ``min_length`` of them."""
-    value = raw or ""
+    value = refuse_control_characters(raw, label, field)
     if not value:
         raise ValidationError(label, "обязательное поле", field=field)
     if len(value) > max_length:
@@ -121,7 +122,7 @@ def validate_password(raw: str, *, min_length: int, max_length: int = 128,
 def normalize_code_word(raw: str, *, label: str = "Кодовое слово") -> str:
     """Callers say their code word aloud and agents type it: compare it the way people
     mean it (case, ё/е, extra spaces do not matter)."""
-    value = unicodedata.normalize("NFC", (raw or "")).strip()
+    value = unicodedata.normalize("NFC", refuse_control_characters(raw, label, "code_word")).strip()
     if not value:
         raise ValidationError(label, "обязательное поле", field="code_word")
     _too_long(label, value, 64, "code_word")
@@ -131,7 +132,7 @@ def normalize_code_word(raw: str, *, label: str = "Кодовое слово") -
 
 
 def clean_name_part(raw: str | None, label: str, field: str) -> str | None:
-    value = (raw or "").strip()
+    value = refuse_control_characters(raw, label, field).strip()
     if not value:
         return None
     _too_long(label, value, 100, field)
@@ -141,7 +142,7 @@ def clean_name_part(raw: str | None, label: str, field: str) -> str | None:
 
 
 def clean_address(raw: str | None) -> str | None:
-    value = " ".join((raw or "").split())
+    value = " ".join(refuse_control_characters(raw, "Адрес", "address").split())
     if not value:
         return None
     _too_long("Адрес", value, 300, "address")
@@ -163,7 +164,7 @@ def clean_birth_date(value: date | None, today: date) -> date | None:
 
 
 def clean_reason(raw: str | None, label: str = "Причина", *, limit: int = 500) -> str:
-    value = " ".join((raw or "").split())
+    value = " ".join(refuse_control_characters(raw, label, "reason").split())
     if not value:
         raise ValidationError(label, "обязательное поле", field="reason")
     _too_long(label, value, limit, "reason")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from core.errors import ValidationError
+from core.text import refuse_control_characters
 
 FILE_NAME_MAX = 255
 
@@ -13,7 +14,8 @@ def clean_file_name(file_name: str | None, *, fallback: str | None = None) -> st
     """The name without its folders (Windows or POSIX), blanks collapsed, at most
     ``FILE_NAME_MAX`` characters. An empty name becomes ``fallback``, or is refused
     («Файл: не указано имя файла») when there is none."""
-    name = " ".join(str(file_name or "").replace("\\", "/").rsplit("/", 1)[-1].split())
+    typed = refuse_control_characters(file_name, "Файл", "file")
+    name = " ".join(typed.replace("\\", "/").rsplit("/", 1)[-1].split())
     if not name:
         if fallback is None:
             raise ValidationError("Файл", "не указано имя файла", field="file")

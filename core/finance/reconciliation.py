@@ -47,6 +47,7 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment, ReconciliationItem, ReconciliationRun, Refund, StaffUser
 from core.errors import DomainError, NotFound, ValidationError
+from core.text import refuse_control_characters
 from core.finance import matching
 from core.finance.bank_registry import BankRegistry, read_registry
 from core.files.readers import RowProblem
@@ -524,7 +525,7 @@ def run_detail(app: App, actor: StaffActor, run_id: int, klass: str,
 # --- decisions -------------------------------------------------------------------
 
 def _text(value: str | None, label: str, field: str, why: str) -> str:
-    text = " ".join((value or "").split())
+    text = " ".join(refuse_control_characters(value, label, field).split())
     if not text:
         raise ValidationError(label, why, field=field)
     if len(text) > COMMENT_MAX:

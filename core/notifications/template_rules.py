@@ -18,6 +18,7 @@ from datetime import date
 from string import Formatter
 
 from core.errors import ValidationError
+from core.text import refuse_control_characters
 
 EMAIL, SMS = "email", "sms"
 
@@ -173,14 +174,14 @@ def validate_template(topic: str, channel: str, subject: str | None, body: str) 
     """The cleaned template, or a ValidationError naming the field in Russian."""
     topic, channel = check_topic(topic), check_channel(channel)
     allowed = PLACEHOLDERS[topic]
-    text = (body or "").replace("\r\n", "\n").strip()
+    text = refuse_control_characters(body, "Текст шаблона", "body").replace("\r\n", "\n").strip()
     if not text:
         raise ValidationError("Текст шаблона", "обязательное поле", field="body")
     if len(text) > BODY_MAX_LENGTH:
         raise ValidationError("Текст шаблона", f"не длиннее {BODY_MAX_LENGTH} символов",
                               field="body")
     _placeholders(text, "Текст шаблона", "body", allowed)
-    raw_subject = (subject or "").strip()
+    raw_subject = refuse_control_characters(subject, "Тема письма", "subject").strip()
     title = " ".join(raw_subject.split())
     if channel == SMS:
         if title:

@@ -13,10 +13,12 @@ from datetime import date
 from enum import StrEnum
 
 from core.errors import ValidationError
+from core.text import refuse_control_characters
 
 NUMBER_LABEL = "Номер карты"
 EXPIRY_LABEL = "Срок действия карты"
 CVV_LABEL = "CVV"
+HOLDER_LABEL = "Владелец карты"
 MIN_DIGITS, MAX_DIGITS = 13, 19
 MAX_YEARS_AHEAD = 20  # issuers print at most ~10 years; more is a typo
 
@@ -121,6 +123,7 @@ class CardInput:
         validate_number(self.number)
         validate_expiry(self.exp_month, self.exp_year, today)
         validate_cvv(self.cvv)
+        refuse_control_characters(self.holder, HOLDER_LABEL, "holder")
         return self
 
 

@@ -23,6 +23,7 @@ from core.actors import StaffActor, require_role
 from core.app import App
 from core.db.models import Payment, Refund
 from core.errors import NotFound, ValidationError
+from core.text import refuse_control_characters
 from core.money import Money
 from core.payments import gateway as g, state
 from core.finance import ledger
@@ -92,7 +93,7 @@ def refundable(s: Session, payment: Payment, *, but: int | None = None) -> int:
 def refund(app: App, actor: StaffActor, payment_id: int, amount_text: str,
            reason: str) -> RefundResult:
     require_role(actor, REFUNDERS, "Возврат платежа")
-    why = " ".join((reason or "").split())
+    why = " ".join(refuse_control_characters(reason, REASON_LABEL, "reason").split())
     if not why:
         raise ValidationError(REASON_LABEL, "укажите, почему возвращаются деньги", field="reason")
     if len(why) > 500:
@@ -181,7 +182,7 @@ def approve(app: App, actor: StaffActor, refund_id: int) -> RefundResult:
 def reject(app: App, actor: StaffActor, refund_id: int, comment: str) -> None:
     """The second finance user refuses a refund above the threshold (a comment is due)."""
     require_role(actor, REFUNDERS, "Отклонение возврата")
-    why = " ".join((comment or "").split())
+    why = " ".join(refuse_control_characters(comment, "Комментарий", "comment").split())
     if not why:
         raise ValidationError("Комментарий", "укажите, почему возврат отклонён",
                               field="comment")

@@ -25,6 +25,7 @@ from core.security.errors import LoginLocked
 from core.customers.rules import normalize_email
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.errors import NotFound, ValidationError
+from core.text import refuse_control_characters
 from core.staff import audit, client_binding, permissions
 from core.staff.errors import StaffLoginTaken
 from core.timefmt import format_datetime_msk
@@ -80,7 +81,7 @@ class StaffInfo:
 
 
 def validate_staff_password(password: str, label: str = "Пароль") -> str:
-    value = password or ""
+    value = refuse_control_characters(password, label, "password")
     if len(value) < STAFF_PASSWORD_MIN:
         raise ValidationError(label, f"не короче {STAFF_PASSWORD_MIN} символов", field="password")
     if len(value.encode()) > STAFF_PASSWORD_MAX_BYTES:
@@ -93,7 +94,7 @@ def validate_staff_password(password: str, label: str = "Пароль") -> str:
 
 
 def _clean_login(raw: str) -> str:
-    login = (raw or "").strip().lower()
+    login = refuse_control_characters(raw, "Логин", "login").strip().lower()
     if not _LOGIN_RE.fullmatch(login):
         raise ValidationError("Логин", "3–50 символов: латинские буквы, цифры, точка, дефис, "
                               "подчёркивание; начинается с буквы или цифры", field="login")
@@ -114,7 +115,7 @@ def add_staff(app: App, actor: StaffActor | None, *, login: str, name: str, emai
     if actor is not None:
         require_role(actor, permissions.ADMINS, "управление сотрудниками")
     clean = _clean_login(login)
-    full_name = " ".join((name or "").split())
+    full_name = " ".join(refuse_control_characters(name, "ФИО", "name").split())
     if not full_name or len(full_name) > 150:
         raise ValidationError("ФИО", "обязательное поле, не длиннее 150 символов", field="name")
     mail = normalize_email(email)
@@ -190,7 +191,7 @@ def login(app: App, login_name: str, password: str,
     only when they come from many addresses. Behind a reverse proxy the address is the
     proxy's unless it is passed on (README, «Staff login lockouts»).
     """
-    key = (login_name or "").strip().lower()[:100]
+    key = refuse_control_characters(login_name, "Логин", "login").strip().lower()[:100]
     address = throttle.address_key(client_address)
     now = app.now()
     with app.uow(write=False) as uow:
@@ -399,7 +400,8 @@ def set_active(app: App, actor: StaffActor | None, staff_id: int, active: bool) 
 def find_staff_id(app: App, login_name: str) -> int:
     with app.uow(write=False) as uow:
         staff_id = uow.session.scalar(select(StaffUser.id)
-                                      .where(StaffUser.login == (login_name or "").lower()))
+                                      .where(StaffUser.login == refuse_control_characters(
+                                          login_name, "Логин", "login").lower()))
     if staff_id is None:
         raise NotFound("Сотрудник с таким логином не найден")
     return staff_id
