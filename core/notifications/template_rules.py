@@ -98,6 +98,17 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], Template] = {(t.topic, t.channel): t fo
     Template("news", SMS, None, "{text}"),
 )}
 
+# The result e-mail of a payment made without logging in («Произвольный платёж»): its payer
+# may have no cabinet at all, so it points at the receipt it carries, not at «личный кабинет».
+# Not editable: the administrators' «Результат платежа» is written for cabinets.
+GUEST_PAYMENT_RESULT = Template(
+    "payment_result", EMAIL, "Платёж № {payment_id}: {status}",
+    "Здравствуйте!\n\nПлатёж № {payment_id} на сумму {amount} в пользу {provider} "
+    "по лицевому счёту {account}: {status}.\n\nКассовый чек — ниже в этом письме; "
+    "сохраните письмо, оно подтверждает оплату.\n\nЭто письмо отправлено автоматически, "
+    "отвечать на него не нужно. Вы получили его, потому что указали этот адрес для чека "
+    "при оплате.")
+
 
 def check_topic(topic: str) -> str:
     if topic not in TOPICS:

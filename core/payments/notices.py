@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.notifications.channels import Channel, MessageStatus
 from core.db.models import Customer, OutboxMessage, Payment, Provider, Subscription
 from core.customers.rules import format_phone
-from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS
+from core.notifications.template_rules import DEFAULT_SUBSCRIPTIONS, GUEST_PAYMENT_RESULT, render
 from core.money import Money
 from core.notifications import templates
 from core.customers.lifecycle import open_block
@@ -113,7 +113,8 @@ def result_recipients(session: Session, payment: Payment, *,
 def queue_result(session: Session, payment: Payment, now: datetime, *,
                  status_text: str, receipt_text: str | None = None,
                  blocked: bool | None = None) -> list[str]:
-    """Queue «Результат платежа» per subscription; the e-mail carries the receipt.
+    """Queue «Результат платежа» per subscription; the e-mail carries the receipt (a payer
+    without a cabinet gets the guest wording: no «личный кабинет» to send them to).
     Returns the addresses it went to (the receipt's «Чек отправлен»)."""
     provider = session.get(Provider, payment.provider_id)
     values = {"provider": provider.name if provider else "", "account": payment.account_number,
@@ -121,7 +122,10 @@ def queue_result(session: Session, payment: Payment, now: datetime, *,
               "payment_id": payment.id}
     sent: list[str] = []
     for channel, recipient in result_recipients(session, payment, blocked=blocked):
-        subject, body = templates.render(session, RESULT_TOPIC, channel.value, values)
+        if payment.customer_id is None:
+            subject, body = render(GUEST_PAYMENT_RESULT, values)
+        else:
+            subject, body = templates.render(session, RESULT_TOPIC, channel.value, values)
         if channel is Channel.EMAIL and receipt_text:
             body = f"{body}\n\n{receipt_text}"
         _enqueue(session, now=now, customer_id=payment.customer_id, channel=channel,

@@ -14,9 +14,10 @@ from core.actors import PermissionDenied, StaffRole
 from core.errors import ValidationError
 from core.finance import ledger
 from core.payments.machine import PaymentStatus
-from core.payments import receipts, refunds, state
+from core.payments import flow, receipts, refunds, state
 from tests.factories.customers import make_staff
-from tests.factories.payment_flow import DECLINED_CARD, TIMEOUT_CHARGED_CARD, pay_invoice, payer
+from tests.factories.payment_flow import (DECLINED_CARD, TIMEOUT_CHARGED_CARD, card, last_otp,
+                                          new_key, pay_invoice, payer)
 from tests.factories.dbstate import snapshot
 
 
@@ -126,6 +127,37 @@ def test_success_fiscalises_the_receipt_and_sends_it(app) -> None:
     assert receipt.sent_to == mails[0].recipient
     assert f"Платёж № {view.id}" in (mails[0].subject or "")
     assert receipt.fiscal_drive_number in mails[0].body and "411111******1111" in mails[0].body
+
+
+def _result_mail(app, payment_id: int) -> OutboxMessage:
+    with app.uow(write=False) as uow:
+        return uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.topic == "payment_result",
+            OutboxMessage.body.contains(f"Платёж № {payment_id} "))).one()
+
+
+def test_the_result_mail_of_a_cabinet_points_to_the_cabinet(app) -> None:
+    view = pay_invoice(app, payer(app))
+    body = _result_mail(app, view.id).body
+    assert "в личном кабинете, в разделе «История операций»" in body
+    assert "411111******1111" in body  # the receipt itself is in the mail too
+
+
+def test_the_result_mail_of_a_payer_without_a_cabinet_carries_the_receipt_not_the_cabinet(
+        app) -> None:
+    p = payer(app)
+    key = new_key()
+    view = flow.start_account_payment(
+        app, provider_id=p.provider_id, account_number=p.account_number, idempotency_key=key,
+        amount_text="250,50", receipt_email="guest@example.ru")
+    view = flow.pay_with_new_card(app, view.id, card(), key=key)
+    view = flow.confirm_payment(app, view.id, last_otp(app, view.id), key=key)
+    mail = _result_mail(app, view.id)
+    assert (mail.recipient, mail.subject) == ("guest@example.ru",
+                                              f"Платёж № {view.id}: успешно оплачен")
+    assert "кабинет" not in mail.body.lower()
+    assert "Кассовый чек — ниже в этом письме" in mail.body
+    assert "411111******1111" in mail.body and "250,50" in mail.body
 
 
 def test_receipt_pdf_and_html_for_staff(app) -> None:
