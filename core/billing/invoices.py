@@ -197,7 +197,7 @@ def invoices_to_pay(app: App, token: str) -> list[InvoiceRow]:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = signed_in_customer(s, token, now)
+        customer = signed_in_customer(s, token, now, reading=True)
         bound = _bound_accounts(customer.id)
         latest = (select(Invoice.provider_account_id, func.max(Invoice.period).label("period"))
                   .join(bound, bound.c.provider_account_id == Invoice.provider_account_id)
@@ -220,7 +220,7 @@ def invoice_history(app: App, token: str) -> list[InvoiceRow]:
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = signed_in_customer(s, token, now)
+        customer = signed_in_customer(s, token, now, reading=True)
         rows = s.execute(_customer_query(customer.id)
                          .order_by(Invoice.period.desc(), Provider.name, Invoice.id)
                          .limit(HISTORY_LIMIT)).all()
@@ -242,7 +242,7 @@ def invoice_detail_for_customer(app: App, token: str, invoice_id: int) -> Invoic
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = signed_in_customer(s, token, now)
+        customer = signed_in_customer(s, token, now, reading=True)
         detail = _detail(s, customer_invoice_row(s, customer.id, invoice_id, _today(app)))
         uow.commit()
         return detail

@@ -86,6 +86,15 @@ class WrongPassword(CustomerError):
         super().__init__(f"{field_label}: неверный пароль", field="password")
 
 
+class ViewOnlySession(CustomerError):
+    """A staff member's «Смотреть как клиент» session tried to act."""
+
+    code = "view_only_session"
+
+    def __init__(self) -> None:
+        super().__init__("Просмотр кабинета сотрудником: действия в нём недоступны")
+
+
 class SessionInvalid(DomainError):
     code = "session_invalid"
 

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from core.customers.errors import CabinetBlocked, SessionExpired, SessionInvalid
+from core.customers.errors import (
+    CabinetBlocked, SessionExpired, SessionInvalid, ViewOnlySession,
+)
 from core.customers.lifecycle import open_block_exists
 from core.db.models import Customer, CustomerSession
 from core.security import codes
@@ -26,12 +28,18 @@ _SESSION_CUSTOMER = (select(CustomerSession, Customer, open_block_exists(Custome
                      .where(CustomerSession.token_hash == bindparam("token_hash")))
 
 
-def signed_in_customer(session: Session, token: str, now: datetime) -> Customer:
+def signed_in_customer(session: Session, token: str, now: datetime, *,
+                       reading: bool = False) -> Customer:
     """The customer of a live cabinet session, its last activity moved to ``now``.
 
     Raises ``SessionInvalid`` for an unknown or ended session, ``SessionExpired`` after
     ``SESSION_IDLE`` without activity (nothing is written then: ending it is the caller's
     decision), ``CabinetBlocked`` for a blocked cabinet.
+
+    A staff member's «Смотреть как клиент» session (``viewer_staff_id``) passes only for
+    ``reading`` use cases, also on a blocked cabinet (the agent sees what is in it); any
+    other use case raises ``ViewOnlySession``. So acting is refused by default: a use
+    case says it only reads.
     """
     found = session.execute(_SESSION_CUSTOMER,
                             {"token_hash": codes.token_digest(token or "")}).first()
@@ -40,7 +48,10 @@ def signed_in_customer(session: Session, token: str, now: datetime) -> Customer:
     row, customer, blocked = found
     if now - row.last_seen_at > SESSION_IDLE:
         raise SessionExpired(row.id)
-    if blocked:
+    if row.viewer_staff_id is not None:
+        if not reading:
+            raise ViewOnlySession()
+    elif blocked:
         raise CabinetBlocked()
     # Flushed with the caller's own writes (a read-only unit of work writes nothing):
     # an UPDATE issued here would take the session row's lock, or on SQLite turn a

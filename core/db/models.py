@@ -136,6 +136,8 @@ class CustomerSession(Base):
     id: Mapped[intpk]
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token
+    # «Смотреть как клиент»: the staff member looking; such a session reads, never acts.
+    viewer_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]

@@ -142,7 +142,7 @@ def _write(session: Session, customer_id: int, topic: str, channel: str, enabled
 
 def get_subscriptions(app: App, token: str) -> SubscriptionMatrix:
     with app.uow() as uow:
-        customer = sessions.signed_in_customer(uow.session, token, app.now())
+        customer = sessions.signed_in_customer(uow.session, token, app.now(), reading=True)
         matrix = _matrix(uow.session, customer.id)
         uow.commit()  # the session's last_seen_at
         return matrix

@@ -119,7 +119,7 @@ def quote_invoice(app: App, token: str, invoice_id: int) -> PaymentQuote:
     """«ОПЛАТИТЬ» on an invoice: its breakdown, what is left to pay, commission, total."""
     with app.uow() as uow:
         s = uow.session
-        customer = signed_in_customer(s, token, app.now())
+        customer = signed_in_customer(s, token, app.now(), reading=True)
         invoice, number = customer_invoice(s, customer.id, invoice_id, moscow_date(app.now()))
         quote = invoice_quote(s, invoice, provider(s, invoice_quote_provider(s, invoice)),
                               number)

@@ -523,7 +523,7 @@ def operations_history(app: App, token: str, date_from: date | None = None,
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        customer = signed_in_customer(s, token, now)
+        customer = signed_in_customer(s, token, now, reading=True)
         rows = s.execute(
             select(Payment.id, Payment.created_at, Payment.status, Provider.name,
                    Payment.account_number, Payment.amount, Payment.commission,

@@ -78,6 +78,15 @@ def _active(session: Session, customer_id: int) -> list[SavedCard]:
                                 .order_by(SavedCard.created_at.desc(), SavedCard.id.desc())))
 
 
+def active_cards(session: Session, customer_id: int) -> list[SavedCard]:
+    """The cabinet's cards not removed, newest first (inside the caller's transaction)."""
+    return _active(session, customer_id)
+
+
+def card_view(card: SavedCard, now: datetime) -> CardView:
+    return _view(card, now)
+
+
 def _ensure_default(session: Session, customer_id: int) -> None:
     """Exactly one active card is default when there are any: keep the current one,
     else the newest card takes it."""
@@ -144,7 +153,7 @@ def list_cards(app: App, token: str) -> list[CardView]:
     """«Привязанные карты»: the default one first, then the newest."""
     now = app.now()
     with app.uow() as uow:
-        customer = signed_in_customer(uow.session, token, now)
+        customer = signed_in_customer(uow.session, token, now, reading=True)
         cards = sorted(_active(uow.session, customer.id), key=lambda c: not c.is_default)
         views = [_view(c, now) for c in cards]
         uow.commit()

@@ -1,0 +1,108 @@
+"""«Смотреть как клиент»: an agent's or an administrator's read-only session of a
+customer's cabinet. The cabinet's reading use cases serve it as they serve the customer;
+every acting one refuses it and changes nothing; each opening is journaled."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from core.actors import PermissionDenied, StaffRole
+from core.app import App
+from core.billing import invoices
+from core.customers import cabinet, cabinet_view, contact_center
+from core.customers.errors import ViewOnlySession
+from core.customers.rules import PersonalData
+from core.db.models import AuditEntry
+from core.notifications import subscriptions
+from core.payments import flow, quotes, read_models, saved_cards
+from tests.factories.customers import make_staff
+from tests.factories.dbstate import snapshot
+from tests.factories.payment_flow import card, new_key, pay_invoice, payer
+
+ACTING: dict[str, Callable[[App, str, int], object]] = {
+    "mark paid": lambda app, t, invoice_id: invoices.mark_paid(app, t, invoice_id),
+    "pay": lambda app, t, invoice_id: flow.start_invoice_payment(app, t, invoice_id, new_key()),
+    "profile": lambda app, t, _: cabinet.update_profile(app, t, PersonalData(surname="Подменов")),
+    "subscription": lambda app, t, _: subscriptions.set_subscription(
+        app, t, "news", "email", True),
+    "remove a card": lambda app, t, _: saved_cards.remove_card(
+        app, t, saved_cards.list_cards(app, t)[0].id),
+    "self-block": lambda app, t, _: cabinet.block_own_cabinet(app, t, "не нужен"),
+}
+
+
+@pytest.fixture
+def customer(app):  # type: ignore[no-untyped-def]
+    """A cabinet with a paid invoice, a saved card, and an invoice still to pay."""
+    from datetime import date
+
+    from tests.factories.billing import make_invoice
+
+    p = payer(app)
+    pay_invoice(app, p, save=True)
+    open_invoice = make_invoice(app, p.account_id, date(2026, 11, 1), 90_000)
+    return p, open_invoice
+
+
+def test_the_view_reads_what_the_customer_reads(app, customer):
+    p, open_invoice = customer
+    agent = make_staff(app, StaffRole.AGENT)
+    token = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    assert [i.id for i in invoices.invoices_to_pay(app, token)] == \
+        [i.id for i in invoices.invoices_to_pay(app, p.token)] == [open_invoice]
+    assert invoices.invoice_detail_for_customer(app, token, open_invoice).invoice.id == open_invoice
+    assert len(invoices.invoice_history(app, token)) == 2
+    assert quotes.quote_invoice(app, token, open_invoice) == quotes.quote_invoice(
+        app, p.token, open_invoice)
+    assert [c.masked_pan for c in saved_cards.list_cards(app, token)] == ["411111******1111"]
+    assert subscriptions.get_subscriptions(app, token) == subscriptions.get_subscriptions(
+        app, p.token)
+    assert len(read_models.operations_history(app, token)) == 1
+    with app.uow(write=False) as uow:
+        journal = uow.session.execute(select(AuditEntry.staff_id, AuditEntry.customer_id).where(
+            AuditEntry.action == "customer.cabinet_view")).all()
+    assert journal == [(agent.staff_id, p.customer_id)]
+
+
+@pytest.mark.parametrize("action", list(ACTING))
+def test_the_view_never_acts(app, customer, action):
+    p, open_invoice = customer
+    admin = make_staff(app, StaffRole.ADMIN)
+    token = cabinet_view.open_cabinet_view(app, admin, p.customer_id)
+    before = snapshot(app)
+    with pytest.raises(ViewOnlySession, match="действия в нём недоступны"):
+        ACTING[action](app, token, open_invoice)
+    after = snapshot(app)
+    before.pop("customer_sessions"), after.pop("customer_sessions")  # its last activity
+    assert after == before
+
+
+def test_a_new_card_for_a_payment_is_refused_to_the_view_too(app, customer):
+    p, open_invoice = customer
+    agent = make_staff(app, StaffRole.AGENT)
+    payment = flow.start_invoice_payment(app, p.token, open_invoice, new_key())
+    token = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    with pytest.raises(ViewOnlySession):
+        flow.pay_with_new_card(app, payment.id, card(), token=token)
+
+
+def test_a_blocked_cabinet_is_still_shown_to_the_agent(app, customer):
+    p, _ = customer
+    agent = make_staff(app, StaffRole.AGENT)
+    contact_center.block(app, agent, p.customer_id, "Звонок о мошенничестве")
+    token = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    assert len(invoices.invoice_history(app, token)) == 2
+
+
+@pytest.mark.parametrize("role", [StaffRole.FINANCE, StaffRole.MANAGER])
+def test_only_agents_and_administrators_may_look(app, customer, role):
+    p, _ = customer
+    before = snapshot(app)
+    with pytest.raises(PermissionDenied):
+        cabinet_view.open_cabinet_view(app, make_staff(app, role), p.customer_id)
+    after = snapshot(app)
+    for table in ("staff_users", "audit_log"):  # the new staff member and its journal row
+        before.pop(table), after.pop(table)
+    assert after == before
