@@ -29,6 +29,8 @@ GROUND_EXCEPTIONS = {
     "core.worker": set(CONTEXTS),
     "core.jobs": set(CONTEXTS),
     "core.app": {"payments", "notifications", "customers"},
+    # The customer's facade: every customer use case, whichever context owns it.
+    "core.customer_api": {"customers", "billing", "payments", "notifications"},
     # The status enums live with their context's rules; the tables only store them.
     "core.db.models": {"notifications", "billing"},
 }
