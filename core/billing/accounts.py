@@ -232,7 +232,7 @@ def list_bindings(app: App, token: str) -> list[BindingInfo]:
     """«Лицевые счета» of the cabinet, in the order they were added."""
     now = app.now()
     with app.uow() as uow:
-        customer = signed_in_customer(uow.session, token, now)
+        customer = signed_in_customer(uow.session, token, now, reading=True)
         infos = _binding_infos(uow.session, customer.id, False)
         uow.commit()  # the session's last_seen_at
         return infos

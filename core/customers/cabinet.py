@@ -19,8 +19,9 @@ from core.config import USER_AGREEMENT_VERSION
 from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession, SpentCaptcha
 from core.actors import ActorKind
 from core.security import codes, throttle
-from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, normalize_code_word,
-                                  normalize_email, normalize_phone, search_name_of,
+from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, format_phone,
+                                  normalize_code_word, normalize_email, normalize_phone,
+                                  search_name_of,
                                   try_normalize_phone, validate_password)
 from core.customers import activation_limits
 from core.customers.errors import (AlreadyActivated, AlreadyBlocked, CabinetBlocked,
@@ -53,6 +54,18 @@ class Registration:
     captcha_token: str
     captcha_answer: str
     personal: PersonalData = PersonalData()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """«Личные данные» as the cabinet shows them."""
+
+    phone: str
+    email: str
+    personal: PersonalData
+    agreement_version: str
+    agreement_accepted_at: datetime
+    registered_at: datetime
 
 
 @dataclass(frozen=True)
@@ -258,7 +271,7 @@ def current_customer_id(app: App, token: str) -> int:
     now = app.now()
     with app.uow() as uow:
         try:
-            customer = signed_in_customer(uow.session, token, now)
+            customer = signed_in_customer(uow.session, token, now, reading=True)
         except SessionExpired as expired:
             row = uow.session.get(CustomerSession, expired.session_id)
             assert row is not None
@@ -276,6 +289,21 @@ def logout(app: App, token: str) -> None:
         if row is not None and row.ended_at is None:
             row.ended_at, row.end_reason = app.now(), "logout"
             uow.commit()
+
+
+def profile(app: App, token: str) -> Profile:
+    """The cabinet's own data, for «Личные данные» (also in «Смотреть как клиент»)."""
+    with app.uow() as uow:
+        c = signed_in_customer(uow.session, token, app.now(), reading=True)
+        found = Profile(
+            phone=format_phone(c.phone), email=c.email,
+            personal=PersonalData(surname=c.surname, first_name=c.first_name,
+                                  patronymic=c.patronymic, birth_date=c.birth_date,
+                                  address=c.address),
+            agreement_version=c.agreement_version, agreement_accepted_at=c.agreement_accepted_at,
+            registered_at=c.registered_at)
+        uow.commit()  # the session's last activity
+        return found
 
 
 def update_profile(app: App, token: str, data: PersonalData) -> None:

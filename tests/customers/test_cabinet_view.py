@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.actors import PermissionDenied, StaffRole
 from core.app import App
-from core.billing import invoices
+from core.billing import accounts, invoices
 from core.customers import cabinet, cabinet_view, contact_center
 from core.customers.errors import ViewOnlySession
 from core.customers.rules import PersonalData
@@ -60,6 +60,10 @@ def test_the_view_reads_what_the_customer_reads(app, customer):
     assert subscriptions.get_subscriptions(app, token) == subscriptions.get_subscriptions(
         app, p.token)
     assert len(read_models.operations_history(app, token)) == 1
+    assert cabinet.current_customer_id(app, token) == p.customer_id  # every page's check
+    assert cabinet.profile(app, token) == cabinet.profile(app, p.token)
+    assert [b.id for b in accounts.list_bindings(app, token)] == [
+        b.id for b in accounts.list_bindings(app, p.token)]
     with app.uow(write=False) as uow:
         journal = uow.session.execute(select(AuditEntry.staff_id, AuditEntry.customer_id).where(
             AuditEntry.action == "customer.cabinet_view")).all()

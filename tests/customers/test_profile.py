@@ -119,3 +119,19 @@ def test_changed_code_word_is_accepted_and_the_old_one_refused(app):
     assert new.correct
     old = contact_center.verify_code_word(app, agent, login.customer_id, CODE_WORD)
     assert (old.correct, old.attempts_left) == (False, 2)
+
+
+def test_the_cabinet_reads_back_its_own_data(app, clock):
+    login = register_and_activate(app, phone="+7 916 000-11-22", email="Lena@Example.ru")
+    cabinet.update_profile(app, login.session_token, PersonalData(
+        surname="Соколова", first_name="Елена", birth_date=date(1990, 5, 17),
+        address="г. Тверь, ул. Советская, 5"))
+    shown = cabinet.profile(app, login.session_token)
+    assert (shown.phone, shown.email) == ("+7 916 000-11-22", "lena@example.ru")
+    assert shown.personal == PersonalData(surname="Соколова", first_name="Елена",
+                                          birth_date=date(1990, 5, 17),
+                                          address="г. Тверь, ул. Советская, 5")
+    assert shown.agreement_version and shown.agreement_accepted_at == shown.registered_at
+    cabinet.logout(app, login.session_token)
+    with pytest.raises(SessionInvalid):
+        cabinet.profile(app, login.session_token)
