@@ -243,7 +243,8 @@ def queue_new_invoice_messages(session: Session, invoice_ids: list[int], now: da
 OUTBOX_VIEWERS = permissions.PERSONAL_DATA_READERS
 OUTBOX_ACTORS = permissions.CABINET_ACTORS
 TOPIC_LABELS: dict[str, str] = {"activation": "Код активации",
-                                 "payment_otp": "Код подтверждения платежа", **TOPICS}
+                                 "payment_otp": "Код подтверждения платежа",
+                                 "card_binding_otp": "Код привязки карты", **TOPICS}
 STATUS_LABELS: dict[MessageStatus, str] = {
     MessageStatus.QUEUED: "В очереди", MessageStatus.SENT: "Отправлено",
     MessageStatus.FAILED: "Не доставлено"}

@@ -13,6 +13,12 @@ Callers write the attempt (payment id, idempotency key, amount) to their own sto
 **before** calling the gateway, so that a crash or a time-out leaves a record that
 recovery can settle by asking ``status()``.
 
+Binding a card without a payment («Способы оплаты») is the acquirers' card check:
+``verify_card`` asks for a hold of ``VERIFY_AMOUNT_KOPECKS`` (1 ₽) behind the same
+3-D Secure one-time password, ``confirm`` with the right code places the hold (nothing
+is charged, nothing goes to the settlement registry) and ``reverse`` releases it; the
+card's token then pays like any other.
+
 The card number and CVV go out in the request in which they were entered; nothing
 here keeps them, and no ``repr``/``str`` shows them.
 """
@@ -38,6 +44,10 @@ UNKNOWN_TRANSACTION = "unknown_transaction"
 NOT_REFUNDABLE = "not_refundable"
 REFUND_EXCEEDS_AVAILABLE = "refund_exceeds_available"
 INVALID_AMOUNT = "invalid_amount"
+NOT_REVERSIBLE = "not_reversible"
+
+# The card check's hold: the smallest amount issuers authorise, released at once.
+VERIFY_AMOUNT_KOPECKS = 100
 
 DECLINE_MESSAGES: dict[str, str] = {
     ISSUER_DECLINED: "Отказ банка-эмитента",
@@ -52,6 +62,7 @@ DECLINE_MESSAGES: dict[str, str] = {
     NOT_REFUNDABLE: "Возврат возможен только по успешному платежу",
     REFUND_EXCEEDS_AVAILABLE: "Сумма возврата больше суммы, доступной к возврату",
     INVALID_AMOUNT: "Сумма должна быть больше нуля",
+    NOT_REVERSIBLE: "Отменить можно только удержание проверки карты",
 }
 
 
@@ -71,6 +82,7 @@ class ConfirmStatus(StrEnum):
     """Answer to ``confirm``."""
 
     SUCCEEDED = "succeeded"  # charged; rrn and auth_code are set
+    AUTHORIZED = "authorized"  # a card check's code was right: 1 ₽ held, never charged
     DECLINED = "declined"  # final refusal (issuer, OTP attempts used up, unknown txn)
     OTP_INVALID = "otp_invalid"  # wrong code; attempts_left more tries
     OTP_EXPIRED = "otp_expired"  # the code's lifetime passed; the transaction is declined
@@ -81,6 +93,8 @@ class TxnStatus(StrEnum):
 
     PENDING = "pending"  # waiting for the OTP; not charged yet
     SUCCEEDED = "succeeded"  # charged (refunds are reported in refunded_kopecks)
+    AUTHORIZED = "authorized"  # a card check's hold, waiting for ``reverse``; not charged
+    REVERSED = "reversed"  # a card check's hold released; nothing was charged
     DECLINED = "declined"  # finally not charged
     NOT_FOUND = "not_found"  # the gateway never received it
 
@@ -90,6 +104,13 @@ class RefundStatus(StrEnum):
 
     SUCCEEDED = "succeeded"  # money returned to the card
     DECLINED = "declined"  # refused (see decline_code); nothing returned
+
+
+class ReverseStatus(StrEnum):
+    """Answer to ``reverse``."""
+
+    REVERSED = "reversed"  # the hold is released (also when it already was)
+    DECLINED = "declined"  # nothing to release (see decline_code)
 
 
 class Operation(StrEnum):
@@ -130,6 +151,15 @@ class AuthorizeRequest:
     token: str | None
     cvv: str | None = field(repr=False)
     description: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class VerifyCardRequest:
+    """A card check for binding: ``binding_id`` is ours, like a payment's id."""
+
+    binding_id: str
+    card: CardInput
     idempotency_key: str
 
 
@@ -194,6 +224,15 @@ class RefundResponse:
 
 
 @dataclass(frozen=True)
+class ReverseResponse:
+    status: ReverseStatus
+    gateway_txn_id: str
+    amount_kopecks: int = 0  # the hold released
+    decline_code: str | None = None
+    decline_message_ru: str | None = None
+
+
+@dataclass(frozen=True)
 class SettlementLine:
     gateway_txn_id: str  # the payment's transaction, also for its refunds
     rrn: str
@@ -217,6 +256,18 @@ class AcquiringGateway(Protocol):
     def confirm(self, request: ConfirmRequest) -> ConfirmResponse:
         """Charge the card when the OTP is right. Repeating on a final transaction
         returns its final answer again and never charges twice."""
+        ...
+
+    def verify_card(self, request: VerifyCardRequest) -> AuthorizeResponse:
+        """A card check: like ``tokenize_and_authorize`` for ``VERIFY_AMOUNT_KOPECKS``, but
+        ``confirm`` with the right code only holds the money (``authorized``) and
+        ``reverse`` releases it; never charged, never in the registry. Same key -> same
+        answer."""
+        ...
+
+    def reverse(self, gateway_txn_id: str) -> ReverseResponse:
+        """Release a card check's hold. Repeating answers ``reversed`` again; anything
+        but a held card check is declined (``not_reversible``)."""
         ...
 
     def status(self, gateway_txn_id: str) -> StatusResponse:

@@ -123,13 +123,14 @@ def _request_id(created_at: datetime) -> int:
 
 
 def issue(key: bytes, payment_id: int, now: datetime,
-          code: str | None = None) -> tuple[str, OtpState]:
+          code: str | None = None, *, purpose: str = OTP_PURPOSE) -> tuple[str, OtpState]:
     """A fresh password: the clear code (send it by SMS, then forget it) and its state.
 
     ``code`` is the acquirer's own one-time password when it gives us one to deliver
-    (see core.payments.inbox); else a new random one."""
+    (see core.payments.inbox); else a new random one. ``purpose`` keeps the codes of
+    other things confirmed the same way (a card binding) apart from payments'."""
     code = normalize_input(code) if code is not None else generate_code(OTP_DIGITS)
-    digest = code_hash(key, OTP_PURPOSE, payment_id, _request_id(now), code)
+    digest = code_hash(key, purpose, payment_id, _request_id(now), code)
     return code, OtpState(payment_id=payment_id, code_hash=digest, created_at=now,
                           expires_at=now + OTP_LIFETIME, attempts=0)
 
@@ -143,7 +144,7 @@ def normalize_input(entered: str) -> str:
 
 
 def check(key: bytes, state: OtpState, payment_id: int, entered: str,
-          now: datetime) -> tuple[OtpState, OtpResult]:
+          now: datetime, *, purpose: str = OTP_PURPOSE) -> tuple[OtpState, OtpResult]:
     """One entry of the password for ``payment_id``; returns the new state and the result.
 
     Malformed input raises ValidationError and costs no attempt. The HMAC is computed
@@ -158,7 +159,7 @@ def check(key: bytes, state: OtpState, payment_id: int, entered: str,
     if now >= state.expires_at:
         return state, OtpResult(OtpOutcome.EXPIRED, left)
     if payment_id == state.payment_id and code_matches(
-            key, state.code_hash, OTP_PURPOSE, payment_id, _request_id(state.created_at), value):
+            key, state.code_hash, purpose, payment_id, _request_id(state.created_at), value):
         return replace(state, used_at=now), OtpResult(OtpOutcome.OK, left)
     state = replace(state, attempts=state.attempts + 1)
     left -= 1

@@ -15,7 +15,8 @@ Test cards (any future expiry, any 3-digit CVV; other valid numbers succeed):
 ==========================  ==========================================================
 
 Declines and errors come at authorisation (no OTP is sent); time-outs come at the
-charge, i.e. at ``confirm`` with the right code. The one-time password (6 digits)
+charge, i.e. at ``confirm`` with the right code. A card check (``verify_card``) follows
+the same table, its "charge" being the 1 ₽ hold that ``reverse`` releases. The one-time password (6 digits)
 is delivered only through ``otp_sink(gateway_txn_id, code)``; the simulator keeps
 its hash. The card number and CVV are not kept beyond the call: a token maps to
 (brand, masked number, expiry) and the test scenario.
@@ -99,6 +100,7 @@ class _Txn:
     auth_code: str | None = None
     decline_code: str | None = None
     refunded: int = 0
+    verification: bool = False  # a card check: the right code holds, never charges
 
 
 @dataclass(frozen=True)
@@ -219,18 +221,30 @@ class GatewaySimulator:
 
     # --- authorise ----------------------------------------------------------
     def tokenize_and_authorize(self, request: g.AuthorizeRequest) -> g.AuthorizeResponse:
+        return self._authorize_once(request, verification=False)
+
+    def verify_card(self, request: g.VerifyCardRequest) -> g.AuthorizeResponse:
+        return self._authorize_once(g.AuthorizeRequest(
+            payment_id=request.binding_id, amount_kopecks=g.VERIFY_AMOUNT_KOPECKS,
+            card=request.card, token=None, cvv=None, description="Проверка карты",
+            idempotency_key=request.idempotency_key), verification=True)
+
+    def _authorize_once(self, request: g.AuthorizeRequest, *,
+                        verification: bool) -> g.AuthorizeResponse:
         fault = self._take_fault()
         if fault == "not_charged":
             raise g.GatewayTimeout()
         saved = self._card_of(request)
         fingerprint = (request.payment_id, request.amount_kopecks, request.description,
                        request.token, saved.masked if saved else None)
+        if verification:  # a card check and a payment never share a key
+            fingerprint = ("verify", *fingerprint)
         if request.idempotency_key in self._auth_keys:
             known, response = self._auth_keys[request.idempotency_key]
             if known != fingerprint:
                 raise g.IdempotencyKeyReused(request.idempotency_key)
         else:
-            response = self._authorize(request, saved)
+            response = self._authorize(request, saved, verification)
             self._auth_keys[request.idempotency_key] = (fingerprint, response)
         if fault == "charged":
             raise g.GatewayTimeout()
@@ -247,13 +261,14 @@ class GatewaySimulator:
         validate_cvv(request.cvv)
         return self._tokens.get(request.token or "")
 
-    def _authorize(self, request: g.AuthorizeRequest,
-                   saved: _SavedCard | None) -> g.AuthorizeResponse:
+    def _authorize(self, request: g.AuthorizeRequest, saved: _SavedCard | None,
+                   verification: bool = False) -> g.AuthorizeResponse:
         if saved is None:
             return g.AuthorizeResponse(g.AuthorizeStatus.DECLINED,
                                        decline_code=g.UNKNOWN_TOKEN,
                                        decline_message_ru=g.decline_message(g.UNKNOWN_TOKEN))
-        txn = _Txn(self._next_id("sim"), request.amount_kopecks, saved, g.TxnStatus.PENDING)
+        txn = _Txn(self._next_id("sim"), request.amount_kopecks, saved, g.TxnStatus.PENDING,
+                   verification=verification)
         self._txns[txn.txn_id] = txn
         today = self._clock.now().date()
         code = _DECLINE_AT_AUTHORIZE.get(saved.scenario)
@@ -306,7 +321,10 @@ class GatewaySimulator:
         if fault == "not_charged" or scenario is Scenario.TIMEOUT_NOT_CHARGED:
             txn.status, txn.decline_code = g.TxnStatus.DECLINED, g.TIMED_OUT_NOT_CHARGED
             raise g.GatewayTimeout(txn.txn_id)
-        self._charge(txn)
+        if txn.verification:
+            self._hold(txn)
+        else:
+            self._charge(txn)
         if fault == "charged" or scenario is Scenario.TIMEOUT_CHARGED:
             raise g.GatewayTimeout(txn.txn_id)
         return self._final_answer(txn)
@@ -319,6 +337,11 @@ class GatewaySimulator:
                                                txn.amount, g.Operation.PAYMENT,
                                                self._clock.now()))
 
+    def _hold(self, txn: _Txn) -> None:
+        """A card check's right code: the money is held, not taken (no registry line)."""
+        txn.status, txn.auth_code = g.TxnStatus.AUTHORIZED, f"{secrets.randbelow(10 ** 6):06d}"
+        txn.otp_hash = ""
+
     def _rrn(self) -> str:
         self._seq += 1
         return f"{600_000_000_000 + self._seq}"
@@ -327,6 +350,9 @@ class GatewaySimulator:
         if txn.status is g.TxnStatus.SUCCEEDED:
             return g.ConfirmResponse(g.ConfirmStatus.SUCCEEDED, txn.txn_id,
                                      rrn=txn.rrn, auth_code=txn.auth_code)
+        if txn.status in (g.TxnStatus.AUTHORIZED, g.TxnStatus.REVERSED):
+            return g.ConfirmResponse(g.ConfirmStatus.AUTHORIZED, txn.txn_id,
+                                     auth_code=txn.auth_code)
         return self._declined(txn.txn_id, txn.decline_code or g.ISSUER_DECLINED)
 
     @staticmethod
@@ -343,6 +369,25 @@ class GatewaySimulator:
             return g.StatusResponse(g.TxnStatus.NOT_FOUND, gateway_txn_id)
         return g.StatusResponse(txn.status, txn.txn_id, txn.amount, txn.refunded,
                                 txn.rrn, txn.auth_code, txn.decline_code)
+
+    # --- reverse (a card check's hold) -----------------------------------------
+    def reverse(self, gateway_txn_id: str) -> g.ReverseResponse:
+        fault = self._take_fault()
+        if fault == "not_charged":
+            raise g.GatewayTimeout(gateway_txn_id)
+        txn = self._txns.get(gateway_txn_id)
+        if txn is not None and txn.status is g.TxnStatus.AUTHORIZED:
+            txn.status = g.TxnStatus.REVERSED
+        if txn is not None and txn.status is g.TxnStatus.REVERSED:
+            response = g.ReverseResponse(g.ReverseStatus.REVERSED, gateway_txn_id, txn.amount)
+        else:
+            code = g.UNKNOWN_TRANSACTION if txn is None else g.NOT_REVERSIBLE
+            response = g.ReverseResponse(g.ReverseStatus.DECLINED, gateway_txn_id,
+                                         decline_code=code,
+                                         decline_message_ru=g.decline_message(code))
+        if fault == "charged":
+            raise g.GatewayTimeout(gateway_txn_id)
+        return response
 
     # --- refund -------------------------------------------------------------
     def refund(self, request: g.RefundRequest) -> g.RefundResponse:

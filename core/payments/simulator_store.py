@@ -179,6 +179,12 @@ class FileBackedSimulator:
     def confirm(self, request: g.ConfirmRequest) -> g.ConfirmResponse:
         return self._call(lambda sim: sim.confirm(request))
 
+    def verify_card(self, request: g.VerifyCardRequest) -> g.AuthorizeResponse:
+        return self._call(lambda sim: sim.verify_card(request))
+
+    def reverse(self, gateway_txn_id: str) -> g.ReverseResponse:
+        return self._call(lambda sim: sim.reverse(gateway_txn_id))
+
     def status(self, gateway_txn_id: str) -> g.StatusResponse:
         return self._call(lambda sim: sim.status(gateway_txn_id))
 

@@ -35,6 +35,22 @@ class TinyFakeGateway:
         self.keys: dict[str, object] = {}
         self.lines: list[g.SettlementLine] = []
 
+    def verify_card(self, request: g.VerifyCardRequest) -> g.AuthorizeResponse:
+        response = self.tokenize_and_authorize(g.AuthorizeRequest(
+            request.binding_id, g.VERIFY_AMOUNT_KOPECKS, request.card, None, None,
+            "Проверка карты", request.idempotency_key))
+        if response.gateway_txn_id in self.txns:
+            self.txns[response.gateway_txn_id]["verify"] = True
+        return response
+
+    def reverse(self, gateway_txn_id: str) -> g.ReverseResponse:
+        txn = self.txns.get(gateway_txn_id)
+        if txn is None or txn["status"] not in ("authorized", "reversed"):
+            return g.ReverseResponse(g.ReverseStatus.DECLINED, gateway_txn_id,
+                                     decline_code=g.NOT_REVERSIBLE)
+        txn["status"] = "reversed"
+        return g.ReverseResponse(g.ReverseStatus.REVERSED, gateway_txn_id, txn["amount"])
+
     def tokenize_and_authorize(self, request: g.AuthorizeRequest) -> g.AuthorizeResponse:
         if request.idempotency_key in self.keys:
             return self.keys[request.idempotency_key]  # type: ignore[return-value]
@@ -65,6 +81,8 @@ class TinyFakeGateway:
                 return g.ConfirmResponse(g.ConfirmStatus.OTP_INVALID, request.gateway_txn_id,
                                          attempts_left=txn["tries"])
             txn["status"] = "declined"
+        elif txn["status"] == "pending" and txn.get("verify"):
+            txn["status"] = "authorized"
         elif txn["status"] == "pending":
             txn["status"] = "declined" if txn["timeout"] == "3246" else "succeeded"
             if txn["status"] == "succeeded":
@@ -75,6 +93,8 @@ class TinyFakeGateway:
                 raise g.GatewayTimeout(request.gateway_txn_id)
         if txn["status"] == "succeeded":
             return g.ConfirmResponse(g.ConfirmStatus.SUCCEEDED, request.gateway_txn_id, "1", "A1")
+        if txn["status"] in ("authorized", "reversed"):
+            return g.ConfirmResponse(g.ConfirmStatus.AUTHORIZED, request.gateway_txn_id)
         return g.ConfirmResponse(g.ConfirmStatus.DECLINED, request.gateway_txn_id,
                                  decline_code=g.ISSUER_DECLINED)
 
@@ -126,6 +146,10 @@ class Harness:
         card = CardInput(number, 12, 2030, "123", "IVAN IVANOV")
         return self.gateway.tokenize_and_authorize(g.AuthorizeRequest(
             f"pay-{key}", amount, card, None, None, "Оплата счёта", key))
+
+    def verify(self, number: str = OK_CARD, key: str = "check-1") -> g.AuthorizeResponse:
+        card = CardInput(number, 12, 2030, "123", "IVAN IVANOV")
+        return self.gateway.verify_card(g.VerifyCardRequest(f"bind-{key}", card, key))
 
     def pay(self, amount: int = 10_000) -> str:
         txn_id = self.authorize(amount=amount).gateway_txn_id
@@ -234,3 +258,47 @@ def test_settlement_registry_lists_the_days_payments_and_refunds(h: Harness) -> 
 
 def test_unknown_transaction_is_not_found(h: Harness) -> None:
     assert h.gateway.status("nope").status == "not_found"
+
+
+# --- the card check («Способы оплаты»: a card bound without a payment) ---------------
+
+def test_card_check_holds_one_rouble_behind_the_otp_and_reverse_releases_it(h: Harness) -> None:
+    response = h.verify()
+    assert response.status == "otp_required" and response.card_token
+    assert response.masked_pan == "411111******1111"
+    txn_id = response.gateway_txn_id
+    assert h.verify() == response and len(h.otps) == 1  # same key, same answer
+    confirmed = h.gateway.confirm(g.ConfirmRequest(txn_id, h.otps[txn_id]))
+    assert confirmed.status == "authorized"
+    held = h.gateway.status(txn_id)
+    assert (held.status, held.amount_kopecks) == ("authorized", 100)
+    released = h.gateway.reverse(txn_id)
+    assert (released.status, released.amount_kopecks) == ("reversed", 100)
+    assert h.gateway.reverse(txn_id).status == "reversed"  # repeating releases nothing more
+    assert h.gateway.status(txn_id).status == "reversed"
+    assert h.gateway.refund(g.RefundRequest(txn_id, 100, "r-check")).status == "declined"
+    assert h.gateway.settlement_registry(h.clock.now().date()) == []
+
+
+def test_card_check_with_wrong_otp_three_times_is_declined_and_holds_nothing(h: Harness) -> None:
+    txn_id = h.verify().gateway_txn_id
+    wrong = "000001" if h.otps[txn_id] != "000001" else "000002"
+    for _ in range(3):
+        answer = h.gateway.confirm(g.ConfirmRequest(txn_id, wrong))
+    assert answer.status == "declined"
+    assert h.gateway.status(txn_id).status == "declined"
+    refused = h.gateway.reverse(txn_id)
+    assert (refused.status, refused.decline_code) == ("declined", g.NOT_REVERSIBLE)
+
+
+def test_card_check_of_a_declined_card_sends_no_otp(h: Harness) -> None:
+    response = h.verify("4000 0000 0000 0002")
+    assert (response.status, response.decline_code) == ("declined", g.ISSUER_DECLINED)
+    assert response.gateway_txn_id not in h.otps
+
+
+def test_a_payment_cannot_be_reversed(h: Harness) -> None:
+    txn_id = h.pay(10_000)
+    assert h.gateway.reverse(txn_id).status == "declined"
+    assert h.gateway.status(txn_id).status == "succeeded"
+    assert len(h.gateway.settlement_registry(h.clock.now().date())) == 1
