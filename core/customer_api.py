@@ -280,6 +280,9 @@ def remove_card(app: App, token: str, card_id: int) -> None:
     saved_cards.remove_card(app, token, card_id)
 
 
+# PROFILE: a read of «Личные данные» (core.customers.cabinet.profile(app, token)) is being
+# added by another change; wrap it here as ``profile(app, token)`` once it is committed.
+#
 # CARD BINDING («Добавить карту» in «Способы оплаты», without paying): being added by another
 # change as core.payments.card_binding (start_card_binding(app, token, card) and
 # confirm_card_binding(app, token, binding_id, code), already in this order). When it is
