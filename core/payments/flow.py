@@ -7,6 +7,10 @@ the gateway which asks for a one-time password, confirm with the password.
 Who may act on a payment: its cabinet (session token), or — for a payment made
 without a cabinet — whoever holds its idempotency key (the client's own secret).
 
+The same key and request return the same payment, also once it has paid the invoice
+(the client whose answer was lost asks again and learns it went through); the same key
+with another request is refused (``IdempotencyConflict``).
+
 Money is charged only by ``confirm_payment``; a payment is charged at most once
 because the confirmation first marks its one-time password used inside a locked
 write transaction, and a second confirmation finds it used (or the final status).
@@ -116,6 +120,24 @@ def _existing(s: Session, key: str, fingerprint: str) -> Payment | None:
     return found
 
 
+# What makes a repeated request "the same" once its invoice has nothing left due: the
+# amount is no longer there to compare (it was what was due then).
+_SAME_PAYER = ("customer_id", "receipt_email", "provider_id", "account_number", "invoice_id")
+
+
+def _already_paid(s: Session, key: str, request: dict[str, object]) -> Payment:
+    """The invoice has nothing left due. A request repeated with its key (same payer,
+    same invoice) gets that key's payment back, as Stripe answers a key it has seen: the
+    client whose answer was lost learns the payment went through. A new key is told the
+    invoice is paid; the key of another payment is a conflict."""
+    found = s.scalar(_BY_KEY, {"key": key})
+    if found is None:
+        raise InvoiceAlreadyPaid()
+    if any(getattr(found, column) != value for column, value in request.items()):
+        raise IdempotencyConflict()
+    return found
+
+
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's answer to NOWAIT on a locked row
 
 
@@ -194,7 +216,8 @@ def _insert(app: App, request: dict[str, object], values: dict[str, object],
                 return _view(s, found)
             if invoice_id is not None:
                 if quotes.remaining(quotes.lock_invoice(s, invoice_id)) <= 0:
-                    raise InvoiceAlreadyPaid()
+                    return _view(s, _already_paid(
+                        s, key, {column: values[column] for column in _SAME_PAYER}))
                 found = _claim(s, key, fingerprint, invoice_id, now)
                 if found is not None:
                     return _view(s, found)
@@ -224,8 +247,9 @@ def start_invoice_payment(app: App, token: str, invoice_id: int,
             invoice, number, prov = quotes.customer_invoice_for_payment(
                 s, customer.id, invoice_id)
             amount = Money(quotes.remaining(invoice))
+            same = {"customer_id": customer.id, "invoice_id": invoice.id}
             if amount.kopecks <= 0:
-                raise InvoiceAlreadyPaid()
+                return _view(s, _already_paid(s, key, same))
             fingerprint = _fingerprint(customer=customer.id, invoice=invoice.id,
                                        amount=amount.kopecks)
             # Before the lock: a repeated request is answered without waiting for it.
@@ -233,7 +257,7 @@ def start_invoice_payment(app: App, token: str, invoice_id: int,
             if found is not None:
                 return _view(s, found)
             if quotes.remaining(quotes.lock_invoice(s, invoice.id)) <= 0:
-                raise InvoiceAlreadyPaid()
+                return _view(s, _already_paid(s, key, same))
             found = _claim(s, key, fingerprint, invoice.id, now)
             if found is not None:
                 return _view(s, found)
@@ -271,8 +295,12 @@ def start_account_payment(app: App, *, provider_id: int, account_number: str,
         invoice_id = None
         if pay_last_invoice:
             invoice = quotes.last_invoice(s, account.id)
-            if invoice is None or quotes.remaining(invoice) <= 0:
+            if invoice is None:
                 raise InvoiceAlreadyPaid()
+            if quotes.remaining(invoice) <= 0:
+                return _view(s, _already_paid(s, key, {
+                    "customer_id": customer_id, "receipt_email": email, "provider_id": prov.id,
+                    "account_number": number, "invoice_id": invoice.id}))
             amount, invoice_id = Money(quotes.remaining(invoice)), invoice.id
         else:
             amount = parse_payment_amount(amount_text or "",

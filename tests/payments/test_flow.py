@@ -297,3 +297,45 @@ def test_another_cabinets_or_a_removed_card_cannot_pay(app) -> None:
     with pytest.raises(saved_cards.CardNotFound):
         flow.pay_with_saved_card(app, owner.token, own.id, card_id, "123")
     assert payment_row(app, own.id).status == PaymentStatus.CREATED.value
+
+
+def test_a_request_repeated_after_its_payment_succeeded_returns_that_payment(app) -> None:
+    p, other = payer(app), payer(app)
+    key = new_key()
+    first = flow.start_invoice_payment(app, p.token, p.invoice_id, key)
+    view = flow.pay_with_new_card(app, first.id, card(), token=p.token)
+    flow.confirm_payment(app, view.id, last_otp(app, view.id), token=p.token)
+    before = snapshot(app)
+    again = flow.start_invoice_payment(app, p.token, p.invoice_id, key)
+    assert (again.id, again.status, again.total) == (first.id, PaymentStatus.SUCCEEDED,
+                                                     first.total)
+    assert snapshot(app) == before  # nothing charged or written again
+    # The same key with anything else is still refused, and a new key is told it is paid.
+    next_month = make_invoice(app, p.account_id, date(2026, 11, 1), 80_000)
+    with pytest.raises(flow.IdempotencyConflict, match="Ключ запроса: этот ключ уже"):
+        flow.start_invoice_payment(app, p.token, next_month, key)
+    pay_invoice(app, other)
+    with pytest.raises(flow.IdempotencyConflict):
+        flow.start_invoice_payment(app, other.token, other.invoice_id, key)
+    with pytest.raises(InvoiceAlreadyPaid):
+        flow.start_invoice_payment(app, p.token, p.invoice_id, new_key())
+    with app.uow(write=False) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Payment).where(
+            Payment.invoice_id == p.invoice_id)) == 1
+
+
+def test_a_guest_payment_of_the_last_invoice_repeated_after_success_returns_it(app) -> None:
+    p = payer(app, total_due=98_765)
+    key = new_key()
+    request = dict(provider_id=p.provider_id, account_number=p.account_number,
+                   idempotency_key=key, pay_last_invoice=True, receipt_email="x@example.ru")
+    first = flow.start_account_payment(app, **request)
+    view = flow.pay_with_new_card(app, first.id, card(), key=key)
+    view = flow.confirm_payment(app, view.id, last_otp(app, view.id), key=key)
+    assert view.status is PaymentStatus.SUCCEEDED
+    again = flow.start_account_payment(app, **request)
+    assert (again.id, again.status) == (first.id, PaymentStatus.SUCCEEDED)
+    with pytest.raises(flow.IdempotencyConflict):
+        flow.start_account_payment(app, **{**request, "receipt_email": "y@example.ru"})
+    with pytest.raises(InvoiceAlreadyPaid):
+        flow.start_account_payment(app, **{**request, "idempotency_key": new_key()})
