@@ -23,7 +23,7 @@ from core.billing.accounts import BindingInfo
 from core.billing.invoices import InvoiceDetail, InvoiceRow
 from core.billing.providers import ProviderInfo
 from core.customers import cabinet
-from core.customers.cabinet import CustomerLogin, Registration
+from core.customers.cabinet import CustomerLogin, Profile, Registration
 from core.customers.captcha import CaptchaChallenge
 from core.customers.rules import PersonalData
 from core.app import App
@@ -44,7 +44,7 @@ __all__ = [
     # the values pages pass in and get back
     "AccountChoice", "BindingInfo", "CaptchaChallenge", "CardInput", "CardView", "Channel",
     "CustomerLogin", "DomainError", "InvoiceDetail", "InvoiceRow", "Money", "Operation",
-    "PaymentQuote", "PaymentStatus", "PaymentView", "PersonalData", "ProviderInfo",
+    "PaymentQuote", "PaymentStatus", "PaymentView", "PersonalData", "Profile", "ProviderInfo",
     "Registration", "SubscriptionMatrix",
     # before logging in
     "new_captcha", "register", "resend_activation_code", "activate", "login",
@@ -52,8 +52,8 @@ __all__ = [
     "payment_providers", "choose_account", "quote_amount", "start_guest_payment",
     "guest_pay_with_new_card", "guest_confirm_payment", "guest_payment_status",
     # the session and «Настройки»
-    "current_customer_id", "logout", "update_profile", "change_password", "change_code_word",
-    "block_own_cabinet", "subscriptions", "set_subscription",
+    "current_customer_id", "logout", "profile", "update_profile", "change_password",
+    "change_code_word", "block_own_cabinet", "subscriptions", "set_subscription",
     # «Управление счетами»
     "providers_for_binding", "list_bindings", "bind_account", "rename_binding", "unbind",
     # «Счета к оплате»
@@ -135,6 +135,11 @@ def current_customer_id(app: App, token: str) -> int:
 
 def logout(app: App, token: str) -> None:
     cabinet.logout(app, token)
+
+
+def profile(app: App, token: str) -> Profile:
+    """«Личные данные» as stored."""
+    return cabinet.profile(app, token)
 
 
 def update_profile(app: App, token: str, data: PersonalData) -> None:
@@ -280,9 +285,6 @@ def remove_card(app: App, token: str, card_id: int) -> None:
     saved_cards.remove_card(app, token, card_id)
 
 
-# PROFILE: a read of «Личные данные» (core.customers.cabinet.profile(app, token)) is being
-# added by another change; wrap it here as ``profile(app, token)`` once it is committed.
-#
 # CARD BINDING («Добавить карту» in «Способы оплаты», without paying): being added by another
 # change as core.payments.card_binding (start_card_binding(app, token, card) and
 # confirm_card_binding(app, token, binding_id, code), already in this order). When it is

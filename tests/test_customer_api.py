@@ -20,7 +20,8 @@ NO_TOKEN = {"new_captcha", "register", "resend_activation_code", "activate", "lo
 GUEST = {"start_guest_payment", "guest_pay_with_new_card", "guest_confirm_payment",
          "guest_payment_status"}
 LOGGED_IN = {
-    "current_customer_id", "logout", "update_profile", "change_password", "change_code_word",
+    "current_customer_id", "logout", "profile", "update_profile", "change_password",
+    "change_code_word",
     "block_own_cabinet", "subscriptions", "set_subscription", "list_bindings", "bind_account",
     "rename_binding", "unbind", "invoices_to_pay", "invoice_history", "invoice_detail",
     "mark_paid", "unmark_paid", "quote_invoice",
