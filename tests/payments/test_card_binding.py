@@ -235,3 +235,17 @@ def test_a_lost_answer_to_the_password_is_settled_by_asking_the_bank(app, custom
         assert binding_row(app, view.id).status == "failed"
         assert saved_cards.list_cards(app, customer.session_token) == []
     assert journal_count(app) == 0
+
+
+def test_the_agents_view_of_the_cabinet_cannot_bind_a_card(app, customer, agent) -> None:
+    from core.customers import cabinet_view
+    from core.customers.errors import ViewOnlySession
+
+    pending = cb.start_card_binding(app, customer.session_token, card())
+    token = cabinet_view.open_cabinet_view(app, agent, customer.customer_id)
+    before = snapshot(app)
+    with pytest.raises(ViewOnlySession):
+        cb.start_card_binding(app, token, card(MIR_CARD))
+    with pytest.raises(ViewOnlySession):
+        cb.confirm_card_binding(app, token, pending.id, binding_otp(app))
+    assert snapshot(app) == before
