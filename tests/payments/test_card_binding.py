@@ -249,3 +249,15 @@ def test_the_agents_view_of_the_cabinet_cannot_bind_a_card(app, customer, agent)
     with pytest.raises(ViewOnlySession):
         cb.confirm_card_binding(app, token, pending.id, binding_otp(app))
     assert snapshot(app) == before
+
+
+def test_a_bank_unreachable_at_the_password_lets_it_be_entered_again(app, customer) -> None:
+    view = cb.start_card_binding(app, customer.session_token, card())
+    code = binding_otp(app)
+    app.gateway.make_next_call_unavailable()
+    with pytest.raises(state.GatewayDown, match="Банк временно недоступен"):
+        cb.confirm_card_binding(app, customer.session_token, view.id, code)
+    row = binding_row(app, view.id)
+    assert (row.status, row.otp_used_at) == ("awaiting_otp", None)
+    saved = cb.confirm_card_binding(app, customer.session_token, view.id, code)
+    assert [c.id for c in saved_cards.list_cards(app, customer.session_token)] == [saved.id]
