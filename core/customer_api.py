@@ -32,7 +32,8 @@ from core.money import Money
 from core.notifications import subscriptions as subs
 from core.notifications.channels import Channel
 from core.notifications.subscriptions import SubscriptionMatrix
-from core.payments import flow, quotes, read_models, receipts, saved_cards
+from core.payments import card_binding, flow, quotes, read_models, receipts, saved_cards
+from core.payments.card_binding import CardBindingView
 from core.payments.cards import CardInput
 from core.payments.flow import PaymentView
 from core.payments.machine import PaymentStatus
@@ -42,7 +43,8 @@ from core.payments.saved_cards import CardView
 
 __all__ = [
     # the values pages pass in and get back
-    "AccountChoice", "BindingInfo", "CaptchaChallenge", "CardInput", "CardView", "Channel",
+    "AccountChoice", "BindingInfo", "CaptchaChallenge", "CardBindingView", "CardInput",
+    "CardView", "Channel",
     "CustomerLogin", "DomainError", "InvoiceDetail", "InvoiceRow", "Money", "Operation",
     "PaymentQuote", "PaymentStatus", "PaymentView", "PersonalData", "Profile", "ProviderInfo",
     "Registration", "SubscriptionMatrix",
@@ -64,7 +66,8 @@ __all__ = [
     # «История операций»
     "operations_history", "receipt_pdf",
     # «Способы оплаты»
-    "list_cards", "make_default_card", "remove_card",
+    "list_cards", "make_default_card", "remove_card", "start_card_binding",
+    "confirm_card_binding",
 ]
 
 
@@ -285,7 +288,11 @@ def remove_card(app: App, token: str, card_id: int) -> None:
     saved_cards.remove_card(app, token, card_id)
 
 
-# CARD BINDING («Добавить карту» in «Способы оплаты», without paying): being added by another
-# change as core.payments.card_binding (start_card_binding(app, token, card) and
-# confirm_card_binding(app, token, binding_id, code), already in this order). When it is
-# committed, wrap both here and list them in ``__all__`` and in tests/test_customer_api.py.
+def start_card_binding(app: App, token: str, card: CardInput) -> CardBindingView:
+    """«Добавить карту» without paying: the bank holds 1 ₽ behind a one-time password."""
+    return card_binding.start_card_binding(app, token, card)
+
+
+def confirm_card_binding(app: App, token: str, binding_id: int, code: str) -> CardView:
+    """The password from the SMS: the hold is released and the card is saved."""
+    return card_binding.confirm_card_binding(app, token, binding_id, code)

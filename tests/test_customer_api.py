@@ -27,7 +27,8 @@ LOGGED_IN = {
     "mark_paid", "unmark_paid", "quote_invoice",
     "start_invoice_payment", "start_account_payment", "pay_with_new_card",
     "pay_with_saved_card", "confirm_payment", "payment_status", "operations_history",
-    "receipt_pdf", "list_cards", "make_default_card", "remove_card"}
+    "receipt_pdf", "list_cards", "make_default_card", "remove_card", "start_card_binding",
+    "confirm_card_binding"}
 
 
 def _functions() -> set[str]:
@@ -110,3 +111,15 @@ def test_a_guest_pays_any_account_through_the_facade_with_the_payments_key(app):
     view = api.guest_pay_with_new_card(app, key, view.id, card())
     view = api.guest_confirm_payment(app, key, view.id, last_otp(app, view.id))
     assert api.guest_payment_status(app, key, view.id).status is PaymentStatus.SUCCEEDED
+
+
+def test_a_card_is_added_in_settings_without_paying_through_the_facade(app):
+    from tests.factories.customers import register_and_activate
+    from tests.payments.test_card_binding import binding_otp
+
+    token = register_and_activate(app).session_token
+    started = api.start_card_binding(app, token, card("5555 5555 5555 4444"))
+    assert started.awaiting_otp, started
+    saved = api.confirm_card_binding(app, token, started.id, binding_otp(app, "4444"))
+    assert [(c.id, c.is_default) for c in api.list_cards(app, token)] == [(saved.id, True)]
+    assert api.operations_history(app, token) == []  # nothing was paid
