@@ -22,7 +22,8 @@ from core.billing import accounts, invoices, providers
 from core.billing.accounts import BindingInfo
 from core.billing.invoices import InvoiceDetail, InvoiceRow
 from core.billing.providers import ProviderInfo
-from core.customers import cabinet
+from core.customers import agreement, cabinet
+from core.customers.agreement import Agreement
 from core.customers.cabinet import CustomerLogin, Profile, Registration
 from core.customers.captcha import CaptchaChallenge
 from core.customers.rules import PersonalData
@@ -43,13 +44,13 @@ from core.payments.saved_cards import CardView
 
 __all__ = [
     # the values pages pass in and get back
-    "AccountChoice", "BindingInfo", "CaptchaChallenge", "CardBindingView", "CardInput",
+    "Agreement", "AccountChoice", "BindingInfo", "CaptchaChallenge", "CardBindingView", "CardInput",
     "CardView", "Channel",
     "CustomerLogin", "DomainError", "InvoiceDetail", "InvoiceRow", "Money", "Operation",
     "PaymentQuote", "PaymentStatus", "PaymentView", "PersonalData", "Profile", "ProviderInfo",
     "Registration", "SubscriptionMatrix",
     # before logging in
-    "new_captcha", "register", "resend_activation_code", "activate", "login",
+    "user_agreement", "new_captcha", "register", "resend_activation_code", "activate", "login",
     # «Произвольный платёж» without logging in
     "payment_providers", "choose_account", "quote_amount", "start_guest_payment",
     "guest_pay_with_new_card", "guest_confirm_payment", "guest_payment_status",
@@ -72,6 +73,11 @@ __all__ = [
 
 
 # --- before logging in ------------------------------------------------------------
+
+def user_agreement(app: App) -> Agreement:
+    """The agreement the form shows; ``register`` records its version."""
+    return agreement.current_agreement()
+
 
 def new_captcha(app: App) -> CaptchaChallenge:
     return cabinet.new_captcha(app)

@@ -1,9 +1,13 @@
-"""The floors of the code, read from the imports of every module under ``core/`` and
-``dashboard/`` (imports inside functions included):
+"""The floors of the code, read from the imports of every module under ``core/``, the two
+web apps ``dashboard/`` and ``cabinet/`` and their shared ``webapp/`` (imports inside
+functions included):
 
 - no module imports itself back through others (no circles);
-- ``core`` never imports Streamlit; pages and dashboard widgets never import SQLAlchemy or
-  ``core.db`` (they call use cases, and take enums from the contexts);
+- ``core`` never imports Streamlit; pages and widgets of either app never import SQLAlchemy
+  or ``core.db`` (they call use cases, and take enums from the contexts);
+- the cabinet's pages reach core through the customer facade ``core.customer_api`` (plus
+  the ground floor's formatting and errors, and the demo's panel); neither app imports the
+  other, and ``webapp`` imports neither app nor core;
 - the ground floor (``core/*.py``, ``core.db``, ``core.files``, ``core.security``) imports no
   business context, except the entry points that wire them (``GROUND_EXCEPTIONS``);
 - a context imports another context only as its ``__init__`` docstring declares in its
@@ -34,6 +38,7 @@ GROUND_EXCEPTIONS = {
     # The status enums live with their context's rules; the tables only store them.
     "core.db.models": {"notifications", "billing"},
 }
+APPS = ("core", "dashboard", "cabinet", "webapp")
 DB_MODELS_MAY_TAKE = {"core.notifications.channels", "core.billing.invoice_rules"}
 
 
@@ -47,7 +52,7 @@ def _module_name(path: Path) -> str:
 @cache
 def modules() -> dict[str, Path]:
     found = {}
-    for top in ("core", "dashboard"):
+    for top in APPS:
         for path in (ROOT / top).rglob("*.py"):
             if "migrations" in path.parts:
                 continue
@@ -82,7 +87,7 @@ def imports_of(module: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def first_party(module: str) -> list[tuple[str, tuple[str, ...]]]:
-    return [(m, n) for m, n in imports_of(module) if m.split(".")[0] in ("core", "dashboard")]
+    return [(m, n) for m, n in imports_of(module) if m.split(".")[0] in APPS]
 
 
 def context_of(module: str) -> str | None:
@@ -91,7 +96,8 @@ def context_of(module: str) -> str | None:
 
 
 def test_the_modules_are_found() -> None:
-    assert {"core.payments.flow", "core.customers.sessions", "dashboard.app"} <= set(modules())
+    assert {"core.payments.flow", "core.customers.sessions", "dashboard.app", "cabinet.app",
+            "cabinet.views.register", "webapp.security"} <= set(modules())
     assert ("core.customers.sessions", ("signed_in_customer",)) in imports_of(
         "core.billing.invoices")
 
@@ -127,10 +133,35 @@ def test_core_knows_nothing_of_streamlit() -> None:
     assert offenders == []
 
 
-def test_pages_call_use_cases_not_the_database() -> None:
-    offenders = [(m, i) for m in modules() if m.startswith("dashboard")
+@pytest.mark.parametrize("top", ["dashboard", "cabinet", "webapp"])
+def test_pages_call_use_cases_not_the_database(top: str) -> None:
+    offenders = [(m, i) for m in modules() if m.split(".")[0] == top
                  for i, _ in imports_of(m)
                  if i.split(".")[0] == "sqlalchemy" or i == "core.db" or i.startswith("core.db.")]
+    assert offenders == []
+
+
+# What of core the cabinet may use besides the facade: wiring, errors, formatting, and the
+# demo's panel (not a customer use case: the demo's «phone»).
+CABINET_MAY_TAKE = {"core.customer_api", "core.app", "core.errors", "core.money",
+                    "core.timefmt", "core.demo.inbox"}
+
+
+def test_the_cabinet_reaches_core_through_the_customer_facade() -> None:
+    offenders = [(m, i) for m in modules() if m.startswith("cabinet")
+                 for i, _ in first_party(m)
+                 if i.split(".")[0] == "core" and i not in CABINET_MAY_TAKE and i != "core"]
+    assert offenders == []
+    assert any(i == "core.customer_api" for m in modules() if m.startswith("cabinet.views")
+               for i, _ in first_party(m))
+
+
+def test_neither_app_imports_the_other_and_webapp_imports_neither() -> None:
+    offenders = [(m, i) for m in modules() for i, _ in first_party(m)
+                 if (m.startswith("cabinet") and i.startswith("dashboard"))
+                 or (m.startswith("dashboard") and i.startswith("cabinet"))
+                 or (m.startswith("webapp") and i.split(".")[0] in ("core", "dashboard", "cabinet"))
+                 or (m.startswith("core") and i.split(".")[0] in ("dashboard", "cabinet", "webapp"))]
     assert offenders == []
 
 

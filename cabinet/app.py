@@ -1,0 +1,69 @@
+"""Entry point of the customer's cabinet: page config, the session, the pages of the manual
+(logged out: «Вход», «Регистрация», «Произвольный платёж»; logged in: «Счета к оплате»,
+«Оплата», «История операций», «Настройки»), the sidebar with «Выйти» and the demo's panel.
+
+Served through ``cabinet/server.py`` (security headers); tests run this script alone."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run cabinet/app.py` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from cabinet import session  # noqa: E402
+from cabinet.widgets import REGISTERING, demo_panel, get_app, plain  # noqa: E402
+from core import customer_api as api  # noqa: E402
+from core.errors import ServiceUnavailable  # noqa: E402
+
+st.set_page_config(page_title="Личный кабинет ЖКХ", page_icon=":material/home:", layout="wide")
+st.set_option("client.disableDataExport", True)
+here = Path(__file__).resolve().parent
+
+
+def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+    return st.Page(str(here / "views" / f"{name}.py"), title=title, icon=icon,
+                   url_path=name, default=default)
+
+
+app = get_app()
+try:
+    customer_id = session.current_customer(app)
+except ServiceUnavailable as error:
+    logging.getLogger("cabinet").error("Страница не показана: база данных недоступна",
+                                       exc_info=error.__cause__)
+    st.error(str(error))
+    st.stop()
+
+if customer_id is None:
+    navigation = st.navigation([
+        _page("login", "Вход", ":material/login:", default=True),
+        _page("register", "Регистрация", ":material/person_add:"),
+        _page("guest_payment", "Произвольный платёж", ":material/payments:"),
+    ])
+    registering = st.session_state.get(REGISTERING)
+    if registering is not None:
+        _, phone, email = registering
+        demo_panel(phone, email)
+    navigation.run()
+    st.stop()
+
+navigation = st.navigation([
+    _page("invoices", "Счета к оплате", ":material/receipt_long:", default=True),
+    _page("payment", "Оплата", ":material/credit_card:"),
+    _page("history", "История операций", ":material/history:"),
+    _page("settings", "Настройки", ":material/settings:"),
+])
+me = api.profile(app, session.token())
+name = " ".join(part for part in (me.personal.first_name, me.personal.surname) if part)
+with st.sidebar:
+    st.markdown(f"**{plain(name or me.phone)}**  \n{me.phone}")
+    if st.button("Выйти", key="cab_logout"):
+        session.logout(app)
+        st.rerun()
+demo_panel(me.phone, me.email)
+navigation.run()
