@@ -83,6 +83,45 @@ class LogFileSender:
 
 
 _KEY = re.compile(r"^\S+ #\d+ (outbox-[\d-]+) -> ")
+# One message's first line, as ``LogFileSender.send`` writes it; a body's further lines follow.
+_ENTRY = re.compile(r"^(?P<at>\d{4}-\d\d-\d\dT\S+) #(?P<id>\d+) outbox-[\d-]+ -> "
+                    r"(?P<to>\S+?)(?: \[(?P<subject>[^\]\n]*)\])?: (?P<body>.*)$")
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    """One message as a log-file sink holds it."""
+
+    sent_at: datetime
+    message_id: int
+    recipient: str
+    subject: str | None
+    body: str
+
+
+def read_log_file(path: Path) -> list[LoggedMessage]:
+    """Every message a ``LogFileSender`` wrote to ``path``, in the order written (the demo's
+    «phone» and mailbox); a missing file holds none."""
+    if not path.exists():
+        return []
+    found: list[LoggedMessage] = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            entry = _ENTRY.match(line)
+            if entry is None:
+                if found:  # a line of a multi-line body (an e-mail)
+                    last = found[-1]
+                    found[-1] = LoggedMessage(last.sent_at, last.message_id, last.recipient,
+                                              last.subject, f"{last.body}\n{line}")
+                continue
+            try:
+                sent_at = datetime.fromisoformat(entry["at"])
+            except ValueError:
+                continue
+            found.append(LoggedMessage(sent_at, int(entry["id"]), entry["to"],
+                                       entry["subject"], entry["body"]))
+    return found
 
 
 class RecordingSender:
