@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+CABINET_PORT ?= 8502
 
 .PHONY: run test bench venv migrate demo worker clean-db lock
 
@@ -23,18 +24,20 @@ migrate: venv
 demo: migrate
 	$(PY) -m core demo --customers 2000 --seed 1 --if-empty
 
-## run: install, migrate, seed demo data once, serve the dashboard on http://localhost:8501
+## run: install, migrate, seed demo data once, serve the back office on http://localhost:8501
+## and the customer's cabinet on http://localhost:8502 (make run PORT=… CABINET_PORT=…)
 run: demo
-	@echo "Дашборд: http://localhost:$(PORT)  (SMS и письма демо-режима: data/sms.log, data/email.log)"
+	@echo "Бэк-офис: http://localhost:$(PORT)   Личный кабинет клиента: http://localhost:$(CABINET_PORT)  (SMS и письма демо-режима: панель «Демо: SMS и письма» в кабинете, data/sms.log, data/email.log)"
 	$(PY) -m core worker & WORKER=$$!; \
-	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m streamlit run cabinet/server.py --server.port $(CABINET_PORT) --server.headless true & CABINET=$$!; \
+	trap 'kill $$WORKER $$CABINET 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m streamlit run dashboard/server.py --server.port $(PORT)
 
-## serve: the operator's start on DATABASE_URL, no demo data: the worker and the dashboard;
+## serve: the operator's start on DATABASE_URL, no demo data: the worker, the dashboard and the cabinet;
 ## refused while a demo login works or no staff exists (migrations: `python -m core db upgrade`)
 .PHONY: serve
 serve: venv
-	$(PY) -m core serve --port $(PORT)
+	$(PY) -m core serve --port $(PORT) --cabinet-port $(CABINET_PORT)
 
 ## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 test: venv

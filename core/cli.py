@@ -26,8 +26,9 @@
                                             (all days, or from the Moscow day D)
     python -m core worker                   periodic jobs (outbox, recovery, expiry, receipts)
                                             until SIGTERM
-    python -m core serve [--port P] [--check]   the operator's start: the worker and the
-                                            dashboard on DATABASE_URL, refused while a demo
+    python -m core serve [--port P] [--cabinet-port C] [--check]   the operator's start: the
+                                            worker, the dashboard (P, 8501) and the customer's
+                                            cabinet (C, 8502) on DATABASE_URL, refused while a demo
                                             login works or no staff exists (--check: only check)
 """
 from __future__ import annotations
@@ -393,12 +394,13 @@ def cmd_analytics(args: argparse.Namespace) -> int:
 
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard" / "server.py"
+CABINET = Path(__file__).resolve().parent.parent / "cabinet" / "server.py"
 
 
-def serve_commands(port: int) -> list[list[str]]:
-    """The operator's start on DATABASE_URL, checked: the worker and the dashboard's
-    command lines, or ``DomainError`` saying what to do first (migrations are the
-    operator's own step, ``db upgrade``: serving never changes the schema)."""
+def serve_commands(port: int, cabinet_port: int = 8502) -> list[list[str]]:
+    """The operator's start on DATABASE_URL, checked: the worker's, the dashboard's and the
+    customer cabinet's command lines, or ``DomainError`` saying what to do first (migrations
+    are the operator's own step, ``db upgrade``: serving never changes the schema)."""
     from core.db.migrate import unapplied
     from core.demo.guard import require_servable
 
@@ -411,9 +413,14 @@ def serve_commands(port: int) -> list[list[str]]:
                           "и запустите снова")
     require_servable(app)
     app.engine.dispose()
+    if port == cabinet_port:
+        raise DomainError(f"Бэк-офис и личный кабинет не могут работать на одном порту {port}: "
+                          "укажите разные --port и --cabinet-port")
     return [[sys.executable, "-m", "core", "worker"],
             [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), "--server.port",
-             str(port), "--server.headless", "true"]]
+             str(port), "--server.headless", "true"],
+            [sys.executable, "-m", "streamlit", "run", str(CABINET), "--server.port",
+             str(cabinet_port), "--server.headless", "true"]]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -421,24 +428,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import subprocess
 
-    worker_command, dashboard_command = serve_commands(args.port)
+    worker_command, dashboard_command, cabinet_command = serve_commands(args.port,
+                                                                        args.cabinet_port)
     if args.check:
         print("Проверки пройдены: база обновлена, демо-логинов нет, сотрудники есть")
-        for command in (worker_command, dashboard_command):
+        for command in (worker_command, dashboard_command, cabinet_command):
             print(f"  {shlex.join(command)}")
         return 0
-    print(f"Дашборд: http://localhost:{args.port}", flush=True)
+    print(f"Бэк-офис: http://localhost:{args.port}  Личный кабинет клиента: "
+          f"http://localhost:{args.cabinet_port}", flush=True)
     worker_process = subprocess.Popen(worker_command)
+    cabinet = subprocess.Popen(cabinet_command)
     dashboard = subprocess.Popen(dashboard_command)
-    # Stopped by SIGTERM (a service manager) or Ctrl-C: both children go with us, the
+    # Stopped by SIGTERM (a service manager) or Ctrl-C: every child goes with us, the
     # worker after the job in progress (its own SIGTERM handling).
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dashboard.terminate())
     try:
         return dashboard.wait()
     finally:
-        worker_process.terminate()
-        worker_process.wait()
+        for child in (cabinet, worker_process):
+            child.terminate()
+            child.wait()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -529,8 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
     anl.set_defaults(func=cmd_analytics)
     work = sub.add_parser("worker", help="периодические задачи до SIGTERM")
     work.set_defaults(func=cmd_worker)
-    serve = sub.add_parser("serve", help="рабочий запуск: воркер и дашборд, без демо-данных")
-    serve.add_argument("--port", type=int, default=8501)
+    serve = sub.add_parser("serve", help="рабочий запуск: воркер, дашборд и личный кабинет, без демо-данных")
+    serve.add_argument("--port", type=int, default=8501, help="порт бэк-офиса")
+    serve.add_argument("--cabinet-port", type=int, default=8502,
+                       help="порт личного кабинета клиента")
     serve.add_argument("--check", action="store_true",
                        help="только проверить базу и напечатать команды запуска")
     serve.set_defaults(func=cmd_serve)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from core.cli import DASHBOARD
+from core.cli import CABINET, DASHBOARD
 from tests.cli.test_cli import core
 
 STAFF_PASSWORD = "Real-admin-2026\n"
@@ -56,10 +56,15 @@ def test_serve_refuses_demo_logins_until_they_are_switched_off(cli_env):
     assert "python -m core staff deactivate --login admin" in refused.stderr
     for login in ("admin", "agent", "finance", "manager"):
         assert core(cli_env, "staff", "deactivate", "--login", login).returncode == 0
-    ready = core(cli_env, "serve", "--check", "--port", "8611")
+    same = core(cli_env, "serve", "--check", "--port", "8611", "--cabinet-port", "8611")
+    assert same.returncode == 2 and "на одном порту 8611" in same.stderr
+    ready = core(cli_env, "serve", "--check", "--port", "8611", "--cabinet-port", "8612")
     assert ready.returncode == 0, ready.stderr
     assert "Проверки пройдены" in ready.stdout
     assert "-m core worker" in ready.stdout
     # The dashboard's entry point, the one `make run` serves.
     assert f"-m streamlit run {DASHBOARD} --server.port 8611" in ready.stdout
     assert DASHBOARD.exists() and DASHBOARD.parent.name == "dashboard"
+    # The customer's cabinet beside it, on its own port.
+    assert f"-m streamlit run {CABINET} --server.port 8612" in ready.stdout
+    assert CABINET.exists() and CABINET.parent.name == "cabinet"
