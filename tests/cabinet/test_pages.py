@@ -1,0 +1,159 @@
+"""The logged-in pages of the cabinet and «Произвольный платёж»: real data on screen, actions
+through the facade, and every refusal naming its field with nothing changed."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from core import customer_api as api
+from core.db.models import AccountBinding, InvoiceMark
+from tests.cabinet.conftest import cabinet
+from tests.dashboard.helpers import button, shown, texts
+from tests.factories import customers
+from tests.factories.billing import add_accounts, make_invoice, make_provider
+
+NUMBER = "1234567890"
+
+
+def _with_invoices(app, token: str) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    """A provider, the customer's bound account with two months of invoices."""
+    provider_id = make_provider(app, name="ГУП «Водоканал»")
+    account_id = add_accounts(app, provider_id, [NUMBER])[NUMBER]
+    old = make_invoice(app, account_id, date(2026, 10, 1), 120_000)
+    current = make_invoice(app, account_id, date(2026, 11, 1), 150_000)
+    api.bind_account(app, token, provider_id, NUMBER, "Квартира на Невском")
+    return provider_id, old, current
+
+
+def _errors(at) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(shown(e.value) for e in at.error)
+
+
+def _frames(at) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(frame.value.to_string() for frame in at.dataframe)
+
+
+def test_invoices_to_pay_show_the_breakdown_and_can_be_marked_paid(cab_app, logged_in):
+    at, _, own = logged_in()
+    _, old, current = _with_invoices(cab_app, own.session_token)
+    at.run()
+    said = texts(at)
+    assert "ГУП «Водоканал»" in said and "Квартира на Невском" in said
+    assert "1\u00a0500,00\u00a0₽" in said and "ноябрь 2026" in said.lower()
+    assert "Холодное водоснабжение" in _frames(at)
+    at = button(at, "Отметить как оплаченный").click().run()
+    assert "отмечен как оплаченный" in texts(at)
+    with cab_app.uow(write=False) as uow:
+        assert uow.session.scalar(select(InvoiceMark.invoice_id)) == current
+    assert "Отметить как оплаченный" not in [b.label for b in at.button]
+    assert "Счетов к оплате нет" in texts(at)
+
+
+def test_the_tab_all_lists_every_month_and_filters_by_account(cab_app, logged_in):
+    at, _, own = logged_in()
+    _with_invoices(cab_app, own.session_token)
+    at.run()
+    frame = at.dataframe[-1].value
+    assert sorted(frame["Период"].str.lower()) == ["ноябрь 2026", "октябрь 2026"]
+    assert "Счетов: 2" in texts(at)
+
+
+def test_pay_opens_the_first_step_with_the_breakdown_and_the_total(cab_app, logged_in):
+    at, _, own = logged_in()
+    _with_invoices(cab_app, own.session_token)
+    at.run()
+    at = button(at, "Оплатить").click().run()
+    assert not at.exception, at.exception
+    said = texts(at)
+    assert "Детализация начислений" in said and "Итого к списанию: 1\u00a0500,00\u00a0₽" in said
+    assert "Холодное водоснабжение" in _frames(at)
+
+
+def test_another_cabinets_invoice_is_not_shown_whatever_the_state_says(cab_app, logged_in,
+                                                                      customer):
+    _, other = customer()
+    _, _, strangers = _with_invoices(cab_app, other.session_token)
+    at, _, _ = logged_in()
+    at.session_state["cab_pay_invoice"] = strangers  # as if a page had been told this id
+    at.switch_page("views/payment.py").run()
+    assert not at.exception
+    assert "не найден" in texts(at).lower()
+    assert "1\u00a0500,00" not in texts(at) and not at.dataframe
+
+
+def test_adding_an_account_checks_the_number_by_the_providers_rule(cab_app, logged_in):
+    at, _, own = logged_in()
+    provider_id = make_provider(app=cab_app, name="ГУП «Водоканал»", hint="10 цифр с квитанции")
+    add_accounts(cab_app, provider_id, [NUMBER])
+    at.switch_page("views/settings.py").run()
+    at.text_input(key="cab_bind_number").input("12")
+    at.text_input(key="cab_bind_title").input("Дача")
+    at = button(at, "Добавить").click().run()
+    assert _errors(at).startswith("Лицевой счёт: 10 цифр"), _errors(at)
+    with cab_app.uow(write=False) as uow:
+        assert uow.session.scalar(select(AccountBinding.id)) is None
+    at.text_input(key="cab_bind_number").input(NUMBER)
+    at = button(at, "Добавить").click().run()
+    assert "Счёт добавлен в личный кабинет" in texts(at)
+    assert [b.name for b in api.list_bindings(cab_app, own.session_token)] == ["Дача"]
+
+
+def test_personal_data_refused_naming_the_field_and_unchanged(cab_app, logged_in):
+    at, _, own = logged_in()
+    at.switch_page("views/settings.py").run()
+    at.text_input(key="cab_set_surname").input("R2D2")
+    at = button(at, "Сохранить").click().run()
+    assert _errors(at).startswith("Фамилия"), _errors(at)
+    assert api.profile(cab_app, own.session_token).personal.surname is None
+    at.text_input(key="cab_set_surname").input("Петрова")
+    at = button(at, "Сохранить").click().run()
+    assert "Личные данные сохранены" in texts(at)
+    assert api.profile(cab_app, own.session_token).personal.surname == "Петрова"
+
+
+def test_password_change_refusals_then_the_new_password_keeps_this_tab_in(cab_app, logged_in):
+    at, phone, own = logged_in()
+    at.switch_page("views/settings.py").run()
+    for old, new, repeat, message in [
+            ("Wrong0000", "Nw7pass42x", "Nw7pass42x", "Текущий пароль: неверный пароль"),
+            (customers.PASSWORD, "Nw7pass42x", "Other0000", "пароли не совпадают"),
+            (customers.PASSWORD, "abc", "abc", "Новый пароль: не короче 6 символов")]:
+        at.text_input(key="cab_set_old_password").input(old)
+        at.text_input(key="cab_set_new_password").input(new)
+        at.text_input(key="cab_set_repeat_password").input(repeat)
+        at = button(at, "Изменить пароль").click().run()
+        assert message in _errors(at), _errors(at)
+    assert api.login(cab_app, phone, customers.PASSWORD)  # unchanged
+    at.text_input(key="cab_set_old_password").input(customers.PASSWORD)
+    at.text_input(key="cab_set_new_password").input("Nw7pass42x")
+    at.text_input(key="cab_set_repeat_password").input("Nw7pass42x")
+    at = button(at, "Изменить пароль").click().run()
+    assert "Пароль изменён" in texts(at)
+    at.run()
+    assert [b.label for b in at.button if b.label == "Выйти"] == ["Выйти"]
+    assert api.login(cab_app, phone, "Nw7pass42x")
+
+
+def test_history_says_when_there_are_no_payments(cab_app, logged_in):
+    at, _, _ = logged_in()
+    at.switch_page("views/history.py").run()
+    assert not at.exception
+    assert "Платежей за выбранный период нет" in texts(at)
+
+
+def test_guest_payment_offers_the_last_invoice_or_a_free_amount(cab_app):
+    provider_id = make_provider(cab_app, name="ГУП «Водоканал»")
+    account_id = add_accounts(cab_app, provider_id, [NUMBER])[NUMBER]
+    make_invoice(cab_app, account_id, date(2026, 11, 1), 150_000)
+    at = cabinet().switch_page("views/guest_payment.py").run()
+    at.text_input(key="cab_guest_number").input("12")
+    at = button(at, "Далее").click().run()
+    assert _errors(at).startswith("Лицевой счёт: 10 цифр") and not at.radio
+    at.text_input(key="cab_guest_number").input(NUMBER)
+    at = button(at, "Далее").click().run()
+    assert at.radio[0].options == ["Счёт на сумму 1\u00a0500,00\u00a0руб.", "Произвольная сумма"]
+    assert "Холодное водоснабжение" in _frames(at)
+    at.radio[0].set_value("amount").run()
+    at.text_input(key="cab_guest_amount").input("абв").run()
+    assert _errors(at).startswith("Сумма"), _errors(at)
