@@ -61,7 +61,7 @@ navigation = st.navigation([
 me = api.profile(app, session.token())
 name = " ".join(part for part in (me.personal.first_name, me.personal.surname) if part)
 with st.sidebar:
-    st.markdown(f"**{plain(name or me.phone)}**  \n{me.phone}")
+    st.markdown(f"**{plain(name or me.phone)}**  \n{plain(me.phone)}")
     if st.button("Выйти", key="cab_logout"):
         session.logout(app)
         st.rerun()

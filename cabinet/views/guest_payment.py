@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cabinet.widgets import breakdown, get_app, rub, rub_words, show_error
+from cabinet.widgets import breakdown, get_app, rub, rub_words, show_error, plain
 from core import customer_api as api
 
 CHOICE = "cab_guest_choice"
@@ -36,7 +36,7 @@ with st.form("cab_guest_account"):
 
 choice: api.AccountChoice | None = st.session_state.get(CHOICE)
 if choice is not None:
-    st.subheader(f"{choice.provider_name}, лицевой счёт {choice.account_number}")
+    st.subheader(f"{plain(choice.provider_name)}, лицевой счёт {plain(choice.account_number)}")
     options = ["amount"]
     if choice.last_invoice is not None:
         options.insert(0, "invoice")

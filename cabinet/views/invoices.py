@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cabinet.widgets import act, breakdown, fmt_date, get_app, guard, rub
+from cabinet.widgets import act, breakdown, fmt_date, get_app, guard, rub, plain
 from core import customer_api as api
 
 PAYING = "cab_pay_invoice"  # the invoice «Оплатить» opened on «Оплата»
@@ -21,11 +21,13 @@ def _account(row: api.InvoiceRow) -> str:
 
 def _card(row: api.InvoiceRow) -> None:
     with st.container(border=True):
-        st.markdown(f"**{row.provider_name}** · {_account(row)}")
+        st.markdown(f"**{plain(row.provider_name)}** · "
+                    f"{plain(row.account_name or row.account_number)}")
         left, right = st.columns(2)
-        left.markdown(f"Лицевой счёт: {row.account_number}  \nПериод: {row.period_label}  \n"
+        left.markdown(f"Лицевой счёт: {plain(row.account_number)}  \nПериод: {row.period_label}  \n"
                       f"Оплатить до: {fmt_date(row.due_date)}")
-        right.markdown(f"Сумма: **{rub(row.total_due)}**  \nОплачено: {rub(row.paid_amount)}  \n"
+        right.markdown(f"Сумма: **{rub(row.total_due)}**  \nОплачено: {rub(row.paid_amount)}, "
+                       f"осталось: {rub(row.amount_left)}  \n"
                        f"Статус: {row.status_label}" + (" (просрочен)" if row.overdue else ""))
         with st.expander("Детализация начислений"):
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cabinet.widgets import breakdown, get_app, guard, rub, show_error
+from cabinet.widgets import breakdown, get_app, guard, rub, show_error, plain
 
 from core import customer_api as api
 
@@ -26,7 +26,7 @@ except api.DomainError as error:
     show_error(error)
     st.stop()
 st.subheader("Детализация начислений")
-st.markdown(f"{quote.provider_name}, лицевой счёт {quote.account_number}")
+st.markdown(f"{plain(quote.provider_name)}, лицевой счёт {plain(quote.account_number)}")
 breakdown(quote.lines)
 st.markdown(f"Сумма: {rub(quote.amount.kopecks)}  \nКомиссия: {rub(quote.commission.kopecks)}  \n"
             f"**Итого к списанию: {rub(quote.total.kopecks)}**")

@@ -8,7 +8,7 @@ from datetime import date
 import streamlit as st
 
 from cabinet import session
-from cabinet.widgets import act, fmt_date, fmt_dt, get_app, guard, show_error
+from cabinet.widgets import act, fmt_date, fmt_dt, get_app, guard, show_error, plain
 from core import customer_api as api
 
 BLOCK_PENDING = "cab_block_pending"
@@ -23,7 +23,7 @@ st.title("Настройки")
 
 with personal_tab:
     me = api.profile(app, token)
-    st.markdown(f"Телефон: {me.phone}  \nE-mail: {me.email}  \n"
+    st.markdown(f"Телефон: {plain(me.phone)}  \nE-mail: {plain(me.email)}  \n"
                 f"Зарегистрирован: {fmt_dt(me.registered_at)}  \n"
                 f"Пользовательское соглашение: редакция {me.agreement_version}, принято "
                 f"{fmt_dt(me.agreement_accepted_at)}")
@@ -69,8 +69,9 @@ with accounts_tab:
         st.info("Лицевых счетов пока нет.")
     for b in bindings:
         with st.container(border=True):
-            st.markdown(f"**{b.name}** · {b.provider_name}  \nЛицевой счёт {b.account_number}, "
-                        f"{b.address}  \nДобавлен {fmt_date(b.bound_at.date())}")
+            st.markdown(f"**{plain(b.name)}** · {plain(b.provider_name)}  \n"
+                        f"Лицевой счёт {plain(b.account_number)}, {plain(b.address)}  \n"
+                        f"Добавлен {fmt_date(b.bound_at.date())}")
             new_name = st.text_input("Название счёта", value=b.name, key=f"cab_bind_name_{b.id}")
             rename, remove = st.columns(2)
             if rename.button("Переименовать", key=f"cab_bind_rename_{b.id}"):

@@ -157,3 +157,18 @@ def test_guest_payment_offers_the_last_invoice_or_a_free_amount(cab_app):
     at.radio[0].set_value("amount").run()
     at.text_input(key="cab_guest_amount").input("абв").run()
     assert _errors(at).startswith("Сумма"), _errors(at)
+
+
+def test_a_typed_account_name_shows_as_typed_never_as_a_picture_or_link(cab_app, logged_in):
+    at, _, own = logged_in()
+    provider_id = make_provider(cab_app, name="ГУП «Водоканал»")
+    account_id = add_accounts(cab_app, provider_id, [NUMBER])[NUMBER]
+    make_invoice(cab_app, account_id, date(2026, 11, 1), 150_000)
+    typed = "![x](https://tracker.example/p.png) **дача**"
+    api.bind_account(cab_app, own.session_token, provider_id, NUMBER, typed)
+    for page in ("views/invoices.py", "views/settings.py"):
+        at.switch_page(page).run()
+        sources = [str(m.value) for m in at.markdown if "tracker" in str(m.value)]
+        assert sources, page
+        assert all("](" not in s and "**дача" not in s for s in sources)
+        assert any(typed in shown(s) for s in sources)
