@@ -12,6 +12,9 @@ from tests.cabinet.conftest import cabinet
 from tests.dashboard.helpers import button, shown, texts
 from tests.factories import customers
 from tests.factories.billing import add_accounts, make_invoice, make_provider
+from core.payments import receipts
+from tests.factories import payment_flow
+from tests.factories.payments import make_card
 
 NUMBER = "1234567890"
 
@@ -172,3 +175,58 @@ def test_a_typed_account_name_shows_as_typed_never_as_a_picture_or_link(cab_app,
         assert sources, page
         assert all("](" not in s and "**дача" not in s for s in sources)
         assert any(typed in shown(s) for s in sources)
+
+
+def test_saved_cards_can_be_made_default_and_removed(cab_app, logged_in):
+    at, _, own = logged_in()
+    first = make_card(cab_app, own.customer_id, last4="1111", is_default=True)
+    second = make_card(cab_app, own.customer_id, last4="2222", brand="mastercard")
+    at.switch_page("views/settings.py").run()
+    said = texts(at)
+    assert "411111\\*\\*\\*\\*\\*\\*2222" in "\n".join(str(m.value) for m in at.markdown) \
+        or "411111******2222" in said
+    at = at.button(key=f"cab_card_def_{second}").click().run()
+    assert "Карта стала основной" in texts(at)
+    cards = {c.id: c for c in api.list_cards(cab_app, own.session_token)}
+    assert cards[second].is_default and not cards[first].is_default
+    at = at.button(key=f"cab_card_remove_{first}").click().run()
+    assert "Карта удалена" in texts(at)
+    assert [c.id for c in api.list_cards(cab_app, own.session_token)] == [second]
+
+
+def test_a_subscription_is_switched_off_and_stays_off(cab_app, logged_in):
+    at, _, own = logged_in()
+    at.switch_page("views/settings.py").run()
+    assert api.subscriptions(cab_app, own.session_token).is_enabled("new_invoice", "sms")
+    at.checkbox(key="cab_sub_new_invoice_sms").uncheck().run()
+    assert not at.exception
+    assert not api.subscriptions(cab_app, own.session_token).is_enabled("new_invoice", "sms")
+    assert at.checkbox(key="cab_sub_new_invoice_sms").value is False
+
+
+def test_the_history_lists_a_payment_and_saves_its_receipt(cab_app):
+    p = payment_flow.payer(cab_app)
+    view = payment_flow.pay_invoice(cab_app, p)
+    at = cabinet()
+    at.session_state["cab_token"] = p.token  # this payer's own session, as after the login
+    at.run().switch_page("views/history.py").run()
+    assert "Платежей: 1" in texts(at)
+    at.selectbox(key="cab_hist_receipt").set_value(view.id).run()
+    receipts.fiscalise_due(cab_app)  # what the worker does (if the payment left it to it)
+    at.run()
+    assert not at.error, _errors(at)
+    [download] = at.get("download_button")
+    assert download.proto.label == "Сохранить квитанцию"
+
+
+def test_query_parameters_open_nothing_of_another_cabinet(cab_app, logged_in, customer):
+    _, other = customer()
+    _, _, strangers = _with_invoices(cab_app, other.session_token)
+    at, _, _ = logged_in()
+    for name in ("invoice_id", "invoice", "payment_id", "id"):
+        at.query_params[name] = str(strangers)
+    for page in ("views/invoices.py", "views/payment.py", "views/history.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert "ГУП «Водоканал»" not in texts(at) + "\n".join(
+            frame.value.to_string() for frame in at.dataframe)
