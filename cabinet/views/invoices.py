@@ -38,6 +38,8 @@ def _card(row: api.InvoiceRow) -> None:
                 breakdown(detail.lines, row.total_due)
         pay, mark = st.columns(2)
         if pay.button("Оплатить", key=f"cab_pay_{row.id}", type="primary"):
+            for key in [k for k in st.session_state if str(k).startswith("cab_pay_")]:
+                del st.session_state[key]  # a payment begun for another invoice starts over
             st.session_state[PAYING] = row.id
             st.switch_page("views/payment.py")
         if mark.button("Отметить как оплаченный", key=f"cab_mark_{row.id}"):

@@ -129,3 +129,15 @@ def test_back_before_paying_forgets_the_card(cab_app, logged_in):
     at = button(at, "Назад").click().run()
     assert "cab_pay_card" not in at.session_state
     assert _step(at) == "Способ оплаты"
+
+
+def test_pay_on_an_invoice_starts_its_own_payment_from_the_first_step(cab_app, logged_in):
+    at, _, own = logged_in()
+    _with_invoices(cab_app, own.session_token)
+    at.run()
+    # What a payment begun earlier in this tab left behind (another invoice's step and key).
+    at.session_state["cab_pay_step"] = 3
+    at.session_state["cab_pay_key"] = "cab-earlier-payment-key"
+    at = button(at, "Оплатить").click().run()
+    assert _step(at) == "Детализация начислений"
+    assert "cab_pay_key" not in at.session_state
