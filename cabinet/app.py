@@ -49,6 +49,8 @@ if customer_id is None:
     if registering is not None:
         _, phone, email = registering
         demo_panel(phone, email)
+    elif "cab_guest_payment" in st.session_state:  # the payer's one-time password, by e-mail
+        demo_panel(None, st.session_state.get("cab_guest_email"))
     navigation.run()
     st.stop()
 

@@ -230,3 +230,44 @@ def test_query_parameters_open_nothing_of_another_cabinet(cab_app, logged_in, cu
         assert not at.exception
         assert "ГУП «Водоканал»" not in texts(at) + "\n".join(
             frame.value.to_string() for frame in at.dataframe)
+
+
+def test_a_guest_pays_the_last_invoice_with_a_card_and_the_password_from_the_demo_panel(cab_app):
+    from core.actors import StaffRole
+    from core.demo.guard import DEMO_STAFF
+    from core.notifications import outbox
+    from core.staff import members
+
+    login, name, role, password = DEMO_STAFF[0]
+    members.add_staff(cab_app, None, login=login, name=name, email="d@demo.example.ru",
+                      role=StaffRole(role), password=password)
+    provider_id = make_provider(cab_app, name="ГУП «Водоканал»")
+    account_id = add_accounts(cab_app, provider_id, [NUMBER])[NUMBER]
+    invoice_id = make_invoice(cab_app, account_id, date(2026, 11, 1), 150_000)
+    at = cabinet().switch_page("views/guest_payment.py").run()
+    at.text_input(key="cab_guest_number").input(NUMBER)
+    at = button(at, "Далее").click().run()
+    for key, value in (("cab_guest_email", "нет"), ("cab_guest_card_number", "4111 1111 1111 1111"),
+                       ("cab_guest_expiry", "12/30"), ("cab_guest_holder", "IVAN PETROV"),
+                       ("cab_guest_cvv", "123")):
+        at.text_input(key=key).input(value)
+    at = button(at, "Оплатить").click().run()
+    assert _errors(at).startswith("E-mail"), _errors(at)
+    at.text_input(key="cab_guest_email").input("guest.payer@example.ru")
+    at = button(at, "Оплатить").click().run()
+    assert not at.exception, at.exception
+    assert "Одноразовый пароль" in [str(h.value) for h in at.subheader]
+    outbox.send_pending(cab_app)
+    at = button(at, "Обновить").click().run()
+    import re
+
+    shown_text = "\n".join(str(t.value) for t in at.text)
+    code = re.search(r": (\d{6})\.", shown_text)
+    assert code, shown_text
+    at.text_input(key="cab_guest_otp_code").input(code[1])
+    at = button(at, "Подтвердить").click().run()
+    assert "Платёж выполнен" in texts(at), texts(at)
+    with cab_app.uow(write=False) as uow:
+        from core.db.models import Invoice
+
+        assert uow.session.get(Invoice, invoice_id).paid_amount == 150_000
