@@ -1,21 +1,75 @@
 """«Настройки», the manual's sections: «Личные данные» (filled in if one wishes), «Пароль»,
-«Управление счетами» («Добавить лицевой счёт с квитанции»), «Способы оплаты», «Управление
+«Управление счетами» («Добавить лицевой счёт с квитанции»), «Способы оплаты» («Добавить
+карту» without paying, «Сделать основной», «Удалить»), «Управление
 подписками» and «Блокировка личного кабинета» (what stops, who unblocks, a confirmation)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import streamlit as st
 
 from cabinet import session
-from cabinet.widgets import act, fmt_date, fmt_dt, get_app, guard, show_error, plain
+from cabinet.widgets import act, flash, fmt_date, fmt_dt, get_app, guard, plain, show_error
 from core import customer_api as api
 
 BLOCK_PENDING = "cab_block_pending"
 CONTACT_CENTER = "8 800 100 39 00"
 
+ADDING_CARD = "cab_card_binding"  # the binding waiting for its one-time password
+_EXPIRY = re.compile(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*")
+
 token = guard()
 app = get_app()
+
+
+def _add_card() -> None:
+    """«Добавить карту» without paying: the bank checks the card with a 1 ₽ hold behind a
+    one-time password, releases it, and the card is saved."""
+    st.subheader("Добавить карту")
+    binding_id = st.session_state.get(ADDING_CARD)
+    if binding_id is not None:
+        with st.form("cab_card_otp"):
+            st.caption("Банк проверит карту: 1 ₽ будет удержан и сразу возвращён. Введите "
+                       "одноразовый пароль из SMS.")
+            code = st.text_input("Одноразовый пароль", max_chars=6, key="cab_card_otp_code")
+            if st.form_submit_button("Подтвердить", type="primary"):
+                try:
+                    card = api.confirm_card_binding(app, token, int(binding_id), code)
+                except api.DomainError as error:
+                    show_error(error)
+                else:
+                    st.session_state.pop(ADDING_CARD, None)
+                    flash(f"Карта {card.masked_pan} добавлена")
+                    st.rerun()
+        if st.button("Отмена", key="cab_card_cancel"):
+            st.session_state.pop(ADDING_CARD, None)
+            st.rerun()
+        return
+    with st.form("cab_card_new", clear_on_submit=False):
+        number = st.text_input("Номер карты", key="cab_card_number")
+        expiry = st.text_input("Срок действия (ММ/ГГ)", key="cab_card_expiry")
+        holder = st.text_input("Имя владельца", key="cab_card_holder")
+        cvv = st.text_input("CVV", type="password", max_chars=4, key="cab_card_cvv")
+        submitted = st.form_submit_button("Добавить карту")
+    if submitted:
+        found = _EXPIRY.fullmatch(expiry or "")
+        if found is None:
+            st.error("Срок действия: введите месяц и год, как на карте, например 09/28")
+            return
+        try:
+            view = api.start_card_binding(app, token, api.CardInput(
+                number=number, exp_month=int(found[1]), exp_year=int(found[2]), cvv=cvv,
+                holder=holder))
+        except api.DomainError as error:
+            show_error(error)
+            return
+        if view.awaiting_otp:
+            st.session_state[ADDING_CARD] = view.id
+        else:
+            reason = f": {view.decline_reason}" if view.decline_reason else ""
+            flash(f"Карта не добавлена{reason}", "error")
+        st.rerun()
 st.title("Настройки")
 (personal_tab, password_tab, accounts_tab, cards_tab, subs_tab,
  block_tab) = st.tabs(["Личные данные", "Пароль", "Управление счетами", "Способы оплаты",
@@ -107,7 +161,7 @@ with accounts_tab:
 with cards_tab:
     cards = api.list_cards(app, token)
     if not cards:
-        st.info("Привязанных карт нет: карта сохраняется при оплате («Сохранить карту»).")
+        st.info("Привязанных карт нет: добавьте карту ниже или сохраните её при оплате.")
     for c in cards:
         with st.container(border=True):
             st.markdown(f"**{c.brand_label}** {c.masked_pan} · до {c.exp_month:02d}/{c.exp_year}"
@@ -120,7 +174,7 @@ with cards_tab:
             if remove.button("Удалить", key=f"cab_card_remove_{c.id}"):
                 if act(lambda: api.remove_card(app, token, c.id), "Карта удалена"):
                     st.rerun()
-    st.caption("«Добавить карту» без платежа появится здесь в следующей версии кабинета.")
+    _add_card()
 
 with subs_tab:
     matrix = api.subscriptions(app, token)

@@ -271,3 +271,41 @@ def test_a_guest_pays_the_last_invoice_with_a_card_and_the_password_from_the_dem
         from core.db.models import Invoice
 
         assert uow.session.get(Invoice, invoice_id).paid_amount == 150_000
+
+
+def test_a_card_is_added_in_settings_without_paying_and_becomes_the_default(cab_app, logged_in):
+    import re
+
+    from core.db.models import OutboxMessage
+
+    at, _, own = logged_in()
+    at.switch_page("views/settings.py").run()
+    for key, value in (("cab_card_number", "4111 1111 1111 1112"), ("cab_card_expiry", "12/30"),
+                       ("cab_card_holder", "IVAN PETROV"), ("cab_card_cvv", "123")):
+        at.text_input(key=key).input(value)
+    at = button(at, "Добавить карту").click().run()
+    assert _errors(at).startswith("Номер карты"), _errors(at)
+    at.text_input(key="cab_card_number").input("4111 1111 1111 1111")
+    at = button(at, "Добавить карту").click().run()
+    assert not at.exception, at.exception
+    assert api.list_cards(cab_app, own.session_token) == []  # not before the password
+    with cab_app.uow(write=False) as uow:
+        body = uow.session.scalar(select(OutboxMessage.body).where(
+            OutboxMessage.topic == "card_binding_otp").order_by(OutboxMessage.id.desc()))
+    code = re.search(r": (\d{6})\.", body or "")
+    assert code, body
+    at.text_input(key="cab_card_otp_code").input(code[1])
+    at = button(at, "Подтвердить").click().run()
+    assert "добавлена" in texts(at), texts(at) + _errors(at)
+    [card] = api.list_cards(cab_app, own.session_token)
+    assert card.is_default and card.masked_pan.endswith("1111")
+    assert _payments_count(cab_app) == 0
+
+
+def _payments_count(app) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func
+
+    from core.db.models import Payment
+
+    with app.uow(write=False) as uow:
+        return uow.session.scalar(select(func.count()).select_from(Payment)) or 0
