@@ -10,7 +10,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OWN = {"core", "dashboard", "tests", "benchmarks"}
+OWN = {"core", "dashboard", "cabinet", "webapp", "tests", "benchmarks"}
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;\\]+)")
 
 
@@ -73,7 +73,8 @@ LOCKED = locked_requirements((ROOT / "requirements.txt").read_text(encoding="utf
 
 def test_every_package_the_code_imports_is_a_direct_requirement() -> None:
     missing = {dist: sorted(mods) for dist, mods in
-               imported_distributions("core", "dashboard", "tests", "benchmarks").items()
+               imported_distributions("core", "dashboard", "cabinet", "webapp", "tests",
+                                      "benchmarks").items()
                if dist not in DIRECT}
     assert missing == {}, f"add to requirements.in (then `make lock`): {missing}"
 
