@@ -22,7 +22,7 @@ from core.billing import accounts, invoices, providers
 from core.billing.accounts import BindingInfo
 from core.billing.invoices import InvoiceDetail, InvoiceRow
 from core.billing.providers import ProviderInfo
-from core.customers import agreement, cabinet
+from core.customers import agreement, cabinet, cabinet_view
 from core.customers.agreement import Agreement
 from core.customers.cabinet import CustomerLogin, Profile, Registration
 from core.customers.captcha import CaptchaChallenge
@@ -55,7 +55,7 @@ __all__ = [
     "payment_providers", "choose_account", "quote_amount", "start_guest_payment",
     "guest_pay_with_new_card", "guest_confirm_payment", "guest_payment_status",
     # the session and «Настройки»
-    "current_customer_id", "logout", "profile", "update_profile", "change_password",
+    "enter_cabinet_view", "current_customer_id", "logout", "profile", "update_profile", "change_password",
     "change_code_word", "block_own_cabinet", "subscriptions", "set_subscription",
     # «Управление счетами»
     "providers_for_binding", "list_bindings", "bind_account", "rename_binding", "unbind",
@@ -136,6 +136,12 @@ def guest_payment_status(app: App, key: str, payment_id: int) -> PaymentView:
 
 
 # --- the session and «Настройки» -----------------------------------------------------
+
+def enter_cabinet_view(app: App, ticket: str) -> CustomerLogin:
+    """«Смотреть как клиент»: the back office's one-time link becomes a read-only session
+    (``Profile.viewed_by`` names who looks)."""
+    return cabinet_view.enter_cabinet_view(app, ticket)
+
 
 def current_customer_id(app: App, token: str) -> int:
     """Every page's check: the customer, or ``SessionInvalid`` saying why to log in again."""

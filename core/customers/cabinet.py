@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from core.customers.captcha import CAPTCHA_LIFETIME, CaptchaChallenge
 from core.app import App
 from core.config import USER_AGREEMENT_VERSION
-from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession, SpentCaptcha
+from core.db.models import (ActivationCode, CabinetBlock, Customer, CustomerSession, SpentCaptcha,
+                            StaffUser)
 from core.actors import ActorKind
 from core.security import codes, throttle
 from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, format_phone,
@@ -66,6 +67,8 @@ class Profile:
     agreement_version: str
     agreement_accepted_at: datetime
     registered_at: datetime
+    # «Смотреть как клиент»: the staff member looking through this session, else None.
+    viewed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,9 +304,15 @@ def profile(app: App, token: str) -> Profile:
                                   patronymic=c.patronymic, birth_date=c.birth_date,
                                   address=c.address),
             agreement_version=c.agreement_version, agreement_accepted_at=c.agreement_accepted_at,
-            registered_at=c.registered_at)
+            registered_at=c.registered_at, viewed_by=_viewer_name(uow.session, token))
         uow.commit()  # the session's last activity
         return found
+
+
+def _viewer_name(session: Session, token: str) -> str | None:
+    return session.scalar(select(StaffUser.name)
+                          .join(CustomerSession, CustomerSession.viewer_staff_id == StaffUser.id)
+                          .where(CustomerSession.token_hash == codes.token_digest(token)))
 
 
 def update_profile(app: App, token: str, data: PersonalData) -> None:

@@ -95,6 +95,16 @@ class ViewOnlySession(CustomerError):
         super().__init__("Просмотр кабинета сотрудником: действия в нём недоступны")
 
 
+class CabinetViewLinkInvalid(CustomerError):
+    """«Смотреть как клиент»: the link was opened already, too late, or never issued."""
+
+    code = "cabinet_view_link_invalid"
+
+    def __init__(self) -> None:
+        super().__init__("Ссылка на просмотр кабинета недействительна или устарела: "
+                         "откройте кабинет клиента заново из его карточки")
+
+
 class SessionInvalid(DomainError):
     code = "session_invalid"
 

@@ -43,8 +43,8 @@ def signed_in_customer(session: Session, token: str, now: datetime, *,
     """
     found = session.execute(_SESSION_CUSTOMER,
                             {"token_hash": codes.token_digest(token or "")}).first()
-    if found is None or found[0].ended_at is not None:
-        raise SessionInvalid()
+    if found is None or found[0].ended_at is not None or found[0].handover_until is not None:
+        raise SessionInvalid()  # (a view's link ticket is not a session's token)
     row, customer, blocked = found
     if now - row.last_seen_at > SESSION_IDLE:
         raise SessionExpired(row.id)

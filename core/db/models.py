@@ -138,6 +138,9 @@ class CustomerSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token
     # «Смотреть как клиент»: the staff member looking; such a session reads, never acts.
     viewer_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
+    # Such a session first waits for its one-time link to be opened (``token_hash`` is
+    # then the link ticket's digest); until then it serves nothing.
+    handover_until: Mapped[Optional[datetime]]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]

@@ -4,6 +4,7 @@ every acting one refuses it and changes nothing; each opening is journaled."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -12,12 +13,12 @@ from core.actors import PermissionDenied, StaffRole
 from core.app import App
 from core.billing import accounts, invoices
 from core.customers import cabinet, cabinet_view, contact_center
-from core.customers.errors import ViewOnlySession
+from core.customers.errors import CabinetViewLinkInvalid, SessionInvalid, ViewOnlySession
 from core.customers.rules import PersonalData
-from core.db.models import AuditEntry
+from core.db.models import AuditEntry, CustomerSession
 from core.notifications import subscriptions
 from core.payments import flow, quotes, read_models, saved_cards
-from tests.factories.customers import make_staff
+from tests.factories.customers import cabinet_view_token, make_staff
 from tests.factories.dbstate import snapshot
 from tests.factories.payment_flow import card, new_key, pay_invoice, payer
 
@@ -49,7 +50,7 @@ def customer(app):  # type: ignore[no-untyped-def]
 def test_the_view_reads_what_the_customer_reads(app, customer):
     p, open_invoice = customer
     agent = make_staff(app, StaffRole.AGENT)
-    token = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    token = cabinet_view_token(app, agent, p.customer_id)
     assert [i.id for i in invoices.invoices_to_pay(app, token)] == \
         [i.id for i in invoices.invoices_to_pay(app, p.token)] == [open_invoice]
     assert invoices.invoice_detail_for_customer(app, token, open_invoice).invoice.id == open_invoice
@@ -61,7 +62,10 @@ def test_the_view_reads_what_the_customer_reads(app, customer):
         app, p.token)
     assert len(read_models.operations_history(app, token)) == 1
     assert cabinet.current_customer_id(app, token) == p.customer_id  # every page's check
-    assert cabinet.profile(app, token) == cabinet.profile(app, p.token)
+    seen = cabinet.profile(app, token)
+    assert seen.viewed_by == f"Сотрудник {agent.login}"  # the banner's name
+    assert replace(seen, viewed_by=None) == cabinet.profile(app, p.token)
+    assert cabinet.profile(app, p.token).viewed_by is None
     assert [b.id for b in accounts.list_bindings(app, token)] == [
         b.id for b in accounts.list_bindings(app, p.token)]
     with app.uow(write=False) as uow:
@@ -74,7 +78,7 @@ def test_the_view_reads_what_the_customer_reads(app, customer):
 def test_the_view_never_acts(app, customer, action):
     p, open_invoice = customer
     admin = make_staff(app, StaffRole.ADMIN)
-    token = cabinet_view.open_cabinet_view(app, admin, p.customer_id)
+    token = cabinet_view_token(app, admin, p.customer_id)
     before = snapshot(app)
     with pytest.raises(ViewOnlySession, match="действия в нём недоступны"):
         ACTING[action](app, token, open_invoice)
@@ -87,7 +91,7 @@ def test_a_new_card_for_a_payment_is_refused_to_the_view_too(app, customer):
     p, open_invoice = customer
     agent = make_staff(app, StaffRole.AGENT)
     payment = flow.start_invoice_payment(app, p.token, open_invoice, new_key())
-    token = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    token = cabinet_view_token(app, agent, p.customer_id)
     with pytest.raises(ViewOnlySession):
         flow.pay_with_new_card(app, payment.id, card(), token=token)
 
@@ -96,7 +100,7 @@ def test_a_blocked_cabinet_is_still_shown_to_the_agent(app, customer):
     p, _ = customer
     agent = make_staff(app, StaffRole.AGENT)
     contact_center.block(app, agent, p.customer_id, "Звонок о мошенничестве")
-    token = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    token = cabinet_view_token(app, agent, p.customer_id)
     assert len(invoices.invoice_history(app, token)) == 2
 
 
@@ -110,3 +114,43 @@ def test_only_agents_and_administrators_may_look(app, customer, role):
     for table in ("staff_users", "audit_log"):  # the new staff member and its journal row
         before.pop(table), after.pop(table)
     assert after == before
+
+
+# --- the one-time link from the back office to the cabinet ---------------------------
+def test_the_link_opens_the_view_once(app, customer):
+    p, _ = customer
+    agent = make_staff(app, StaffRole.AGENT)
+    ticket = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    with pytest.raises(SessionInvalid):  # the link's ticket is not a session
+        cabinet.current_customer_id(app, ticket)
+    opened = cabinet_view.enter_cabinet_view(app, ticket)
+    assert opened.customer_id == p.customer_id
+    assert cabinet.current_customer_id(app, opened.session_token) == p.customer_id
+    with pytest.raises(CabinetViewLinkInvalid, match="недействительна или устарела"):
+        cabinet_view.enter_cabinet_view(app, ticket)  # from the history, a log, a chat
+    assert cabinet.current_customer_id(app, opened.session_token) == p.customer_id
+
+
+def test_a_late_link_opens_nothing_and_ends_its_session(app, clock, customer):
+    p, _ = customer
+    ticket = cabinet_view.open_cabinet_view(app, make_staff(app, StaffRole.AGENT), p.customer_id)
+    clock.advance(seconds=cabinet_view.HANDOVER_TIME.total_seconds() + 1)
+    with pytest.raises(CabinetViewLinkInvalid):
+        cabinet_view.enter_cabinet_view(app, ticket)
+    with app.uow(write=False) as uow:
+        ended = uow.session.execute(select(CustomerSession.end_reason).where(
+            CustomerSession.viewer_staff_id.is_not(None))).scalars().all()
+    assert ended == ["link_expired"]
+
+
+@pytest.mark.parametrize("ticket", ["", "не-тот-билет"])
+def test_an_unknown_link_opens_nothing(app, ticket):
+    with pytest.raises(CabinetViewLinkInvalid):
+        cabinet_view.enter_cabinet_view(app, ticket)
+
+
+def test_the_customers_own_token_is_no_link(app, customer):
+    p, _ = customer
+    with pytest.raises(CabinetViewLinkInvalid):
+        cabinet_view.enter_cabinet_view(app, p.token)
+    assert cabinet.current_customer_id(app, p.token) == p.customer_id

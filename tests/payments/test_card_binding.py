@@ -238,11 +238,11 @@ def test_a_lost_answer_to_the_password_is_settled_by_asking_the_bank(app, custom
 
 
 def test_the_agents_view_of_the_cabinet_cannot_bind_a_card(app, customer, agent) -> None:
-    from core.customers import cabinet_view
     from core.customers.errors import ViewOnlySession
+    from tests.factories.customers import cabinet_view_token
 
     pending = cb.start_card_binding(app, customer.session_token, card())
-    token = cabinet_view.open_cabinet_view(app, agent, customer.customer_id)
+    token = cabinet_view_token(app, agent, customer.customer_id)
     before = snapshot(app)
     with pytest.raises(ViewOnlySession):
         cb.start_card_binding(app, token, card(MIR_CARD))
