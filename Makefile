@@ -31,7 +31,7 @@ run: demo
 	$(PY) -m core worker & WORKER=$$!; \
 	$(PY) -m streamlit run cabinet/server.py --server.port $(CABINET_PORT) --server.headless true & CABINET=$$!; \
 	trap 'kill $$WORKER $$CABINET 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m streamlit run dashboard/server.py --server.port $(PORT)
+	CABINET_URL=$${CABINET_URL:-http://localhost:$(CABINET_PORT)} $(PY) -m streamlit run dashboard/server.py --server.port $(PORT)
 
 ## serve: the operator's start on DATABASE_URL, no demo data: the worker, the dashboard and the cabinet;
 ## refused while a demo login works or no staff exists (migrations: `python -m core db upgrade`)

@@ -32,6 +32,7 @@ def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page
 
 app = get_app()
 try:
+    session.open_staff_view(app)
     customer_id = session.current_customer(app)
 except ServiceUnavailable as error:
     logging.getLogger("cabinet").error("Страница не показана: база данных недоступна",
@@ -61,11 +62,20 @@ navigation = st.navigation([
     _page("settings", "Настройки", ":material/settings:"),
 ])
 me = api.profile(app, session.token())
+session.note_viewer(me.viewed_by)
 name = " ".join(part for part in (me.personal.first_name, me.personal.surname) if part)
 with st.sidebar:
     st.markdown(f"**{plain(name or me.phone)}**  \n{plain(me.phone)}")
-    if st.button("Выйти", key="cab_logout"):
+    if st.button("Закончить просмотр" if me.viewed_by else "Выйти", key="cab_logout"):
         session.logout(app)
         st.rerun()
-demo_panel(me.phone, me.email)
+if me.viewed_by:
+    # The codes and letters sent to the customer are theirs alone, demo or not.
+    full_name = " ".join(part for part in (me.personal.surname, me.personal.first_name,
+                                           me.personal.patronymic) if part)
+    st.warning(plain(f"Кабинет клиента {full_name or 'без ФИО'}, {me.phone}: просмотр "
+                     f"сотрудником {me.viewed_by}. Только чтение, действия недоступны."),
+               icon=":material/visibility:")
+else:
+    demo_panel(me.phone, me.email)
 navigation.run()

@@ -17,6 +17,8 @@ from core.errors import ServiceUnavailable
 TOKEN = "cab_token"
 CUSTOMER = "cab_customer_id"
 NOTICE = "cab_notice"
+VIEWER = "cab_viewed_by"  # «Смотреть как клиент»: the staff member's name, else None
+VIEW_LINK = "view"  # the back office's one-time link: ?view=<ticket>
 
 
 def start(login: api.CustomerLogin) -> None:
@@ -24,6 +26,32 @@ def start(login: api.CustomerLogin) -> None:
     forget(None)
     st.session_state[TOKEN] = login.session_token
     st.session_state[CUSTOMER] = login.customer_id
+
+
+def open_staff_view(app: App) -> None:
+    """The back office's «Смотреть как клиент» link: its one-time ticket becomes this
+    tab's read-only session, and leaves the address bar at once (it would not open twice,
+    but it need not sit in the history either)."""
+    ticket = st.query_params.get(VIEW_LINK)
+    if ticket is None:
+        return
+    del st.query_params[VIEW_LINK]
+    try:
+        start(api.enter_cabinet_view(app, ticket))
+    except ServiceUnavailable:
+        raise
+    except api.DomainError as error:
+        forget(str(error))
+
+
+def note_viewer(name: str | None) -> None:
+    st.session_state[VIEWER] = name
+
+
+def viewing() -> bool:
+    """A staff member's read-only view: every page's acting buttons are disabled (the
+    core refuses them anyway; a disabled button says so before the click)."""
+    return bool(st.session_state.get(VIEWER))
 
 
 def token() -> str:
@@ -52,9 +80,10 @@ def replace_token(new_token: str) -> None:
 
 
 def logout(app: App) -> None:
+    was_viewing = viewing()
     if token():
         api.logout(app, token())
-    forget("Вы вышли из личного кабинета")
+    forget("Просмотр кабинета закончен" if was_viewing else "Вы вышли из личного кабинета")
 
 
 def forget(notice: str | None) -> None:

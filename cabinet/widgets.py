@@ -117,3 +117,14 @@ def breakdown(lines: list, total_kopecks: int | None = None) -> None:  # Invoice
         hide_index=True, use_container_width=True)
     if total_kopecks is not None:
         st.markdown(f"**Итого к оплате: {rub(total_kopecks)}**")
+
+
+def payment_outcome(view: api.PaymentView, after_success: str = "") -> None:
+    """The final answer of a payment, for the customer's «Оплата» and the guest's
+    «Произвольный платёж» alike."""
+    if view.status is api.PaymentStatus.SUCCEEDED:
+        st.success(plain(f"Платёж выполнен: {rub(view.total.kopecks)}, {view.provider_name}, "
+                         f"лицевой счёт {view.account_number}{after_success}"))
+    else:
+        reason = f": {view.decline_reason}" if view.decline_reason else ""
+        st.error(plain(f"Платёж отклонён{reason}"))

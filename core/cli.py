@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -439,7 +440,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"http://localhost:{args.cabinet_port}", flush=True)
     worker_process = subprocess.Popen(worker_command)
     cabinet = subprocess.Popen(cabinet_command)
-    dashboard = subprocess.Popen(dashboard_command)
+    # «Смотреть как клиент» links go to the cabinet: this one, unless the operator says
+    # where staff browsers reach it (a proxy's public address).
+    dashboard = subprocess.Popen(dashboard_command, env={
+        **os.environ, "CABINET_URL": os.environ.get("CABINET_URL")
+        or f"http://localhost:{args.cabinet_port}"})
     # Stopped by SIGTERM (a service manager) or Ctrl-C: every child goes with us, the
     # worker after the job in progress (its own SIGTERM handling).
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,7 @@
 | REFUND_APPROVAL_RUB | refunds above this wait for a second finance user (four-eyes) | 10000 |
 | ACTIVATION_WRONG_CODES_PER_DAY | wrong activation codes a cabinet may enter in 24 hours, across codes | 10 |
 | ACTIVATION_SMS_PER_DAY | activation codes sent to one phone in 24 hours | 5 |
+| CABINET_URL | the customer cabinet's address as staff browsers reach it («Смотреть как клиент» links there) | http://localhost:8502 |
 | GATEWAY_STATE_FILE | where the acquirer simulator keeps its state, shared by the dashboard and the worker | data/acquirer.db |
 """
 from __future__ import annotations
@@ -114,6 +115,8 @@ class Settings:
     activation_wrong_codes_per_day: int = 10
     # Activation SMS to one phone in any 24 hours, the first one included.
     activation_sms_per_day: int = 5
+    # Where staff browsers reach the customer cabinet: «Смотреть как клиент» links there.
+    cabinet_url: str = "http://localhost:8502"
 
 
 def default_database_url() -> str:
@@ -139,4 +142,5 @@ def load_settings() -> Settings:
         activation_wrong_codes_per_day=int(os.environ.get("ACTIVATION_WRONG_CODES_PER_DAY",
                                                           "10")),
         activation_sms_per_day=int(os.environ.get("ACTIVATION_SMS_PER_DAY", "5")),
+        cabinet_url=(os.environ.get("CABINET_URL") or "http://localhost:8502").rstrip("/"),
     )

@@ -31,12 +31,16 @@ LOGGED_IN = {
     "confirm_card_binding"}
 
 
+# «Смотреть как клиент»: the back office's one-time link becomes a read-only session.
+STAFF_LINK = {"enter_cabinet_view"}
+
+
 def _functions() -> set[str]:
     return {name for name in api.__all__ if inspect.isfunction(getattr(api, name))}
 
 
 def test_the_facade_offers_every_customer_use_case_and_nothing_unlisted():
-    assert _functions() == NO_TOKEN | GUEST | LOGGED_IN
+    assert _functions() == NO_TOKEN | GUEST | LOGGED_IN | STAFF_LINK
     assert all(hasattr(api, name) for name in api.__all__)
 
 

@@ -14,7 +14,7 @@ from datetime import date
 
 import streamlit as st
 
-from cabinet.widgets import breakdown, get_app, rub, rub_words, show_error, plain
+from cabinet.widgets import breakdown, get_app, payment_outcome, plain, rub, rub_words, show_error
 from core import customer_api as api
 from core.app import App
 
@@ -80,12 +80,8 @@ def _after_card(app: App) -> None:
     if view.status in (api.PaymentStatus.PENDING, api.PaymentStatus.CREATED):
         st.info("Платёж обрабатывается: нажмите «Обновить статус» через несколько секунд.")
         st.button("Обновить статус", key="cab_guest_refresh")
-    elif view.status is api.PaymentStatus.SUCCEEDED:
-        st.success(f"Платёж выполнен: {rub(view.total.kopecks)}, {plain(view.provider_name)}, "
-                   f"лицевой счёт {plain(view.account_number)}. Квитанция придёт на e-mail.")
     else:
-        reason = f": {view.decline_reason}" if view.decline_reason else ""
-        st.error(plain(f"Платёж отклонён{reason}"))
+        payment_outcome(view, ". Квитанция придёт на e-mail.")
     if st.button("Новый платёж", key="cab_guest_new"):
         for name in [k for k in st.session_state if str(k).startswith("cab_guest_")]:
             del st.session_state[name]

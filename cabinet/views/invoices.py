@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cabinet import session
 from cabinet.widgets import act, breakdown, fmt_date, get_app, guard, rub, plain
 from core import customer_api as api
 
@@ -12,6 +13,7 @@ PAYING = "cab_pay_invoice"  # the invoice «Оплатить» opened on «Оп�
 
 token = guard()
 app = get_app()
+READ_ONLY = session.viewing()  # «Смотреть как клиент»: no button acts
 st.title("Счета к оплате")
 
 
@@ -37,12 +39,13 @@ def _card(row: api.InvoiceRow) -> None:
             else:
                 breakdown(detail.lines, row.total_due)
         pay, mark = st.columns(2)
-        if pay.button("Оплатить", key=f"cab_pay_{row.id}", type="primary"):
+        if pay.button("Оплатить", key=f"cab_pay_{row.id}", type="primary", disabled=READ_ONLY):
             for key in [k for k in st.session_state if str(k).startswith("cab_pay_")]:
                 del st.session_state[key]  # a payment begun for another invoice starts over
             st.session_state[PAYING] = row.id
             st.switch_page("views/payment.py")
-        if mark.button("Отметить как оплаченный", key=f"cab_mark_{row.id}"):
+        if mark.button("Отметить как оплаченный", key=f"cab_mark_{row.id}",
+                       disabled=READ_ONLY):
             if act(lambda: api.mark_paid(app, token, row.id),
                    f"Счёт за {row.period_label} отмечен как оплаченный"):
                 st.rerun()
@@ -82,6 +85,7 @@ with all_tab:
         if picked is not None:
             row = by_id[picked]
             breakdown(api.invoice_detail(app, token, row.id).lines, row.total_due)
-            if row.marked_paid and st.button("Снять отметку «оплачен»", key="cab_unmark"):
+            if row.marked_paid and st.button("Снять отметку «оплачен»", key="cab_unmark",
+                                            disabled=READ_ONLY):
                 if act(lambda: api.unmark_paid(app, token, row.id), "Отметка снята"):
                     st.rerun()

@@ -17,7 +17,8 @@ from datetime import date
 import streamlit as st
 import streamlit.components.v1 as components
 
-from cabinet.widgets import breakdown, get_app, guard, plain, rub, show_error
+from cabinet import session
+from cabinet.widgets import breakdown, get_app, guard, payment_outcome, plain, rub, show_error
 from core import customer_api as api
 
 PAYING = "cab_pay_invoice"  # set by «Оплатить» on «Счета к оплате»
@@ -133,7 +134,7 @@ def _step_check(quote: api.PaymentQuote) -> None:
     st.markdown(f"Поставщик услуг: {plain(quote.provider_name)}  \n"
                 f"Лицевой счёт: {plain(quote.account_number)}  \nКарта: {plain(card_text)}")
     _amounts(quote)
-    if st.button("Оплатить", key="cab_pay_pay", type="primary"):
+    if st.button("Оплатить", key="cab_pay_pay", type="primary", disabled=session.viewing()):
         _pay(quote, method)
     _back(3)
 
@@ -167,7 +168,8 @@ def _step_otp() -> None:
                + (f" ({plain(view.otp_sent_to)})" if view.otp_sent_to else ""))
     with st.form("cab_pay_otp"):
         code = st.text_input("Одноразовый пароль", max_chars=6, key="cab_pay_otp_code")
-        submitted = st.form_submit_button("Подтвердить", type="primary")
+        submitted = st.form_submit_button("Подтвердить", type="primary",
+                                          disabled=session.viewing())
     if submitted:
         try:
             api.confirm_payment(app, token, view.id, code)
@@ -194,12 +196,7 @@ def _step_result() -> None:
         return
     if view.status is api.PaymentStatus.AWAITING_OTP:
         _go(4)
-    if view.status is api.PaymentStatus.SUCCEEDED:
-        st.success(f"Платёж выполнен: {rub(view.total.kopecks)}, {plain(view.provider_name)}, "
-                   f"лицевой счёт {plain(view.account_number)}")
-    else:
-        reason = f": {view.decline_reason}" if view.decline_reason else ""
-        st.error(plain(f"Платёж отклонён{reason}"))
+    payment_outcome(view)
     st.markdown(f"Платёж № {view.id} · {view.status_label} · карта {plain(view.masked_pan or '—')}")
     try:
         pdf = api.receipt_pdf(app, token, view.id)

@@ -21,6 +21,7 @@ _EXPIRY = re.compile(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*")
 
 token = guard()
 app = get_app()
+READ_ONLY = session.viewing()  # «Смотреть как клиент»: no button acts
 
 
 def _add_card() -> None:
@@ -33,7 +34,7 @@ def _add_card() -> None:
             st.caption("Банк проверит карту: 1 ₽ будет удержан и сразу возвращён. Введите "
                        "одноразовый пароль из SMS.")
             code = st.text_input("Одноразовый пароль", max_chars=6, key="cab_card_otp_code")
-            if st.form_submit_button("Подтвердить", type="primary"):
+            if st.form_submit_button("Подтвердить", type="primary", disabled=READ_ONLY):
                 try:
                     card = api.confirm_card_binding(app, token, int(binding_id), code)
                 except api.DomainError as error:
@@ -51,7 +52,7 @@ def _add_card() -> None:
         expiry = st.text_input("Срок действия (ММ/ГГ)", key="cab_card_expiry")
         holder = st.text_input("Имя владельца", key="cab_card_holder")
         cvv = st.text_input("CVV", type="password", max_chars=4, key="cab_card_cvv")
-        submitted = st.form_submit_button("Добавить карту")
+        submitted = st.form_submit_button("Добавить карту", disabled=READ_ONLY)
     if submitted:
         found = _EXPIRY.fullmatch(expiry or "")
         if found is None:
@@ -91,7 +92,7 @@ with personal_tab:
                                    min_value=date(1900, 1, 1), max_value=date.today(),
                                    key="cab_set_birth_date")
         address = st.text_input("Адрес", value=p.address or "", key="cab_set_address")
-        if st.form_submit_button("Сохранить"):
+        if st.form_submit_button("Сохранить", disabled=READ_ONLY):
             data = api.PersonalData(surname=surname or None, first_name=first_name or None,
                                     patronymic=patronymic or None, birth_date=birth_date,
                                     address=address or None)
@@ -105,7 +106,7 @@ with password_tab:
                             help="Не менее 6 символов: латинские буквы и цифры")
         repeat = st.text_input("Повторите новый пароль", type="password",
                                key="cab_set_repeat_password")
-        if st.form_submit_button("Изменить пароль"):
+        if st.form_submit_button("Изменить пароль", disabled=READ_ONLY):
             if new != repeat:
                 st.error("Повторите новый пароль: пароли не совпадают")
             else:
@@ -128,10 +129,10 @@ with accounts_tab:
                         f"Добавлен {fmt_date(b.bound_at.date())}")
             new_name = st.text_input("Название счёта", value=b.name, key=f"cab_bind_name_{b.id}")
             rename, remove = st.columns(2)
-            if rename.button("Переименовать", key=f"cab_bind_rename_{b.id}"):
+            if rename.button("Переименовать", key=f"cab_bind_rename_{b.id}", disabled=READ_ONLY):
                 if act(lambda: api.rename_binding(app, token, b.id, new_name), "Счёт переименован"):
                     st.rerun()
-            if remove.button("Удалить", key=f"cab_bind_remove_{b.id}"):
+            if remove.button("Удалить", key=f"cab_bind_remove_{b.id}", disabled=READ_ONLY):
                 if act(lambda: api.unbind(app, token, b.id), "Лицевой счёт удалён"):
                     st.rerun()
     st.subheader("Добавить лицевой счёт с квитанции")
@@ -152,7 +153,7 @@ with accounts_tab:
             if chosen.ownership_proof:
                 total = st.text_input("Сумма последней квитанции, руб.", key="cab_bind_total",
                                       help="Поставщик просит подтвердить, что счёт ваш")
-            if st.form_submit_button("Добавить", type="primary"):
+            if st.form_submit_button("Добавить", type="primary", disabled=READ_ONLY):
                 if act(lambda: api.bind_account(app, token, provider_id, number, name,
                                                 last_invoice_total=total),
                        "Счёт добавлен в личный кабинет"):
@@ -168,10 +169,11 @@ with cards_tab:
                         + (" · основная" if c.is_default else "")
                         + (" · срок действия истёк" if c.expired else ""))
             default, remove = st.columns(2)
-            if not c.is_default and default.button("Сделать основной", key=f"cab_card_def_{c.id}"):
+            if not c.is_default and default.button("Сделать основной", key=f"cab_card_def_{c.id}",
+                                                         disabled=READ_ONLY):
                 if act(lambda: api.make_default_card(app, token, c.id), "Карта стала основной"):
                     st.rerun()
-            if remove.button("Удалить", key=f"cab_card_remove_{c.id}"):
+            if remove.button("Удалить", key=f"cab_card_remove_{c.id}", disabled=READ_ONLY):
                 if act(lambda: api.remove_card(app, token, c.id), "Карта удалена"):
                     st.rerun()
     _add_card()
@@ -181,7 +183,7 @@ with subs_tab:
     st.caption("Выберите, какую информацию и по какому каналу вы хотите получать от сервиса.")
     for cell in matrix.cells:
         wanted = st.checkbox(f"{cell.topic_label}: {cell.channel_label}", value=cell.enabled,
-                             key=f"cab_sub_{cell.topic}_{cell.channel.value}")
+                             key=f"cab_sub_{cell.topic}_{cell.channel.value}", disabled=READ_ONLY)
         if wanted != cell.enabled:
             if act(lambda: api.set_subscription(app, token, cell.topic, cell.channel,
                                                 enabled=wanted), "Подписка сохранена"):
@@ -195,7 +197,7 @@ with block_tab:
                f"бесплатному номеру {CONTACT_CENTER}.")
     reason = st.text_input("Причина блокировки", key="cab_block_reason")
     if not st.session_state.get(BLOCK_PENDING):
-        if st.button("Заблокировать личный кабинет", key="cab_block"):
+        if st.button("Заблокировать личный кабинет", key="cab_block", disabled=READ_ONLY):
             st.session_state[BLOCK_PENDING] = True
             st.rerun()
     else:

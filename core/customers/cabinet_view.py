@@ -13,7 +13,9 @@ the browser's history, a proxy's log or a colleague's chat opens nothing.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 
@@ -28,11 +30,19 @@ from core.staff import audit, permissions
 
 VIEWERS = permissions.CABINET_ACTORS
 HANDOVER_TIME = timedelta(minutes=2)
+LINK_PARAMETER = "view"  # the cabinet reads the ticket from ?view=…
 
 
-def open_cabinet_view(app: App, actor: StaffActor, customer_id: int) -> str:
-    """A read-only session of the customer's cabinet for ``actor``: the one-time ticket
-    that the cabinet's link carries (``enter_cabinet_view`` redeems it)."""
+@dataclass(frozen=True)
+class CabinetViewLink:
+    ticket: str  # what ``enter_cabinet_view`` takes
+    url: str  # the cabinet (``Settings.cabinet_url``) with the ticket
+    valid_until: datetime
+
+
+def open_cabinet_view(app: App, actor: StaffActor, customer_id: int) -> CabinetViewLink:
+    """A read-only session of the customer's cabinet for ``actor``, as the one-time link
+    that opens it in the cabinet (``enter_cabinet_view`` redeems its ticket)."""
     require_role(actor, VIEWERS, "просмотр кабинета клиента")
     now = app.now()
     with app.uow() as uow:
@@ -45,7 +55,8 @@ def open_cabinet_view(app: App, actor: StaffActor, customer_id: int) -> str:
         audit.record(s, at=now, action="customer.cabinet_view", actor=actor,
                      customer_id=customer.id)
         uow.commit()
-        return ticket
+        url = f"{app.settings.cabinet_url}/?{urlencode({LINK_PARAMETER: ticket})}"
+        return CabinetViewLink(ticket, url, now + HANDOVER_TIME)
 
 
 def enter_cabinet_view(app: App, ticket: str) -> CustomerLogin:

@@ -11,6 +11,7 @@ from core.errors import DomainError
 from core.billing import accounts, invoices
 from core.payments import read_models, saved_cards
 from core.notifications import subscriptions
+from core.customers import cabinet_view
 from core.customers import contact_center as cc
 from dashboard.components.invoice_panel import invoice_table, render_invoice
 from dashboard.components.payment_panel import (cards_table, payment_actions, payment_options,
@@ -228,6 +229,8 @@ def _history(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
 
 def _actions(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
     st.markdown("**Действия**")
+    if actor.role in cabinet_view.VIEWERS:
+        _look_as_customer(app, actor, card)
     _code_word(app, actor, card)
     is_admin = actor.role is StaffRole.ADMIN
     if card.status is CabinetStatus.BLOCKED:
@@ -261,6 +264,23 @@ def _actions(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
                        f"Новый код будет отправлен в SMS на {card.phone}; прежний перестанет "
                        "действовать.", lambda _: cc.resend_activation_code(app, actor, card.id),
                        "Код активации отправлен")
+
+
+def _look_as_customer(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
+    """«Смотреть как клиент»: the cabinet's own screens, read-only, in a new tab. The link
+    is made on the click (each one journaled) and opens once, within minutes."""
+    key = f"cabinet_view_link_{card.id}"
+    if st.button("Смотреть как клиент", key="act_cabinet_view", icon=":material/visibility:",
+                 help="Кабинет клиента в новой вкладке, только для чтения"):
+        try:
+            st.session_state[key] = cabinet_view.open_cabinet_view(app, actor, card.id)
+        except DomainError as error:
+            show_error(error)
+    link = st.session_state.get(key)
+    if link is not None and link.valid_until > app.now():
+        st.link_button("Открыть кабинет клиента", link.url, type="primary",
+                       icon=":material/open_in_new:")
+        st.caption(f"Ссылка открывается один раз, до {fmt_dt(link.valid_until)}")
 
 
 def _code_word(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:

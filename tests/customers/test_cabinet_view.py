@@ -120,7 +120,10 @@ def test_only_agents_and_administrators_may_look(app, customer, role):
 def test_the_link_opens_the_view_once(app, customer):
     p, _ = customer
     agent = make_staff(app, StaffRole.AGENT)
-    ticket = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    link = cabinet_view.open_cabinet_view(app, agent, p.customer_id)
+    ticket = link.ticket
+    assert link.url == f"{app.settings.cabinet_url}/?view={ticket}"
+    assert link.valid_until == app.now() + cabinet_view.HANDOVER_TIME
     with pytest.raises(SessionInvalid):  # the link's ticket is not a session
         cabinet.current_customer_id(app, ticket)
     opened = cabinet_view.enter_cabinet_view(app, ticket)
@@ -133,7 +136,8 @@ def test_the_link_opens_the_view_once(app, customer):
 
 def test_a_late_link_opens_nothing_and_ends_its_session(app, clock, customer):
     p, _ = customer
-    ticket = cabinet_view.open_cabinet_view(app, make_staff(app, StaffRole.AGENT), p.customer_id)
+    ticket = cabinet_view.open_cabinet_view(app, make_staff(app, StaffRole.AGENT),
+                                            p.customer_id).ticket
     clock.advance(seconds=cabinet_view.HANDOVER_TIME.total_seconds() + 1)
     with pytest.raises(CabinetViewLinkInvalid):
         cabinet_view.enter_cabinet_view(app, ticket)

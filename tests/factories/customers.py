@@ -57,5 +57,5 @@ def cabinet_view_token(app: App, actor: StaffActor, customer_id: int) -> str:
     """«Смотреть как клиент» opened and its link redeemed, as the cabinet does: the token."""
     from core.customers import cabinet_view
 
-    ticket = cabinet_view.open_cabinet_view(app, actor, customer_id)
-    return cabinet_view.enter_cabinet_view(app, ticket).session_token
+    link = cabinet_view.open_cabinet_view(app, actor, customer_id)
+    return cabinet_view.enter_cabinet_view(app, link.ticket).session_token
