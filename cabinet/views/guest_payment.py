@@ -77,7 +77,7 @@ def _after_card(app: App) -> None:
                 else:
                     st.rerun()
         return
-    if view.status in (api.PaymentStatus.PENDING, api.PaymentStatus.CREATED):
+    if view.in_progress:
         st.info("Платёж обрабатывается: нажмите «Обновить статус» через несколько секунд.")
         st.button("Обновить статус", key="cab_guest_refresh")
     else:

@@ -182,7 +182,7 @@ def _step_otp() -> None:
 @st.fragment(run_every=REFRESH_SECONDS)
 def _pending(payment_id: int) -> None:
     view = api.payment_status(app, token, payment_id)
-    if view.status is api.PaymentStatus.PENDING or view.status is api.PaymentStatus.CREATED:
+    if view.in_progress:
         st.info("Платёж обрабатывается: страница обновится сама, когда банк ответит.")
     else:
         st.rerun()  # the whole page: the result and its receipt
@@ -191,10 +191,10 @@ def _pending(payment_id: int) -> None:
 def _step_result() -> None:
     payment_id = int(st.session_state[PAYMENT])
     view = api.payment_status(app, token, payment_id)
-    if view.status in (api.PaymentStatus.PENDING, api.PaymentStatus.CREATED):
+    if view.in_progress:
         _pending(payment_id)
         return
-    if view.status is api.PaymentStatus.AWAITING_OTP:
+    if view.awaiting_otp:
         _go(4)
     payment_outcome(view)
     st.markdown(f"Платёж № {view.id} · {view.status_label} · карта {plain(view.masked_pan or '—')}")

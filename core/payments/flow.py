@@ -84,6 +84,11 @@ class PaymentView:
     def awaiting_otp(self) -> bool:
         return self.status is PaymentStatus.AWAITING_OTP
 
+    @property
+    def in_progress(self) -> bool:
+        """Undecided and nothing for the payer to do: the result page waits for the bank."""
+        return self.status in UNDECIDED and not self.awaiting_otp
+
 
 # --- creating ------------------------------------------------------------------
 

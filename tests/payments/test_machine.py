@@ -130,3 +130,15 @@ def test_random_event_sequences_stay_inside_the_table(events):
             assert status is before  # a final status never moves
         if before in REFUNDABLE and status is not before:
             assert event in REFUND_EVENTS
+
+
+@pytest.mark.parametrize("status", list(PaymentStatus))
+def test_a_view_is_in_progress_exactly_while_only_the_bank_can_decide(status):
+    from core.money import Money
+    from core.payments.flow import PaymentView
+
+    view = PaymentView(id=1, status=status, status_label="", provider_name="", account_number="",
+                       invoice_id=None, amount=Money(100), commission=Money(0), masked_pan=None,
+                       decline_reason=None)
+    assert view.in_progress == (status in {PaymentStatus.CREATED, PaymentStatus.PENDING})
+    assert view.awaiting_otp == (status is PaymentStatus.AWAITING_OTP)
