@@ -22,10 +22,12 @@ from core.billing import accounts, invoices, providers
 from core.billing.accounts import BindingInfo
 from core.billing.invoices import InvoiceDetail, InvoiceRow
 from core.billing.providers import ProviderInfo
-from core.customers import agreement, cabinet, cabinet_view
+from core.customers import activation_resume, agreement, cabinet, cabinet_view
+from core.customers.activation_resume import PendingActivation
 from core.customers.agreement import Agreement
 from core.customers.cabinet import CustomerLogin, Profile, Registration
 from core.customers.captcha import CaptchaChallenge
+from core.customers.errors import NotActivated
 from core.customers.rules import PersonalData
 from core.app import App
 from core.errors import DomainError
@@ -43,14 +45,15 @@ from core.payments.read_models import Operation
 from core.payments.saved_cards import CardView
 
 __all__ = [
-    # the values pages pass in and get back
+    # the values pages pass in and get back, and the one refusal a page tells apart
     "Agreement", "AccountChoice", "BindingInfo", "CaptchaChallenge", "CardBindingView", "CardInput",
     "CardView", "Channel",
-    "CustomerLogin", "DomainError", "InvoiceDetail", "InvoiceRow", "Money", "Operation",
-    "PaymentQuote", "PaymentStatus", "PaymentView", "PersonalData", "Profile", "ProviderInfo",
-    "Registration", "SubscriptionMatrix",
+    "CustomerLogin", "DomainError", "InvoiceDetail", "InvoiceRow", "Money", "NotActivated",
+    "Operation", "PaymentQuote", "PaymentStatus", "PaymentView", "PendingActivation",
+    "PersonalData", "Profile", "ProviderInfo", "Registration", "SubscriptionMatrix",
     # before logging in
     "user_agreement", "new_captcha", "register", "resend_activation_code", "activate", "login",
+    "resume_activation",
     # «Произвольный платёж» without logging in
     "payment_providers", "choose_account", "quote_amount", "start_guest_payment",
     "guest_pay_with_new_card", "guest_confirm_payment", "guest_payment_status",
@@ -98,6 +101,12 @@ def activate(app: App, customer_id: int, code: str) -> CustomerLogin:
 
 def login(app: App, login_name: str, password: str) -> CustomerLogin:
     return cabinet.login(app, login_name, password)
+
+
+def resume_activation(app: App, login_name: str, password: str) -> PendingActivation:
+    """After ``login`` answered ``NotActivated``: a fresh SMS code and the cabinet's id for
+    ``activate``, for the customer who lost the page before typing the code."""
+    return activation_resume.resume_activation(app, login_name, password)
 
 
 # --- «Произвольный платёж» without logging in (``key``: the payment's idempotency key) ---

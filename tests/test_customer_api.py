@@ -16,7 +16,8 @@ from tests.factories.payment_flow import card, last_otp, new_key
 
 # What needs no session: before logging in, and the lists of providers anyone may read.
 NO_TOKEN = {"user_agreement", "new_captcha", "register", "resend_activation_code", "activate", "login",
-            "payment_providers", "choose_account", "quote_amount", "providers_for_binding"}
+            "resume_activation", "payment_providers", "choose_account", "quote_amount",
+            "providers_for_binding"}
 GUEST = {"start_guest_payment", "guest_pay_with_new_card", "guest_confirm_payment",
          "guest_payment_status"}
 LOGGED_IN = {

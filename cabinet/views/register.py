@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cabinet import session
-from cabinet.widgets import REGISTERING, act, flash, get_app, show_error, show_flash
+from cabinet.activation import code_step, wait_for_code, waiting
+from cabinet.widgets import flash, get_app, show_error, show_flash
 from core import customer_api as api
 
 CAPTCHA = "cab_captcha"
 PASSWORD_RULE = ("Пароль для личного кабинета должен содержать не менее 6 цифр и может "
                  "включать латинские буквы и цифры")
+REGISTERED = ("Личный кабинет зарегистрирован. На номер мобильного телефона, указанный в "
+              "форме регистрации, отправлено SMS с кодом активации (код состоит из 4 цифр).")
 CODE_WORD_HINT = ("Кодовое слово необходимо для обращения в Контакт-Центр (для идентификации "
                   "пользователя)")
 
@@ -70,38 +72,13 @@ def _form() -> None:
         show_error(error)
         return
     st.session_state.pop(CAPTCHA, None)
-    st.session_state[REGISTERING] = (customer_id, phone, email)
+    wait_for_code(customer_id, phone, email)
     st.rerun()
 
 
-def _activation(customer_id: int, phone: str) -> None:
-    show_flash()
-    st.success("Личный кабинет зарегистрирован. На номер мобильного телефона, указанный в "
-               "форме регистрации, отправлено SMS с кодом активации (код состоит из 4 цифр).")
-    app = get_app()
-    with st.form("cab_activate"):
-        code = st.text_input("Код из SMS", max_chars=4, key="cab_reg_code")
-        submitted = st.form_submit_button("Активировать", type="primary")
-    if submitted:
-        try:
-            login = api.activate(app, customer_id, code)
-        except api.DomainError as error:
-            show_error(error)
-        else:
-            session.start(login)
-            st.rerun()
-    if st.button("Отправить код повторно", key="cab_reg_resend"):
-        if act(lambda: api.resend_activation_code(app, customer_id),
-               "Новый код отправлен в SMS"):
-            st.rerun()
-    if st.button("Заполнить форму заново", key="cab_reg_restart"):
-        st.session_state.pop(REGISTERING, None)
-        st.rerun()
-
-
 st.title("Регистрация")
-if REGISTERING in st.session_state:
-    registering_id, registering_phone, _ = st.session_state[REGISTERING]
-    _activation(registering_id, registering_phone)
+registering = waiting()
+if registering is not None:
+    code_step(registering, REGISTERED, "Заполнить форму заново")
 else:
     _form()

@@ -1,6 +1,7 @@
 """Customers and their cabinets: the rules of a customer's data (``rules``), registration,
-activation, login, profile and self-block (``cabinet``), the lifecycle steps staff and customers
-share (``lifecycle``), the day's caps on activation codes (``activation_limits``), contact-center
+activation, login, profile and self-block (``cabinet``), the login's password check
+(``credentials``) and the way from it back to activation (``activation_resume``), the
+lifecycle steps staff and customers share (``lifecycle``), the day's caps on activation codes (``activation_limits``), contact-center
 actions (``contact_center``) and the captcha (``captcha``, each solved challenge good once).
 
 May import: the ground floor, ``security``, ``staff`` (audit, permissions) and

@@ -23,7 +23,7 @@ from core.security import codes, throttle
 from core.customers.rules import (CabinetStatus, PersonalData, clean_reason, format_phone,
                                   normalize_code_word, normalize_email, normalize_phone,
                                   search_name_of,
-                                  try_normalize_phone, validate_password)
+                                  validate_password)
 from core.customers import activation_limits
 from core.customers.errors import (AlreadyActivated, AlreadyBlocked, CabinetBlocked,
                                    CaptchaAlreadyUsed, EmailTaken, LoginFailed, NotActivated,
@@ -32,15 +32,12 @@ from core.security.errors import (ActivationLocked, AttemptsExceeded, CodeAlread
                                   CodeInvalid)
 from core.timefmt import format_until
 from core.errors import ValidationError
-from core.text import refuse_control_characters
 from core.staff import audit
 from core.notifications import subscriptions
 from core.customers.sessions import signed_in_customer
+from core.customers.credentials import THROTTLE_SCOPE, check_credentials
 from core.customers.lifecycle import (ACTIVATION_PURPOSE, end_sessions, get_customer,
                                       issue_activation_code, open_block, reissue_activation_code, status_of)
-
-THROTTLE_SCOPE = "customer"
-# A customer session ends after this much inactivity, as in online banking.
 
 
 @dataclass(frozen=True)
@@ -225,40 +222,18 @@ def _start_session(session: Session, customer_id: int, now: datetime) -> str:
     return token
 
 
-def _login_key(login: str) -> tuple[str, str | None, str | None]:
-    """(throttle key, phone, email) for what the customer typed."""
-    raw = refuse_control_characters(login, "Логин", "login").strip()
-    if "@" in raw:
-        return raw.lower()[:254], None, raw.lower()
-    phone = try_normalize_phone(raw)
-    return (phone or raw.lower()[:254]), phone, None
-
-
 def login(app: App, login_name: str, password: str) -> CustomerLogin:
     """Log in by phone or e-mail. Unknown login and wrong password answer alike."""
     now = app.now()
-    key, phone, email = _login_key(login_name)
-    if not key or not password:
-        raise LoginFailed()
-    with app.uow(write=False) as uow:
-        throttle.ensure_not_locked(uow.session, THROTTLE_SCOPE, key, now)
-        found = None
-        if phone or email:
-            column = Customer.phone if phone else Customer.email
-            found = uow.session.execute(select(Customer.id, Customer.password_hash)
-                                        .where(column == (phone or email))).first()
-    # The slow check runs outside any transaction; an unknown login is checked
-    # against a dummy hash so it takes as long as a real one.
-    stored = found.password_hash if found else app.customer_hasher.dummy_hash
-    password_ok = app.customer_hasher.verify(stored, password[:256]) and found is not None
+    checked = check_credentials(app, login_name, password, now)
     with app.uow() as uow:
         s = uow.session
-        if not password_ok:
-            throttle.register_failure(s, THROTTLE_SCOPE, key, now)
+        if checked.customer_id is None:
+            throttle.register_failure(s, THROTTLE_SCOPE, checked.throttle_key, now)
             uow.commit()
             raise LoginFailed()
-        throttle.register_success(s, THROTTLE_SCOPE, key)
-        customer = get_customer(s, found.id)
+        throttle.register_success(s, THROTTLE_SCOPE, checked.throttle_key)
+        customer = get_customer(s, checked.customer_id)
         status = status_of(s, customer)
         if status is not CabinetStatus.ACTIVE:
             uow.commit()
