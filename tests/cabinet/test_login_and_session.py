@@ -119,10 +119,8 @@ def test_self_block_without_a_reason_is_refused_and_changes_nothing(cab_app, log
 
 def test_the_cabinet_server_adds_the_back_offices_security_headers():
     import cabinet.server
-    import dashboard.server
     from webapp.security import SecurityHeaders
 
-    assert cabinet.server.SecurityHeaders is dashboard.server.SecurityHeaders is SecurityHeaders
     # st.App keeps its middleware here (pinned Streamlit version)
     assert [m.cls for m in cabinet.server.app._user_middleware] == [SecurityHeaders]
     assert cabinet.server.app._script_path.name == "app.py"

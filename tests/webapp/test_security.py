@@ -33,4 +33,5 @@ def test_every_answer_gets_the_headers_and_keeps_its_own():
 def test_the_back_office_server_uses_it():
     import dashboard.server
 
-    assert dashboard.server.SecurityHeaders is SecurityHeaders
+    # st.App keeps its middleware here (pinned Streamlit version)
+    assert [m.cls for m in dashboard.server.app._user_middleware] == [SecurityHeaders]
