@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from core.notifications.senders import LogFileSender, RecordingSender
 from core.actors import StaffRole
 from core.app import App, build_app
 from core.clock import FrozenClock
-from core.config import FAST_HASHING, Settings
+from core.config import FAST_HASHING, Settings, load_settings
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
 from core.db.models import Base
@@ -100,6 +101,37 @@ def app(db_url: str, tmp_path: Path, clock: FrozenClock,
                  Channel.EMAIL: email_sender})
     yield application
     application.engine.dispose()
+
+
+@contextmanager
+def streamlit_app_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      **extra_env: str) -> Iterator[App]:
+    """What an AppTest of the back office or the cabinet runs against: the environment its
+    script reads (the test database of ``db_url``, fast hashing, this test's secrets, SMS and
+    e-mail log files and simulated bank, plus each app's own ``extra_env``), Streamlit's
+    caches empty on both sides, and the same database as an ``App`` for setting up and
+    checking rows (its captcha the test double)."""
+    import streamlit as st  # here, not at the top: most tests never load Streamlit
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("APP_SECRETS_FILE", str(tmp_path / "secrets.toml"))
+    monkeypatch.setenv("STAFF_COOKIE_KEY", TEST_SECRETS.cookie_key)
+    monkeypatch.setenv("APP_HMAC_KEY", TEST_SECRETS.hmac_key.decode())
+    monkeypatch.setenv("APP_FAST_HASHING", "1")
+    monkeypatch.setenv("NOTIFY_LOG_DIR", str(tmp_path / "notify"))
+    # The simulated bank of this test only, not the demo's data/acquirer.db.
+    monkeypatch.setenv("GATEWAY_STATE_FILE", str(tmp_path / "acquirer.db"))
+    for name, value in extra_env.items():
+        monkeypatch.setenv(name, value)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    application = build_app(load_settings(), captcha=StaticCaptcha("ok"))
+    try:
+        yield application
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        application.engine.dispose()
 
 
 @pytest.fixture

@@ -9,14 +9,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import customer_api as api
-from core.app import App, build_app
-from core.config import load_settings
-from core.customers.captcha import StaticCaptcha
-from tests.conftest import TEST_SECRETS
+from core.app import App
+from tests.conftest import streamlit_app_env
 from tests.dashboard.helpers import button, texts
 from tests.factories import customers
 
@@ -26,20 +23,8 @@ APP_FILE = str(ROOT / "cabinet" / "app.py")
 
 @pytest.fixture
 def cab_app(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("APP_SECRETS_FILE", str(tmp_path / "secrets.toml"))
-    monkeypatch.setenv("STAFF_COOKIE_KEY", TEST_SECRETS.cookie_key)
-    monkeypatch.setenv("APP_HMAC_KEY", TEST_SECRETS.hmac_key.decode())
-    monkeypatch.setenv("APP_FAST_HASHING", "1")
-    monkeypatch.setenv("NOTIFY_LOG_DIR", str(tmp_path / "notify"))
-    monkeypatch.setenv("GATEWAY_STATE_FILE", str(tmp_path / "acquirer.db"))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    app = build_app(load_settings(), captcha=StaticCaptcha("ok"))
-    yield app
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    app.engine.dispose()
+    with streamlit_app_env(db_url, tmp_path, monkeypatch) as app:
+        yield app
 
 
 def cabinet() -> AppTest:
