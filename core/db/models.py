@@ -516,7 +516,8 @@ class CardBinding(Base):
     or the CVV: the masked number, and the token only once the bank gave one."""
 
     __tablename__ = "card_bindings"
-    __table_args__ = (Index("ix_card_bindings_customer", "customer_id", "created_at"),)
+    __table_args__ = (Index("ix_card_bindings_customer", "customer_id", "created_at"),
+                      Index("ix_card_bindings_hold_check", "hold_check_at"))
 
     id: Mapped[intpk]
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -541,6 +542,11 @@ class CardBinding(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     finished_at: Mapped[Optional[datetime]]  # bound, declined, expired or failed
+    # The 1 ₽ hold may still be on the card (the bank had the password, no release is
+    # known): when the worker asks the bank next. NULL: nothing can be held.
+    hold_check_at: Mapped[Optional[datetime]]
+    hold_check_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    hold_released_at: Mapped[Optional[datetime]]  # the bank said the hold was released
 
 
 class Payment(Base):
