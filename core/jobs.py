@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from core.db.statistics import refresh_app_statistics
 from core.analytics import invoice_snapshot
-from core.payments import recovery, receipts, refunds
+from core.payments import binding_holds, recovery, receipts, refunds
 from core.finance import settlement
 from core.worker import Job, outbox_job
 
@@ -22,6 +22,8 @@ def payment_jobs() -> list[Job]:
         Job("payments.expire", timedelta(seconds=15), recovery.expire_stale),
         # Refunds whose answer was lost: repeated with the same key.
         Job("refunds.retry", timedelta(minutes=1), refunds.retry_requested),
+        # Card checks' 1 ₽ holds left on the card (a reversal lost or refused): released.
+        Job("card_bindings.release_holds", timedelta(minutes=1), binding_holds.release_due),
         # Receipts waiting for the fiscal register.
         Job("receipts.fiscalise", timedelta(seconds=20), receipts.fiscalise_due),
         # Yesterday's acquirer registry booked to the ledger (a no-op once booked).

@@ -3,7 +3,8 @@ card input (``cards``), the gateway port and its simulators (``gateway``, ``simu
 ``simulator_store``, ``inbox``), one-time passwords (``otp``), amounts and quotes (``amounts``,
 ``quotes``), the payment use cases (``flow``), recovery of unknown outcomes (``recovery``),
 refunds (``refunds``), saved cards (``saved_cards``) and cards bound without a payment
-(``card_binding``: the bank's 1 ₽ check, released at once), receipts with the fiscal register
+(``card_binding``: the bank's 1 ₽ check, released at once; ``binding_holds``: the worker
+releasing a check's hold left on the card), receipts with the fiscal register
 (``receipts``, ``fiscal``, ``receipt_render``), messages about payments (``notices``) and
 payments as staff and customers read them (``read_models``).
 

@@ -10,13 +10,19 @@ Each attempt is a ``card_bindings`` row written before the bank is called (the m
 number, never the full one or the CVV). A password the bank confirmed but whose hold was
 not yet released leaves the row ``confirming``: confirming again asks the bank what
 happened and releases the hold, so the card is saved exactly once.
+
+From the moment the password goes to the bank until the bank says the hold is released
+(or was never placed) the row carries ``hold_check_at``: a customer who gives up, a
+reversal the bank refused or a bank that could not be asked leave the 1 ₽ held, and the
+worker's ``binding_holds.release_due`` releases it then. The card is saved only here, in
+the customer's own request that shows them the result.
 """
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -63,6 +69,11 @@ STATUS_LABELS: dict[BindingStatus, str] = {
 }
 _FINAL = {BindingStatus.BOUND, BindingStatus.DECLINED, BindingStatus.EXPIRED,
           BindingStatus.FAILED}
+
+# When the worker first asks the bank about a hold that may be left: after the time the
+# customer was told to wait before trying again («повторите попытку через несколько
+# минут»), so that their own retry, which saves the card, comes first.
+HOLD_FIRST_CHECK = timedelta(minutes=10)
 
 
 # --- errors ----------------------------------------------------------------------
@@ -192,7 +203,7 @@ def _awaiting_otp(app: App, binding_id: int, answer: g.AuthorizeResponse) -> Car
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        binding = _lock(s, binding_id)
+        binding = lock_binding(s, binding_id)
         binding.status, binding.updated_at = BindingStatus.AWAITING_OTP.value, now
         binding.gateway_txn_id, binding.gateway_token = answer.gateway_txn_id, answer.card_token
         if answer.masked_pan:
@@ -280,16 +291,18 @@ def _check_otp(app: App, uow, binding: CardBinding, entered: str,  # type: ignor
         uow.commit()  # the attempt counts even though we refuse
         raise otp.OtpInvalid(result.attempts_left)
     if result.outcome is otp.OtpOutcome.EXHAUSTED:
-        _finish(binding, BindingStatus.DECLINED, g.OTP_ATTEMPTS_EXCEEDED,
-                g.decline_message(g.OTP_ATTEMPTS_EXCEEDED), now)
+        finish(binding, BindingStatus.DECLINED, g.OTP_ATTEMPTS_EXCEEDED,
+               g.decline_message(g.OTP_ATTEMPTS_EXCEEDED), now)
         uow.commit()
         raise BindingOtpAttemptsExceeded()
     if result.outcome is otp.OtpOutcome.EXPIRED:
-        _finish(binding, BindingStatus.EXPIRED, "otp_expired",
-                "Срок действия кода подтверждения истёк", now)
+        finish(binding, BindingStatus.EXPIRED, "otp_expired",
+               "Срок действия кода подтверждения истёк", now)
         uow.commit()
         raise BindingOtpExpired()
     binding.status = BindingStatus.CONFIRMING.value
+    # Committed before the password goes to the bank: from now on a hold may be placed.
+    binding.hold_check_at, binding.hold_check_attempts = now + HOLD_FIRST_CHECK, 0
 
 
 def _settle(app: App, binding_id: int, txn: str) -> saved_cards.CardView:
@@ -301,14 +314,16 @@ def _settle(app: App, binding_id: int, txn: str) -> saved_cards.CardView:
     if found.status in (g.TxnStatus.AUTHORIZED, g.TxnStatus.REVERSED):
         return _release(app, binding_id, txn)
     reason = g.decline_message(found.decline_code or g.TIMED_OUT_NOT_CHARGED)
+    # A password still pending at the bank may yet place a hold: the worker asks again.
     _end(app, binding_id, BindingStatus.FAILED, found.decline_code or found.status.value,
-         reason)
+         reason, hold_kept=found.status is g.TxnStatus.PENDING)
     raise CardBindingEnded(reason)
 
 
 def _release(app: App, binding_id: int, txn: str) -> saved_cards.CardView:
     """Release the 1 ₽ hold, then save the card; a hold not released keeps the binding
-    ``confirming`` (confirming again retries: reversing twice releases nothing more)."""
+    ``confirming`` (confirming again retries: reversing twice releases nothing more), a
+    reversal refused ends it, the hold left for the worker either way."""
     try:
         answer = app.acquirer().reverse(txn)
     except (g.GatewayTimeout, g.GatewayUnavailable):
@@ -316,22 +331,25 @@ def _release(app: App, binding_id: int, txn: str) -> saved_cards.CardView:
     if answer.status is not g.ReverseStatus.REVERSED:
         reason = answer.decline_message_ru or g.decline_message(answer.decline_code or "")
         _end(app, binding_id, BindingStatus.FAILED, answer.decline_code or "not_reversed",
-             reason)
+             reason, hold_kept=True)
         raise CardBindingEnded(reason)
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        binding = _lock(s, binding_id)
+        binding = lock_binding(s, binding_id)
         if binding.status == BindingStatus.BOUND.value:  # a parallel confirmation won
             view = _card_view(s, binding, now)
             uow.commit()
             return view
+        if binding.status in _FINAL:  # the worker released it meanwhile, card unsaved
+            raise CardBindingEnded(binding.decline_reason)
+        mark_hold_released(binding, now)
         card = saved_cards.save_card(
             s, customer_id=binding.customer_id, gateway_token=binding.gateway_token or "",
             brand=binding.brand, masked_pan=binding.masked_pan, exp_month=binding.exp_month,
             exp_year=binding.exp_year, now=now)
         binding.saved_card_id = card.id
-        _finish(binding, BindingStatus.BOUND, None, None, now)
+        finish(binding, BindingStatus.BOUND, None, None, now)
         audit.record(s, at=now, action="card.bind", actor_kind=ActorKind.CUSTOMER,
                      customer_id=binding.customer_id,
                      after={"card_id": card.id, "card": card.masked_pan,
@@ -344,7 +362,7 @@ def _release(app: App, binding_id: int, txn: str) -> saved_cards.CardView:
 
 # --- rows ----------------------------------------------------------------------------
 
-def _lock(s: Session, binding_id: int) -> CardBinding:
+def lock_binding(s: Session, binding_id: int) -> CardBinding:
     binding = s.scalar(select(CardBinding).where(CardBinding.id == binding_id)
                        .with_for_update().execution_options(populate_existing=True))
     assert binding is not None, "a binding this module wrote"
@@ -369,15 +387,21 @@ def _card_view(s: Session, binding: CardBinding, now: datetime) -> saved_cards.C
     return saved_cards.card_view(card, now)
 
 
-def _finish(binding: CardBinding, status: BindingStatus, code: str | None,
-            reason: str | None, now: datetime) -> None:
+def mark_hold_released(binding: CardBinding, now: datetime) -> None:
+    """The bank said the hold is released (once: a second release changes nothing)."""
+    binding.hold_released_at = binding.hold_released_at or now
+    binding.hold_check_at = None
+
+
+def finish(binding: CardBinding, status: BindingStatus, code: str | None,
+           reason: str | None, now: datetime) -> None:
     binding.status, binding.updated_at, binding.finished_at = status.value, now, now
     binding.decline_code, binding.decline_reason = code, reason
 
 
 def _change(app: App, binding_id: int, change: Callable[[CardBinding], None]) -> CardBindingView:
     with app.uow() as uow:
-        binding = _lock(uow.session, binding_id)
+        binding = lock_binding(uow.session, binding_id)
         change(binding)
         view = _view(binding)
         uow.commit()
@@ -385,15 +409,19 @@ def _change(app: App, binding_id: int, change: Callable[[CardBinding], None]) ->
 
 
 def _end(app: App, binding_id: int, status: BindingStatus, code: str, reason: str,
-         txn: str | None = None) -> CardBindingView:
+         txn: str | None = None, *, hold_kept: bool = False) -> CardBindingView:
+    """End the binding; unless ``hold_kept``, the bank's answer says nothing is held."""
     def end(binding: CardBinding) -> None:
         binding.gateway_txn_id = txn or binding.gateway_txn_id
-        _finish(binding, status, code, reason, app.now())
+        finish(binding, status, code, reason, app.now())
+        if not hold_kept:
+            binding.hold_check_at = None
     return _change(app, binding_id, end)
 
 
 def _reopen(app: App, binding_id: int) -> None:
     def reopen(binding: CardBinding) -> None:
         binding.status, binding.otp_used_at = BindingStatus.AWAITING_OTP.value, None
+        binding.hold_check_at = None  # the password never reached the bank
         binding.updated_at = app.now()
     _change(app, binding_id, reopen)

@@ -17,7 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def test_the_worker_runs_every_periodic_job() -> None:
     names = [job.name for job in all_jobs()]
     assert names == ["outbox", "payments.recover", "payments.expire", "refunds.retry",
-                     "receipts.fiscalise", "ledger.settle", "db.statistics",
+                     "card_bindings.release_holds", "receipts.fiscalise", "ledger.settle", "db.statistics",
                      "analytics.invoices", "analytics.invoices.all"]
 
 
