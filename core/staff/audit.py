@@ -65,6 +65,8 @@ ACTION_LABELS: dict[str, str] = {
     "invoice.unmark_paid": "Снятие клиентом отметки об оплате счёта",
     "card.remove": "Удаление карты",
     "card.bind": "Привязка карты клиентом",
+    "card.hold_released": "Снятие удержания 1 ₽ после проверки карты",
+    "card.hold_not_placed": "Проверка карты: банк не удерживал 1 ₽",
     "payment.export": "Выгрузка платежей",
     "payment.ask_gateway": "Запрос статуса платежа у банка",
     "payment.refund": "Возврат платежа",
