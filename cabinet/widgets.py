@@ -46,8 +46,11 @@ def flash(message: str, kind: str = "success") -> None:
 
 
 def show_flash() -> None:
+    # One container, messages or none: what follows keeps its place on the page, else the
+    # browser redraws it and «Настройки» falls back to its first tab after every action.
+    box = st.container()
     for kind, message in st.session_state.pop("cab_flash", []):
-        getattr(st, kind)(plain(message))
+        getattr(box, kind)(plain(message))
 
 
 def act(action: Callable[[], object], success: str | None = None) -> bool:

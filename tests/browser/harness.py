@@ -1,6 +1,6 @@
 """What every real-browser test needs: Debian's chromium through Playwright (skipped,
 saying why, where either is missing), a test app on a SQLite file, and `streamlit run`
-serving the dashboard on that file."""
+serving the dashboard (or the customer's cabinet, ``CABINET``) on that file."""
 from __future__ import annotations
 
 import os
@@ -29,6 +29,8 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgro
                "--disable-component-update", "--disable-sync", "--no-first-run",
                "--disable-quic"]
 TIMEOUT = 30_000
+DASHBOARD = ROOT / "dashboard" / "server.py"
+CABINET = ROOT / "cabinet" / "server.py"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 sync_api.expect.set_options(timeout=TIMEOUT)  # two busy cores make 5 s flaky
@@ -57,9 +59,10 @@ test_app.__test__ = False  # type: ignore[attr-defined]  # a factory, not a test
 
 
 @contextmanager
-def streamlit_server(app: App, work: Path) -> Iterator[str]:
-    """`streamlit run dashboard/server.py` (the back office with its security headers) on
-    the app's database; yields its base URL."""
+def streamlit_server(app: App, work: Path, script: Path = DASHBOARD) -> Iterator[str]:
+    """`streamlit run dashboard/server.py` (the back office with its security headers), or
+    another entry script such as ``CABINET``, on the app's database, its own free port and
+    the app's message log directory; yields its base URL."""
     env = dict(os.environ, DATABASE_URL=app.settings.database_url,
                APP_SECRETS_FILE=str(work / "secrets.toml"),
                STAFF_COOKIE_KEY=TEST_SECRETS.cookie_key,
@@ -67,9 +70,11 @@ def streamlit_server(app: App, work: Path) -> Iterator[str]:
                NOTIFY_LOG_DIR=str(work / "notify"),
                GATEWAY_STATE_FILE=str(work / "acquirer.db"))
     port = free_port()
-    log = (work / "streamlit.log").open("w")
+    log_file = work / ("streamlit.log" if script == DASHBOARD
+                       else f"streamlit-{script.parent.name}.log")
+    log = log_file.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "server.py"),
+        [sys.executable, "-m", "streamlit", "run", str(script),
          "--server.headless", "true", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
@@ -85,7 +90,7 @@ def streamlit_server(app: App, work: Path) -> Iterator[str]:
             except OSError:
                 time.sleep(0.3)
         else:
-            pytest.fail("streamlit did not start: " + (work / "streamlit.log").read_text())
+            pytest.fail("streamlit did not start: " + log_file.read_text())
         yield base
     finally:
         process.terminate()
