@@ -2,7 +2,7 @@
 provider, file, «Загрузить», a progress bar, then the summary and every bad row."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import pandas as pd
@@ -22,6 +22,14 @@ class ImportResult(Protocol):
 
     @property
     def already_loaded(self) -> bool: ...
+
+
+def problems_table(problems: Sequence[RowProblem]) -> pd.DataFrame:
+    """A file's bad rows. «Строка» is text throughout: a problem of the header has no row
+    number («заголовок»), and numbers mixed with text made Arrow fail on every render."""
+    return pd.DataFrame([{"Строка": "заголовок" if p.row is None else str(p.row),
+                          "Колонка": p.column, "Причина": p.reason} for p in problems],
+                        columns=["Строка", "Колонка", "Причина"])
 
 
 Importer = Callable[[int, str, bytes, Callable[[int, int], None]], ImportResult]
@@ -56,9 +64,7 @@ def registry_upload(key: str, providers: dict[int, str], run: Importer, *,
         return
     if not report.accepted:
         st.error(report.summary)
-        st.dataframe(pd.DataFrame([{"Строка": p.row if p.row is not None else "заголовок",
-                                    "Колонка": p.column, "Причина": p.reason}
-                                   for p in report.problems]), hide_index=True)
+        st.dataframe(problems_table(report.problems), hide_index=True)
     elif report.already_loaded:
         st.info(report.summary)
     else:

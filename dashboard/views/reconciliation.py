@@ -8,6 +8,7 @@ import streamlit as st
 from core.errors import DomainError
 from core.money import format_kopecks
 from core.finance import reconciliation as rec
+from dashboard.uploads import problems_table
 from dashboard.widgets import (
     ask_confirmation, choose_and_open, confirm_dialog, excel_export, fmt_dt, get_app, guard,
     page_request, pager, plain, show_error,
@@ -46,9 +47,7 @@ def _upload() -> None:
         st.session_state[SELECTED] = error.run_id
     except rec.RegistryRejected as error:
         show_error(error)
-        st.dataframe(pd.DataFrame([{"Строка": p.row if p.row is not None else "заголовок",
-                                    "Колонка": p.column, "Причина": p.reason}
-                                   for p in error.problems]), hide_index=True)
+        st.dataframe(problems_table(error.problems), hide_index=True)
     except DomainError as error:
         show_error(error)
     else:
@@ -80,21 +79,32 @@ def _runs() -> None:
         "Открыть сверку")
 
 
-def _summary(run: rec.RunView) -> None:
+def summary_table(run: rec.RunView) -> pd.DataFrame:
+    """The classes side by side. «Не разрешено» is text throughout: «Совпало» has nothing
+    to resolve («—»), and a column of numbers and text made Arrow fail (and log) on every
+    render."""
     rows = [{"Класс": c.label, "Строк банка": c.bank_count,
              "Сумма по банку": format_kopecks(c.bank_sum), "Операций у нас": c.our_count,
              "Сумма у нас": format_kopecks(c.our_sum),
-             "Не разрешено": c.open_count if c.klass != "matched" else ""}
+             "Не разрешено": str(c.open_count) if c.klass != "matched" else "—"}
             for c in run.classes]
     rows.append({"Класс": "Итого", "Строк банка": run.bank_lines,
                  "Сумма по банку": format_kopecks(run.bank_total),
                  "Операций у нас": run.our_count, "Сумма у нас": format_kopecks(run.our_total),
-                 "Не разрешено": run.open_discrepancies})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+                 "Не разрешено": str(run.open_discrepancies)})
+    return pd.DataFrame(rows)
+
+
+def _summary(run: rec.RunView) -> None:
+    st.dataframe(summary_table(run), hide_index=True)
     st.caption(f"Итого по файлу банка: {run.bank_lines} строк на {format_kopecks(run.bank_total)}"
                f" · итого у нас за период: {run.our_count} операций на "
                f"{format_kopecks(run.our_total)} (оплаты минус возвраты; у нас — сумма "
                "платежа с комиссией, как списано с карты)")
+
+
+def _text(number: int | None) -> str:
+    return "" if number is None else str(number)
 
 
 def _items(run: rec.RunView) -> None:
@@ -114,12 +124,13 @@ def _items(run: rec.RunView) -> None:
         st.info(f"В классе «{rec.CLASS_LABELS[klass]}» строк нет")
         return
     st.dataframe(pd.DataFrame([{
-        "Строка файла": r.bank_line_no or "", "Операция": r.operation_label,
+        # Ids as text: a row missing one gets «», not a mix of numbers and text.
+        "Строка файла": _text(r.bank_line_no), "Операция": r.operation_label,
         "ID транзакции": r.bank_txn_id or "", "RRN": r.bank_rrn or "",
         "Карта": r.bank_masked_pan or "",
         "Время (банк)": fmt_dt(r.bank_time) if r.bank_time else "",
         "Сумма банка": format_kopecks(r.bank_amount) if r.bank_amount is not None else "",
-        "Платёж №": r.payment_id or "",
+        "Платёж №": _text(r.payment_id),
         "Сумма у нас": format_kopecks(r.our_amount) if r.our_amount is not None else "",
         "Статус у нас": r.our_status_label,
         "Решение": ("" if klass == "matched" else

@@ -2,9 +2,11 @@
 agents and managers have no such page."""
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import select
 
@@ -93,3 +95,46 @@ def test_agents_and_managers_have_no_reconciliation_page(logged_in, role):
     at, _ = logged_in(role)
     with pytest.raises(ValueError):
         at.switch_page(PAGE).run()
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_every_table_of_the_page_goes_to_arrow_without_a_fix(dash_app, logged_in):
+    """Streamlit logs «Serialization of dataframe to Arrow table was unsuccessful» (the
+    ArrowTypeError on «Не разрешено»: numbers and "" in one column) and then shows the
+    column turned to text; every column of the page's tables has one type."""
+    data = _registry(dash_app)
+    at, _ = logged_in(StaffRole.FINANCE)
+    at.switch_page(PAGE).run()
+    records = _Records()
+    arrow_log = logging.getLogger("streamlit.dataframe_util")
+    level = arrow_log.level
+    arrow_log.addHandler(records)
+    arrow_log.setLevel(logging.DEBUG)
+    try:
+        _upload(at, "reestr.csv", data)
+        at.selectbox(key="rec_klass").set_value("missing_at_ours").run()
+    finally:
+        arrow_log.removeHandler(records)
+        arrow_log.setLevel(level)
+    assert not at.exception, at.exception
+    assert not [m for m in records.messages if "Arrow" in m], records.messages
+    summary = next(d.value for d in at.dataframe if "Класс" in d.value.columns)
+    assert summary["Не разрешено"].tolist() == ["—", "0", "0", "0", "1", "0", "1"]
+
+
+def test_a_header_problem_and_row_problems_share_one_column_type() -> None:
+    from core.files.readers import RowProblem
+    from dashboard.uploads import problems_table
+
+    table = problems_table([RowProblem(None, "Сумма", "нет колонки"),
+                            RowProblem(3, "Сумма", "не число")])
+    assert table["Строка"].tolist() == ["заголовок", "3"]
+    pa.Table.from_pandas(table)  # raised ArrowTypeError («заголовок» among numbers)
