@@ -28,6 +28,10 @@ class StaffRole(str, enum.Enum):
     ADMIN = "admin"  # everything, staff accounts, overrides
 
 
+ROLE_LABELS = {StaffRole.AGENT: "Оператор контакт-центра", StaffRole.FINANCE: "Финансист",
+               StaffRole.MANAGER: "Менеджер", StaffRole.ADMIN: "Администратор"}
+
+
 class PermissionDenied(DomainError):
     """A staff member's role does not allow the action (every context checks roles)."""
 

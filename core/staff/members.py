@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import actors
 from core.actors import ActorKind, StaffActor, StaffRole, require_role
 from core.app import App
 from core.db.models import StaffSession, StaffUser
@@ -37,8 +38,8 @@ STAFF_PASSWORD_MAX_BYTES = 72  # bcrypt ignores anything longer
 TOUCH_EVERY = timedelta(seconds=30)  # how often a rerun writes last_seen
 _LOGIN_RE = re.compile(r"[a-z0-9][a-z0-9._-]{2,49}")
 
-ROLE_LABELS = {StaffRole.AGENT: "Оператор контакт-центра", StaffRole.FINANCE: "Финансист",
-               StaffRole.MANAGER: "Менеджер", StaffRole.ADMIN: "Администратор"}
+# On the ground floor with the roles: the journal's sentences name roles too.
+ROLE_LABELS = actors.ROLE_LABELS
 
 END_MESSAGES = {
     "logout": "Сеанс завершён: сотрудник вышел из системы",
