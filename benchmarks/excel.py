@@ -152,7 +152,7 @@ def _peak_mb(fn: Callable[[], object]) -> float:
         tracemalloc.stop()
 
 
-NUMBER_FORMATS = {"money": '# ##0.00 "₽"', "date": "dd.mm.yyyy",
+NUMBER_FORMATS = {"money": '#,##0.00 "₽"', "date": "dd.mm.yyyy",
                   "datetime": "dd.mm.yyyy hh:mm", "int": "0"}  # as core.files.exports
 
 

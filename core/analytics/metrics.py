@@ -51,7 +51,6 @@ from core.db.models import (AccountBinding, CabinetBlock, Customer, InvoiceMonth
 from core.notifications.channels import Channel
 from core.notifications import template_rules as rules
 from core.errors import ValidationError
-from core.money import Money
 from core.payments.gateway import DECLINE_MESSAGES
 from core.payments import machine
 from core.files import exports
@@ -587,15 +586,16 @@ _C = exports.Column
 
 
 def _kpi_cell(unit: str, value: Any) -> object:
-    """A KPI as the sheet holds it: counts as numbers, money and rates as the page
-    writes them («1 234,56 ₽», «85,3 %»), since one column mixes the units."""
+    """A KPI as the sheet holds it: a number Excel can sum and chart, with the format of
+    its unit (one column mixes counts, money and rates, so each cell says its own kind);
+    «—» when there is nothing to divide by."""
     if value is None:
         return "—"
     if unit == "money":
-        return Money(int(value)).format()
+        return exports.Typed(int(value), "money")
     if unit == "rate":
-        return format_rate(value)
-    return int(value)
+        return exports.Typed(value, "rate")
+    return exports.Typed(int(value), "int")
 
 
 def format_rate_change(delta: Decimal | None) -> str:
@@ -609,7 +609,7 @@ def format_rate_change(delta: Decimal | None) -> str:
 def _kpi_change(k: Kpis, name: str, unit: str) -> object:
     delta = k.change(name)
     if unit == "rate":
-        return format_rate_change(delta)
+        return "—" if delta is None else exports.Typed(delta, "points")
     return _kpi_cell(unit, delta)
 
 
@@ -617,8 +617,9 @@ def _sheets(r: Report) -> list[exports.Sheet]:
     k = r.kpis
     now = f"{k.current.date_from:%d.%m.%Y}–{k.current.date_to:%d.%m.%Y}"
     before = f"{k.previous.date_from:%d.%m.%Y}–{k.previous.date_to:%d.%m.%Y}"
-    kpi_columns = [_C("Показатель", width=34), _C(f"Период {now}", "int", 24),
-                   _C(f"Предыдущий период {before}", "int", 24), _C("Изменение", "int", 18)]
+    kpi_columns = [_C("Показатель", width=34), _C(f"Период {now}", "mixed", 24),
+                   _C(f"Предыдущий период {before}", "mixed", 24),
+                   _C("Изменение", "mixed", 18)]
     kpi_rows = [[label, _kpi_cell(unit, getattr(k.current, name)),
                  _kpi_cell(unit, getattr(k.previous, name)), _kpi_change(k, name, unit)]
                 for name, label, unit in KPI_FIELDS]
@@ -634,26 +635,27 @@ def _sheets(r: Report) -> list[exports.Sheet]:
                       [[p.bucket, p.provider_name, p.payments, p.amount, p.commission]
                        for p in r.by_provider]),
         exports.Sheet(SHEETS[3], [bucket, _C("Попыток", "int"), _C("Успешных", "int"),
-                                  _C("Успешность")],
-                      [[p.bucket, p.attempts, p.payments, format_rate(p.success_rate)]
+                                  _C("Успешность", "rate")],
+                      [[p.bucket, p.attempts, p.payments, p.success_rate]
                        for p in r.series]),
         exports.Sheet(SHEETS[4], [_C("Шаг", width=28), _C("Кабинетов", "int"),
-                                  _C("От зарегистрированных"), _C("От предыдущего шага")],
-                      [[f.label, f.customers, format_rate(f.share_of_first),
-                        format_rate(f.share_of_previous)] for f in r.funnel]),
+                                  _C("От зарегистрированных", "rate"),
+                                  _C("От предыдущего шага", "rate")],
+                      [[f.label, f.customers, f.share_of_first, f.share_of_previous]
+                       for f in r.funnel]),
         exports.Sheet(SHEETS[5], [_C("Причина", width=44), _C("Код", width=24),
-                                  _C("Платежей", "int"), _C("Доля")],
-                      [[d.label, d.code, d.payments, format_rate(d.share)]
+                                  _C("Платежей", "int"), _C("Доля", "rate")],
+                      [[d.label, d.code, d.payments, d.share]
                        for d in r.declines]),
         exports.Sheet(SHEETS[6], [_C("Месяц начислений", "date", 16),
                                   *[_C(label, "int") for label in INVOICE_CLASSES.values()],
-                                  _C("Всего", "int"), _C("В срок из оплаченных")],
+                                  _C("Всего", "int"), _C("В срок из оплаченных", "rate")],
                       [[m.period, m.on_time, m.late, m.overdue, m.open, m.total,
-                        format_rate(m.on_time_rate)] for m in r.invoices]),
+                        m.on_time_rate] for m in r.invoices]),
         exports.Sheet(SHEETS[7], [_C("Канал"), _C("Тема", width=24), _C("Подписано", "int"),
-                                  _C("Активных кабинетов", "int"), _C("Доля")],
+                                  _C("Активных кабинетов", "int"), _C("Доля", "rate")],
                       [[c.channel_label, c.topic_label, c.subscribed, c.active_cabinets,
-                        format_rate(c.share)] for c in r.subscriptions]),
+                        c.share] for c in r.subscriptions]),
     ]
 
 

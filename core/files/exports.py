@@ -23,7 +23,12 @@ import xlsxwriter
 from core.timefmt import MOSCOW, as_utc
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-Kind = Literal["text", "int", "money", "date", "datetime"]
+Kind = Literal["text", "int", "money", "date", "datetime", "rate", "points", "mixed"]
+# Excel's own codes: «,» is the thousands separator of the reader's locale (a space in a
+# Russian Excel: «1 234 567,50 ₽»); a literal space, as in «# ##0», groups only once.
+MONEY_FORMAT = '#,##0.00 "₽"'
+RATE_FORMAT = "0.0%"  # a fraction 0..1: 0.853 reads «85,3 %»
+POINTS_FORMAT = '+0.0" п.п.";-0.0" п.п.";0.0" п.п."'  # a change of a rate, in points
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,15 @@ class Column:
     title: str  # Russian header
     kind: Kind = "text"
     width: int = 18
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A cell that says its own kind, for a column of kind "mixed" whose rows differ in
+    unit (a sheet of KPIs: counts, money and rates in one column)."""
+
+    value: object
+    kind: Kind
 
 
 def neutralise_csv(value: str) -> str:
@@ -78,7 +92,9 @@ def to_xlsx_sheets(sheets: Sequence[Sheet], progress: Progress | None = None) ->
                                             "strings_to_urls": False})
         header = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1,
                                   "text_wrap": True, "valign": "top"})
-        formats = {"money": book.add_format({"num_format": '# ##0.00 "₽"'}),
+        formats = {"money": book.add_format({"num_format": MONEY_FORMAT}),
+                   "rate": book.add_format({"num_format": RATE_FORMAT}),
+                   "points": book.add_format({"num_format": POINTS_FORMAT}),
                    "date": book.add_format({"num_format": "dd.mm.yyyy"}),
                    "datetime": book.add_format({"num_format": "dd.mm.yyyy hh:mm"}),
                    "int": book.add_format({"num_format": "0"})}
@@ -120,6 +136,26 @@ def _writer(ws: Any, kind: Kind, formats: dict[str, Any]) -> CellWriter:
     number = getattr(ws, "_write_number", ws.write_number)
     string = getattr(ws, "_write_string", ws.write_string)
     moment = getattr(ws, "_write_datetime", ws.write_datetime)
+    if kind == "mixed":
+        by_kind: dict[Kind, CellWriter] = {}
+
+        def put_typed(row: int, col: int, value: Any) -> object:
+            if not isinstance(value, Typed):
+                return string(row, col, str(value))
+            if value.kind not in by_kind:
+                by_kind[value.kind] = _writer(ws, value.kind, formats)
+            return by_kind[value.kind](row, col, value.value)
+        return put_typed
+    if kind in ("rate", "points"):
+        share = formats[kind]
+        # «points» are a fraction's change too (0.025 is +2,5 п.п.): shown times 100.
+        scale = 1 if kind == "rate" else 100
+
+        def put_share(row: int, col: int, value: Any) -> object:
+            if isinstance(value, (int, float, Decimal)):
+                return number(row, col, float(value) * scale, share)
+            return string(row, col, str(value))
+        return put_share
     if kind == "money":
         money = formats["money"]
 
@@ -173,6 +209,10 @@ def to_csv(columns: Sequence[Column], rows: Iterable[Sequence[object]]) -> bytes
 def _csv_cell(kind: Kind, value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, Typed):
+        return _csv_cell(value.kind, value.value)
+    if kind in ("rate", "points") and isinstance(value, (int, float, Decimal)):
+        return f"{Decimal(str(value)) * 100:.1f}".replace(".", ",")
     if kind == "datetime" and isinstance(value, datetime):
         return _local(value).strftime("%d.%m.%Y %H:%M")
     if kind == "date" and isinstance(value, date):

@@ -19,7 +19,6 @@ from core.billing.invoice_rules import InvoiceStatus
 from core.actors import PermissionDenied, StaffRole
 from core.notifications import subscriptions, template_rules as rules
 from core.errors import ValidationError
-from core.money import Money
 from core.analytics import invoice_snapshot, metrics, rollups
 from core.payments import flow
 from core.customers import contact_center
@@ -402,8 +401,8 @@ def test_export_has_one_sheet_per_chart_with_the_same_numbers_and_is_journaled(a
     k = data.kpis
     assert by_label["Успешных платежей"] == (k.current.payments, k.previous.payments,
                                              k.change("payments"))
-    assert by_label["Сумма платежей"][0] == Money(k.current.amount).format()
-    assert by_label["Успешность платежей"][0] == metrics.format_rate(k.current.success_rate)
+    assert by_label["Сумма платежей"][0] == pytest.approx(k.current.amount / 100)
+    assert by_label["Успешность платежей"][0] == pytest.approx(float(k.current.success_rate))
 
     _, rows = _sheet(book, "Платежи")
     assert [(r[0].date(), r[1], round(Decimal(str(r[2])) * 100)) for r in rows] == [
@@ -420,6 +419,8 @@ def test_export_has_one_sheet_per_chart_with_the_same_numbers_and_is_journaled(a
     _, rows = _sheet(book, "Счета в срок")
     assert [(r[0].date(), *r[1:6]) for r in rows] == [
         (m.period, m.on_time, m.late, m.overdue, m.open, m.total) for m in data.invoices]
+    _, rows = _sheet(book, "Причины отказов")
+    assert [r[3] for r in rows] == [pytest.approx(float(d.share)) for d in data.declines]
     _, rows = _sheet(book, "Подписки")
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
         (c.channel_label, c.topic_label, c.subscribed, c.active_cabinets)
@@ -430,6 +431,29 @@ def test_export_has_one_sheet_per_chart_with_the_same_numbers_and_is_journaled(a
             AuditEntry.action == "analytics.export")).one()
     assert entry.staff_id == world["manager"].staff_id
     assert entry.after["date_from"] == "2026-10-28" and entry.after["grain"] == "week"
+
+
+def test_kpi_sheet_holds_numbers_with_the_format_of_their_unit(app, world):
+    """Money and rates were written as the page's text («4 000,50 ₽», «66,7 %»): Excel
+    could neither sum nor chart them. Each is now a number with its unit's format."""
+    flt = CURRENT  # both it and the period before have payments
+    k = metrics.report(app, world["manager"], flt).kpis
+    book = openpyxl.load_workbook(io.BytesIO(metrics.export_report(app, world["manager"], flt)))
+    cells = {row[0].value: row[1:] for row in book["Показатели"].iter_rows(min_row=2)}
+    amount, before, change = cells["Сумма платежей"]
+    assert amount.data_type == "n" and amount.value == pytest.approx(k.current.amount / 100)
+    assert amount.number_format == before.number_format == change.number_format \
+        == '#,##0.00 "₽"'
+    assert change.value == pytest.approx(k.change("amount") / 100)
+    count = cells["Успешных платежей"][0]
+    assert (count.value, count.number_format) == (k.current.payments, "0")
+    assert k.change("success_rate") is not None
+    rate, _, points = cells["Успешность платежей"]
+    assert rate.value == pytest.approx(float(k.current.success_rate))
+    assert rate.number_format == "0.0%"
+    assert points.value == pytest.approx(float(k.change("success_rate")) * 100)
+    assert points.number_format.startswith('+0.0" п.п."')
+    assert all(c.data_type == "n" or c.value == "—" for row in cells.values() for c in row)
 
 
 def test_rollups_rebuild_after_a_bulk_load(app, world):

@@ -117,7 +117,7 @@ def test_each_kind_is_written_with_its_type_and_number_format() -> None:
                                         datetime(2026, 11, 26, 0, 30), "Иванов"]
     assert [c.value for c in second] == [-3, pytest.approx(-10.5), datetime(2026, 12, 1),
                                          datetime(2026, 1, 2, 6, 4), "12345"]
-    assert [c.number_format for c in first] == ["0", '# ##0.00 "₽"', "dd.mm.yyyy",
+    assert [c.number_format for c in first] == ["0", '#,##0.00 "₽"', "dd.mm.yyyy",
                                                 "dd.mm.yyyy hh:mm", "General"]
     assert [c.data_type for c in second] == ["n", "n", "d", "d", "s"]
 
@@ -185,3 +185,21 @@ def test_an_export_that_fails_half_way_leaves_no_temporary_files(tmp_path, monke
     assert list(tmp_path.iterdir()) == []
     to_xlsx(KINDS, [(1, 1, None, None, "x")])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_mixed_column_writes_each_cell_with_its_own_kind() -> None:
+    from decimal import Decimal
+
+    from core.files.exports import Typed
+
+    rows = [(Typed(123456, "money"),), (Typed(Decimal("0.853"), "rate"),),
+            (Typed(Decimal("0.025"), "points"),), (Typed(7, "int"),), ("—",)]
+    columns = [Column("Значение", "mixed")]
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(columns, rows))).active
+    cells = [sheet.cell(row=n, column=1) for n in range(2, 7)]
+    assert [c.value for c in cells] == [pytest.approx(1234.56), pytest.approx(0.853),
+                                        pytest.approx(2.5), 7, "—"]
+    assert [c.number_format for c in cells] == [
+        '#,##0.00 "₽"', "0.0%", '+0.0" п.п.";-0.0" п.п.";0.0" п.п."', "0", "General"]
+    assert to_csv(columns, rows).decode("utf-8-sig").split("\r\n")[1:6] == [
+        "1234,56", "85,3", "2,5", "7", "—"]
