@@ -60,3 +60,8 @@ def pages_for(role: StaffRole) -> list[PageSpec]:
 def can_act(page_key: str, role: StaffRole) -> bool:
     spec = BY_KEY[page_key]
     return role in spec.roles and role not in spec.view_only
+
+
+def landing_for(role: StaffRole) -> str:
+    """Agents land on «Клиенты», their daily work; others on «Главная»."""
+    return "customers" if role in BY_KEY["customers"].roles else "home"

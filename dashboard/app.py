@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere
 
 from core.errors import ServiceUnavailable  # noqa: E402
 from core.staff.members import ROLE_LABELS  # noqa: E402
-from dashboard.access import PAGES, pages_for  # noqa: E402
+from dashboard.access import PAGES, landing_for, pages_for  # noqa: E402
 from dashboard.auth import StaffAuth, take_return_to  # noqa: E402
 from dashboard.widgets import get_app, plain, staff_name  # noqa: E402
 
@@ -55,18 +55,26 @@ if actor is None:
     st.stop()
 
 allowed = pages_for(actor.role)
-# Agents land on «Клиенты», their daily work; others on «Главная».
-landing = "customers" if any(spec.key == "customers" for spec in allowed) else "home"
+landing = landing_for(actor.role)
 pages = {spec.key: st.Page(str(here / spec.path), title=spec.title, icon=spec.icon,
                            url_path=spec.key, default=spec.key == landing) for spec in allowed}
-navigation = st.navigation(list(pages.values()))
+
+# Pages the role may not open stay registered, out of the menu, so that an address
+# of one (a link from a colleague) reaches its guard, which says so and lands
+# here; unregistered, it would silently open the landing page instead.
+refused = {spec.key: st.Page(str(here / spec.path), title=spec.title, url_path=spec.key,
+                             visibility="hidden") for spec in PAGES if spec.key not in pages}
+navigation = st.navigation([*pages.values(), *refused.values()])
 return_to = take_return_to()
-if return_to in pages and navigation.url_path != return_to:
-    st.switch_page(pages[return_to])  # the page a link pointed at before the login
+linked = {**pages, **refused}
+if return_to in linked and navigation.url_path != return_to:
+    # The page a link pointed at before the login, with the card it names (?payment=7).
+    st.switch_page(linked[return_to], query_params=st.query_params.to_dict())
 with st.sidebar:
     st.markdown(f"**{plain(staff_name())}**  \n{ROLE_LABELS[actor.role]}")
     if st.button("Выйти", key="staff_logout"):
         auth.logout()
+        st.query_params.clear()  # the open card is the last member's, not the next one's
         st.rerun()
 try:
     navigation.run()

@@ -2,10 +2,15 @@
 messages and formatting. Pages stay thin: input -> one service call -> render."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core.actors import StaffActor
 from core.app import App, build_app
@@ -13,12 +18,14 @@ from core.errors import DomainError
 from core.paging import PAGE_SIZES, Page, PageRequest
 from core.files import progress
 from core.timefmt import format_date, format_datetime_msk
-from dashboard.access import BY_KEY, can_act
+from dashboard.access import BY_KEY, can_act, landing_for
 from core.customers.errors import SessionInvalid
 from core.staff import members
 from dashboard.auth import NAME, TOKEN, client_hash
 from dashboard.downloads import download
 from webapp.text import plain  # noqa: F401  (pages take it from here)
+
+DASHBOARD = Path(__file__).resolve().parent
 
 
 @st.cache_resource
@@ -38,6 +45,8 @@ def guard(page_key: str) -> StaffActor:
     except SessionInvalid as error:
         show_error(error)
         st.stop()
+    if actor is not None and actor.role not in spec.roles:
+        _refuse_and_land(spec.title, actor)
     if actor is None or actor.role not in spec.roles:
         st.error("Недостаточно прав для этой страницы")
         st.stop()
@@ -45,6 +54,15 @@ def guard(page_key: str) -> StaffActor:
     # what the entry script draws before the page is not kept on screen.
     show_flash()
     return actor
+
+
+def _refuse_and_land(title: str, actor: StaffActor) -> None:
+    """A page the role may not open, reached by its address: say so on the landing page."""
+    flash(f"Нет доступа к разделу «{title}»", "error")
+    try:
+        st.switch_page(str(DASHBOARD / BY_KEY[landing_for(actor.role)].path))
+    except StreamlitAPIException:  # the page run on its own, with no navigation to land in
+        st.session_state.pop("flash", None)
 
 
 def may_act(page_key: str, actor: StaffActor) -> bool:
@@ -120,6 +138,60 @@ def choose_and_open(key: str, label: str, options: dict[int, str], button: str) 
                           key=f"{key}_choice")
     if st.button(button, key=f"{key}_open"):
         st.session_state[f"{key}_selected"] = chosen
+
+
+# --- cards behind links --------------------------------------------------------
+# The open card lives in the address (/payments?payment=7), not in session_state:
+# a link to it can be bookmarked or sent to a colleague, and opens it after the login.
+
+
+def linked_id(param: str, what: str) -> int | None:
+    """The number of the card the address opens (?payment=7), or None.
+
+    ``what`` names it in the refusal of a mistyped link («платежа»)."""
+    raw = st.query_params.get(param)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or int(raw) <= 0 or len(raw) > 18:
+        st.error(f"Ссылка: «{plain(raw)}» не номер {what}")
+        return None
+    return int(raw)
+
+
+def open_card(param: str, record_id: int) -> None:
+    st.query_params[param] = str(record_id)
+
+
+def close_card(param: str) -> None:
+    st.query_params.pop(param, None)
+
+
+def close_card_button(param: str, label: str = "Закрыть карточку") -> None:
+    if st.button(label, key=f"close_{param}", icon=":material/close:"):
+        close_card(param)
+        st.rerun()
+
+
+def row_table(key: str, frame: pd.DataFrame, ids: Sequence[int], param: str) -> None:
+    """A list whose row click opens the row's card: its number goes to the address."""
+    # The key follows the rows shown: another page or search is a new table with no
+    # row picked, so a kept position never opens a row nobody clicked on.
+    widget = f"{key}_rows_{zlib.crc32(repr(tuple(ids)).encode())}"
+    opened = st.query_params.get(param)
+    st.session_state[f"{key}_row_ids"] = list(ids)  # what each row opens (tests read it)
+    shown = [i for i, record_id in enumerate(ids) if str(record_id) == opened]
+
+    def picked() -> None:
+        rows = st.session_state[widget].selection.rows
+        if rows:
+            open_card(param, ids[rows[0]])
+        else:  # the open row clicked again
+            close_card(param)
+
+    st.dataframe(frame, key=widget, on_select=picked, selection_mode="single-row",
+                 selection_default={"selection": {"rows": shown}} if shown else None,
+                 hide_index=True, width="stretch")
+    st.caption("Щёлкните строку, чтобы открыть карточку")
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -8,11 +8,12 @@ from core.errors import DomainError
 from core.customers import contact_center
 from dashboard.components.customer_card import render_card
 from dashboard.widgets import (
-    choose_and_open, excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager,
-    reset_pager, show_error,
+    close_card, close_card_button, excel_export, fmt_dt, forget_export, get_app, guard,
+    linked_id, page_request, pager, reset_pager, row_table, show_error,
 )
 
 SEARCH_LABEL = "Поиск: телефон, e-mail, ФИО, лицевой счёт или номер платежа"
+CARD = "customer"  # /customers?customer=7 opens that customer's card
 
 actor = guard("customers")
 app = get_app()
@@ -22,7 +23,7 @@ with st.form("cust_search_form"):
     query = st.text_input(SEARCH_LABEL, key="cust_query_input")
     if st.form_submit_button("Найти", type="primary"):
         st.session_state["cust_query"] = query
-        st.session_state.pop("cust_selected", None)
+        close_card(CARD)
         reset_pager("cust")
         forget_export("cust")
 
@@ -40,14 +41,13 @@ if query:
             "ФИО": row.full_name, "Телефон": row.phone, "E-mail": row.email,
             "Статус": row.status.label, "Дата регистрации": fmt_dt(row.registered_at),
         } for row in result.items])
-        st.dataframe(table, hide_index=True, width="stretch")
+        row_table("cust", table, [row.id for row in result.items], CARD)
         pager("cust", result)
         excel_export("cust", "klienty.xlsx",
                      lambda: contact_center.export_customer_search(app, actor, query))
-        choose_and_open("cust", "Клиент", {row.id: f"{row.full_name} · {row.phone} · {row.email}"
-                                           for row in result.items}, "Открыть карточку")
 
-selected = st.session_state.get("cust_selected")
+selected = linked_id(CARD, "клиента")
 if selected is not None:
     st.divider()
-    render_card(app, actor, int(selected))
+    close_card_button(CARD)
+    render_card(app, actor, selected)

@@ -1,7 +1,6 @@
 """Staff login, roles and server-side sessions in AppTest."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -38,8 +37,20 @@ def test_five_wrong_passwords_lock_the_staff_login(dash_app):
 def test_manager_does_not_see_customers(logged_in):
     at, _ = logged_in(StaffRole.MANAGER)
     assert [t.value for t in at.title] == ["Бэк-офис личного кабинета ЖКХ"]
-    with pytest.raises(ValueError):
-        at.switch_page("views/customers.py").run()
+    # Its address (a colleague's link) says so and lands on «Главная», showing nothing of it.
+    at.switch_page("views/customers.py").run()
+    assert [t.value for t in at.title] == ["Бэк-офис личного кабинета ЖКХ"]
+    assert [shown(e.value) for e in at.error] == ["Нет доступа к разделу «Клиенты»"]
+    assert not at.text_input
+
+
+def test_an_agent_opening_reconciliation_by_its_address_is_told_and_lands(logged_in):
+    at, _ = logged_in(StaffRole.AGENT)
+    at.switch_page("views/reconciliation.py").run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Клиенты"]
+    assert [shown(e.value) for e in at.error] == ["Нет доступа к разделу «Сверка»"]
+    assert not at.file_uploader  # nothing of «Сверка» is drawn
 
 
 def _page(name: str) -> AppTest:
@@ -67,8 +78,9 @@ def test_a_page_opened_without_a_session_shows_nothing(dash_app):
 def test_agent_lands_on_customers_and_admin_sees_every_page(logged_in):
     at, _ = logged_in(StaffRole.AGENT)
     assert [t.value for t in at.title] == ["Клиенты"]
-    with pytest.raises(ValueError):
-        at.switch_page("views/staff.py").run()
+    at.switch_page("views/staff.py").run()
+    assert [t.value for t in at.title] == ["Клиенты"]
+    assert [shown(e.value) for e in at.error] == ["Нет доступа к разделу «Сотрудники»"]
     admin_at, _ = logged_in(StaffRole.ADMIN)
     admin_at.switch_page("views/staff.py").run()
     assert [t.value for t in admin_at.title] == ["Сотрудники"]

@@ -61,7 +61,7 @@ def test_a_session_end_also_clears_the_pages(dash_app, logged_in):
     leave_idle(dash_app, agent.staff_id)
     at.run()
     assert "15 минут бездействия: введите пароль снова" in texts(at)
-    assert "cust_selected" not in at.session_state
+    assert "cust_row_ids" not in at.session_state
     assert "cust_query" not in at.session_state
 
 
