@@ -13,7 +13,7 @@ from typing import Any, Optional
 from sqlalchemy import (
     JSON, BigInteger, Boolean, CheckConstraint, Computed, Date, Enum, ForeignKey, Index, Integer,
     MetaData, Numeric,
-    String, Text, UniqueConstraint, text,
+    String, Text, UniqueConstraint, false, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -203,6 +203,31 @@ class StaffUser(Base):
     sessions_valid_after: Mapped[datetime]
     last_seen_at: Mapped[Optional[datetime]]
     created_at: Mapped[datetime]
+    # The second factor (core/staff/second_factor.py): the TOTP secret, Fernet-encrypted,
+    # once the member confirmed a code from it; a secret being enrolled waits in
+    # totp_pending_enc. totp_last_step is the last accepted 30-second step: no code of it
+    # or before it is accepted again (a replayed code).
+    totp_secret_enc: Mapped[Optional[str]] = mapped_column(String(255))
+    totp_pending_enc: Mapped[Optional[str]] = mapped_column(String(255))
+    totp_enrolled_at: Mapped[Optional[datetime]]
+    totp_last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
+    # An administrator's temporary password: to be replaced at the next login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
+
+
+class StaffRecoveryCode(Base):
+    """One of a staff member's one-time recovery codes (instead of a TOTP code), kept only
+    as an HMAC; used_at set once it has let its owner in."""
+
+    __tablename__ = "staff_recovery_codes"
+    __table_args__ = (Index("ix_staff_recovery_codes_staff", "staff_id", "code_hash"),)
+
+    id: Mapped[intpk]
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    used_at: Mapped[Optional[datetime]]
 
 
 class StaffSession(Base):
@@ -222,6 +247,9 @@ class StaffSession(Base):
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]
     end_reason: Mapped[Optional[str]] = mapped_column(String(30))
+    # The login step still owed before the session opens any page: "totp" (a code),
+    # "password" (replace a temporary one), "enrol" (set up the second factor); None: open.
+    pending: Mapped[Optional[str]] = mapped_column(String(10))
 
     staff: Mapped[StaffUser] = relationship()
 
