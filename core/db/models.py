@@ -80,6 +80,8 @@ class CabinetBlock(Base):
     __tablename__ = "cabinet_blocks"
     __table_args__ = (
         Index("ix_cabinet_blocks_customer_open", "customer_id", "lifted_at"),
+        # «Заблокированные кабинеты»: the open blocks (lifted_at NULL), newest first.
+        Index("ix_cabinet_blocks_open_newest", "lifted_at", "blocked_at"),
         CheckConstraint("length(reason) > 0", name="reason_not_empty"),
     )
 
