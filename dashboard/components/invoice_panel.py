@@ -11,13 +11,17 @@ from dashboard.widgets import plain
 
 
 def invoice_table(rows: list[InvoiceRow], *, with_name: bool = False) -> None:
-    st.dataframe(pd.DataFrame([{
+    st.dataframe(invoice_frame(rows, with_name=with_name), hide_index=True, width="stretch")
+
+
+def invoice_frame(rows: list[InvoiceRow], *, with_name: bool = False) -> pd.DataFrame:
+    return pd.DataFrame([{
         "Поставщик": r.provider_name, "Лицевой счёт": r.account_number,
         **({"Название": r.account_name or ""} if with_name else {}),
         "Период": r.period_label, "К оплате": format_kopecks(r.total_due),
         "Оплачено": format_kopecks(r.paid_amount), "Статус": r.status_label,
         "Срок оплаты": format_date(r.due_date) + (" · просрочен" if r.overdue else ""),
-    } for r in rows]), hide_index=True, width="stretch")
+    } for r in rows])
 
 
 def render_invoice(detail: InvoiceDetail) -> None:

@@ -44,18 +44,21 @@ def _row_dict(r: PaymentRow, *, with_payer: bool) -> dict[str, object]:
     }
 
 
+def payment_frame(rows: list[PaymentRow], *, with_payer: bool = True) -> pd.DataFrame:
+    return pd.DataFrame([_row_dict(r, with_payer=with_payer) for r in rows])
+
+
 def payment_table(rows: list[PaymentRow], *, with_payer: bool = True) -> None:
-    st.dataframe(pd.DataFrame([_row_dict(r, with_payer=with_payer) for r in rows]),
-                 hide_index=True, width="stretch")
+    st.dataframe(payment_frame(rows, with_payer=with_payer), hide_index=True, width="stretch")
 
 
-def pending_table(rows: list[PendingRow], *, with_payer: bool = True) -> None:
-    st.dataframe(pd.DataFrame([{
+def pending_frame(rows: list[PendingRow], *, with_payer: bool = True) -> pd.DataFrame:
+    return pd.DataFrame([{
         **_row_dict(r.payment, with_payer=with_payer),
         "Запросов в банк": r.check_attempts,
         "Следующий запрос": format_datetime_msk(r.next_check_at),
         "Нужен разбор": "да" if r.manual_review else "",
-    } for r in rows]), hide_index=True, width="stretch")
+    } for r in rows])
 
 
 def payment_options(rows: list[PaymentRow]) -> dict[int, str]:

@@ -7,11 +7,14 @@ import streamlit as st
 from core.billing.invoice_rules import STATUS_LABELS
 from core.errors import DomainError
 from core.billing import invoices, providers
-from dashboard.components.invoice_panel import invoice_table, render_invoice
+from dashboard.components.invoice_panel import invoice_frame, render_invoice
 from dashboard.uploads import registry_upload
 from dashboard.widgets import (
-    choose_and_open, excel_export, forget_export, get_app, guard, page_request, pager, show_error,
+    close_card, close_card_button, excel_export, forget_export, get_app, guard, linked_id,
+    page_request, pager, row_table, show_error,
 )
+
+CARD = "invoice"  # /invoices?invoice=7 opens that invoice's charges
 
 actor = guard("invoices")
 app = get_app()
@@ -34,6 +37,7 @@ with tabs[0]:
         overdue = st.checkbox("Только просроченные", key="inv_overdue")
         if st.form_submit_button("Показать"):
             st.session_state["inv_page"] = 1
+            close_card(CARD)
             forget_export("inv")
     flt = invoices.InvoiceFilter(provider_id=provider_id, period_from=period_from,
                                  period_to=period_to, status=status,
@@ -46,16 +50,15 @@ with tabs[0]:
     if page.total == 0:
         st.info("Счетов по этим условиям нет")
     else:
-        invoice_table(page.items)
+        row_table("inv", invoice_frame(page.items), [row.id for row in page.items], CARD)
         pager("inv", page)
         excel_export("inv", "scheta.xlsx", lambda: invoices.export_invoices(app, actor, flt))
-        choose_and_open("inv", "Счёт", {
-            row.id: f"{row.provider_name} · л/с {row.account_number} · {row.period_label}"
-            for row in page.items}, "Показать начисления")
-    selected = st.session_state.get("inv_selected")
+    selected = linked_id(CARD, "счёта")
     if selected is not None:
+        st.divider()
+        close_card_button(CARD)
         try:
-            render_invoice(invoices.invoice_detail(app, actor, int(selected)))
+            render_invoice(invoices.invoice_detail(app, actor, selected))
         except DomainError as error:
             show_error(error)
 

@@ -8,12 +8,14 @@ from core.errors import DomainError
 from core.payments.machine import STATUS_LABELS, PaymentStatus
 from core.payments import read_models as pv
 from core.billing import providers
-from dashboard.components.payment_panel import (payment_actions, payment_options, payment_table,
-                                                pending_table, render_payment)
+from dashboard.components.payment_panel import (payment_actions, payment_frame, pending_frame,
+                                                render_payment)
 from dashboard.widgets import (
-    choose_and_open, excel_export, forget_export, get_app, guard, may_act, page_request, pager,
-    show_error,
+    close_card, close_card_button, excel_export, forget_export, get_app, guard, linked_id,
+    may_act, page_request, pager, row_table, show_error,
 )
+
+CARD = "payment"  # /payments?payment=7 opens that payment's card
 
 actor = guard("payments")
 app = get_app()
@@ -24,16 +26,18 @@ known = {p.id: p.name for p in providers.list_providers(app)}
 acting = may_act("payments", actor)
 
 
-def _open(key: str) -> None:
-    selected = st.session_state.get(f"{key}_selected")
+def _open() -> None:
+    selected = linked_id(CARD, "платежа")
     if selected is None:
         return
+    st.divider()
+    close_card_button(CARD)
     try:
-        detail = pv.payment_detail(app, actor, int(selected))
+        detail = pv.payment_detail(app, actor, selected)
     except DomainError as error:
         show_error(error)
         return
-    render_payment(detail, payment_actions(app, actor, key, status_queries=acting,
+    render_payment(detail, payment_actions(app, actor, "pay", status_queries=acting,
                                            refunds=acting))
 
 
@@ -56,7 +60,7 @@ with register:
         payment_id = c8.text_input("Номер платежа", key="pay_id")
         if st.form_submit_button("Показать"):
             st.session_state["pay_page"] = 1
-            st.session_state.pop("pay_selected", None)
+            close_card(CARD)
             forget_export("pay")
     flt = pv.PaymentFilter(date_from=date_from, date_to=date_to, status=status,
                            provider_id=provider_id, amount_from=amount_from or None,
@@ -70,12 +74,10 @@ with register:
     if page is not None and page.total == 0:
         st.info("Платежей по этим условиям нет")
     elif page is not None:
-        payment_table(page.items)
+        row_table("pay", payment_frame(page.items), [r.id for r in page.items], CARD)
         pager("pay", page)
         if acting:
             excel_export("pay", "platezhi.xlsx", lambda: pv.export_payments(app, actor, flt))
-        choose_and_open("pay", "Платёж", payment_options(page.items), "Открыть платёж")
-    _open("pay")
 
 with unknown:
     st.caption("Платежи, по которым банк не ответил: списаны ли деньги, неизвестно, пока "
@@ -84,8 +86,8 @@ with unknown:
     if pending.total == 0:
         st.info("Платежей с неясным результатом нет")
     else:
-        pending_table(pending.items)
+        row_table("pend", pending_frame(pending.items), [r.payment.id for r in pending.items],
+                  CARD)
         pager("pend", pending)
-        choose_and_open("pend", "Платёж", payment_options([r.payment for r in pending.items]),
-                        "Открыть платёж")
-    _open("pend")
+
+_open()

@@ -8,13 +8,15 @@ import streamlit as st
 from core.errors import DomainError
 from core.money import format_kopecks
 from core.finance import reconciliation as rec
+from dashboard import look
 from dashboard.uploads import problems_table
 from dashboard.widgets import (
-    ask_confirmation, choose_and_open, confirm_dialog, excel_export, fmt_dt, get_app, guard,
+    ask_confirmation, close_card_button, confirm_dialog, excel_export, fmt_dt, get_app, guard,
+    linked_id, open_card, row_table,
     page_request, pager, plain, show_error,
 )
 
-SELECTED = "rec_runs_selected"  # the run shown below (set by an upload or «Открыть сверку»)
+CARD = "run"  # /reconciliation?run=7 opens that run (also set by an upload)
 
 actor = guard("reconciliation")
 app = get_app()
@@ -26,9 +28,11 @@ def _upload() -> None:
                "возврат), ID транзакции, RRN, карта, сумма. CSV в UTF-8 или cp1251 с «;» или "
                "«,», или XLSX; строки заголовка над таблицей и строка «Итого» под ней "
                "допускаются. Период сверки определяется по датам операций в файле.")
+    types = ["csv", "xlsx"]
+    hint = look.russian_uploader("rec_file", types)
     with st.form("rec_upload_form", clear_on_submit=False):
-        uploaded = st.file_uploader("Реестр банка (CSV или XLSX)", type=["csv", "xlsx"],
-                                    key="rec_file")
+        uploaded = st.file_uploader("Реестр банка (CSV или XLSX)", type=types, key="rec_file",
+                                    help=hint)
         submitted = st.form_submit_button("Сверить", type="primary")
     if not submitted:
         return
@@ -44,7 +48,7 @@ def _upload() -> None:
         run = rec.reconcile(app, actor, uploaded.name, uploaded.getvalue(), progress)
     except rec.FileAlreadyReconciled as error:
         st.warning(str(error))
-        st.session_state[SELECTED] = error.run_id
+        open_card(CARD, error.run_id)
     except rec.RegistryRejected as error:
         show_error(error)
         st.dataframe(problems_table(error.problems), hide_index=True)
@@ -53,7 +57,7 @@ def _upload() -> None:
     else:
         st.success(f"Сверка № {run.id} за {run.period_text} выполнена: строк в реестре "
                    f"{run.bank_lines}, расхождений {run.open_discrepancies}")
-        st.session_state[SELECTED] = run.id
+        open_card(CARD, run.id)
     bar.empty()
 
 
@@ -67,16 +71,13 @@ def _runs() -> None:
     if page.total == 0:
         st.info("Сверок пока нет")
         return
-    st.dataframe(pd.DataFrame([{
+    row_table("rec_runs", pd.DataFrame([{
         "№": r.id, "Когда": fmt_dt(r.created_at), "Период": r.period_text, "Файл": r.file_name,
         "Провёл(а)": r.staff_name, "Строк банка": r.bank_lines,
         "Не разрешено": r.open_discrepancies,
         "Статус": "Закрыта" if r.closed_at else "Открыта"} for r in page.items]),
-        hide_index=True)
+        [r.id for r in page.items], CARD)
     pager("rec_runs", page)
-    choose_and_open("rec_runs", "Сверка", {
-        r.id: f"№ {r.id} · {r.period_text} · {r.file_name}" for r in page.items},
-        "Открыть сверку")
 
 
 def summary_table(run: rec.RunView) -> pd.DataFrame:
@@ -184,5 +185,7 @@ def _run(run_id: int) -> None:
 
 _upload()
 _runs()
-if st.session_state.get(SELECTED) is not None:
-    _run(int(st.session_state[SELECTED]))
+selected = linked_id(CARD, "сверки")
+if selected is not None:
+    close_card_button(CARD)
+    _run(selected)

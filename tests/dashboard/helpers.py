@@ -43,6 +43,13 @@ def open_row(at: AppTest, key: str, param: str, index: int = 0) -> AppTest:
     return at.run()
 
 
+def table_with(at: AppTest, column: str):  # type: ignore[no-untyped-def]
+    """The one table on the page that has this column."""
+    tables = [t.value for t in at.dataframe if column in t.value.columns]
+    assert len(tables) == 1, f"{len(tables)} tables with «{column}»"
+    return tables[0]
+
+
 def open_first_card(at: AppTest) -> AppTest:
     return open_row(at, "cust", "customer")
 

@@ -7,7 +7,7 @@ from core.db.models import Invoice, OutboxMessage, Subscription
 from core.notifications.channels import MessageStatus
 from core.actors import StaffRole
 from core.notifications import outbox
-from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
+from tests.dashboard.helpers import button, confirm, open_first_card, open_row, search, texts
 from tests.factories.customers import register_and_activate
 from tests.factories.billing import (BAD_FILE, SAMPLES, VODOKANAL_CP1251_FILE, VODOKANAL_FILE, bind,
                                      vodokanal)
@@ -41,7 +41,7 @@ def test_finance_loads_a_billing_registry_and_finds_the_invoices(dash_app, logge
     at.run()
     table = at.dataframe[0].value
     assert len(table) == min(created, 25) and set(table["Статус"]) == {"Не оплачен"}
-    at.button(key="inv_open").click().run()
+    open_row(at, "inv", "invoice")
     assert at.subheader[-1].value.startswith("Счёт за октябрь 2026")
     assert "Итого" in at.table[-1].value.columns
 
