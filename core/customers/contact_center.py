@@ -10,23 +10,23 @@ from dataclasses import dataclass
 from typing import Any
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
 from core.db.models import (AccountBinding, AuditEntry, CabinetBlock, CodeWordCheck, Customer,
                             CustomerNote, OutboxMessage, Payment, ProviderAccount)
-from core.customers.rules import (CabinetStatus, clean_reason, format_phone, normalize_code_word,
-                                  try_normalize_phone)
+from core.customers import phone_search
+from core.customers.rules import CabinetStatus, clean_reason, format_phone, normalize_code_word
 from core.customers.errors import AlreadyBlocked, CodeWordLocked, CodeWordNotVerified, NotBlocked
 from core.errors import ValidationError
 from core.text import refuse_control_characters
 from core.paging import COUNT_CAP, Page, PageRequest, capped_count
 from core.files import exports
 from core.staff import audit, permissions
-from core.customers.lifecycle import (end_sessions, get_customer, open_block, open_block_exists,
-                                      reissue_activation_code, status_of)
+from core.customers.lifecycle import (block_author, end_sessions, get_customer, open_block,
+                                      open_block_exists, reissue_activation_code, status_of)
 from core.payments.read_models import PAYMENT_ID_MAX
 
 CODE_WORD_MAX_FAILURES = 3
@@ -105,26 +105,28 @@ class CustomerCard:
     messages: list[MessageInfo]
 
 
-def _full_name(c: Customer) -> str:
+def full_name(c: Customer) -> str:
     return " ".join(p for p in (c.surname, c.first_name, c.patronymic) if p) or "—"
 
 
-def search_customers(app: App, actor: StaffActor, query: str,
-                     page: PageRequest) -> Page[CustomerRow]:
-    """Phone in any common format, e-mail, name, or a part of them; a number is also
-    looked up as a payment number («№ 123» too) and finds that payment's cabinet."""
+def search_customers(app: App, actor: StaffActor, query: str, page: PageRequest,
+                     status: CabinetStatus | str | None = None) -> Page[CustomerRow]:
+    """Phone in any common format or any run of 4+ of its digits, e-mail, name, or a part
+    of them; a number is also looked up as a payment number («№ 123» too) and finds that
+    payment's cabinet. ``status``: only the cabinets in that state (None: all)."""
     require_role(actor, VIEWERS, "поиск клиентов")
     text = _clean_query(query)
+    wanted = status_condition(status)
     with app.uow(write=False) as uow:
         s = uow.session
-        condition = _search_condition(s, text)
+        condition = and_(_search_condition(s, text), wanted)
         total, capped = capped_count(s, select(Customer.id).where(condition))
         blocked = open_block_exists().label("blocked")
         rows = s.execute(select(Customer, blocked).where(condition)
                          .order_by(Customer.registered_at.desc(), Customer.id.desc())
                          .limit(page.sql_limit).offset(page.sql_offset)).all()
     items = [CustomerRow(
-        id=c.id, full_name=_full_name(c), phone=format_phone(c.phone), email=c.email,
+        id=c.id, full_name=full_name(c), phone=format_phone(c.phone), email=c.email,
         status=_status(c, is_blocked), registered_at=c.registered_at)
         for c, is_blocked in rows]
     return Page(items=items, total=total, request=page, total_capped=capped)
@@ -137,20 +139,45 @@ SEARCH_EXPORT_COLUMNS = (
     exports.Column("Дата активации", "datetime", 18))
 
 
-def export_customer_search(app: App, actor: StaffActor, query: str) -> bytes:
+def export_customer_search(app: App, actor: StaffActor, query: str,
+                           status: CabinetStatus | str | None = None) -> bytes:
     """«Выгрузить в Excel»: every match of the search (not only the page), audited."""
     require_role(actor, VIEWERS, "выгрузка клиентов")
     text = _clean_query(query)
+    wanted = status_condition(status)
     with app.uow(write=False) as uow:
-        condition = _search_condition(uow.session, text)
+        condition = and_(_search_condition(uow.session, text), wanted)
     statement = (select(Customer, open_block_exists().label("blocked"))
                  .where(condition)
                  .order_by(Customer.registered_at.desc(), Customer.id.desc()))
     return audit.journaled_export(
         app, actor, statement, SEARCH_EXPORT_COLUMNS,
-        lambda row: (_full_name(row[0]), format_phone(row[0].phone), row[0].email,
+        lambda row: (full_name(row[0]), format_phone(row[0].phone), row[0].email,
                      _status(row[0], row[1]).label, row[0].registered_at, row[0].activated_at),
-        sheet="Клиенты", action="customer.export", details={"query": text})
+        sheet="Клиенты", action="customer.export",
+        details={"query": text} | ({"status": _status_value(status)} if status else {}))
+
+
+def _status_value(status: CabinetStatus | str) -> str:
+    return status.value if isinstance(status, CabinetStatus) else CabinetStatus(status).value
+
+
+def status_condition(status: CabinetStatus | str | None):  # type: ignore[no-untyped-def]
+    """SQL for «Статус» of the search; a value that is no status is refused."""
+    if status is None or status == "":
+        return true()
+    try:
+        wanted = CabinetStatus(status)
+    except ValueError:
+        labels = ", ".join(f"«{s.label}»" for s in CabinetStatus)
+        raise ValidationError("Статус", f"выберите один из: {labels} или «Все»",
+                              field="status") from None
+    blocked = open_block_exists()
+    if wanted is CabinetStatus.BLOCKED:
+        return blocked
+    if wanted is CabinetStatus.PENDING_ACTIVATION:
+        return and_(Customer.activated_at.is_(None), ~blocked)
+    return and_(Customer.activated_at.is_not(None), ~blocked)
 
 
 def _status(c: Customer, is_blocked: bool) -> CabinetStatus:
@@ -168,19 +195,6 @@ def _clean_query(query: str) -> str:
     return text
 
 
-# Agents type a whole account or payment number, or a few digits of a phone.
-WHOLE_KEY_DIGITS = 7
-# Every stored phone is a Russian mobile, +7 9XX XXX-XX-XX: «79» and nine digits.
-_PHONE_DIGITS = "79" + "?" * 9
-
-
-def _may_be_in_a_phone(digits: str) -> bool:
-    """Whether ``digits`` can be a part of some stored phone; a part of a phone is found
-    only by reading the whole phone index (≈16 ms at 200,000 cabinets)."""
-    return any(all(t in ("?", d) for t, d in zip(_PHONE_DIGITS[start:], digits))
-               for start in range(len(_PHONE_DIGITS) - len(digits) + 1))
-
-
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -192,17 +206,17 @@ def _search_condition(s: Session, text: str):  # type: ignore[no-untyped-def]
     every kind of hit is offered. Those keys are looked up first, each with its own
     index, and the page then reads the few cabinets by primary key: written as one
     OR, SQLite walked every cabinet in registration order testing each (≈0.2 s at
-    200,000 cabinets), where the lookups cost a few milliseconds. A number of
-    ``WHOLE_KEY_DIGITS`` digits or more that is an account's or a payment's number is
-    taken for that: the phone parts (a scan of the phone index) are not looked for.
+    200,000 cabinets), where the lookups cost a few milliseconds. A whole account or
+    payment number is still looked for in phones too (``phone_search``: seven digits
+    or more are a few ranges of the phone index, not a scan): «8529693» may be both.
+    Phone parts are read first too, so that no planner walks the cabinets by date
+    testing each against a hundred ranges.
     """
     keys = _key_lookups(text)
     condition = _customer_condition(text)
-    if not keys:
+    if not keys and not phone_search.looks_like_phone(text):
         return condition
     key_ids = {i for lookup in keys for i in s.scalars(lookup)}
-    if key_ids and len(re.sub(r"\D", "", text)) >= WHOLE_KEY_DIGITS:
-        return Customer.id.in_(sorted(key_ids))
     direct = list(s.scalars(select(Customer.id).where(condition).limit(COUNT_CAP + 1)))
     if len(direct) > COUNT_CAP:
         # A short fragment in a thousand phones: the newest first needs the scan anyway.
@@ -229,21 +243,13 @@ def _key_lookups(text: str) -> list[Any]:
 
 
 def _customer_condition(text: str):  # type: ignore[no-untyped-def]
-    phone = try_normalize_phone(text)
-    if phone:
-        return Customer.phone == phone
+    if phone_search.looks_like_phone(text):
+        return phone_search.phone_condition(text)
     lowered = text.lower()
     if "@" in text:
         # A range, not LIKE 'x%': it walks the unique index on every database
         # (SQLite's case-insensitive LIKE cannot use a binary index).
         return and_(Customer.email >= lowered, Customer.email < lowered + "\uffff")
-    digits = re.sub(r"\D", "", text)
-    if digits.startswith("8") and not text.lstrip().startswith("+"):
-        digits = "7" + digits[1:]  # «8 912 345…» is how people write +7 912 345…
-    if digits and len(digits) >= 3 and re.fullmatch(r"[\d\s()+\-]+", text):
-        if not _may_be_in_a_phone(digits):
-            return false()  # e.g. a personal account number: no phone scan for nothing
-        return Customer.phone.like("%" + digits + "%")
     words = lowered.replace("ё", "е").split()
     name_match = and_(*[Customer.search_name.like("%" + _like_escape(w) + "%", escape="\\")
                         for w in words])
@@ -270,8 +276,7 @@ def open_customer_card(app: App, actor: StaffActor, customer_id: int) -> Custome
 
 
 def _block_info(b: CabinetBlock) -> BlockInfo:
-    by = b.blocked_by.name if b.blocked_by else ("клиент" if b.blocked_by_kind is
-                                                 ActorKind.CUSTOMER else "система")
+    by = block_author(b.blocked_by_kind, b.blocked_by.name if b.blocked_by else None)
     return BlockInfo(reason=b.reason, blocked_at=b.blocked_at, blocked_by=by,
                      lifted_at=b.lifted_at, lifted_by=b.lifted_by.name if b.lifted_by else None,
                      lift_reason=b.lift_reason, lift_method=b.lift_method)
@@ -285,7 +290,7 @@ def _card(s: Session, c: Customer, actor: StaffActor, now: datetime) -> Customer
     messages = s.scalars(select(OutboxMessage).where(OutboxMessage.customer_id == c.id)
                          .order_by(OutboxMessage.created_at.desc()).limit(50)).all()
     return CustomerCard(
-        id=c.id, full_name=_full_name(c), surname=c.surname, first_name=c.first_name,
+        id=c.id, full_name=full_name(c), surname=c.surname, first_name=c.first_name,
         patronymic=c.patronymic, phone=format_phone(c.phone), email=c.email,
         birth_date=c.birth_date, address=c.address, status=status_of(s, c),
         registered_at=c.registered_at, activated_at=c.activated_at,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from core.actors import ActorKind
 from core.app import App
 from core.db.models import ActivationCode, CabinetBlock, Customer, CustomerSession
 from core.notifications.channels import Channel
@@ -27,6 +28,13 @@ def open_block_exists(customer_id_column=Customer.id):  # type: ignore[no-untype
     """SQL: the cabinet has a block that is not lifted."""
     return exists().where(CabinetBlock.customer_id == customer_id_column,
                           CabinetBlock.lifted_at.is_(None))
+
+
+def block_author(kind: ActorKind, staff_name: str | None) -> str:
+    """Who blocked a cabinet, as the back office names them."""
+    if staff_name:
+        return staff_name
+    return "клиент" if kind is ActorKind.CUSTOMER else "система"
 
 
 def open_block(session: Session, customer_id: int) -> CabinetBlock | None:

@@ -254,7 +254,7 @@ def test_agent_sees_only_own_actions_in_the_audit_log(app, admin, people):
 
 
 def test_only_what_can_be_part_of_a_mobile_phone_is_looked_for_in_phones() -> None:
-    from core.customers.contact_center import _may_be_in_a_phone
+    from core.customers.phone_search import may_be_in_a_phone as _may_be_in_a_phone
 
     # Stored phones are +79XXXXXXXXX: a 10-digit account starting with 4 is no part of one.
     assert [_may_be_in_a_phone(d) for d in ("4000000123", "19123456789", "791234567890")] == \
@@ -263,12 +263,13 @@ def test_only_what_can_be_part_of_a_mobile_phone_is_looked_for_in_phones() -> No
         == [True, True, True, True]
 
 
-def test_a_whole_account_number_is_not_looked_for_in_phones(app, agent, people):
+def test_a_whole_account_number_is_looked_for_in_phones_too(app, agent, people):
     from tests.factories.billing import add_accounts, bind, make_provider
 
     gas = make_provider(app, pattern=r"\d{7}", hint="7 цифр")
     accounts = add_accounts(app, gas, ["1234567"])  # also digits of Ivan's +7 912 345-67-89
     bind(app, people["olga"], accounts["1234567"])
-    assert _found(app, agent, "1234567") == [people["olga"]]  # the account, not the phone
+    # The caller may read out an account or seven digits of the phone: both are offered.
+    assert sorted(_found(app, agent, "1234567")) == sorted([people["olga"], people["ivan"]])
     assert _found(app, agent, "2345678") == [people["ivan"]]  # no such key: a phone part
     assert sorted(_found(app, agent, "4567")) == sorted([people["ivan"]])  # short: phones
