@@ -28,6 +28,17 @@ def cookie_matches_client(s: Session, staff_id: int, issued_at: datetime, client
     """Was the cookie issued (at ``issued_at``) to a password login from this client?"""
     sessions = s.scalars(select(StaffSession.client_hash).where(
         StaffSession.staff_id == staff_id, StaffSession.origin == "password",
+        # A login still owing its second factor (or never done) gave no valid cookie.
+        StaffSession.pending.is_(None),
         StaffSession.created_at >= issued_at - ISSUE_SLACK,
         StaffSession.created_at <= issued_at + ISSUE_SLACK)).all()
     return client in sessions
+
+
+def completed_login_near(s: Session, staff_id: int, issued_at: datetime) -> bool:
+    """Did a password login of about ``issued_at`` get past all its steps?"""
+    return s.scalar(select(StaffSession.id).where(
+        StaffSession.staff_id == staff_id, StaffSession.origin == "password",
+        StaffSession.pending.is_(None),
+        StaffSession.created_at >= issued_at - ISSUE_SLACK,
+        StaffSession.created_at <= issued_at + ISSUE_SLACK).limit(1)) is not None

@@ -10,6 +10,7 @@ deactivation.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,8 +28,8 @@ from core.customers.rules import normalize_email
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.errors import NotFound, ValidationError
 from core.text import refuse_control_characters
-from core.staff import audit, client_binding, permissions
-from core.staff.errors import StaffLoginTaken
+from core.staff import audit, client_binding, permissions, totp
+from core.staff.errors import LoginStepPending, SecondFactorState, StaffLoginTaken
 from core.timefmt import format_datetime_msk
 
 THROTTLE_SCOPE = "staff"  # a login name, from one client address or from all of them
@@ -36,6 +37,8 @@ ADDRESS_SCOPE = "staff_addr"  # a client address, over all login names
 STAFF_PASSWORD_MIN = 10
 STAFF_PASSWORD_MAX_BYTES = 72  # bcrypt ignores anything longer
 TOUCH_EVERY = timedelta(seconds=30)  # how often a rerun writes last_seen
+PENDING_LIFETIME = timedelta(minutes=10)  # a password accepted, its login's next step owed
+TEMPORARY_PASSWORD_LENGTH = 14
 _LOGIN_RE = re.compile(r"[a-z0-9][a-z0-9._-]{2,49}")
 
 # On the ground floor with the roles: the journal's sentences name roles too.
@@ -49,6 +52,8 @@ END_MESSAGES = {
     "deactivated": "Сеанс завершён: учётная запись сотрудника отключена",
     "client_changed": "Сеанс завершён: вход с другого устройства или браузера. "
                       "Войдите с паролем",
+    "step_timeout": "Вход не завершён за 10 минут: введите пароль снова",
+    "second_factor_reset": "Сеанс завершён: двухфакторный вход сотрудника сброшен",
 }
 
 
@@ -57,6 +62,9 @@ class StaffLogin:
     actor: StaffActor
     name: str
     session_token: str
+    # The step the login still owes before any page opens (LoginStepPending.step); None:
+    # the session is open.
+    pending: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ class StaffInfo:
     last_seen_at: datetime | None
     created_at: datetime
     login_lock: LoginLock | None = None
+    second_factor: bool = False  # a TOTP second factor is enrolled
+    must_change_password: bool = False  # a temporary password not yet replaced
 
 
 def validate_staff_password(password: str, label: str = "Пароль") -> str:
@@ -156,7 +166,7 @@ def _limits(settings: Settings) -> tuple[throttle.Limit, throttle.Limit, throttl
             throttle.Limit(settings.staff_login_failures_total, lock, window))
 
 
-def _ensure_not_locked(s: Session, key: str, address: str, now: datetime) -> None:
+def ensure_login_not_locked(s: Session, key: str, address: str, now: datetime) -> None:
     untils = [throttle.locked_until(s, THROTTLE_SCOPE, key, now, address),
               throttle.locked_until(s, THROTTLE_SCOPE, key, now)]
     if address != throttle.UNKNOWN_ADDRESS:
@@ -166,9 +176,10 @@ def _ensure_not_locked(s: Session, key: str, address: str, now: datetime) -> Non
         raise LoginLocked(format_datetime_msk(latest))
 
 
-def _register_failure(s: Session, settings: Settings, key: str, address: str,
-                      now: datetime) -> list[str]:
-    """Count a wrong password on every counter; the counters it locked."""
+def register_login_failure(s: Session, settings: Settings, key: str, address: str,
+                           now: datetime) -> list[str]:
+    """Count a wrong password (or second-factor code) on every counter; the counters it
+    locked."""
     from_address, address_wide, overall = _limits(settings)
     locked = []
     if throttle.register_failure(s, THROTTLE_SCOPE, key, now, from_address, address):
@@ -196,7 +207,7 @@ def login(app: App, login_name: str, password: str,
     address = throttle.address_key(client_address)
     now = app.now()
     with app.uow(write=False) as uow:
-        _ensure_not_locked(uow.session, key, address, now)
+        ensure_login_not_locked(uow.session, key, address, now)
         staff = uow.session.scalar(select(StaffUser).where(StaffUser.login == key))
     stored = staff.password_hash if staff else app.staff_hasher.dummy_hash
     ok = bool(key and password) and app.staff_hasher.verify(
@@ -205,7 +216,7 @@ def login(app: App, login_name: str, password: str,
     with app.uow() as uow:
         s = uow.session
         if not ok:
-            locked = _register_failure(s, app.settings, key, address, now)
+            locked = register_login_failure(s, app.settings, key, address, now)
             audit.record(s, at=now, action="staff.login_failed", actor_kind=ActorKind.STAFF,
                          actor_label=key or "(пусто)",
                          after={"address": address, **({"locked": locked} if locked else {})},
@@ -213,11 +224,28 @@ def login(app: App, login_name: str, password: str,
             uow.commit()
             raise LoginFailed()
         assert staff is not None
-        # Only this address's count: a success must not give a spread attack fresh tries.
-        throttle.register_success(s, THROTTLE_SCOPE, key, address)
-        result = _open_session(s, staff, now, "password", client)
+        pending = next_step(staff)
+        if pending != "totp":
+            # Only this address's count: a success must not give a spread attack fresh
+            # tries. With a code to come, the login succeeds only with the code: else the
+            # password would buy fresh guesses at the code (second_factor.submit_code).
+            throttle.register_success(s, THROTTLE_SCOPE, key, address)
+        result = _open_session(s, staff, now, "password", client, pending=pending)
         uow.commit()
         return result
+
+
+def next_step(staff: StaffUser, factor_done: bool = False) -> str | None:
+    """What a login still owes after the password (and, with ``factor_done``, after its
+    second factor): the code, then replacing a temporary password, then enrolling the
+    second factor where the role requires one."""
+    if staff.totp_secret_enc and not factor_done:
+        return "totp"
+    if staff.must_change_password:
+        return "password"
+    if totp.required(staff.role) and not staff.totp_secret_enc:
+        return "enrol"
+    return None
 
 
 def client_hash(address: str | None, user_agent: str | None) -> str:
@@ -226,14 +254,15 @@ def client_hash(address: str | None, user_agent: str | None) -> str:
 
 
 def _open_session(s: Session, staff: StaffUser, now: datetime, origin: str,
-                  client: str | None = None) -> StaffLogin:
+                  client: str | None = None, pending: str | None = None) -> StaffLogin:
     token, digest = codes.new_token()
     s.add(StaffSession(staff_id=staff.id, token_hash=digest, role=staff.role, origin=origin,
-                       client_hash=client, created_at=now, last_seen_at=now))
-    s.execute(update(StaffUser).where(StaffUser.id == staff.id).values(last_seen_at=now))
+                       client_hash=client, created_at=now, last_seen_at=now, pending=pending))
     actor = StaffActor(staff.id, staff.login, staff.role)
-    audit.record(s, at=now, action="staff.login", actor=actor, after={"via": origin})
-    return StaffLogin(actor=actor, name=staff.name, session_token=token)
+    if pending is None:  # else journaled when its last step is done (second_factor)
+        s.execute(update(StaffUser).where(StaffUser.id == staff.id).values(last_seen_at=now))
+        audit.record(s, at=now, action="staff.login", actor=actor, after={"via": origin})
+    return StaffLogin(actor=actor, name=staff.name, session_token=token, pending=pending)
 
 
 def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime,
@@ -253,6 +282,15 @@ def resume_from_cookie(app: App, login_name: str, cookie_issued_at: datetime,
         idle = timedelta(minutes=app.settings.staff_idle_minutes)
         if staff.last_seen_at is None or now - staff.last_seen_at > idle:
             raise SessionInvalid(END_MESSAGES["idle"])
+        if next_step(staff, factor_done=True) is not None:
+            # A temporary password to replace or a second factor to enrol: only the
+            # password login leads there.
+            raise SessionInvalid("Сеанс завершён: войдите с паролем")
+        if client is None and not client_binding.completed_login_near(
+                s, staff.id, cookie_issued_at):
+            # The login library sets its cookie right after the password: a cookie whose
+            # login never got past its second factor resumes nothing.
+            raise SessionInvalid("Сеанс завершён: войдите снова")
         if client is not None and not client_binding.cookie_matches_client(
                 s, staff.id, cookie_issued_at, client):
             audit.record(s, at=now, action="staff.cookie_refused", actor_kind=ActorKind.STAFF,
@@ -280,6 +318,9 @@ def check_session(app: App, token: str, client: str | None = None) -> StaffActor
             reason = "client_changed"
         needs_touch = now - row.last_seen_at >= TOUCH_EVERY
         actor = StaffActor(staff.id, staff.login, staff.role)
+        pending = row.pending
+    if reason is None and pending is not None:
+        raise LoginStepPending(pending)  # no page, no touch: the login is not done
     if reason is None and not needs_touch:
         return actor
     with app.uow() as uow:
@@ -311,6 +352,8 @@ def _end_reason(row: StaffSession, staff: StaffUser, now: datetime,
         return "logout"
     if row.role is not staff.role:
         return "role_change"
+    if row.pending is not None and now - row.created_at > PENDING_LIFETIME:
+        return "step_timeout"
     if now - row.last_seen_at > timedelta(minutes=idle_minutes):
         return "idle"
     return None
@@ -427,7 +470,63 @@ def list_staff(app: App, actor: StaffActor) -> list[StaffInfo]:
         rows = uow.session.scalars(select(StaffUser).order_by(StaffUser.login)).all()
         locks = _login_locks(uow.session, now)
     return [StaffInfo(s.id, s.login, s.name, s.email, s.role, s.is_active, s.last_seen_at,
-                      s.created_at, locks.get(s.login)) for s in rows]
+                      s.created_at, locks.get(s.login), second_factor=bool(s.totp_secret_enc),
+                      must_change_password=s.must_change_password) for s in rows]
+
+
+def _temporary_password() -> str:
+    """Letters and digits (both always present), none that read alike."""
+    letters, digits = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ", "23456789"
+    while True:
+        value = "".join(secrets.choice(letters + digits)
+                        for _ in range(TEMPORARY_PASSWORD_LENGTH))
+        if any(c in digits for c in value) and any(c in letters for c in value):
+            return value
+
+
+def reset_password(app: App, actor: StaffActor | None, staff_id: int) -> str:
+    """An administrator gives a member who forgot the password a temporary one, returned
+    once for the administrator to pass on: it opens only the step that replaces it (after
+    the second factor, if enrolled). Every session and cookie of the member ends."""
+    if actor is not None:
+        require_role(actor, permissions.ADMINS, "сброс пароля сотрудника")
+        if actor.staff_id == staff_id:
+            raise ValidationError("Сотрудник", "свой пароль меняют без сброса, зная старый")
+    temporary = _temporary_password()
+    password_hash = app.staff_hasher.hash(temporary)
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        staff = _get_staff(s, staff_id)
+        staff.password_hash = password_hash
+        staff.must_change_password = True
+        _void_sessions(s, staff, now, "password_change")
+        audit.record(s, at=now, action="staff.password_reset", actor=actor,
+                     actor_kind=None if actor else ActorKind.SYSTEM,
+                     after={"login": staff.login, "temporary": True})
+        uow.commit()
+    return temporary
+
+
+def reset_second_factor(app: App, actor: StaffActor | None, staff_id: int) -> None:
+    """An administrator removes a member's second factor (a lost phone and recovery
+    codes): the secret and every recovery code go, every session ends, and a role that
+    requires it enrols anew at the next login."""
+    if actor is not None:
+        require_role(actor, permissions.ADMINS, "сброс двухфакторного входа")
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        staff = _get_staff(s, staff_id)
+        if not staff.totp_secret_enc and not staff.totp_pending_enc:
+            raise SecondFactorState("Двухфакторный вход у сотрудника не подключён")
+        totp.forget(s, staff)
+        _void_sessions(s, staff, now, "second_factor_reset")
+        audit.record(s, at=now, action="staff.totp_reset", actor=actor,
+                     actor_kind=None if actor else ActorKind.SYSTEM,
+                     before={"login": staff.login, "second_factor": True},
+                     after={"second_factor": False})
+        uow.commit()
 
 
 def unlock_login(app: App, actor: StaffActor | None, staff_id: int) -> None:

@@ -22,3 +22,5 @@ ANALYTICS_EXPORTERS = frozenset({MANAGER, ADMIN})
 SUBSCRIPTION_COUNT_READERS = frozenset({MANAGER, AGENT, ADMIN})
 # Staff accounts, providers, message templates.
 ADMINS = frozenset({ADMIN})
+# Who must log in with a second factor (TOTP): those who move money or manage staff.
+SECOND_FACTOR_REQUIRED = frozenset({FINANCE, ADMIN})
