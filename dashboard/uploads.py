@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.errors import DomainError
 from core.files.readers import RowProblem
+from dashboard import look
 from dashboard.widgets import show_error
 
 
@@ -37,10 +38,12 @@ Importer = Callable[[int, str, bytes, Callable[[int, int], None]], ImportResult]
 
 def registry_upload(key: str, providers: dict[int, str], run: Importer, *,
                     label: str) -> None:
+    types = ["csv", "xlsx"]
+    hint = look.russian_uploader(f"{key}_file", types)
     with st.form(f"{key}_upload_form", clear_on_submit=False):
         provider_id = st.selectbox("Поставщик", list(providers),
                                    format_func=providers.__getitem__, key=f"{key}_provider")
-        uploaded = st.file_uploader(label, type=["csv", "xlsx"], key=f"{key}_file")
+        uploaded = st.file_uploader(label, type=types, key=f"{key}_file", help=hint)
         submitted = st.form_submit_button("Загрузить", type="primary")
     if submitted:
         if uploaded is None or provider_id is None:

@@ -18,6 +18,8 @@ from core.errors import DomainError
 from core.money import Money
 from core.analytics import metrics
 from core.timefmt import format_date, moscow_date
+from dashboard import charts, look
+from dashboard.charts import format_count
 from dashboard.widgets import excel_export, forget_export, get_app, guard, may_act, show_error
 
 CACHE_TTL = 300  # seconds: rollups move with every payment; five minutes is fresh enough
@@ -56,10 +58,6 @@ def _percent(rate: Decimal | None) -> float | None:
     return None if rate is None else float(rate * 100)
 
 
-def _count(value: int) -> str:
-    return f"{value:,}".replace(",", "\u00a0")
-
-
 def _tile(kind: str, value: Any) -> str:
     if value is None:
         return "—"
@@ -67,7 +65,7 @@ def _tile(kind: str, value: Any) -> str:
         return Money(int(value)).format()
     if kind == "rate":
         return metrics.format_rate(value)
-    return _count(int(value))
+    return format_count(int(value))
 
 
 def _delta(kind: str, change: Any) -> str | None:
@@ -76,16 +74,7 @@ def _delta(kind: str, change: Any) -> str | None:
     if kind == "rate":
         return metrics.format_rate_change(change)
     sign = "+" if change > 0 else ""
-    return sign + (Money(int(change)).format() if kind == "money" else _count(int(change)))
-
-
-def _style(fig: Any, money_axis: str | None = None) -> Any:
-    fig.update_layout(separators=", ", legend_title_text="", margin=dict(t=60, b=10))
-    if money_axis == "y":
-        fig.update_yaxes(ticksuffix="\u00a0₽")
-    elif money_axis == "x":
-        fig.update_xaxes(ticksuffix="\u00a0₽")
-    return fig
+    return sign + (Money(int(change)).format() if kind == "money" else format_count(int(change)))
 
 
 # Tiles on the first rows; «more is worse» for blocks.
@@ -104,36 +93,38 @@ def _build_charts(data: metrics.Report, grain: str) -> dict[str, Any]:
         "Попыток": p.attempts, "Успешность, %": _percent(p.success_rate),
         "Успешность": metrics.format_rate(p.success_rate)} for p in data.series])
     c["series"] = series
+    dates = ([p.bucket for p in data.series], grain)
     if data.kpis.current.attempts:
-        c["count"] = _style(px.bar(series, x=bucket_title, y="Успешных платежей",
-                                   title=f"Количество успешных платежей {metrics.GRAINS[grain]}"))
-        c["sum"] = _style(px.bar(series, x=bucket_title, y="Сумма, ₽",
-                                 hover_data={"Сумма": True, "Сумма, ₽": False},
-                                 title=f"Сумма платежей {metrics.GRAINS[grain]}"), "y")
+        c["count"] = charts.style(px.bar(
+            series, x=bucket_title, y="Успешных платежей",
+            title=f"Количество успешных платежей {metrics.GRAINS[grain]}"), dates=dates)
+        c["sum"] = charts.style(px.bar(series, x=bucket_title, y="Сумма, ₽",
+                                       hover_data={"Сумма": True, "Сумма, ₽": False},
+                                       title=f"Сумма платежей {metrics.GRAINS[grain]}"),
+                                money="y", dates=dates)
         by_provider = pd.DataFrame([{
             bucket_title: p.bucket, "Поставщик": p.provider_name, "Сумма, ₽": _rubles(p.amount),
             "Сумма": Money(p.amount).format(), "Успешных платежей": p.payments}
             for p in data.by_provider])
         if not by_provider.empty:
-            c["by_provider"] = _style(px.bar(by_provider, x=bucket_title, y="Сумма, ₽",
-                                             color="Поставщик",
-                                             hover_data={"Сумма": True, "Сумма, ₽": False,
-                                                         "Успешных платежей": True},
-                                             title="Сумма платежей по поставщикам"), "y")
+            c["by_provider"] = charts.style(px.bar(
+                by_provider, x=bucket_title, y="Сумма, ₽", color="Поставщик",
+                hover_data={"Сумма": True, "Сумма, ₽": False, "Успешных платежей": True},
+                title="Сумма платежей по поставщикам"), money="y", dates=dates)
         rate_chart = px.line(series, x=bucket_title, y="Успешность, %", markers=True,
                              hover_data={"Успешность": True, "Попыток": True,
                                          "Успешность, %": False},
                              title="Успешность платежей")
-        rate_chart.update_yaxes(range=[0, 105], ticksuffix="\u00a0%")
-        c["rate"] = _style(rate_chart)
+        rate_chart.update_yaxes(range=[0, 105])
+        c["rate"] = charts.style(rate_chart, percent="y", dates=dates)
     c["funnel_table"] = funnel = pd.DataFrame([{
         "Шаг": f.label, "Кабинетов": f.customers,
         "От зарегистрированных": metrics.format_rate(f.share_of_first),
         "От предыдущего шага": metrics.format_rate(f.share_of_previous)}
         for f in data.funnel])
     if data.funnel[0].customers:
-        c["funnel"] = _style(px.funnel(funnel, x="Кабинетов", y="Шаг",
-                                       title="Кабинеты, зарегистрированные в периоде"))
+        c["funnel"] = charts.style(px.funnel(funnel, x="Кабинетов", y="Шаг",
+                                             title="Кабинеты, зарегистрированные в периоде"))
     if data.declines:
         c["declines_table"] = declines = pd.DataFrame([{
             "Причина": d.label, "Платежей": d.payments, "Доля": metrics.format_rate(d.share)}
@@ -141,23 +132,27 @@ def _build_charts(data: metrics.Report, grain: str) -> dict[str, Any]:
         chart = px.bar(declines, x="Платежей", y="Причина", orientation="h",
                        hover_data={"Доля": True}, title="Самые частые причины отказов")
         chart.update_yaxes(autorange="reversed")
-        c["declines"] = _style(chart)
+        c["declines"] = charts.style(chart)
     if data.invoices:
-        rows = [{"Месяц": m.period.strftime("%m.%Y"), "Итог": label, "Счетов": getattr(m, klass)}
+        # Months as words on a category axis: «09.2026» was read as the number 9,2.
+        rows = [{"Месяц": charts.month_label(m.period), "Итог": label,
+                 "Счетов": getattr(m, klass)}
                 for m in data.invoices for klass, label in metrics.INVOICE_CLASSES.items()]
-        c["invoices"] = _style(px.bar(
+        invoices = px.bar(
             pd.DataFrame(rows), x="Месяц", y="Счетов", color="Итог",
             title="Счета по месяцам начислений",
             color_discrete_map={"Оплачен в срок": "#2e7d32", "Оплачен с опозданием": "#f9a825",
                                 "Не оплачен, срок прошёл": "#c62828",
-                                "Ожидает оплаты": "#90a4ae"}))
+                                "Ожидает оплаты": "#90a4ae"})
+        invoices.update_xaxes(type="category")
+        c["invoices"] = charts.style(invoices)
     if data.subscriptions and data.subscriptions[0].active_cabinets:
         subs = pd.DataFrame([{"Канал": s.channel_label, "Тема": s.topic_label,
                               "Подписано": s.subscribed, "Доля": metrics.format_rate(s.share)}
                              for s in data.subscriptions])
-        c["subscriptions"] = _style(px.bar(subs, x="Канал", y="Подписано", color="Тема",
-                                           barmode="group", hover_data={"Доля": True},
-                                           title="Активные кабинеты: на что подписаны"))
+        c["subscriptions"] = charts.style(px.bar(
+            subs, x="Канал", y="Подписано", color="Тема", barmode="group",
+            hover_data={"Доля": True}, title="Активные кабинеты: на что подписаны"))
     return c
 
 
@@ -187,7 +182,7 @@ try:
     key = (actor.staff_id, actor.login, actor.role.value, flt.date_from, flt.date_to,
            flt.provider_ids, grain)
     data = _report(*key)
-    charts = _charts(*key)
+    figures = _charts(*key)
 except DomainError as error:
     show_error(error)
     st.stop()
@@ -205,11 +200,13 @@ st.caption(f"Период {format_date(k.current.date_from)}–{format_date(k.cu
            "«Успешность» — доля успешных среди завершённых попыток.")
 
 labels = {name: (label, unit) for name, label, unit in metrics.KPI_FIELDS}
+tiles = {name: _tile(labels[name][1], k.value(name)) for name in TILES}
+look.fit_metrics(tiles.values())
 for row_start in range(0, len(TILES), 5):
     columns = st.columns(5)
     for column, name in zip(columns, TILES[row_start:row_start + 5]):
         label, unit = labels[name]
-        column.metric(label, _tile(unit, k.value(name)), _delta(unit, k.change(name)),
+        column.metric(label, tiles[name], _delta(unit, k.change(name)),
                       delta_color="inverse" if name in WORSE_WHEN_UP else "normal",
                       border=True)
 
@@ -221,14 +218,14 @@ if k.current.attempts == 0:
     st.info("За этот период платежей нет")
 else:
     left, right = st.columns(2)
-    left.plotly_chart(charts["count"], key="an_count_chart")
-    right.plotly_chart(charts["sum"], key="an_sum_chart")
+    charts.show(left, figures["count"], "an_count_chart")
+    charts.show(right, figures["sum"], "an_sum_chart")
     left, right = st.columns(2)
-    if "by_provider" in charts:
-        left.plotly_chart(charts["by_provider"], key="an_provider_chart")
-    right.plotly_chart(charts["rate"], key="an_rate_chart")
+    if "by_provider" in figures:
+        charts.show(left, figures["by_provider"], "an_provider_chart")
+    charts.show(right, figures["rate"], "an_rate_chart")
     with st.expander("Данные: платежи"):
-        st.dataframe(charts["series"][[bucket_title, "Попыток", "Успешных платежей", "Сумма",
+        st.dataframe(figures["series"][[bucket_title, "Попыток", "Успешных платежей", "Сумма",
                                        "Успешность"]], hide_index=True, width="stretch",
                      column_config={bucket_title: st.column_config.DateColumn(
                          format="DD.MM.YYYY")})
@@ -237,35 +234,35 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Воронка")
-    if "funnel" not in charts:
+    if "funnel" not in figures:
         st.info("За этот период регистраций нет")
     else:
-        st.plotly_chart(charts["funnel"], key="an_funnel_chart")
-    st.dataframe(charts["funnel_table"], hide_index=True, width="stretch")
+        charts.show(st, figures["funnel"], "an_funnel_chart")
+    st.dataframe(figures["funnel_table"], hide_index=True, width="stretch")
 with right:
     st.subheader("Причины отказов")
-    if "declines" not in charts:
+    if "declines" not in figures:
         st.info("Неуспешных платежей за этот период нет")
     else:
-        st.plotly_chart(charts["declines"], key="an_decline_chart")
-        st.dataframe(charts["declines_table"], hide_index=True, width="stretch")
+        charts.show(st, figures["declines"], "an_decline_chart")
+        st.dataframe(figures["declines_table"], hide_index=True, width="stretch")
 
 # --- invoices and subscriptions ---------------------------------------------------------------
 left, right = st.columns(2)
 with left:
     st.subheader("Оплата счетов в срок")
-    if "invoices" not in charts:
+    if "invoices" not in figures:
         st.info("Счетов за месяцы этого периода нет")
     else:
-        st.plotly_chart(charts["invoices"], key="an_invoice_chart")
+        charts.show(st, figures["invoices"], "an_invoice_chart")
         st.caption("В срок — последний платёж по счёту не позже срока оплаты; "
                    "отметка клиента «оплачен» платежом не считается.")
 with right:
     st.subheader("Подписки по каналам")
-    if "subscriptions" not in charts:
+    if "subscriptions" not in figures:
         st.info("Активных кабинетов пока нет")
     else:
-        st.plotly_chart(charts["subscriptions"], key="an_subs_chart")
+        charts.show(st, figures["subscriptions"], "an_subs_chart")
         st.caption("Текущее состояние; период и поставщики здесь не применяются.")
 
 if may_act("analytics", actor) and actor.role in metrics.EXPORTERS:

@@ -11,6 +11,8 @@ from core.actors import StaffActor, StaffRole
 from core.notifications.channels import Channel, MessageStatus
 from core.errors import DomainError
 from core.notifications import outbox, subscriptions, templates
+from dashboard import charts
+from dashboard.charts import format_count
 from dashboard.widgets import (
     ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager, plain,
     show_error,
@@ -31,9 +33,10 @@ def _subscription_view(staff_id: int, login: str, role: str) -> tuple[pd.DataFra
                          for c in counts])
     if data.empty or int(data["Всего активных"].max()) == 0:
         return data, None
-    return data, px.bar(data, x="Тема", y="Подписано", color="Канал", barmode="group",
-                        text="Подписано", labels={"Подписано": "Подписано кабинетов"},
-                        title="Подписки активных кабинетов по темам и каналам")
+    return data, charts.style(px.bar(
+        data, x="Тема", y="Подписано", color="Канал", barmode="group", text="Подписано",
+        labels={"Подписано": "Подписано кабинетов"},
+        title="Подписки активных кабинетов по темам и каналам"))
 
 
 actor = guard("subscriptions")
@@ -48,7 +51,7 @@ with tabs[0]:
     if chart is None:
         st.info("Активных кабинетов пока нет")
     else:
-        st.plotly_chart(chart, key="subs_chart")
+        charts.show(st, chart, "subs_chart")
         st.dataframe(data, hide_index=True)
         st.caption(f"Обновляется раз в {COUNTS_TTL} секунд.")
 
@@ -56,10 +59,10 @@ if sees_outbox:
     with tabs[1]:
         totals = outbox.outbox_counts(app, actor)
         m1, m2, m3, m4 = st.columns(4)
-        m1.metric("В очереди", totals.queued)
-        m2.metric("Из них с повтором", totals.retrying)
-        m3.metric("Отправлено", totals.sent)
-        m4.metric("Не доставлено", totals.failed)
+        m1.metric("В очереди", format_count(totals.queued))
+        m2.metric("Из них с повтором", format_count(totals.retrying))
+        m3.metric("Отправлено", format_count(totals.sent))
+        m4.metric("Не доставлено", format_count(totals.failed))
         with st.form("out_filters"):
             c1, c2, c3, c4, c5, c6 = st.columns(6)
             status = c1.selectbox("Статус", [None, *outbox.STATUS_LABELS],
