@@ -31,6 +31,7 @@ from core.payments import refund_machine
 from core.payments.cards import brand_label
 from core.staff import audit, permissions
 from core.payments.state import ABANDON_AFTER
+from core.payments.timeline_words import describe_event
 from core.customers.lifecycle import get_customer
 from core.customers.sessions import signed_in_customer
 from core.timefmt import as_utc
@@ -256,8 +257,9 @@ class TimelineEvent:
     from_label: str | None
     to_status: str
     to_label: str
-    actor: str  # «Клиент», «Система» or the staff member's login
-    details: dict[str, Any] | None
+    actor: str  # «Клиент …» with the customer's name, «Система» or the staff member's name
+    details: dict[str, Any] | None  # as stored, for «Исходная запись»
+    sentence: str = ""  # the details in words (timeline_words.describe_event)
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,7 @@ class RefundView:
     reason: str
     status: str
     status_label: str
-    requested_by: str | None  # staff login
+    requested_by: str | None  # the staff member's name
     approved_by: str | None
     completed_at: datetime | None
     requested_by_id: int | None = None  # four-eyes: somebody else must approve
@@ -329,17 +331,17 @@ def _unknown_condition(now: datetime) -> Any:
                     Payment.created_at < now - STALE_AFTER))
 
 
-def _events(s: Session, payment_id: int) -> list[TimelineEvent]:
-    rows = s.execute(select(PaymentEventRecord, StaffUser.login)
+def _events(s: Session, payment_id: int, customer: str | None) -> list[TimelineEvent]:
+    rows = s.execute(select(PaymentEventRecord, StaffUser.name)
                      .outerjoin(StaffUser, StaffUser.id == PaymentEventRecord.staff_id)
                      .where(PaymentEventRecord.payment_id == payment_id)
                      .order_by(PaymentEventRecord.at, PaymentEventRecord.id)).all()
     result = []
-    for event, login in rows:
+    for event, name in rows:
         if event.actor_kind is ActorKind.STAFF:
-            who = login or "Сотрудник"
+            who = name or "Сотрудник"
         elif event.actor_kind is ActorKind.CUSTOMER:
-            who = "Клиент"
+            who = f"Клиент {customer}" if customer else "Клиент"
         else:
             who = "Система"
         result.append(TimelineEvent(
@@ -347,13 +349,13 @@ def _events(s: Session, payment_id: int) -> list[TimelineEvent]:
             from_status=event.from_status,
             from_label=status_label(event.from_status) if event.from_status else None,
             to_status=event.to_status, to_label=status_label(event.to_status), actor=who,
-            details=event.details))
+            details=event.details, sentence=describe_event(event.details)))
     return result
 
 
 def _refunds(s: Session, payment_id: int) -> list[RefundView]:
     requested, approved = aliased(StaffUser), aliased(StaffUser)
-    rows = s.execute(select(Refund, requested.login, approved.login)
+    rows = s.execute(select(Refund, requested.name, approved.name)
                      .outerjoin(requested, requested.id == Refund.requested_by_staff_id)
                      .outerjoin(approved, approved.id == Refund.approved_by_staff_id)
                      .where(Refund.payment_id == payment_id)
@@ -393,11 +395,21 @@ def payment_detail(app: App, actor: StaffActor, payment_id: int) -> PaymentDetai
             decline_code=payment.decline_code, decline_reason=payment.decline_reason,
             updated_at=payment.updated_at, finalized_at=payment.finalized_at,
             next_check_at=payment.next_check_at, check_attempts=payment.check_attempts,
-            manual_review=payment.manual_review, events=_events(s, payment_id),
+            manual_review=payment.manual_review,
+            events=_events(s, payment_id, _customer_name(s, payment.customer_id)),
             refunds=refunds,
             can_refund=refundable_status and actor.role in REFUNDERS and refundable > 0,
             refundable_amount=refundable,
             is_unknown_outcome=unknown_outcome(payment.status, payment.created_at, now))
+
+
+def _customer_name(s: Session, customer_id: int | None) -> str | None:
+    """The payer's ФИО as the cabinet holds it (None without a cabinet or a name)."""
+    if customer_id is None:
+        return None
+    found = s.execute(select(Customer.surname, Customer.first_name, Customer.patronymic)
+                      .where(Customer.id == customer_id)).first()
+    return " ".join(p for p in (found or ()) if p) or None
 
 
 # --- unknown outcome --------------------------------------------------------------------

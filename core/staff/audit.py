@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from core.app import App
 from core.actors import ActorKind, StaffActor, StaffRole, require_role
-from core.db.models import AuditEntry, Customer, StaffUser
+from core.db.models import AuditEntry, Customer, Provider, StaffUser
 from core.customers.rules import format_phone, normalize_phone
 from core.files import exports
 from core.files.progress import reporter
 from core.paging import Page, PageRequest, capped_count, moscow_date_conditions
+from core.staff.journal_words import Names, describe
 from core.staff.permissions import PERSONAL_DATA_READERS
 
 ACTION_LABELS: dict[str, str] = {
@@ -127,6 +128,13 @@ class AuditRow:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     result: str
+    details: str = ""  # the detail in words (journal_words.describe); before/after stay raw
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The record as stored, for «Исходная запись»."""
+        return {"id": self.id, "action": self.action, "before": self.before,
+                "after": self.after, "reason": self.reason, "result": self.result}
 
 
 def list_entries(app: App, actor: StaffActor, flt: AuditFilter, page: PageRequest) -> Page[AuditRow]:
@@ -141,6 +149,7 @@ EXPORT_LIMIT = 100_000
 EXPORT_COLUMNS = (
     exports.Column("Когда", "datetime", 18), exports.Column("Кто", width=28),
     exports.Column("Действие", width=30), exports.Column("Клиент", width=34),
+    exports.Column("Что произошло", width=60),
     exports.Column("Причина", width=40), exports.Column("Было", width=30),
     exports.Column("Стало", width=30), exports.Column("Результат", width=12))
 
@@ -150,13 +159,16 @@ def export_entries(app: App, actor: StaffActor, flt: AuditFilter) -> bytes:
     require_role(actor, PERSONAL_DATA_READERS, "журнал действий")
     if actor.role is not StaffRole.ADMIN:
         flt = replace(flt, staff_id=actor.staff_id)
+    with app.uow(write=False) as uow:
+        names = load_names(uow.session)
     return journaled_export(app, actor, _rows_query(_conditions(flt)), EXPORT_COLUMNS,
-                            _export_row, sheet="Журнал", action="audit.export")
+                            lambda row: _export_row(row, names), sheet="Журнал",
+                            action="audit.export")
 
 
-def _export_row(row: Any) -> tuple[Any, ...]:
-    r = _row(*row)
-    return (r.at, r.actor, r.action_label, r.customer or "", r.reason or "",
+def _export_row(row: Any, names: Names) -> tuple[Any, ...]:
+    r = _row(*row, names=names)
+    return (r.at, r.actor, r.action_label, r.customer or "", r.details, r.reason or "",
             json.dumps(r.before, ensure_ascii=False) if r.before else "",
             json.dumps(r.after, ensure_ascii=False) if r.after else "",
             "успешно" if r.result == "ok" else "отказ")
@@ -194,20 +206,33 @@ def journaled_export(app: App, actor: StaffActor, statement: Select[Any],
 
 
 def _rows_query(conditions: list[Any]) -> Select[Any]:
-    return (select(AuditEntry, StaffUser.name, Customer.phone, Customer.search_name)
+    return (select(AuditEntry, StaffUser.name, Customer.phone, Customer.surname,
+                   Customer.first_name, Customer.patronymic)
             .outerjoin(StaffUser, StaffUser.id == AuditEntry.staff_id)
             .outerjoin(Customer, Customer.id == AuditEntry.customer_id)
             .where(*conditions)
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
 
 
-def _row(e: AuditEntry, staff_name: str | None, phone: str | None, name: str | None) -> AuditRow:
+def load_names(session: Session) -> Names:
+    """Staff members and providers by login and id, for the sentences (small tables)."""
+    staff = session.execute(select(StaffUser.id, StaffUser.login, StaffUser.name)).all()
+    providers = session.execute(select(Provider.id, Provider.name)).all()
+    return Names(staff_by_login={login: name for _, login, name in staff},
+                 staff_by_id={staff_id: name for staff_id, _, name in staff},
+                 providers={provider_id: name for provider_id, name in providers})
+
+
+def _row(e: AuditEntry, staff_name: str | None, phone: str | None, surname: str | None,
+         first_name: str | None, patronymic: str | None, *, names: Names) -> AuditRow:
+    full_name = " ".join(p for p in (surname, first_name, patronymic) if p)
     return AuditRow(
         id=e.id, at=e.at, actor=staff_name or _actor_fallback(e),
         action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
-        customer=(f"{format_phone(phone)} {(name or '').title()}".strip() if phone else None),
+        customer=(f"{full_name}, {format_phone(phone)}" if full_name else format_phone(phone))
+        if phone else None,
         customer_id=e.customer_id, reason=e.reason, before=e.before, after=e.after,
-        result=e.result)
+        result=e.result, details=describe(e.action, e.before, e.after, names))
 
 
 def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRow]:
@@ -217,7 +242,8 @@ def query_entries(app: App, flt: AuditFilter, page: PageRequest) -> Page[AuditRo
         total, capped = capped_count(uow.session, select(AuditEntry.id).where(*conditions))
         rows = uow.session.execute(_rows_query(conditions)
                                    .limit(page.sql_limit).offset(page.sql_offset)).all()
-    return Page(items=[_row(*row) for row in rows], total=total, request=page,
+        names = load_names(uow.session) if rows else Names()
+    return Page(items=[_row(*row, names=names) for row in rows], total=total, request=page,
                 total_capped=capped)
 
 

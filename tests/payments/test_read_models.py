@@ -216,11 +216,13 @@ def test_detail_has_timeline_refunds_invoice_and_refund_flags(app, world, financ
     assert [e.label for e in detail.events] == [
         "запрос авторизации", "запрос одноразового пароля", "подтверждение паролем",
         "частичный возврат"]
-    assert detail.events[0].actor == "Клиент"
-    assert detail.events[-1].actor == finance.login
+    assert detail.events[0].actor.startswith("Клиент")
+    # People by their names, not their logins («Кто: finance» read as nobody).
+    assert detail.events[-1].actor == f"Сотрудник {finance.login}"
     assert detail.events[-1].to_label == "Частично возвращён"
     assert [(r.amount, r.status_label, r.requested_by) for r in detail.refunds] == [
-        (50_000, "Выполнен", finance.login), (30_000, "Отправлен в банк", finance.login)]
+        (50_000, "Выполнен", f"Сотрудник {finance.login}"),
+        (30_000, "Отправлен в банк", f"Сотрудник {finance.login}")]
     assert detail.invoice is not None and detail.invoice.id == invoice_id
     assert detail.invoice.period_label.lower().startswith("октябрь 2026")
     assert detail.can_refund and detail.refundable_amount == 70_000  # 150 000 − 50 000 − 30 000
@@ -259,13 +261,14 @@ def test_detail_of_unknown_payment(app, finance):
         payment_detail(app, finance, 424242)
 
 
-def test_staff_event_shows_the_login(app, world, finance):
+def test_staff_event_shows_the_staff_members_name(app, world, finance):
     pid = world["ids"]["pending"]
     add_event(app, pid, "status_succeeded", "pending", "succeeded",
               staff_id=finance.staff_id, details={"asked": "manual"})
     event = payment_detail(app, finance, pid).events[-1]
     assert (event.actor, event.label, event.from_label, event.to_label) == (
-        finance.login, "уточнение статуса: оплачен", "Результат уточняется", "Оплачен")
+        f"Сотрудник {finance.login}", "уточнение статуса: оплачен", "Результат уточняется",
+        "Оплачен")
     assert event.details == {"asked": "manual"}
 
 
