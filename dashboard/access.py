@@ -65,3 +65,9 @@ def can_act(page_key: str, role: StaffRole) -> bool:
 def landing_for(role: StaffRole) -> str:
     """Agents land on «Клиенты», their daily work; others on «Главная»."""
     return "customers" if role in BY_KEY["customers"].roles else "home"
+
+
+# The query parameter of each card and the page that draws it: /payments?payment=7.
+# The landing page's address is «/», so a link made there names no page.
+CARD_PAGES = {"customer": "customers", "payment": "payments", "invoice": "invoices",
+              "run": "reconciliation"}

@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere
 
 from core.errors import ServiceUnavailable  # noqa: E402
 from core.staff.members import ROLE_LABELS  # noqa: E402
-from dashboard.access import PAGES, landing_for, pages_for  # noqa: E402
+from dashboard.access import CARD_PAGES, PAGES, landing_for, pages_for  # noqa: E402
 from dashboard.auth import StaffAuth, take_return_to  # noqa: E402
 from dashboard.widgets import get_app, plain, staff_name  # noqa: E402
 
@@ -70,6 +70,11 @@ linked = {**pages, **refused}
 if return_to in linked and navigation.url_path != return_to:
     # The page a link pointed at before the login, with the card it names (?payment=7).
     st.switch_page(linked[return_to], query_params=st.query_params.to_dict())
+for param, owner in CARD_PAGES.items():
+    # A card's link opens on its own page whatever page the address names (the landing
+    # page's is «/»): a link an agent copies on «Клиенты» opens it for finance too.
+    if param in st.query_params and navigation.url_path != linked[owner].url_path:
+        st.switch_page(linked[owner], query_params={param: st.query_params[param]})
 with st.sidebar:
     st.markdown(f"**{plain(staff_name())}**  \n{ROLE_LABELS[actor.role]}")
     if st.button("Выйти", key="staff_logout"):

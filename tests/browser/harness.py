@@ -146,3 +146,14 @@ def login(page, base: str, login_name: str) -> None:  # type: ignore[no-untyped-
     page.get_by_label("Логин").fill(login_name)
     page.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Войти").click()
+
+
+def click_row(page, index: int = 0, table: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """Click a row's selection box in an st.dataframe (a canvas grid: no DOM cells to
+    click); the box is the first column, rows are 35 px under a 35 px header."""
+    grid = page.get_by_test_id("stDataFrame").nth(table)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None, "the table is not on screen"
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 35 * index + 17)
+    settled(page)

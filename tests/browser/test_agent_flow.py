@@ -15,7 +15,7 @@ from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, login, page_shown, served, sync_api,
+    TIMEOUT, click_row, login, page_shown, served, settled, sync_api,
 )
 from tests.factories.customers import STAFF_PASSWORD, make_staff, register_and_activate
 
@@ -46,7 +46,8 @@ def test_agent_unblocks_a_customer_after_the_code_word_in_a_real_browser(server,
 
     page.get_by_label("Поиск: телефон, e-mail, ФИО").fill("8 999 765-43-21")
     page.get_by_role("button", name="Найти").click()
-    page.get_by_role("button", name="Открыть карточку").click()
+    settled(page)
+    click_row(page)
     expect(page.get_by_text("Подозрительный вход").first).to_be_visible()
 
     page.get_by_label("Кодовое слово, которое называет клиент").fill("ромашка")
@@ -133,7 +134,8 @@ def test_agent_opens_a_customers_invoice_breakdown(server, browser):
     search_box.fill("+7 999 000-11-99")
     sync_api.expect(search_box).to_have_value("+7 999 000-11-99")
     page.get_by_role("button", name="Найти").click()
-    page.get_by_role("button", name="Открыть карточку").click()
+    settled(page)
+    click_row(page)
     page.get_by_role("tab", name="Счета", exact=True).click()
     page.get_by_text("Показать начисления").click()
     sync_api.expect(page.get_by_role("heading", name="Счёт за октябрь 2026").first).to_be_visible()

@@ -19,7 +19,8 @@ from core.db.models import Receipt
 from core.actors import StaffRole
 from core.payments import read_models as pv
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, chromium, login, page_shown, settled, streamlit_server, sync_api, test_app,
+    TIMEOUT, chromium, click_row, login, page_shown, settled, streamlit_server, sync_api,
+    test_app,
 )
 from tests.factories.customers import make_staff
 from tests.factories.payment_flow import pay_invoice, payer
@@ -83,7 +84,8 @@ def test_finance_finds_a_payment_and_downloads_its_receipt_pdf(prepared, browser
         settled(page)
         expect(page.get_by_text("Всего: 1").first).to_be_visible()
 
-        page.get_by_role("button", name="Открыть платёж").click()
+        click_row(page)  # the register's only row
+        expect(page).to_have_url(re.compile(rf"/payments\?payment={payment_id}$"))
         expect(page.get_by_role("heading", name=f"Платёж № {payment_id}").first).to_be_visible()
         card = page.get_by_test_id("stMarkdownContainer").filter(has_text="Карта:")
         expect(card.first).to_contain_text(f"Visa {MASKED_CARD}")
