@@ -1,0 +1,83 @@
+"""«Клиенты» in AppTest: a phone by a run of its digits, the «Статус» filter and the tab
+«Заблокированные кабинеты» whose row opens the card."""
+from __future__ import annotations
+
+from core.actors import StaffRole
+from core.customers import cabinet, contact_center
+from core.customers.rules import CabinetStatus
+from tests.dashboard.helpers import button, open_row, search, table_with, texts
+from tests.factories.customers import make_staff, register, register_and_activate
+from tests.factories.dbstate import snapshot
+
+
+def _three_states(app):  # type: ignore[no-untyped-def]
+    active = register_and_activate(app, phone="+7 916 852-96-93", email="active@example.ru")
+    register(app, phone="+7 916 852-96-94", email="pending@example.ru")
+    blocked = register_and_activate(app, phone="+7 916 852-96-95", email="blocked@example.ru")
+    staff = make_staff(app, StaffRole.AGENT)
+    contact_center.block(app, staff, blocked.customer_id, "Клиент сообщил о краже телефона")
+    return active.customer_id, blocked.customer_id, staff
+
+
+def _search(at, query, status):  # type: ignore[no-untyped-def]
+    at.text_input(key="cust_query_input").input(query)
+    at.selectbox(key="cust_status_input").select(status)
+    return button(at, "Найти").click().run()
+
+
+def test_the_last_seven_digits_typed_with_dashes_find_the_customer(dash_app, logged_in):
+    _three_states(dash_app)
+    at, _ = logged_in(StaffRole.AGENT)
+    search(at, "852-96-93")
+    assert not at.exception
+    assert table_with(at, "E-mail")["E-mail"].tolist() == ["active@example.ru"]
+
+
+def test_status_filter_narrows_the_search(dash_app, logged_in):
+    _three_states(dash_app)
+    at, _ = logged_in(StaffRole.AGENT)
+    search(at, "+7 (916) 852")
+    assert sorted(table_with(at, "E-mail")["Статус"]) == sorted(
+        ["Активен", "Ожидает активации", "Заблокирован"])
+    _search(at, "+7 (916) 852", CabinetStatus.BLOCKED)
+    found = table_with(at, "E-mail")
+    assert (found["E-mail"].tolist(), found["Статус"].tolist()) == (
+        ["blocked@example.ru"], ["Заблокирован"])
+    _search(at, "+7 (916) 852", CabinetStatus.PENDING_ACTIVATION)
+    assert table_with(at, "E-mail")["E-mail"].tolist() == ["pending@example.ru"]
+    _search(at, "blocked@example.ru", CabinetStatus.ACTIVE)
+    assert "Клиенты не найдены" in texts(at)
+    _search(at, "+7 (916) 852", None)  # «Все»
+    assert len(table_with(at, "E-mail")) == 3
+
+
+def test_a_bad_query_says_so_and_changes_nothing(dash_app, logged_in):
+    _three_states(dash_app)
+    at, _ = logged_in(StaffRole.AGENT)
+    before = snapshot(dash_app)
+    _search(at, "9", CabinetStatus.BLOCKED)
+    assert "Поиск: введите хотя бы 2 символа" in texts(at)
+    assert snapshot(dash_app) == before
+
+
+def test_blocked_cabinets_tab_lists_who_when_why_and_opens_the_card(dash_app, logged_in):
+    selfish = register_and_activate(dash_app, phone="+7 903 100-00-01", email="self@example.ru")
+    cabinet.block_own_cabinet(dash_app, selfish.session_token, "Потерял телефон")
+    _, by_agent, staff = _three_states(dash_app)
+    at, _ = logged_in(StaffRole.AGENT)
+    assert [t.label for t in at.tabs] == ["Поиск", "Заблокированные кабинеты"]
+    blocked = table_with(at, "Кто заблокировал")
+    assert blocked["Телефон"].tolist() == ["+7 916 852-96-95", "+7 903 100-00-01"]  # newest
+    assert blocked["Кто заблокировал"].tolist() == [f"Сотрудник {staff.login}", "клиент"]
+    assert blocked["Причина"].tolist() == ["Клиент сообщил о краже телефона", "Потерял телефон"]
+    assert "Всего: 2" in texts(at)
+
+    open_row(at, "blk", "customer", index=1)
+    assert not at.exception
+    assert at.query_params["customer"] == str(selfish.customer_id)
+    assert "Потерял телефон" in texts(at) and "self@example.ru" in texts(at)
+
+
+def test_no_blocked_cabinets_is_said(dash_app, logged_in):
+    at, _ = logged_in(StaffRole.AGENT)
+    assert "Заблокированных кабинетов нет." in texts(at)
