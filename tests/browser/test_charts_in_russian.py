@@ -1,6 +1,7 @@
 """«Аналитика» and «Сверка» as Chromium draws them (issue 14, points 4 and 5): at a
 laptop's 1280 px no KPI tile cuts its number or label with «…», and the charts' axes
-read Russian months and «1 234 567 ₽» (no «Nov», no «0,2M»)."""
+read Russian months and «1 234 567 ₽» (no «Nov», no «0,2M»); the file uploader reads
+«Выбрать файл» and «CSV или XLSX, до 100 МБ», not «Upload» and «200MB per file»."""
 from __future__ import annotations
 
 import os
@@ -21,6 +22,7 @@ from tests.factories.customers import STAFF_PASSWORD, make_staff
 from tests.factories.payments import make_payment
 
 pytestmark = pytest.mark.browser
+UPLOADER_PAGE = Path(__file__).resolve().parent / "uploader_page.py"
 SHOTS = os.environ.get("SCREENSHOTS_DIR")  # where to keep the pages' pictures, if set
 
 # Elements whose text is cut (an ellipsis) or spills: what is drawn is narrower than
@@ -86,6 +88,11 @@ def test_analytics_tiles_whole_and_axes_in_russian(prepared, browser):
     sync_api.expect(page.locator('[data-testid="stPlotlyChart"] .xtick text').first) \
         .to_be_visible()
     _shot(page, "analytics_1280.png")
+    if SHOTS:
+        plots = page.locator('[data-testid="stPlotlyChart"]')
+        for n in range(plots.count()):
+            plots.nth(n).scroll_into_view_if_needed()
+            plots.nth(n).screenshot(path=str(Path(SHOTS) / f"chart_{n}.png"))
     assert page.evaluate(_CUT_TILES) == []
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert any(re.fullmatch(r"\d{1,3}(\s\d{3})+,\d\d\s₽", v.strip()) for v in values), values
@@ -96,3 +103,52 @@ def test_analytics_tiles_whole_and_axes_in_russian(prepared, browser):
                for t in ticks), ticks
     assert any(re.fullmatch(r"\d{1,3}(\s\d{3})+\s₽", t) for t in ticks), ticks
     context.close()
+
+
+_SHOWN_WORDS = """() => {
+    const zone = document.querySelector('[data-testid="stFileUploaderDropzone"]');
+    const shown = [];
+    const walk = (el) => {
+        const style = getComputedStyle(el);
+        if (style.display === 'none' || style.visibility === 'hidden') return;
+        for (const pseudo of ['::before', '::after']) {
+            const content = getComputedStyle(el, pseudo).content;
+            if (content && content !== 'none' && content !== 'normal'
+                    && parseFloat(getComputedStyle(el, pseudo).fontSize) > 0)
+                shown.push(content.replace(/^"|"$/g, ''));
+        }
+        for (const node of el.childNodes) {
+            if (node.nodeType === Node.TEXT_NODE && node.textContent.trim()
+                    && parseFloat(style.fontSize) > 0)
+                shown.push(node.textContent.trim());
+            else if (node.nodeType === Node.ELEMENT_NODE) walk(node);
+        }
+    };
+    walk(zone);
+    return shown;
+}"""
+
+
+def test_the_uploader_speaks_russian(browser, tmp_path):  # type: ignore[no-untyped-def]
+    """What a person can read in the drop zone: text drawn at a size above zero."""
+    app = test_app(tmp_path)
+    try:
+        with streamlit_server(app, tmp_path, script=UPLOADER_PAGE) as base:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT)
+            page.goto(base)
+            zone = page.locator('[data-testid="stFileUploaderDropzone"]')
+            sync_api.expect(zone).to_be_visible()
+            page.wait_for_timeout(500)
+            if SHOTS:
+                Path(SHOTS).mkdir(parents=True, exist_ok=True)
+                zone.screenshot(path=str(Path(SHOTS) / "uploader.png"))
+            seen = page.evaluate(_SHOWN_WORDS)
+            context.close()
+    finally:
+        app.engine.dispose()
+    words = " ".join(seen)
+    assert "Выбрать файл" in words, seen
+    assert "CSV или XLSX, до 100\u00a0МБ" in words, seen
+    assert not re.search(r"Upload|per file|Drag|Browse|MB", words), seen
