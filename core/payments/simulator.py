@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -118,6 +118,24 @@ class HistoricTxn:
 
 
 @dataclass(frozen=True)
+class HistoricRefund:
+    """A refund the bank made before the simulator started (demo history): the registry
+    line of its day, as a refund made through ``refund`` writes it."""
+
+    idempotency_key: str  # what it was asked under: one the bank knows is not added again
+    txn_id: str  # the refunded payment's transaction
+    amount_kopecks: int
+    masked_pan: str
+    rrn: str
+    at: datetime
+
+
+def refund_line(h: HistoricRefund) -> g.SettlementLine:
+    return g.SettlementLine(h.txn_id, h.rrn, h.masked_pan, h.amount_kopecks,
+                            g.Operation.REFUND, h.at)
+
+
+@dataclass(frozen=True)
 class HistoricCard:
     """A card token the bank issued before (a demo customer's saved card)."""
 
@@ -161,6 +179,7 @@ class GatewaySimulator:
         self._auth_keys: dict[str, tuple[tuple, g.AuthorizeResponse]] = {}
         self._refund_keys: dict[str, tuple[tuple, g.RefundResponse]] = {}
         self._registry: list[g.SettlementLine] = []
+        self._history_refunds: set[str] = set()  # the refunds' keys ``load_history`` added
         self._next_fault: str | None = None  # "unavailable" | "charged" | "not_charged"
         self._next_decline: str | None = None
 
@@ -195,9 +214,11 @@ class GatewaySimulator:
         self._next_fault = state["next_fault"]  # type: ignore[assignment]
         self._next_decline = state["next_decline"]  # type: ignore[assignment]
 
-    def load_history(self, txns: list[HistoricTxn], cards: list[HistoricCard]) -> int:
+    def load_history(self, txns: list[HistoricTxn], cards: list[HistoricCard],
+                     refunds: Iterable[HistoricRefund] = ()) -> int:
         """Seed the bank with what it processed before, so that status queries, refunds
-        and saved cards work on demo data. Known ids are left as they are."""
+        and saved cards work on demo data, and its registry holds the history's payments
+        and refunds. Known ids are left as they are; returns the new transactions."""
         tokens, known, lines = history_records(txns, cards)
         for token, card in tokens.items():
             self._tokens.setdefault(token, card)
@@ -207,6 +228,11 @@ class GatewaySimulator:
                 self._txns[txn_id] = txn
                 self._registry.append(lines[txn_id])
                 added += 1
+        for refund in refunds:
+            key = refund.idempotency_key
+            if key not in self._history_refunds and key not in self._refund_keys:
+                self._history_refunds.add(key)
+                self._registry.append(refund_line(refund))
         return added
 
     def _take_fault(self) -> str | None:

@@ -38,7 +38,7 @@ from core.files import private
 from core.timefmt import moscow_date
 from core.payments import gateway as g
 from core.payments.simulator import (
-    GatewaySimulator, HistoricCard, HistoricTxn, history_records,
+    GatewaySimulator, HistoricCard, HistoricRefund, HistoricTxn, history_records, refund_line,
 )
 
 T = TypeVar("T")
@@ -56,8 +56,14 @@ CREATE TABLE IF NOT EXISTS history (txn_id TEXT PRIMARY KEY, day TEXT NOT NULL,
                                     auth_code TEXT NOT NULL, at TEXT NOT NULL,
                                     refunded INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS history_day ON history (day);
+CREATE TABLE IF NOT EXISTS history_refunds (key TEXT PRIMARY KEY, day TEXT NOT NULL,
+                                            txn_id TEXT NOT NULL, amount INTEGER NOT NULL,
+                                            masked_pan TEXT NOT NULL, rrn TEXT NOT NULL,
+                                            at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_refunds_day ON history_refunds (day);
 """
 _HISTORY_COLUMNS = "txn_id, amount, masked_pan, brand, rrn, auth_code, at, refunded"
+_REFUND_COLUMNS = "key, txn_id, amount, masked_pan, rrn, at"
 
 
 def _historic(rows: Iterable[tuple[Any, ...]]) -> list[HistoricTxn]:
@@ -65,6 +71,12 @@ def _historic(rows: Iterable[tuple[Any, ...]]) -> list[HistoricTxn]:
                         rrn=rrn, auth_code=auth, at=datetime.fromisoformat(at),
                         refunded_kopecks=refunded)
             for txn, amount, masked, brand, rrn, auth, at, refunded in rows]
+
+
+def _refund_lines(rows: Iterable[tuple[Any, ...]]) -> list[g.SettlementLine]:
+    return [refund_line(HistoricRefund(key, txn, amount, masked, rrn,
+                                       datetime.fromisoformat(at)))
+            for key, txn, amount, masked, rrn, at in rows]
 
 
 def _dump(value: object) -> bytes:
@@ -132,14 +144,20 @@ class _Registry:
     def __iter__(self) -> Iterator[g.SettlementLine]:
         self.save()
         yield from self._history(f"SELECT {_HISTORY_COLUMNS} FROM history ORDER BY at", ())
+        yield from _refund_lines(self._conn.execute(
+            f"SELECT {_REFUND_COLUMNS} FROM history_refunds ORDER BY at"))
         for (value,) in self._conn.execute("SELECT value FROM registry ORDER BY id"):
             yield pickle.loads(value)
 
     def on_day(self, day: date) -> list[g.SettlementLine]:
-        """The history's charges of the day (they came first), then the day's own lines."""
+        """The history's charges and refunds of the day (they came first), then the day's
+        own lines."""
         self.save()
         lines = self._history(f"SELECT {_HISTORY_COLUMNS} FROM history WHERE day = ? "
                               "ORDER BY at", (day.isoformat(),))
+        lines += _refund_lines(self._conn.execute(
+            f"SELECT {_REFUND_COLUMNS} FROM history_refunds WHERE day = ? ORDER BY at",
+            (day.isoformat(),)))
         return lines + [pickle.loads(value) for (value,) in self._conn.execute(
             "SELECT value FROM registry WHERE day = ? ORDER BY id", (day.isoformat(),))]
 
@@ -198,9 +216,11 @@ class FileBackedSimulator:
             return sim._registry.on_day(day)  # type: ignore[attr-defined]
         return self._call(registry)
 
-    def load_history(self, txns: Iterable[HistoricTxn], cards: list[HistoricCard]) -> int:
-        """In bulk, in one transaction: the cards as records, the transactions as plain
-        ``history`` rows (read on demand). Returns how many transactions were new."""
+    def load_history(self, txns: Iterable[HistoricTxn], cards: list[HistoricCard],
+                     refunds: Iterable[HistoricRefund] = ()) -> int:
+        """In bulk, in one transaction: the cards as records, the transactions and the
+        refunds as plain ``history`` / ``history_refunds`` rows (read on demand). Returns
+        how many transactions were new."""
         tokens, _, _ = history_records([], cards)
         with self._thread_lock:
             conn = self._connect()
@@ -219,6 +239,15 @@ class FileBackedSimulator:
                       t.brand, t.rrn, t.auth_code, t.at.isoformat(), t.refunded_kopecks)
                      for t in txns if t.txn_id not in have))
                 added = conn.total_changes - before
+                # A refund the bank made itself (its key is a record) is in its registry.
+                made = {key for (key,) in conn.execute(
+                    "SELECT key FROM records WHERE kind = 'refund_keys'")}
+                conn.executemany(
+                    f"INSERT OR IGNORE INTO history_refunds (day, {_REFUND_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ((moscow_date(r.at).isoformat(), r.idempotency_key, r.txn_id,
+                      r.amount_kopecks, r.masked_pan, r.rrn, r.at.isoformat())
+                     for r in refunds if r.idempotency_key not in made))
                 conn.execute("COMMIT")
             finally:
                 conn.close()

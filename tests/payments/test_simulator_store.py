@@ -196,3 +196,32 @@ def test_two_processes_writing_at_once_lose_nothing(bank, first) -> None:
     theirs = json.loads(out)
     assert len(set(mine) | set(theirs)) == 40
     assert all(first.status(txn_id).status == "pending" for txn_id in mine + theirs)
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_history_refunds_are_in_the_registry_of_their_day_once(kind, bank, clock, otps) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from core.payments.simulator import GatewaySimulator, HistoricRefund, HistoricTxn
+
+    sim = (GatewaySimulator(clock, otps.__setitem__) if kind == "memory"
+           else FileBackedSimulator(bank, clock, otps.__setitem__))
+    paid_at = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+    refunded_at = datetime(2026, 11, 22, 21, 30, tzinfo=timezone.utc)  # 23.11, 00:30 Moscow
+    txn = HistoricTxn("demo-1", 10_000, "411111******1111", "visa", "123456789012", "123456",
+                      paid_at, refunded_kopecks=4_000)
+    refund = HistoricRefund("demo-refund-1", "demo-1", 4_000, "411111******1111",
+                            "900000000001", refunded_at)
+    assert sim.load_history([txn], [], [refund]) == 1
+    assert sim.load_history([txn], [], [refund]) == 0  # a second load adds nothing
+    day = refunded_at.date() + timedelta(days=1)
+    assert [(x.operation, x.amount_kopecks, x.time) for x in sim.settlement_registry(day)] \
+        == [(g.Operation.REFUND, 4_000, refunded_at)]
+    assert [x.operation for x in sim.settlement_registry(paid_at.date())] \
+        == [g.Operation.PAYMENT]
+    # A refund the bank made itself is in its registry already: its key is not loaded again.
+    live = sim.refund(g.RefundRequest("demo-1", 1_000, "live-refund-1"))
+    assert live.status == "succeeded"
+    sim.load_history([], [], [HistoricRefund("live-refund-1", "demo-1", 1_000,
+                                             "411111******1111", "900000000002", clock.now())])
+    assert [x.amount_kopecks for x in sim.settlement_registry(clock.now().date())] == [1_000]
