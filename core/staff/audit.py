@@ -76,6 +76,7 @@ ACTION_LABELS: dict[str, str] = {
     "card.hold_not_placed": "Проверка карты: банк не удерживал 1 ₽",
     "payment.export": "Выгрузка платежей",
     "payment.ask_gateway": "Запрос статуса платежа у банка",
+    "payment.receipt_resend": "Повторная отправка квитанции",
     "payment.refund": "Возврат платежа",
     "payment.refund_request": "Запрос возврата (ждёт второго подтверждения)",
     "payment.refund_approve": "Подтверждение возврата",

@@ -391,7 +391,10 @@ def _code_word_check(e: _Entry) -> str:
 
 
 def _receipt_resend(e: _Entry) -> str:
-    return f"Квитанция по платежу {e.value('payment_id')} отправлена повторно на {e.get('email')}"
+    text = f"Квитанция по платежу {e.value('payment_id')} отправлена повторно на {e.get('email')}"
+    if e.has("message_id"):
+        text += f" (сообщение {e.value('message_id')} в очереди отправки)"
+    return text
 
 
 _SENTENCES: dict[str, Callable[[_Entry], str]] = {

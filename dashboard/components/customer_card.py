@@ -14,6 +14,7 @@ from core.notifications import subscriptions
 from core.customers import cabinet_view
 from core.customers import contact_center as cc
 from dashboard.components.invoice_panel import invoice_table, render_invoice
+from dashboard.components.raw_records import raw_records
 from dashboard.components.payment_panel import (cards_table, payment_actions, payment_options,
                                                 payment_table, render_payment)
 from dashboard.widgets import (
@@ -222,8 +223,11 @@ def _history(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
         return
     st.dataframe(pd.DataFrame([{
         "Когда": fmt_dt(r.at), "Кто": r.actor, "Действие": r.action_label,
-        "Причина": r.reason or "", "Результат": "успешно" if r.result == "ok" else "отказ",
+        "Что произошло": r.details, "Причина": r.reason or "",
+        "Результат": "успешно" if r.result == "ok" else "отказ",
     } for r in page.items]), hide_index=True)
+    raw_records("card_hist", {f"{fmt_dt(r.at)} · {r.action_label} · запись № {r.id}": r.raw
+                              for r in page.items})
     pager("card_hist", page)
 
 

@@ -2,7 +2,6 @@
 («Платежи» and the customer card)."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import pandas as pd
@@ -13,11 +12,12 @@ from core.app import App
 from core.errors import DomainError
 from core.money import Money, format_kopecks
 from core.payments.cards import brand_label
-from core.payments.machine import UNDECIDED, status_label, values
+from core.payments.machine import CHARGED, UNDECIDED, status_label, values
 from core.payments.read_models import PaymentDetail, PaymentRow, PendingRow
 from core.payments.saved_cards import CardView
 from core.timefmt import format_datetime_msk
 from core.staff import permissions
+from dashboard.components.raw_records import raw_records
 from dashboard.downloads import download
 from dashboard.widgets import (
     ask_confirmation, confirm_dialog, flash, plain, show_error,
@@ -67,13 +67,6 @@ def payment_options(rows: list[PaymentRow]) -> dict[int, str]:
                   f"{Money(r.amount)} · {r.status_label}" for r in rows}
 
 
-def _details_text(details: dict[str, object] | None) -> str:
-    if not details:
-        return ""
-    return "; ".join(f"{k}: {v if isinstance(v, (str, int)) else json.dumps(v, ensure_ascii=False)}"
-                     for k, v in details.items())
-
-
 def render_payment(detail: PaymentDetail,
                    actions: Callable[[PaymentDetail], None] | None = None) -> None:
     """A payment's card: amounts, card, status, the event timeline and the refunds;
@@ -107,8 +100,12 @@ def render_payment(detail: PaymentDetail,
             "Время": format_datetime_msk(e.at), "Событие": e.label,
             "Статус": (f"{e.from_label} → {e.to_label}" if e.from_label and
                        e.from_status != e.to_status else e.to_label),
-            "Кто": e.actor, "Подробности": _details_text(e.details),
+            "Кто": e.actor, "Подробности": e.sentence,
         } for e in detail.events]), hide_index=True, width="stretch")
+        raw_records(f"pay_events_{p.id}", {
+            f"{n}. {format_datetime_msk(e.at)} · {e.label}": {
+                "event": e.event, "from_status": e.from_status, "to_status": e.to_status,
+                "details": e.details} for n, e in enumerate(detail.events, start=1)})
     else:
         st.caption("Событий нет")
     st.markdown("**Возвраты**")
@@ -163,6 +160,32 @@ def receipt_downloads(app: App, actor: StaffActor, detail: PaymentDetail, key: s
         download("Скачать квитанцию (HTML)", ready[2].encode("utf-8"),
                  f"kvitanciya_{payment_id}.html", "text/html", key=f"{key}_receipt_html",
                  container=right)
+
+
+def receipt_resend_form(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
+    """«Отправить квитанцию на e-mail»: to the payer's e-mail or one typed here."""
+    from core.payments import receipt_resend
+
+    payment_id = detail.payment.id
+    if actor.role not in receipt_resend.SENDERS:
+        return
+    if detail.payment.status not in values(CHARGED):
+        st.caption("Квитанции нет: платёж не оплачен, отправлять нечего")
+        return
+    with st.form(f"{key}_resend_{payment_id}"):
+        email = st.text_input("E-mail для квитанции",
+                              value=receipt_resend.default_email(app, payment_id) or "",
+                              key=f"{key}_resend_email_{payment_id}",
+                              help="По умолчанию e-mail плательщика; можно ввести другой")
+        if st.form_submit_button("Отправить квитанцию на e-mail"):
+            try:
+                sent = receipt_resend.resend_receipt(app, actor, payment_id, email)
+            except DomainError as error:
+                show_error(error)
+            else:
+                flash(f"Квитанция по платежу № {payment_id} поставлена в очередь отправки "
+                      f"на {sent.email}")
+                st.rerun()
 
 
 def status_query(app: App, actor: StaffActor, detail: PaymentDetail, key: str) -> None:
@@ -261,4 +284,5 @@ def payment_actions(app: App, actor: StaffActor, key: str, *, status_queries: bo
             refund_approvals(app, actor, detail, key)
             refund_form(app, actor, detail, key)
         receipt_downloads(app, actor, detail, key)
+        receipt_resend_form(app, actor, detail, key)
     return draw

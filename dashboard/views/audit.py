@@ -1,14 +1,13 @@
 """«Журнал действий»: filters, a paginated list; admins see all, others their own."""
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from core.actors import StaffRole
 from core.errors import DomainError
 from core.staff import audit, members
+from dashboard.components.raw_records import raw_records
 from dashboard.widgets import (
     excel_export, fmt_dt, forget_export, get_app, guard, page_request, pager, show_error,
 )
@@ -47,10 +46,10 @@ if page.total == 0:
 else:
     st.dataframe(pd.DataFrame([{
         "Когда": fmt_dt(r.at), "Кто": r.actor, "Действие": r.action_label,
-        "Клиент": r.customer or "", "Причина": r.reason or "",
-        "Было": json.dumps(r.before, ensure_ascii=False) if r.before else "",
-        "Стало": json.dumps(r.after, ensure_ascii=False) if r.after else "",
+        "Клиент": r.customer or "", "Что произошло": r.details, "Причина": r.reason or "",
         "Результат": "успешно" if r.result == "ok" else "отказ",
     } for r in page.items]), hide_index=True, width="stretch")
+    raw_records("aud", {f"{fmt_dt(r.at)} · {r.action_label} · запись № {r.id}": r.raw
+                        for r in page.items})
     pager("aud", page)
     excel_export("aud", "zhurnal.xlsx", lambda: audit.export_entries(app, actor, flt))
