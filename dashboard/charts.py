@@ -62,6 +62,7 @@ _RU_LOCALE: dict[str, Any] = {
         "Compare data on hover": "Сравнить при наведении",
         "Double-click to zoom back out": "Двойной щелчок — исходный масштаб",
         "Download plot as a png": "Скачать как PNG",
+        "Download plot as a PNG": "Скачать как PNG",
         "Download plot": "Скачать график",
         "Lasso Select": "Выделить лассо",
         "Pan": "Сдвиг",

@@ -102,6 +102,14 @@ def test_analytics_tiles_whole_and_axes_in_russian(prepared, browser):
     assert any(re.search(r"\d\s(янв|фев|мар|апр|мая|июн|июл|авг|сен|окт|ноя|дек)", t)
                for t in ticks), ticks
     assert any(re.fullmatch(r"\d{1,3}(\s\d{3})+\s₽", t) for t in ticks), ticks
+    # plotly.js took the ru locale of dashboard/charts.CONFIG: its modebar speaks Russian.
+    page.locator('[data-testid="stPlotlyChart"]').first.hover()
+    titles = page.locator('[data-testid="stPlotlyChart"] .modebar-btn').evaluate_all(
+        "buttons => buttons.map(b => b.getAttribute('data-title'))")
+    assert "Скачать как PNG" in titles, titles
+    # Streamlit's own «Fullscreen» button is added by its frontend, in English.
+    assert not [t for t in titles if t != "Fullscreen"
+                and re.search(r"[A-Za-z]{3}", t.replace("PNG", ""))], titles
     context.close()
 
 
