@@ -16,6 +16,7 @@ from dashboard.widgets import (
 
 SEARCH_LABEL = "Поиск: телефон, e-mail, ФИО, лицевой счёт или номер платежа"
 CARD = "customer"  # /customers?customer=7 opens that customer's card
+ALL_STATUSES = "Все"
 
 actor = guard("customers")
 app = get_app()
@@ -24,11 +25,13 @@ search_tab, blocked_tab = st.tabs(["Поиск", "Заблокированные
 with search_tab:
     with st.form("cust_search_form"):
         query = st.text_input(SEARCH_LABEL, key="cust_query_input")
-        status = st.selectbox("Статус", [None, *CabinetStatus], key="cust_status_input",
-                              format_func=lambda s: "Все" if s is None else s.label)
+        # Not None for «Все»: the select box would show None as nothing chosen.
+        status = st.selectbox(
+            "Статус", [ALL_STATUSES, *CabinetStatus], key="cust_status_input",
+            format_func=lambda s: s.label if isinstance(s, CabinetStatus) else s)
         if st.form_submit_button("Найти", type="primary"):
             st.session_state["cust_query"] = query
-            st.session_state["cust_status"] = status
+            st.session_state["cust_status"] = None if status == ALL_STATUSES else status
             close_card(CARD)
             reset_pager("cust")
             forget_export("cust")
