@@ -47,8 +47,9 @@ test: venv
 bench: venv
 	$(PY) -m benchmarks --scale small
 
+# The simulated bank's file too: its memory is of the demo it was loaded with.
 clean-db:
-	rm -f data/app.db data/app.db-wal data/app.db-shm
+	rm -f data/app.db data/app.db-wal data/app.db-shm data/acquirer.db
 
 worker: demo
 	$(PY) -m core worker

@@ -1,8 +1,10 @@
 """Demo providers, personal accounts, bindings and 12 months of invoices.
 
-Bulk Core inserts, deterministic for a seed. Invoices older than the current
-month are paid in full (payments themselves arrive with the payment engine);
-the current month is unpaid, a few are partly paid or overdue.
+Bulk Core inserts, deterministic for a seed and a build day. The newest invoice is
+for the month before the build day's (a month is billed once it is over, due on the
+25th of the next): mostly unpaid, a few partly paid (past its due day most are paid,
+some overdue). Older invoices are paid in full, a few of last month's overdue (payments
+themselves arrive with the payment engine).
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.db.models import AccountBinding, Invoice, InvoiceLine, Provider, ProviderAccount
-from core.billing.invoice_rules import InvoiceStatus
+from core.billing.invoice_rules import InvoiceStatus, add_months
+from core.timefmt import moscow_date
 
 MONTHS = 12
+# The scale data set (core.demo.scale) still bills up to this fixed month.
 CURRENT_PERIOD = date(2026, 11, 1)
 
 
@@ -72,10 +76,14 @@ def mask_payer(surname: str, name: str, patronymic: str) -> str:
     return f"{hidden} {name[0]}. {patronymic[0]}."
 
 
-def _period(months_back: int) -> date:
-    month = CURRENT_PERIOD.month - months_back
-    year = CURRENT_PERIOD.year + (month - 1) // 12
-    return date(year, (month - 1) % 12 + 1, 1)
+def _period(months_back: int, current: date = CURRENT_PERIOD) -> date:
+    return add_months(current, -months_back)
+
+
+def current_period(now: datetime) -> date:
+    """The newest bill's month: the one before ``now``'s Moscow month."""
+    today = moscow_date(now)
+    return add_months(date(today.year, today.month, 1), -1)
 
 
 def seed_billing(session: Session, rng: random.Random, customers: list[dict[str, object]],
@@ -121,12 +129,13 @@ def _binding_name(rng: random.Random, c: dict[str, object]) -> str:
 
 def _invoices(session: Session, rng: random.Random, accounts: list[tuple[int, DemoProvider]],
               now: datetime) -> None:
+    current, today = current_period(now), moscow_date(now)
     chunk_invoices: list[dict[str, object]] = []
     chunk_lines: list[list[dict[str, object]]] = []
     for account_id, spec in accounts:
         scale = rng.uniform(0.6, 1.6)
         for back in range(MONTHS):
-            period = _period(back)
+            period = _period(back, current)
             winter = 1.0 if period.month in (11, 12, 1, 2, 3) else -1.0
             lines, total = [], 0
             for n, (service, unit, tariff, mean, seasonal) in enumerate(spec.lines, start=1):
@@ -144,6 +153,8 @@ def _invoices(session: Session, rng: random.Random, accounts: list[tuple[int, De
             if back == 0:
                 roll = rng.random()
                 status, paid = ((InvoiceStatus.PARTIALLY_PAID, total // 2) if roll < 0.1
+                                # Past its due day: most paid it by then, the rest overdue.
+                                else (InvoiceStatus.PAID, total) if due < today and roll < 0.8
                                 else (InvoiceStatus.UNPAID, 0))
             else:
                 status, paid = ((InvoiceStatus.UNPAID, 0) if back == 1 and rng.random() < 0.05

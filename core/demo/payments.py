@@ -59,6 +59,7 @@ from core.payments.amounts import commission as commission_of
 from core.payments.fiscal import SIMULATOR_FISCAL_DRIVE_NUMBER
 from core.demo.receipts import COLUMNS as RECEIPT_COLUMNS, demo_receipts
 from core.payments.machine import CHARGED, PaymentEvent as E, PaymentStatus as S, transition, values
+from core.timefmt import moscow_date
 
 BATCH = 4000  # rows per bulk statement
 LOCAL = timedelta(hours=3)  # Moscow time: people pay in their daytime
@@ -81,6 +82,7 @@ FAILED_ATTEMPT = 0.11  # a failed attempt (declined/failed/expired) before a suc
 GAVE_UP = 0.04  # of this month's unpaid invoices: one declined attempt, no retry
 ANONYMOUS = 0.05  # arbitrary payments without a cabinet, per invoice payment
 ADVANCES = 0.01  # arbitrary payments (advances) from cabinets, per invoice payment
+LAST_DAY = 0.002  # arbitrary payments on the history's last day, per invoice payment (2 at least)
 REFUNDED = 0.01
 SAVED_CARDS = 0.40  # of the activated customers
 PENDING = (5, 8)
@@ -492,13 +494,20 @@ class _Writer:
             account = rng.choice(accounts)
             amount = rng.choice((500, 1000, 2000, 3000)) * 100
             self._succeed(account, amount, _moment(rng, start, end), None)
+        # Yesterday is never empty, however few the customers: the pages open on it
+        # («Реестры перечислений» on the day before today).
+        last_day = self.now - timedelta(days=1)
+        for _ in range(max(2, round(n_paid * LAST_DAY))):
+            account = rng.choice(accounts)
+            amount = rng.choice((500, 1000, 2000, 3000)) * 100
+            self._succeed(account, amount, _moment(rng, last_day, end), None)
 
     def abandoned_attempts(self) -> None:
         """Attempts on this month's unpaid invoices that were declined and not retried."""
         rng = self.rng
         for inv in self.invoices:
             if inv.status is InvoiceStatus.UNPAID and inv.paid_amount == 0 \
-                    and inv.due_date > self.now.date() and rng.random() < GAVE_UP:
+                    and inv.due_date > moscow_date(self.now) and rng.random() < GAVE_UP:
                 at = _moment(rng, self.now - timedelta(days=12), self.now - timedelta(hours=3))
                 self._payment(self._failed_flow(), self.accounts[inv.provider_account_id],
                               inv.total_due, at, invoice_id=inv.id)
