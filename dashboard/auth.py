@@ -30,6 +30,8 @@ from core.app import App
 from core.errors import DomainError
 from core.customers.errors import LoginFailed, SessionInvalid
 from core.staff import members
+from core.staff.errors import LoginStepPending
+from dashboard import login_steps
 from dashboard.downloads import purge_downloads
 
 COOKIE_NAME = "utility_backoffice_staff"
@@ -139,14 +141,25 @@ class StaffAuth:
         if token:
             try:
                 actor = members.check_session(self.app, token, client_hash())
+            except LoginStepPending as pending:
+                # The password was right; the second factor (or a new password) is owed.
+                actor = st.session_state.get(ACTOR)
+                login_steps.draw_step(self.app, token, actor.login if actor else "",
+                                      pending.step,
+                                      lambda notice: _forget(self.authenticator, notice))
+                return None
             except SessionInvalid as error:
                 _forget(self.authenticator, str(error))
             else:
                 st.session_state[ACTOR] = actor
                 if st.session_state.pop(COOKIE_PENDING, False):
                     # Set the re-login cookie in a run that no rerun cuts short,
-                    # so the browser component gets to store it.
+                    # so the browser component gets to store it (only now that the
+                    # login is complete: see members.resume_from_cookie).
                     _set_cookie(self.authenticator)
+                if login_steps.show_recovery_codes():
+                    return None  # once, before any page
+                login_steps.account_box(self.app, actor, token)
                 return actor
         try:
             self.authenticator.login(location="main", fields=FIELDS, key="staff_login")

@@ -17,6 +17,7 @@ from core.actors import StaffRole
 from core.app import App
 from core.db.models import Customer, StaffUser
 from core.errors import DomainError
+from core.staff import totp
 
 DEMO_STAFF = (  # login, name, role, password — listed in the README («Demo logins»)
     ("agent", "Ольга Смирнова", StaffRole.AGENT, "agent-demo-2026"),
@@ -24,6 +25,11 @@ DEMO_STAFF = (  # login, name, role, password — listed in the README («Demo l
     ("manager", "Марина Котова", StaffRole.MANAGER, "manager-demo-2026"),
     ("admin", "Сергей Левин", StaffRole.ADMIN, "admin-demo-2026"),
 )
+# Their second factor (administrators and finance must have one): TOTP keys printed in the
+# README beside the passwords, for any authenticator app; the login's code step also shows
+# the current code while the demo's password still works (``demo_totp_code``).
+DEMO_TOTP_SECRETS = {"finance": "FINANCEDEMOTOTPKEYFINANCEDEMOTOT",
+                     "admin": "ADMINDEMOTOTPKEYADMINDEMOTOTPKEY"}
 FIRST_ADMIN = ('python -m core staff add --login ЛОГИН --role admin --name "Фамилия Имя" '
                "--email адрес@компании.ru   (пароль команда спросит дважды)")
 
@@ -89,6 +95,21 @@ def working_demo_logins(app: App) -> list[str]:
             .order_by(StaffUser.login)).all()
     return [login for login, stored in rows
             if app.staff_hasher.verify(stored, passwords[login])]
+
+
+def demo_totp_code(app: App, login_name: str) -> str | None:
+    """The current code of a demo login's second factor, while the login still opens with
+    the demo's password and its key is still the demo's (else None: a real key is never
+    shown, and a demo login made real shows nothing)."""
+    secret = DEMO_TOTP_SECRETS.get(login_name)
+    if secret is None or login_name not in working_demo_logins(app):
+        return None
+    with app.uow(write=False) as uow:
+        stored = uow.session.scalar(select(StaffUser.totp_secret_enc)
+                                    .where(StaffUser.login == login_name))
+    if not stored or totp.decrypt_secret(app.secrets.hmac_key, stored) != secret:
+        return None
+    return totp.code_at(secret, totp.step_of(app.now()))
 
 
 def serve_refusal(app: App) -> str | None:

@@ -229,3 +229,20 @@ def status(app: App, actor: StaffActor) -> Status:
         enrolled = bool(staff and staff.totp_secret_enc)
     return Status(enrolled=enrolled, required=totp.required(actor.role),
                   recovery_codes_left=left if enrolled else 0)
+
+
+def enrol_known_secret(app: App, staff_id: int, secret: str) -> None:
+    """The operator's enrolment with a secret chosen outside (the demo's, printed in the
+    README): no code to confirm and no recovery codes. Journaled as the system's."""
+    now = app.now()
+    with app.uow() as uow:
+        s = uow.session
+        staff = s.get(StaffUser, staff_id)
+        if staff is None:
+            raise SecondFactorState("Сотрудник не найден")
+        staff.totp_secret_enc = totp.encrypt_secret(app.secrets.hmac_key, secret)
+        staff.totp_pending_enc = None
+        staff.totp_enrolled_at = now
+        audit.record(s, at=now, action="staff.totp_enrol", actor_kind=ActorKind.SYSTEM,
+                     after={"login": staff.login, "recovery_codes": 0})
+        uow.commit()

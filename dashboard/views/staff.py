@@ -1,12 +1,12 @@
-"""«Сотрудники» (administrators): accounts, roles, deactivation, password resets, login
-locks."""
+"""«Сотрудники» (administrators): accounts, roles, deactivation, password resets (a
+temporary password shown once), second factors (who has one; reset), login locks."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
 from core.actors import StaffRole
-from core.staff import members
+from core.staff import members, totp
 from core.staff.members import ROLE_LABELS
 from dashboard.widgets import (ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, plain,
                                run_action)
@@ -14,6 +14,17 @@ from dashboard.widgets import (ask_confirmation, confirm_dialog, fmt_dt, get_app
 actor = guard("staff")
 app = get_app()
 st.title("Сотрудники")
+TEMPORARY = "staff_temporary_password"  # (login, password): shown until «Пароль передан»
+
+
+def second_factor_text(p: members.StaffInfo) -> str:
+    if p.second_factor:
+        return "подключён"
+    return "нет — обязателен, подключит при входе" if totp.required(p.role) else "нет"
+
+
+def give_temporary_password(person: members.StaffInfo) -> None:
+    st.session_state[TEMPORARY] = (person.login, members.reset_password(app, actor, person.id))
 
 
 def lock_text(lock: members.LoginLock | None) -> str:
@@ -30,7 +41,18 @@ st.dataframe(pd.DataFrame([{
     "Логин": p.login, "ФИО": p.name, "E-mail": p.email, "Роль": ROLE_LABELS[p.role],
     "Активен": "да" if p.is_active else "нет", "Последняя активность": fmt_dt(p.last_seen_at),
     "Вход заблокирован": lock_text(p.login_lock),
+    "Двухфакторный вход": second_factor_text(p),
+    "Пароль": "временный, сменит при входе" if p.must_change_password else "свой",
 } for p in people]), hide_index=True, width="stretch")
+
+if TEMPORARY in st.session_state:
+    shown_login, temporary = st.session_state[TEMPORARY]
+    st.warning(plain(f"Временный пароль сотрудника {shown_login} показан один раз: передайте "
+                     "его лично или по телефону, не по почте. При входе сотрудник задаст свой."))
+    st.code(temporary, language=None)
+    if st.button("Пароль передан, скрыть", key="staff_temp_done"):
+        del st.session_state[TEMPORARY]
+        st.rerun()
 
 roles = list(StaffRole)
 with st.expander("Новый сотрудник"):
@@ -65,13 +87,25 @@ if chosen is not None:
                    f"{person.name}: {ROLE_LABELS[person.role]} → {ROLE_LABELS[new_role]}. "
                    "Все его сеансы будут завершены.",
                    lambda _: members.change_role(app, actor, person.id, new_role), "Роль изменена")
-    new_password = c2.text_input("Новый пароль", type="password", key="staff_new_pw")
-    if c2.button("Сменить пароль", key="staff_pw_btn"):
+    if c2.button("Сбросить пароль", key="staff_pw_btn", disabled=person.id == actor.staff_id,
+                 help="Свой пароль вы меняете сами" if person.id == actor.staff_id else
+                 "Выдать временный пароль: он будет показан один раз, при входе сотрудник "
+                 "задаст свой"):
         ask_confirmation("staff_pw")
-    confirm_dialog("staff_pw", "Сменить пароль?",
-                   f"Пароль сотрудника {person.login} будет заменён, его сеансы завершены.",
-                   lambda _: members.change_password(app, actor, person.id, new_password),
-                   "Пароль изменён")
+    confirm_dialog("staff_pw", "Сбросить пароль?",
+                   f"Сотрудник {person.login} получит временный пароль (он будет показан "
+                   "один раз), его сеансы будут завершены.",
+                   lambda _: give_temporary_password(person), "Временный пароль выдан")
+    if person.second_factor:
+        if c2.button("Сбросить двухфакторный вход", key="staff_tfa_btn"):
+            ask_confirmation("staff_tfa")
+        confirm_dialog("staff_tfa", "Сбросить двухфакторный вход?",
+                       f"{person.name} ({person.login}): приложение и резервные коды перестанут "
+                       "действовать, сеансы будут завершены"
+                       + ("; при следующем входе он подключит новое приложение."
+                          if totp.required(person.role) else "."),
+                       lambda _: members.reset_second_factor(app, actor, person.id),
+                       "Двухфакторный вход сброшен")
     label = "Отключить" if person.is_active else "Включить"
     if c3.button(label, key="staff_active_btn"):
         ask_confirmation("staff_active")
