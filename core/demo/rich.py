@@ -9,6 +9,10 @@ hashing thousands of passwords with argon2 would take minutes and prove nothing.
 Demo customers' password is ``demo2026pay`` and their code word «ромашка».
 Only ever into an empty database (``core.demo.guard``): the demo staff's passwords are
 in the README.
+
+Anchored to the day it is built (``demo_anchor`` of the app's clock): its history ends
+at the start of today (Moscow), so yesterday is its last full day and nothing in it lies
+ahead of the clock. Same seed and same day, same data.
 """
 from __future__ import annotations
 
@@ -27,11 +31,18 @@ from core.demo.guard import DEMO_STAFF, DEMO_TOTP_SECRETS, DemoRefused, require_
 from core.demo.payments import seed_payments
 from core.customers.rules import normalize_code_word, search_name_of
 from core.analytics import rollups
+from core.timefmt import moscow_date, moscow_day_start
 from core.staff import members as staff_service, second_factor
 
 DEMO_PASSWORD = "demo2026pay"
 DEMO_CODE_WORD = "ромашка"
-ANCHOR = datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)  # fixed: same seed, same data
+# The scale data set's fixed end (core.demo.scale is not anchored to its build day).
+ANCHOR = datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)
+
+
+def demo_anchor(now: datetime) -> datetime:
+    """Where the demo's history ends: the start of ``now``'s Moscow day."""
+    return moscow_day_start(moscow_date(now))
 
 _MALE = {
     "surnames": ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов",
@@ -98,6 +109,7 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
         if if_empty:
             return 0
         raise
+    anchor = demo_anchor(app.now())
     staff_ids = ensure_demo_staff(app)
     taken_phones: set[str] = set()
     rng = random.Random(seed)
@@ -114,7 +126,7 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
         size = min(batch_size, customers - added)
         rows, blocks = [], []
         for i in range(size):
-            row, block = _customer(rng, added + i, taken_phones)
+            row, block = _customer(rng, added + i, taken_phones, anchor)
             row.update(password_hash=password_hash, code_word_hash=code_word_hash)
             rows.append(row)
             blocks.append(block)
@@ -149,10 +161,10 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
                     dict(id=ids[row["phone"]], surname=row["surname"],
                          first_name=row["first_name"], patronymic=row["patronymic"],
                          address=row["address"], activated=row["activated_at"] is not None)
-                    for row in rows], ANCHOR, account_numbers)
-                seed_subscriptions(s, billing_rng, list(ids.values()), ANCHOR)
+                    for row in rows], anchor, account_numbers)
+                seed_subscriptions(s, billing_rng, list(ids.values()), anchor)
                 # Payments, cards, refunds and the ledger for these customers' invoices.
-                seed_payments(s, payments_rng, sorted(ids.values()), ANCHOR,
+                seed_payments(s, payments_rng, sorted(ids.values()), anchor,
                               refunds_by=staff_ids["finance"])
             uow.commit()
         added += size
@@ -165,8 +177,8 @@ def seed_demo(app: App, *, customers: int, seed: int, if_empty: bool = False,
     return added
 
 
-def _customer(rng: random.Random, n: int,
-              taken: set[str]) -> tuple[dict[str, object], tuple[str, str, datetime] | None]:
+def _customer(rng: random.Random, n: int, taken: set[str], anchor: datetime
+              ) -> tuple[dict[str, object], tuple[str, str, datetime] | None]:
     people = _FEMALE if rng.random() < 0.52 else _MALE
     surname, name = rng.choice(people["surnames"]), rng.choice(people["names"])
     patronymic = rng.choice(people["patronymics"])
@@ -177,7 +189,8 @@ def _customer(rng: random.Random, n: int,
             break
     email = (f"{name.lower().translate(_TRANSLIT)}.{surname.lower().translate(_TRANSLIT)}"
              f"{n}@{rng.choice(_DOMAINS)}")
-    registered = ANCHOR - timedelta(days=rng.uniform(0, 730))
+    # At least an hour before the anchor: the activation within 30 minutes is history too.
+    registered = anchor - timedelta(days=rng.uniform(0, 730), hours=1)
     filled = rng.random() < 0.8  # personal data is optional; most fill it in
     activated = None if rng.random() < 0.08 else registered + timedelta(minutes=rng.uniform(1, 30))
     row: dict[str, object] = dict(
@@ -194,5 +207,8 @@ def _customer(rng: random.Random, n: int,
     block = None
     if activated is not None and rng.random() < 0.05:
         kind, reason = rng.choice(_BLOCK_REASONS)
-        block = (kind, reason, activated + timedelta(days=rng.uniform(1, 60)))
+        at = activated + timedelta(days=rng.uniform(1, 60))
+        if at >= anchor:  # a cabinet opened lately was blocked lately, never ahead of the clock
+            at = activated + (anchor - activated) / 2
+        block = (kind, reason, at)
     return row, block
