@@ -77,7 +77,11 @@ def _contains(digits: str) -> ColumnElement[bool]:
     beginnings = phone_beginnings(digits)
     if beginnings is None:
         return Customer.phone.like("%" + digits + "%")
-    return or_(*[_starts_with(b) for b in beginnings])
+    # A beginning as long as a phone is the phone: the hundred of a tail are one IN list
+    # (one bound list, not two hundred comparisons for SQLAlchemy to build per search).
+    whole = ["+" + b for b in beginnings if len(b) == len(_PHONE_DIGITS)]
+    parts = [_starts_with(b) for b in beginnings if len(b) < len(_PHONE_DIGITS)]
+    return or_(*parts, *([Customer.phone.in_(whole)] if whole else []))
 
 
 def _places(digits: str) -> list[int]:
