@@ -7,9 +7,9 @@ Every stored phone is a Russian mobile, ``+79XXXXXXXXX`` (``rules.normalize_phon
 
 A beginning is one range of the phone's unique index. A run from the middle is a
 handful of such ranges when it is long: seven digits can stand at only five places
-in «79» and nine digits, and the digits before it are at most two free ones (≤ 113
-ranges, ≈0.5 ms on SQLite and ≈3 ms on PostgreSQL at 200,000 cabinets, where a
-``LIKE '%…%'`` reads the whole index, ≈20 ms). A shorter run has too many places
+in «79» and nine digits, and the digits before it are at most two free ones (13
+ranges and the 100 whole phones a tail can end, ≈0.5 ms on SQLite and ≈3 ms on
+PostgreSQL at 200,000 cabinets, where a ``LIKE '%…%'`` reads the whole index, ≈20 ms). A shorter run has too many places
 for that (six digits: 1,113 ranges, slower than the scan) and is looked for with
 ``LIKE``, whose page and count are bounded by the caller.
 """
