@@ -131,15 +131,6 @@ def pager(key: str, page: "Page[object]") -> None:
     info.caption(f"Всего: {page.total_text} · страниц: {page.pages}{more}")
 
 
-def choose_and_open(key: str, label: str, options: dict[int, str], button: str) -> None:
-    """A list's «open» control: pick a row of the current page, press the button;
-    the chosen id stays in ``{key}_selected`` across reruns."""
-    chosen = st.selectbox(label, list(options), format_func=options.__getitem__,
-                          key=f"{key}_choice")
-    if st.button(button, key=f"{key}_open"):
-        st.session_state[f"{key}_selected"] = chosen
-
-
 # --- cards behind links --------------------------------------------------------
 # The open card lives in the address (/payments?payment=7), not in session_state:
 # a link to it can be bookmarked or sent to a colleague, and opens it after the login.
@@ -172,26 +163,37 @@ def close_card_button(param: str, label: str = "Закрыть карточку"
         st.rerun()
 
 
-def row_table(key: str, frame: pd.DataFrame, ids: Sequence[int], param: str) -> None:
-    """A list whose row click opens the row's card: its number goes to the address."""
+def row_table(key: str, frame: pd.DataFrame, ids: Sequence[int], param: str | None = None,
+              ) -> None:
+    """A list whose row click opens the row's card: its number goes to the address
+    (``param``), or, for a list inside a card, to ``{key}_picked`` (see ``picked_row``)."""
     # The key follows the rows shown: another page or search is a new table with no
     # row picked, so a kept position never opens a row nobody clicked on.
     widget = f"{key}_rows_{zlib.crc32(repr(tuple(ids)).encode())}"
-    opened = st.query_params.get(param)
+    opened = st.query_params.get(param) if param else st.session_state.get(f"{key}_picked")
     st.session_state[f"{key}_row_ids"] = list(ids)  # what each row opens (tests read it)
-    shown = [i for i, record_id in enumerate(ids) if str(record_id) == opened]
+    shown = [i for i, record_id in enumerate(ids) if str(record_id) == str(opened)]
 
     def picked() -> None:
         rows = st.session_state[widget].selection.rows
-        if rows:
-            open_card(param, ids[rows[0]])
-        else:  # the open row clicked again
+        chosen = ids[rows[0]] if rows else None  # None: the open row clicked again
+        if param is None:
+            st.session_state[f"{key}_picked"] = chosen
+        elif chosen is None:
             close_card(param)
+        else:
+            open_card(param, chosen)
 
     st.dataframe(frame, key=widget, on_select=picked, selection_mode="single-row",
                  selection_default={"selection": {"rows": shown}} if shown else None,
                  hide_index=True, width="stretch")
     st.caption("Щёлкните строку, чтобы открыть карточку")
+
+
+def picked_row(key: str) -> int | None:
+    """The row of an in-card list (``row_table`` without ``param``) last clicked on."""
+    chosen = st.session_state.get(f"{key}_picked")
+    return None if chosen is None else int(chosen)
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

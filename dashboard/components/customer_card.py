@@ -13,13 +13,13 @@ from core.payments import read_models, saved_cards
 from core.notifications import subscriptions
 from core.customers import cabinet_view
 from core.customers import contact_center as cc
-from dashboard.components.invoice_panel import invoice_table, render_invoice
+from dashboard.components.invoice_panel import invoice_frame, render_invoice
 from dashboard.components.raw_records import raw_records
-from dashboard.components.payment_panel import (cards_table, payment_actions, payment_options,
-                                                payment_table, render_payment)
+from dashboard.components.payment_panel import (cards_table, payment_actions, payment_frame,
+                                                render_payment)
 from dashboard.widgets import (
-    ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager, plain,
-    run_action, show_error,
+    ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager,
+    picked_row, plain, row_table, run_action, show_error,
 )
 
 BADGE_COLORS = {CabinetStatus.ACTIVE: "green", CabinetStatus.PENDING_ACTIVATION: "orange",
@@ -110,14 +110,14 @@ def _invoices(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
     if page.total == 0:
         st.info("Счетов по привязанным лицевым счетам нет")
         return
-    invoice_table(page.items, with_name=True)
+    row_table("card_inv", invoice_frame(page.items, with_name=True), [r.id for r in page.items])
     pager("card_inv", page)
-    options = {r.id: f"{r.provider_name} · {r.period_label} · {r.status_label}"
-               for r in page.items}
-    chosen = st.selectbox("Счёт", list(options), format_func=options.__getitem__,
-                          key="card_inv_pick")
-    if st.toggle("Показать начисления", key="card_inv_show"):
-        render_invoice(invoices.invoice_detail(app, actor, int(chosen)))
+    chosen = picked_row("card_inv")
+    if chosen is not None:
+        try:
+            render_invoice(invoices.invoice_detail(app, actor, chosen))
+        except DomainError as error:
+            show_error(error)
 
 
 def _payments(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
@@ -125,14 +125,13 @@ def _payments(app: App, actor: StaffActor, card: cc.CustomerCard) -> None:
     if page.total == 0:
         st.info("Платежей из этого кабинета не было")
         return
-    payment_table(page.items, with_payer=False)
+    row_table("card_pay", payment_frame(page.items, with_payer=False),
+              [r.id for r in page.items])
     pager("card_pay", page)
-    options = payment_options(page.items)
-    chosen = st.selectbox("Платёж", list(options), format_func=options.__getitem__,
-                          key="card_pay_pick")
-    if st.toggle("Показать платёж", key="card_pay_show"):
+    chosen = picked_row("card_pay")
+    if chosen is not None:
         try:
-            detail = read_models.payment_detail(app, actor, int(chosen))
+            detail = read_models.payment_detail(app, actor, chosen)
         except DomainError as error:
             show_error(error)
             return

@@ -10,10 +10,6 @@ from core.timefmt import format_date
 from dashboard.widgets import plain
 
 
-def invoice_table(rows: list[InvoiceRow], *, with_name: bool = False) -> None:
-    st.dataframe(invoice_frame(rows, with_name=with_name), hide_index=True, width="stretch")
-
-
 def invoice_frame(rows: list[InvoiceRow], *, with_name: bool = False) -> pd.DataFrame:
     return pd.DataFrame([{
         "Поставщик": r.provider_name, "Лицевой счёт": r.account_number,

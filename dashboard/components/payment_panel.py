@@ -48,10 +48,6 @@ def payment_frame(rows: list[PaymentRow], *, with_payer: bool = True) -> pd.Data
     return pd.DataFrame([_row_dict(r, with_payer=with_payer) for r in rows])
 
 
-def payment_table(rows: list[PaymentRow], *, with_payer: bool = True) -> None:
-    st.dataframe(payment_frame(rows, with_payer=with_payer), hide_index=True, width="stretch")
-
-
 def pending_frame(rows: list[PendingRow], *, with_payer: bool = True) -> pd.DataFrame:
     return pd.DataFrame([{
         **_row_dict(r.payment, with_payer=with_payer),
@@ -59,12 +55,6 @@ def pending_frame(rows: list[PendingRow], *, with_payer: bool = True) -> pd.Data
         "Следующий запрос": format_datetime_msk(r.next_check_at),
         "Нужен разбор": "да" if r.manual_review else "",
     } for r in rows])
-
-
-def payment_options(rows: list[PaymentRow]) -> dict[int, str]:
-    """The «open a payment» choices of a page of rows."""
-    return {r.id: f"№ {r.id} · {format_datetime_msk(r.created_at)} · {r.provider_name} · "
-                  f"{Money(r.amount)} · {r.status_label}" for r in rows}
 
 
 def render_payment(detail: PaymentDetail,

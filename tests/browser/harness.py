@@ -187,9 +187,10 @@ def enrol_in_page(page, login_name: str) -> list[str]:  # type: ignore[no-untype
 
 
 def click_row(page, index: int = 0, table: int = 0) -> None:  # type: ignore[no-untyped-def]
-    """Click a row's selection box in an st.dataframe (a canvas grid: no DOM cells to
-    click); the box is the first column, rows are 35 px under a 35 px header."""
-    grid = page.get_by_test_id("stDataFrame").nth(table)
+    """Click a row's selection box in the ``table``-th visible st.dataframe (a canvas
+    grid: no DOM cells to click); the box is the first column, rows are 35 px under a
+    35 px header. Tables on tabs not shown do not count."""
+    grid = page.get_by_test_id("stDataFrame").filter(visible=True).nth(table)
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     assert box is not None, "the table is not on screen"

@@ -137,7 +137,9 @@ def test_agent_opens_a_customers_invoice_breakdown(server, browser):
     settled(page)
     click_row(page)
     page.get_by_role("tab", name="Счета", exact=True).click()
-    page.get_by_text("Показать начисления").click()
+    settled(page)
+    # The card's table of invoices: the second visible one, under the search's.
+    click_row(page, 0, table=1)
     sync_api.expect(page.get_by_role("heading", name="Счёт за октябрь 2026").first).to_be_visible()
     sync_api.expect(page.get_by_text("Водоотведение").first).to_be_visible()
     context.close()

@@ -43,6 +43,13 @@ def open_row(at: AppTest, key: str, param: str, index: int = 0) -> AppTest:
     return at.run()
 
 
+def pick_row(at: AppTest, key: str, record_id: int) -> AppTest:
+    """A click on a row of a list inside a card (widgets.row_table without an address)."""
+    assert record_id in at.session_state[f"{key}_row_ids"], "no such row on the list"
+    at.session_state[f"{key}_picked"] = record_id
+    return at.run()
+
+
 def table_with(at: AppTest, column: str):  # type: ignore[no-untyped-def]
     """The one table on the page that has this column."""
     tables = [t.value for t in at.dataframe if column in t.value.columns]

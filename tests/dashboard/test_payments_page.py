@@ -9,7 +9,8 @@ from sqlalchemy import select
 from core.db.models import AuditEntry, SavedCard
 from core.actors import StaffRole
 from core.payments.machine import PaymentStatus
-from tests.dashboard.helpers import (button, confirm, open_first_card, open_row, search, shown,
+from tests.dashboard.helpers import (button, confirm, open_first_card, open_row, pick_row, search,
+                                    shown,
                                     table_with,
                                     texts)
 from tests.factories.customers import register_and_activate
@@ -170,7 +171,8 @@ def test_customer_card_payments_and_cards_tabs(dash_app, logged_in, payments):
     cards = _frame_with(at, "Срок")
     assert cards["Номер"].tolist() == ["553691******4242"]
     assert cards["Основная"].tolist() == ["да"]
-    at.toggle(key="card_pay_show").set_value(True).run()
+    assert f"Платёж № {payments['ok']}" not in texts(at)  # until its row is clicked
+    pick_row(at, "card_pay", payments["ok"])
     assert f"Платёж № {payments['ok']}" in texts(at)
 
 
@@ -307,8 +309,7 @@ def test_agent_gets_a_receipt_from_the_customer_card(dash_app, logged_in, paymen
                             customer_id=payments["login"].customer_id)
     at, _ = logged_in(StaffRole.AGENT)
     _card_of(at)
-    at.selectbox(key="card_pay_pick").set_value(declined).run()
-    at.toggle(key="card_pay_show").set_value(True).run()
+    pick_row(at, "card_pay", declined)
     assert "Причина отказа: Недостаточно средств" in texts(at)
     labels = [b.label for b in at.button]
     assert "Оформить возврат" not in labels and "Запросить статус у банка" not in labels
