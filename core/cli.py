@@ -7,6 +7,8 @@
                                             add rows to the append-only tables (PostgreSQL)
     python -m core staff add --login L --role R [--name N] [--email E]   (password from a prompt or stdin)
     python -m core staff deactivate --login L
+    python -m core staff reset-password --login L   a temporary password, printed once
+    python -m core staff reset-2fa --login L        the second factor off: enrol again at login
     python -m core demo --customers N --seed S [--if-empty]   only into an empty database
     python -m core demo --customers N --payments M --seed S   a real-sized data set in bulk
     python -m core notify send [--every S]  drain the notifications outbox (once, or every S s)
@@ -110,6 +112,13 @@ def cmd_staff(args: argparse.Namespace) -> int:
     elif args.action == "deactivate":
         members.set_active(app, None, members.find_staff_id(app, args.login), False)
         print(f"Сотрудник {args.login} отключён, его сеансы завершены")
+    elif args.action == "reset-password":
+        # The operator's way in when no administrator can log in (the last one forgot it).
+        temporary = members.reset_password(app, None, members.find_staff_id(app, args.login))
+        print(f"Временный пароль сотрудника {args.login} (сменит при входе): {temporary}")
+    elif args.action == "reset-2fa":
+        members.reset_second_factor(app, None, members.find_staff_id(app, args.login))
+        print(f"Двухфакторный вход сотрудника {args.login} сброшен, сеансы завершены")
     return 0
 
 
@@ -475,7 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="для grant-app-role: только напечатать команды, не выполняя")
     db.set_defaults(func=cmd_db)
     staff_parser = sub.add_parser("staff", help="сотрудники")
-    staff_parser.add_argument("action", choices=["add", "deactivate"])
+    staff_parser.add_argument("action",
+                              choices=["add", "deactivate", "reset-password", "reset-2fa"])
     staff_parser.add_argument("--login", required=True)
     staff_parser.add_argument("--role", default="agent")
     staff_parser.add_argument("--name")
