@@ -151,3 +151,17 @@ def test_admin_resets_a_members_second_factor(dash_app, logged_in):
         "нет — обязателен, подключит при входе"
     member = login(_app_test(), "vlasov")
     assert "Вход: подключите двухфакторный вход" in texts(member)
+
+
+def test_the_demo_admin_logs_in_with_the_code_its_step_shows(dash_app):
+    from core.demo.guard import DEMO_STAFF
+    from core.demo.rich import ensure_demo_staff
+
+    ensure_demo_staff(dash_app)
+    password = {login: pw for login, _, _, pw in DEMO_STAFF}["admin"]
+    at = login(_app_test(), "admin", password)
+    hint = [i.value for i in at.info if str(i.value).startswith("Демо:")]
+    assert hint, texts(at)
+    at.text_input(key="login_totp_code").input(hint[0].rsplit(" ", 1)[1])
+    button(at, "Подтвердить").click().run()
+    assert _titles(at) and "Вход:" not in texts(at)
