@@ -524,8 +524,7 @@ def reset_second_factor(app: App, actor: StaffActor | None, staff_id: int) -> No
         _void_sessions(s, staff, now, "second_factor_reset")
         audit.record(s, at=now, action="staff.totp_reset", actor=actor,
                      actor_kind=None if actor else ActorKind.SYSTEM,
-                     before={"login": staff.login, "second_factor": True},
-                     after={"second_factor": False})
+                     after={"login": staff.login})
         uow.commit()
 
 

@@ -197,8 +197,8 @@ def confirm_enrolment(app: App, token: str, code: str) -> list[str]:
         audit.record(s, at=now, action="staff.totp_enrol",
                      actor=StaffActor(staff.id, staff.login, staff.role),
                      after={"login": staff.login, "recovery_codes": len(recovery)})
-        if row.pending == "enrol":
-            _advance(s, row, staff, now, "enrol")
+        if row.pending == "enrol":  # the login ends with the app's first code
+            _advance(s, row, staff, now, "totp")
         uow.commit()
         return recovery
 
