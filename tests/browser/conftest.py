@@ -14,3 +14,13 @@ def browser() -> Iterator[object]:
 
     with chromium() as instance:
         yield instance
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """A back office served by `streamlit run` over its own database, one per module."""
+    from tests.browser.harness import served
+
+    work = tmp_path_factory.mktemp("browser")
+    with served(work) as (app, base):
+        yield {"base": base, "app": app, "work": work}

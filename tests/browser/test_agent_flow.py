@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,18 +14,11 @@ from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, click_row, login, page_shown, served, settled, sync_api,
+    TIMEOUT, click_row, login, page_shown, settled, sync_api,
 )
 from tests.factories.customers import STAFF_PASSWORD, make_staff, register_and_activate
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    work = tmp_path_factory.mktemp("browser")
-    with served(work) as (app, base):
-        yield {"base": base, "app": app, "work": work}
 
 
 def test_agent_unblocks_a_customer_after_the_code_word_in_a_real_browser(server, browser,

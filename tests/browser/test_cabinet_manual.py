@@ -31,7 +31,7 @@ from core.demo.guard import DEMO_STAFF
 from core.notifications import outbox
 from core.staff import members
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    CABINET, TIMEOUT, login, page_shown, settled, streamlit_server, sync_api, test_app,
+    CABINET, TIMEOUT, click_row, login, page_shown, settled, streamlit_server, sync_api, test_app,
 )
 from tests.factories.billing import add_accounts, make_invoice, make_provider
 from tests.factories.customers import PASSWORD, make_staff
@@ -412,7 +412,8 @@ def _agent_unblocks(browser, app, office: str) -> None:  # type: ignore[no-untyp
         search.fill("8 921 555-01-77")
         expect(search).to_have_value("8 921 555-01-77")
         page.get_by_role("button", name="Найти").click()
-        page.get_by_role("button", name="Открыть карточку").click()
+        settled(page)
+        click_row(page)
         expect(page.get_by_text("Потеряла телефон").first).to_be_visible()
         page.get_by_label("Кодовое слово, которое называет клиент", exact=True).fill("черёмуха")
         page.get_by_role("button", name="Проверить кодовое слово").click()

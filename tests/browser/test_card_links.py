@@ -4,13 +4,12 @@ fresh browser after the login; an address of a page the role may not open says s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from core.actors import StaffRole
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, click_row, login, page_shown, served, settled, sync_api,
+    TIMEOUT, click_row, login, page_shown, settled, sync_api,
 )
 from tests.factories.customers import STAFF_PASSWORD, make_staff, register_and_activate
 from tests.factories.payment_flow import pay_invoice, payer
@@ -23,13 +22,6 @@ def _card_of(page):  # type: ignore[no-untyped-def]
     the header's text carries word joiners, hence the pattern)."""
     return page.get_by_test_id("stMarkdownContainer").filter(
         has_text=re.compile(r"555\W*01\W*02")).first
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    work = tmp_path_factory.mktemp("links")
-    with served(work) as (app, base):
-        yield {"base": base, "app": app}
 
 
 def test_a_clicked_customer_is_a_link_a_colleague_opens_after_the_login(server, browser,

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 
 import pytest
 
 from core.actors import StaffRole
 from core.customers import cabinet, contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, click_row, login, page_shown, served, settled, sync_api,
+    TIMEOUT, click_row, login, page_shown, settled, sync_api,
 )
 from tests.factories.customers import make_staff, register_and_activate
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    work = tmp_path_factory.mktemp("browser-search")
-    with served(work) as (app, base):
-        yield {"base": base, "app": app}
 
 
 def _keep(page, tmp_path, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -70,9 +62,7 @@ def test_agent_finds_a_customer_by_the_last_seven_digits_and_works_the_blocked_l
     expect(blocked_tab.get_by_text("Всего: 2 · страниц: 1")).to_be_visible()
     expect(page.locator('[data-testid="stDataFrame"]:visible')).to_have_count(1)
     # Newest first: the admin's block heads the list, the self-block is the second row.
-    visible = [i for i in range(page.get_by_test_id("stDataFrame").count())
-               if page.get_by_test_id("stDataFrame").nth(i).is_visible()]
-    click_row(page, index=1, table=visible[0])
+    click_row(page, index=1)  # the only visible table
     expect(page.get_by_text("+7 903 100-00-01 · lost").filter(visible=True).first).to_be_visible()
     expect(page.get_by_text("Потерял телефон").filter(visible=True).first).to_be_visible()
     assert f"customer={selfish.customer_id}" in page.url

@@ -5,25 +5,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 
 import pytest
 
 from core.actors import StaffRole
 from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, login, page_shown, served, settled, sync_api,
+    TIMEOUT, login, page_shown, settled, sync_api,
 )
 from tests.factories.customers import make_staff, register_and_activate
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    work = tmp_path_factory.mktemp("journal")
-    with served(work) as (app, base):
-        yield {"base": base, "app": app}
 
 
 def test_the_journal_reads_a_sentence_and_shows_the_raw_record_on_a_click(server, browser,

@@ -19,7 +19,7 @@ import pytest
 from core.actors import StaffRole
 from core.customers import contact_center
 from tests.browser.harness import (  # skips the module without chromium or playwright
-    TIMEOUT, free_port, login, page_shown, settled, served, sync_api,
+    TIMEOUT, click_row, free_port, login, page_shown, settled, sync_api,
 )
 from tests.factories.customers import make_staff, register_and_activate
 
@@ -49,13 +49,6 @@ def tracker() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    work = tmp_path_factory.mktemp("browser_trust")
-    with served(work) as (app, base):
-        yield {"base": base, "app": app}
 
 
 def _status(url: str) -> int:
@@ -97,7 +90,7 @@ def test_an_agent_sees_text_not_a_tracking_pixel_and_no_csv_download(server, bro
         page.get_by_role("button", name="Найти").click()
         table = page.get_by_test_id("stDataFrame").first
         expect(table).to_be_visible()
-        page.get_by_role("button", name="Открыть карточку").click()
+        click_row(page)
         warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="Мошенник")
         expect(warning).to_be_visible()
         # The characters typed, as they were typed (an invisible word joiner apart).
@@ -135,7 +128,8 @@ def test_after_logout_the_tab_keeps_nothing_of_the_last_member(server, browser):
         expect(nav.get_by_role("link", name="Сотрудники")).to_have_count(1)
         page.get_by_label("Поиск: телефон, e-mail, ФИО").fill("8 999 555-02-02")
         page.get_by_role("button", name="Найти").click()
-        page.get_by_role("button", name="Открыть карточку").click()
+        settled(page)
+        click_row(page)
         expect(page.get_by_role("heading", name="ФИО не указано")).to_have_count(1)
         page.get_by_role("button", name="Выгрузить в Excel").click()
         ready = page.get_by_role("button", name="Скачать файл")
