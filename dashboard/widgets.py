@@ -175,7 +175,10 @@ def row_table(key: str, frame: pd.DataFrame, ids: Sequence[int], param: str | No
     shown = [i for i, record_id in enumerate(ids) if str(record_id) == str(opened)]
 
     def picked() -> None:
-        rows = st.session_state[widget].selection.rows
+        state = st.session_state.get(widget)
+        if state is None:  # a logout emptied the session before the table's last event came
+            return
+        rows = state.selection.rows
         chosen = ids[rows[0]] if rows else None  # None: the open row clicked again
         if param is None:
             st.session_state[f"{key}_picked"] = chosen
