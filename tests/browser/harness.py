@@ -183,6 +183,8 @@ def enrol_in_page(page, login_name: str) -> list[str]:  # type: ignore[no-untype
     page.get_by_label("Код из приложения", exact=True).fill(totp_code(login_name))
     page.get_by_role("button", name="Подключить").click()
     sync_api.expect(page.get_by_role("button", name="Коды сохранены, продолжить")).to_be_visible()
+    # The login's cookie triggers one more rerun here; a click during it may be lost.
+    settled(page)
     return page.get_by_test_id("stCode").first.inner_text().split()
 
 
