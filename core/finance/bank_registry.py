@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.money import MoneyFormatError, parse_rubles
+from core.finance.bank_profile import BankProfile
 from core.files import exports, uploads
 from core.files.readers import RowProblem, header_key, read_table
 from core.payments import gateway as g
@@ -151,8 +152,10 @@ def registry_for_period(app, day_from: date, day_to: date) -> list[g.SettlementL
 
 # --- reading ------------------------------------------------------------------
 
-def read_registry(file_name: str, data: bytes) -> BankRegistry:
-    """Read a registry file (CSV or XLSX). Raises ``core.files.readers.FileUnreadable`` for
+def read_registry(file_name: str, data: bytes,
+                  profile: BankProfile | None = None) -> BankRegistry:
+    """Read a registry file (CSV or XLSX), as ``profile`` says (None: our own format and
+    the common spellings). Raises ``core.files.readers.FileUnreadable`` for
     a file that is not a table at all; row problems come back in ``problems``."""
     checksum = uploads.checksum(data)
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in FRAME_COLUMNS})

@@ -49,6 +49,7 @@ from core.db.models import Payment, ReconciliationItem, ReconciliationRun, Refun
 from core.errors import DomainError, NotFound, ValidationError
 from core.text import refuse_control_characters
 from core.finance import matching
+from core.finance.bank_profile import BankProfile
 from core.finance.bank_registry import BankRegistry, read_registry
 from core.files.readers import RowProblem
 from core.paging import Page, PageRequest, capped_count
@@ -183,7 +184,7 @@ class RunDetail:
 # --- reconcile -------------------------------------------------------------------
 
 def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
-              progress: Progress | None = None) -> RunView:
+              progress: Progress | None = None, profile: BankProfile | None = None) -> RunView:
     """Reconcile a registry file; see the module docstring."""
     require_role(actor, RECONCILERS, "сверка с банком")
     name = uploads.clean_file_name(file_name)
@@ -191,7 +192,7 @@ def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
     with app.uow(write=False) as uow:
         _refuse_known(uow.session, checksum)
     _tell(progress, 5)
-    registry = read_registry(name, data)
+    registry = read_registry(name, data, profile)
     if not registry.accepted:
         raise RegistryRejected(name, registry.problems)
     _tell(progress, 25)
