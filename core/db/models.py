@@ -817,6 +817,23 @@ class ReconciliationItem(Base):
     resolution_comment: Mapped[Optional[str]] = mapped_column(String(1000))
 
 
+class BankProfileRecord(Base):
+    """A bank profile finance saved (the shipped ones live in the code, not here)."""
+
+    __tablename__ = "bank_profiles"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(80))  # as typed, for people
+    # The name case-folded and unique: «Сбер» and «СБЕР» are one profile (both databases).
+    name_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # The profile's file form (core.finance.bank_profile.BankProfile.to_dict).
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    created_by_staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[datetime]
+    updated_by_staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+
+
 class Payout(Base):
     """What we pay a provider for one Moscow day: its payments minus refunds and
     commission; produced once (the ledger's payout journal)."""
