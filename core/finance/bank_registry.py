@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.money import MoneyFormatError, parse_rubles
-from core.finance.bank_profile import BankProfile
+from core.finance.bank_profile import COLUMN_LABELS, BankProfile
 from core.files import exports, uploads
 from core.files.readers import RowProblem, header_key, read_table
 from core.payments import gateway as g
@@ -58,9 +58,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "rrn": ("RRN", "Референс", "Retrieval reference number"),
     "masked_pan": ("Карта", "Номер карты", "Маска карты", "PAN", "Card", "Card number"),
     "amount": ("Сумма", "Сумма, руб.", "Сумма операции", "Сумма операции, руб.", "Amount"),
+    "fee": ("Комиссия", "Комиссия банка", "Комиссия, руб.", "Fee", "Commission"),
+    "net": ("К перечислению", "Сумма к зачислению", "Сумма к перечислению", "К зачислению",
+            "Net", "Net amount"),
 }
-LABELS = dict(zip(COLUMNS, HEADER))
+LABELS = {**dict(zip(COLUMNS, HEADER)), "fee": COLUMN_LABELS["fee"], "net": COLUMN_LABELS["net"]}
 REQUIRED = ("time", "operation", "txn_id", "amount")
+OPTIONAL = ("fee", "net")  # the bank's commission and net amount: read where the file has them
 _OPERATIONS = {header_key(word): op for op, words in {
     g.Operation.PAYMENT: ("Оплата", "Покупка", "Платёж", "Списание", "payment", "purchase",
                           "sale"),
@@ -73,13 +77,16 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 _AMOUNT_MAX = 10**12  # kopecks (10 млрд ₽): more is a typo, not a card operation
 _RRN = re.compile(r"\d{1,12}")
 _PAN = re.compile(r"[0-9*xXхХ• ]{4,19}")
-FRAME_COLUMNS = ("line_no", "txn_id", "rrn", "masked_pan", "amount", "operation", "time")
+FRAME_COLUMNS = ("line_no", "txn_id", "rrn", "masked_pan", "amount", "operation", "time", "fee",
+                 "net")
 
 
 @dataclass(frozen=True)
 class BankRegistry:
     """A read registry: its lines as a frame (``FRAME_COLUMNS``; amounts in kopecks,
-    positive; time UTC) unless ``problems`` refuse it."""
+    positive; time UTC; ``fee`` and ``net`` the bank's commission and net amount in
+    kopecks as written, Int64 <NA> where the file has no such column or cell) unless
+    ``problems`` refuse it."""
 
     file_name: str
     sha256: str
@@ -206,7 +213,8 @@ def _plain_csv(data: bytes) -> pd.DataFrame | None:
         except UnicodeDecodeError:
             continue
         layouts = [(sep, _header_positions(header.split(sep))) for sep in (";", ",", "\t")]
-        complete = [(sep, pos) for sep, pos in layouts if len(pos) == len(COLUMNS)]
+        complete = [(sep, pos) for sep, pos in layouts
+                    if len(set(pos) - set(OPTIONAL)) == len(COLUMNS) - len(OPTIONAL)]
         if len(complete) != 1:
             return None
         sep, positions = complete[0]
@@ -232,8 +240,10 @@ def _plain_csv(data: bytes) -> pd.DataFrame | None:
         blank = np.ones(table.num_rows, dtype=bool)
         for column in stripped:
             blank &= (column == "").to_numpy(dtype=bool)
+        nothing = pd.Series([""] * table.num_rows, dtype="str")
         frame = pd.DataFrame({"line_no": np.arange(2, table.num_rows + 2, dtype="int64"),
-                              **{name: stripped[pos] for name, pos in positions.items()}})
+                              **{name: stripped[positions[name]] if name in positions
+                                 else nothing for name in COLUMNS}})
         return frame.loc[~blank].reset_index(drop=True)
     return None
 
@@ -301,6 +311,9 @@ def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
     negative = (amounts < 0).fillna(False).astype(bool)
     report(negative & (operations == g.Operation.PAYMENT.value), "amount",
            "сумма оплаты не может быть отрицательной")
+    money = {}
+    for column in OPTIONAL:
+        money[column] = _money(frame[column], column, report)
     if problems:
         return frame, problems
     out = pd.DataFrame({
@@ -311,8 +324,22 @@ def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
         "amount": amounts.abs().astype("int64").to_numpy(),
         "operation": operations.astype(str),
         "time": times,
+        "fee": money["fee"],
+        "net": money["net"],
     })
     return out, problems
+
+
+def _money(texts: pd.Series, column: str, report) -> pd.Series:  # type: ignore[no-untyped-def]
+    """The bank's commission or net amount: kopecks (Int64, <NA> where not written; a
+    zero commission is a commission). Negative ones are kept as written (a refund's)."""
+    filled = texts != ""
+    if not filled.any():
+        return pd.Series(pd.NA, index=texts.index, dtype="Int64")
+    zero = texts.str.fullmatch(r"-?0+(?:[.,]0{1,2})?").fillna(False).astype(bool)
+    values, reasons = _amounts(texts.where(~zero, ""))
+    report(filled & ~zero & reasons.notna(), column, lambda t: f"«{t}»: {_kopecks(t)}")
+    return values.where(~zero, 0).astype("Int64").reset_index(drop=True)
 
 
 def _per_value(column: pd.Series, parse) -> pd.Series:  # type: ignore[no-untyped-def]
@@ -436,6 +463,8 @@ def frame_from_lines(lines: Sequence[g.SettlementLine]) -> pd.DataFrame:
         "amount": pd.Series([x.amount_kopecks for x in lines], dtype="int64"),
         "operation": [str(g.Operation(x.operation).value) for x in lines],
         "time": pd.to_datetime([as_utc(x.time) for x in lines], utc=True),
+        "fee": pd.Series(pd.NA, index=range(len(lines)), dtype="Int64"),
+        "net": pd.Series(pd.NA, index=range(len(lines)), dtype="Int64"),
     })
 
 
