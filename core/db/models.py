@@ -777,7 +777,8 @@ class ReconciliationRun(Base):
 
     id: Mapped[intpk]
     created_at: Mapped[datetime]
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    # None: the command line (``python -m core reconcile``), as the journal says.
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
     file_name: Mapped[str] = mapped_column(String(255))
     file_sha256: Mapped[str] = mapped_column(String(64))  # the same file is recognised
     period_from: Mapped[date] = mapped_column(Date)  # Moscow days, inclusive
@@ -812,6 +813,11 @@ class ReconciliationItem(Base):
     bank_time: Mapped[Optional[datetime]]
     our_amount: Mapped[Optional[int]] = mapped_column(BigInteger)  # amount + commission
     our_status: Mapped[Optional[str]] = mapped_column(String(20))
+    # The bank's commission and what it pays for the line, as its file lists them (None:
+    # the file has none); the fee the profile's tariff gives (None: no tariff to check).
+    bank_fee: Mapped[Optional[int]] = mapped_column(BigInteger)
+    bank_net: Mapped[Optional[int]] = mapped_column(BigInteger)
+    expected_fee: Mapped[Optional[int]] = mapped_column(BigInteger)
     resolved_at: Mapped[Optional[datetime]]
     resolved_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
     resolution_comment: Mapped[Optional[str]] = mapped_column(String(1000))
