@@ -88,6 +88,11 @@ ACTION_LABELS: dict[str, str] = {
     "reconciliation.resolve": "Разрешение расхождения сверки",
     "reconciliation.reopen": "Повторное открытие сверки",
     "reconciliation.export": "Выгрузка сверки",
+    "bank_profile.add": "Новый профиль банка",
+    "bank_profile.update": "Изменение профиля банка",
+    "bank_profile.delete": "Удаление профиля банка",
+    "bank_profile.export": "Выгрузка профилей банков",
+    "bank_profile.import": "Загрузка профиля банка из файла",
     "analytics.export": "Выгрузка аналитики",
 }
 

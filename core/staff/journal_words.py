@@ -16,6 +16,8 @@ from core.actors import ROLE_LABELS, StaffRole
 from core.billing.account_rules import SERVICE_KINDS
 from core.billing.invoice_rules import STATUS_LABELS as INVOICE_STATUS_LABELS, InvoiceStatus
 from core.customers.rules import CabinetStatus, format_phone
+from core.finance.bank_profile import (AMOUNT_UNITS, COLUMN_LABELS as PROFILE_COLUMNS,
+                                       ENCODINGS as PROFILE_ENCODINGS)
 from core.finance.matching import CLASS_LABELS
 from core.money import Money
 from core.notifications.channels import MessageStatus
@@ -78,10 +80,16 @@ FIELD_LABELS: dict[str, str] = {
     "total_due": "начислено", "updated": "обновлено", "via": "способ входа",
     "left": "осталось кодов восстановления", "recovery_codes": "кодов восстановления",
     "temporary": "выдан временный пароль", "temporary_replaced": "временный пароль заменён",
+    # A bank profile (core.finance.bank_profile's file form) and the profiles file.
+    "columns": "столбцы", "payment_words": "слова для оплаты",
+    "refund_words": "слова для возврата", "amount_unit": "единица сумм",
+    "date_format": "формат даты", "encoding": "кодировка",
+    "fee_rate_bp": "тариф эквайринга", "fee_min": "минимальная комиссия банка",
+    "names": "профили",
 }
 
 MONEY_KEYS = frozenset({"amount", "payments_total", "refunds_total", "net", "total_due",
-                        "released_kopecks", "commission_min"})
+                        "released_kopecks", "commission_min", "fee_min"})
 _NUMBERED = {"payment_id": "№ {}", "refund_id": "№ {}", "invoice_id": "№ {}", "run_id": "№ {}",
              "payout_id": "№ {}", "item_id": "№ {}", "message_id": "№ {}", "binding_id": "№ {}",
              "card_id": "№ {}", "journal_id": "№ {}", "bank_line_no": "№ {}",
@@ -101,7 +109,7 @@ _LOCKED_COUNTERS = {"login_from_address": "логин с этого адреса
 _ASK_OUTCOMES = {"rescheduled": "банк пока не ответил, запрос повторится",
                  "manual_review": "банк не ответил, нужен разбор сотрудником"}
 _GRAINS = {"day": "по дням", "week": "по неделям", "month": "по месяцам"}
-_FORMATS = {"xlsx": "Excel", "csv": "CSV"}
+_FORMATS = {"xlsx": "Excel", "csv": "CSV", "json": "JSON"}
 # A card check's statuses (core.payments.card_binding.STATUS_LABELS, which imports the
 # journal: repeated here, and a test keeps the two in step).
 BINDING_STATUS_LABELS = {
@@ -222,7 +230,15 @@ class _Entry:
             return _FORMATS.get(value, str(value))
         if key == "phone" or key == "contact_phone":
             return format_phone(str(value))
-        if key == "commission_bp" and isinstance(value, int):
+        if key == "columns" and isinstance(value, Mapping):
+            return "; ".join(f"{PROFILE_COLUMNS.get(k, k)} — " + ", ".join(
+                f"«{v}»" for v in (spellings if isinstance(spellings, list) else [spellings]))
+                for k, spellings in value.items())
+        if key == "amount_unit":
+            return AMOUNT_UNITS.get(value, str(value))
+        if key == "encoding":
+            return PROFILE_ENCODINGS.get(value, str(value))
+        if key in ("commission_bp", "fee_rate_bp") and isinstance(value, int):
             return f"{value / 100:.2f}".replace(".", ",") + " %"
         if key == "sha256":
             return f"{str(value)[:12]}…"
@@ -397,7 +413,23 @@ def _receipt_resend(e: _Entry) -> str:
     return text
 
 
+def _bank_profile(verb: str) -> Callable[[_Entry], str]:
+    def sentence(e: _Entry) -> str:
+        old, new = e.get("name", "before"), e.get("name")
+        text = f"Профиль банка {e.show('name', old)}{verb}"
+        if old != new:
+            text += f", новое название: {e.show('name', new)}"
+        if e.has("file_name"):
+            text += f" из файла {_short(e.get('file_name'))}"
+        return text
+    return sentence
+
+
 _SENTENCES: dict[str, Callable[[_Entry], str]] = {
+    "bank_profile.add": _bank_profile(" создан"),
+    "bank_profile.update": _bank_profile(" изменён"),
+    "bank_profile.delete": _bank_profile(" удалён"),
+    "bank_profile.import": _bank_profile(" загружен"),
     "customer.block": _block,
     "customer.unblock": _unblock,
     "customer.unblock_override": _unblock,
@@ -427,7 +459,8 @@ _SENTENCES: dict[str, Callable[[_Entry], str]] = {
     "card.remove": _card_remove,
     **{action: _export for action in (
         "customer.export", "audit.export", "invoice.export", "payment.export",
-        "payout.list_export", "payout.export", "reconciliation.export", "analytics.export")},
+        "payout.list_export", "payout.export", "reconciliation.export", "analytics.export",
+        "bank_profile.export")},
 }
 
 

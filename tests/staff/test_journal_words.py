@@ -24,6 +24,9 @@ SPREAD_KEYS = {
                      "ownership_proof"},
     "provider.update": {"name", "commission_bp", "commission_min", "service_kind"},
     "staff.login_failed": {"locked"},
+    **{f"bank_profile.{verb}": {"columns", "payment_words", "refund_words", "amount_unit",
+                                "date_format", "encoding", "fee_rate_bp", "fee_min"}
+       for verb in ("add", "update", "delete", "import")},
 }
 
 
@@ -83,6 +86,9 @@ SAMPLES = {"amount": 123456, "payments_total": 123456, "refunds_total": 123456, 
            "phone": "+79991234567", "bank": "not_found", "outcome": "manual_review",
            "via": "password", "reason": "client_changed", "klass": "missing_at_bank",
            "grain": "week", "format": "xlsx", "service_kind": "water", "commission_bp": 150,
+           "fee_min": 123456, "fee_rate_bp": 180, "amount_unit": "kopecks", "encoding": "cp1251",
+           "columns": {"amount": ["Сумма, коп."], "txn_id": ["ID"], "time": ["Дата"]},
+           "payment_words": ["Оплата", "Покупка"],
            "filter": {"date_from": "2026-11-01", "provider_id": 7,
                       "overdue_only": True}}
 NAMES = Names(staff_by_login={"ivanov": "Иванов Иван"}, staff_by_id={3: "Иванов Иван"},
@@ -180,3 +186,13 @@ def test_the_card_check_statuses_match_the_binding_labels():
     from core.payments.card_binding import STATUS_LABELS
     from core.staff.journal_words import BINDING_STATUS_LABELS
     assert {s.value: label.lower() for s, label in STATUS_LABELS.items()} == BINDING_STATUS_LABELS
+
+
+def test_a_bank_profile_change_reads_with_the_columns_and_units_in_words():
+    text = describe("bank_profile.update",
+                    {"name": "Сбер", "amount_unit": "rubles", "columns": {"amount": ["Сумма"]}},
+                    {"name": "Сбер (копейки)", "amount_unit": "kopecks",
+                     "columns": {"amount": ["Сумма, коп."]}})
+    assert text == ("Профиль банка «Сбер» изменён, новое название: «Сбер (копейки)»; "
+                    "единица сумм: рубли → копейки; столбцы: Сумма — «Сумма» → "
+                    "Сумма — «Сумма, коп.»")
