@@ -821,6 +821,10 @@ class ReconciliationItem(Base):
     resolved_at: Mapped[Optional[datetime]]
     resolved_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
     resolution_comment: Mapped[Optional[str]] = mapped_column(String(1000))
+    # What was done (core.finance.resolutions.KINDS); None: resolved before it was asked.
+    resolution_kind: Mapped[Optional[str]] = mapped_column(String(20))
+    # A «нет у нас» line and a «нет в банке» payment paired by hand name each other.
+    paired_item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("reconciliation_items.id"))
 
 
 class BankProfileRecord(Base):
