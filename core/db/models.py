@@ -773,6 +773,7 @@ class ReconciliationRun(Base):
     __tablename__ = "reconciliation_runs"
     # Unique: the same file twice is refused, also when two people upload it at once.
     __table_args__ = (Index("ix_reconciliation_runs_file", "file_sha256", unique=True),
+                      Index("ix_reconciliation_runs_content", "content_sha256", unique=True),
                       Index("ix_reconciliation_runs_created", "created_at"))
 
     id: Mapped[intpk]
@@ -781,6 +782,9 @@ class ReconciliationRun(Base):
     staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
     file_name: Mapped[str] = mapped_column(String(255))
     file_sha256: Mapped[str] = mapped_column(String(64))  # the same file is recognised
+    # The same lines in another file (CRLF, BOM, XLSX): core.finance.registry_fingerprint.
+    # None: a run made before it was kept.
+    content_sha256: Mapped[Optional[str]] = mapped_column(String(64))
     period_from: Mapped[date] = mapped_column(Date)  # Moscow days, inclusive
     period_to: Mapped[date] = mapped_column(Date)
     bank_lines: Mapped[int] = mapped_column(Integer)
