@@ -9,6 +9,7 @@ from core.errors import DomainError
 from core.money import format_kopecks
 from core.finance import reconciliation as rec
 from dashboard import look
+from dashboard.bank_profiles_part import profiles_part
 from dashboard.uploads import problems_table
 from dashboard.widgets import (
     ask_confirmation, close_card_button, confirm_dialog, excel_export, fmt_dt, get_app, guard,
@@ -184,6 +185,8 @@ def _run(run_id: int) -> None:
 
 
 _upload()
+with st.expander("Профили банков"):
+    profiles_part(app, actor)
 _runs()
 selected = linked_id(CARD, "сверки")
 if selected is not None:

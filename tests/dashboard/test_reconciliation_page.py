@@ -14,7 +14,7 @@ from core.db.models import ReconciliationItem
 from core.actors import StaffRole
 from core.finance.bank_registry import registry_for_period, write_registry_csv
 from core.timefmt import moscow_date
-from tests.dashboard.helpers import button, confirm, shown, texts
+from tests.dashboard.helpers import button, confirm, shown, table_with, texts
 from tests.factories.payment_flow import pay_invoice, payer
 
 PAGE = "views/reconciliation.py"
@@ -76,7 +76,7 @@ def test_finance_uploads_sees_the_classes_and_resolves_a_discrepancy(dash_app, l
     # The same file again is recognised and opens the earlier run.
     _upload(at, "reestr-copy.csv", data)
     assert any("уже сверен: сверка № 1" in w.value for w in at.warning)
-    runs = at.dataframe[0].value
+    runs = table_with(at, "Провёл(а)")
     assert runs["№"].tolist() == [1] and runs["Провёл(а)"].iloc[0]
 
 
