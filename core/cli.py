@@ -21,6 +21,9 @@
     python -m core ledger check             prove the ledger's invariants (exit 1: problems)
     python -m core ledger settle --day D    book the acquirer's registry of a Moscow day (YYYY-MM-DD)
     python -m core payments recover         ask the gateway about every payment due a check
+    python -m core reconcile FILE [--profile NAME]   reconcile the acquirer's registry file, as
+                                            «Сверка» does, as the system (exit 0: all matched,
+                                            1: discrepancies to resolve, 2: refused, nothing stored)
     python -m core payouts make --day D [--provider ID]   payout registries of a Moscow day
                                             (every provider with something to pay, or one)
     python -m core payouts list [--day D] [--provider ID]   produced payout registries
@@ -348,6 +351,30 @@ def cmd_payments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """The page's reconciliation from a scheduler: the summary, and an exit code that
+    says whether anything is left to resolve (``core.finance.run_cli``)."""
+    from core.finance import reconciliation, run_cli
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DomainError(f"Файл: не удалось открыть {path} ({error.strerror})") from None
+    app = _app()
+    profile = run_cli.profile_by_name(app, args.profile) if args.profile else None
+    try:
+        view = reconciliation.reconcile(app, None, path.name, data, profile=profile)
+    except reconciliation.RegistryRejected as rejected:
+        print(f"Ошибка: {rejected}", file=sys.stderr)
+        for problem in rejected.problems:
+            print(f"  {problem.text}", file=sys.stderr)
+        return run_cli.REFUSED
+    for line in run_cli.summary_lines(view):
+        print(line)
+    return run_cli.exit_code(view)
+
+
 def cmd_payouts(args: argparse.Namespace) -> int:
     """Payout registries: ``make`` produces a day's payouts (as the operator), ``list``
     prints the produced ones. Exit 2 when nothing could be produced."""
@@ -544,6 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
     pay = sub.add_parser("payments", help="платежи")
     pay.add_argument("action", choices=["recover"])
     pay.set_defaults(func=cmd_payments)
+    recon = sub.add_parser("reconcile", help="сверка реестра эквайера с нашими платежами")
+    recon.add_argument("file", help="файл реестра банка (CSV или XLSX)")
+    recon.add_argument("--profile", help="профиль банка: встроенный или сохранённый на "
+                       "странице «Сверка», по названию")
+    recon.set_defaults(func=cmd_reconcile)
     pout = sub.add_parser("payouts", help="реестры перечислений поставщикам")
     pout.add_argument("action", choices=["make", "list"])
     pout.add_argument("--day", help="московский день реестра (ГГГГ-ММ-ДД)")

@@ -43,12 +43,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.files import exports, uploads
-from core.actors import StaffActor, require_role
+from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
-from core.db.models import Payment, ReconciliationItem, ReconciliationRun, Refund, StaffUser
+from core.db.models import (AcquirerSettlement, Payment, ReconciliationItem, ReconciliationRun,
+                            Refund, StaffUser)
 from core.errors import DomainError, NotFound, ValidationError
 from core.text import refuse_control_characters
-from core.finance import matching
+from core.finance import bank_fees, matching
 from core.finance.bank_profile import BankProfile
 from core.finance.bank_registry import BankRegistry, read_registry
 from core.files.readers import RowProblem
@@ -69,6 +70,7 @@ LOOKBACK = timedelta(days=2)
 COMMENT_LABEL = "Комментарий"
 REASON_LABEL = "Причина"
 COMMENT_MAX = 1000
+COMMAND_LINE = "командная строка"  # who ran a run of ``python -m core reconcile``
 EXPORT_LIMIT = 1_000_000
 
 Progress = Callable[[int, int], None]  # (done, total) in percent: (n, 100)
@@ -125,6 +127,7 @@ class RunView:
     our_total: int
     classes: tuple[ClassSummary, ...]
     closed_at: datetime | None
+    fees: bank_fees.FeeSummary | None = None  # the file listed the bank's fee or net
 
     @property
     def open_discrepancies(self) -> int:
@@ -160,6 +163,14 @@ class ItemRow:
     resolved_at: datetime | None
     resolved_by: str | None
     resolution_comment: str | None
+    bank_fee: int | None = None
+    bank_net: int | None = None
+    expected_fee: int | None = None  # the profile's tariff (payment lines only)
+
+    @property
+    def fee_differs(self) -> bool:
+        return (self.bank_fee is not None and self.expected_fee is not None
+                and self.bank_fee != self.expected_fee)
 
     @property
     def operation_label(self) -> str:
@@ -183,10 +194,12 @@ class RunDetail:
 
 # --- reconcile -------------------------------------------------------------------
 
-def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
+def reconcile(app: App, actor: StaffActor | None, file_name: str, data: bytes,
               progress: Progress | None = None, profile: BankProfile | None = None) -> RunView:
-    """Reconcile a registry file; see the module docstring."""
-    require_role(actor, RECONCILERS, "сверка с банком")
+    """Reconcile a registry file; see the module docstring. ``actor`` None is the
+    operator's command line (the run and the journal say «командная строка»)."""
+    if actor is not None:
+        require_role(actor, RECONCILERS, "сверка с банком")
     name = uploads.clean_file_name(file_name)
     checksum = uploads.checksum(data)
     with app.uow(write=False) as uow:
@@ -200,9 +213,16 @@ def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
     assert period is not None  # an accepted file has lines
     with app.uow(write=False) as uow:
         ours, refunds = _our_side(uow.session, registry, period)
+        settled = (_settlements(uow.session, period) if bank_fees.has_fees(registry.lines)
+                   else {})
     _tell(progress, 45)
     result = matching.match(registry.lines, ours, refunds)
-    summary = matching.summarise(result)
+    summary: dict[str, Any] = matching.summarise(result)
+    fees = bank_fees.assess(registry.lines, ours, refunds, profile, settled)
+    if fees is not None:
+        per_line, fee_summary = fees
+        result = result.join(per_line, on="line_no")
+        summary["fees"] = fee_summary.to_json()
     _tell(progress, 60)
     now = app.now()
     with app.uow() as uow:
@@ -210,11 +230,12 @@ def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
         _refuse_known(s, checksum)  # the same file, reconciled meanwhile
         open_items = int((result["klass"] != "matched").sum())
         run = ReconciliationRun(
-            created_at=now, staff_id=actor.staff_id, file_name=name, file_sha256=checksum,
+            created_at=now, staff_id=actor.staff_id if actor else None, file_name=name,
+            file_sha256=checksum,
             period_from=period[0], period_to=period[1], bank_lines=len(registry.lines),
             bank_total=registry.payments_total - registry.refunds_total,
-            our_payments=sum(c["our_count"] for c in summary.values()),
-            our_total=sum(c["our_sum"] for c in summary.values()),
+            our_payments=sum(summary[klass]["our_count"] for klass in CLASSES),
+            our_total=sum(summary[klass]["our_sum"] for klass in CLASSES),
             summary=summary, closed_at=None if open_items else now)
         s.add(run)
         try:
@@ -226,6 +247,8 @@ def reconcile(app: App, actor: StaffActor, file_name: str, data: bytes,
             raise
         _store_items(s, run.id, result, progress)
         audit.record(s, at=now, action="reconciliation.run", actor=actor,
+                     actor_kind=None if actor else ActorKind.SYSTEM,
+                     actor_label=None if actor else COMMAND_LINE,
                      after={"run_id": run.id, "file_name": name, "sha256": checksum,
                             "period_from": period[0].isoformat(),
                             "period_to": period[1].isoformat(),
@@ -246,11 +269,20 @@ def _refuse_known(s: Session, checksum: str) -> None:
     earlier = s.execute(
         select(ReconciliationRun.id, ReconciliationRun.file_name, ReconciliationRun.created_at,
                StaffUser.name)
-        .join(StaffUser, StaffUser.id == ReconciliationRun.staff_id)
+        .outerjoin(StaffUser, StaffUser.id == ReconciliationRun.staff_id)
         .where(ReconciliationRun.file_sha256 == checksum)
         .order_by(ReconciliationRun.id).limit(1)).first()
     if earlier is not None:
-        raise FileAlreadyReconciled(*earlier)
+        run_id, file_name, when, who = earlier
+        raise FileAlreadyReconciled(run_id, file_name, when, who or COMMAND_LINE)
+
+
+def _settlements(s: Session, period: tuple[date, date]) -> dict[date, int]:
+    """The acquirer settlement booked for each day of the period: payments − refunds."""
+    return {day: paid - refunded for day, paid, refunded in s.execute(
+        select(AcquirerSettlement.day, AcquirerSettlement.payments_total,
+               AcquirerSettlement.refunds_total)
+        .where(AcquirerSettlement.day >= period[0], AcquirerSettlement.day <= period[1]))}
 
 
 def _our_side(s: Session, registry: BankRegistry,
@@ -349,7 +381,7 @@ def _chunks(values: list[Any]) -> Iterator[list[Any]]:
 
 ITEM_COLUMNS_DB = ("run_id", "klass", "payment_id", "bank_line_no", "bank_txn_id", "bank_rrn",
                    "bank_operation", "bank_amount", "bank_masked_pan", "bank_time",
-                   "our_amount", "our_status")
+                   "our_amount", "our_status", "bank_fee", "bank_net", "expected_fee")
 
 
 def _store_items(s: Session, run_id: int, result: pd.DataFrame,
@@ -374,6 +406,8 @@ def _store_items(s: Session, run_id: int, result: pd.DataFrame,
         _moments(result["bank_time"], sqlite),
         _ints(result["our_amount"]),
         _texts(result["our_status"]),
+        *(_ints(result[name]) if name in result else [None] * total
+          for name in ("bank_fee", "bank_net", "expected_fee")),
     ]
     raw = connection.connection.driver_connection
     table = ReconciliationItem.__tablename__
@@ -443,7 +477,8 @@ def _open_discrepancies(run_id: int) -> list[Any]:
 
 def _run_view(s: Session, run_id: int) -> RunView:
     run = _get_run(s, run_id)
-    who = s.scalar(select(StaffUser.name).where(StaffUser.id == run.staff_id)) or "—"
+    who = (COMMAND_LINE if run.staff_id is None else
+           s.scalar(select(StaffUser.name).where(StaffUser.id == run.staff_id)) or "—")
     open_counts = {klass: count for klass, count in s.execute(
         select(ReconciliationItem.klass, func.count()).where(*_open_discrepancies(run.id))
         .group_by(ReconciliationItem.klass))}
@@ -457,7 +492,8 @@ def _run_view(s: Session, run_id: int) -> RunView:
                    period_from=run.period_from, period_to=run.period_to,
                    bank_lines=run.bank_lines, bank_total=run.bank_total,
                    our_count=run.our_payments, our_total=run.our_total, classes=classes,
-                   closed_at=run.closed_at)
+                   closed_at=run.closed_at,
+                   fees=bank_fees.FeeSummary.from_json(run.summary.get("fees")))
 
 
 def get_run(app: App, actor: StaffActor, run_id: int) -> RunView:
@@ -503,7 +539,9 @@ def _item_row(item: ReconciliationItem, resolver: str | None) -> ItemRow:
                    bank_amount=item.bank_amount, bank_masked_pan=item.bank_masked_pan,
                    bank_time=item.bank_time, our_amount=item.our_amount,
                    our_status=item.our_status, resolved_at=item.resolved_at,
-                   resolved_by=resolver, resolution_comment=item.resolution_comment)
+                   resolved_by=resolver, resolution_comment=item.resolution_comment,
+                   bank_fee=item.bank_fee, bank_net=item.bank_net,
+                   expected_fee=item.expected_fee)
 
 
 def run_detail(app: App, actor: StaffActor, run_id: int, klass: str,
@@ -603,7 +641,28 @@ ITEM_COLUMNS = (exports.Column("Строка файла", "int", 10), exports.Co
                 exports.Column("Сумма банка", "money", 14), exports.Column("Платёж №", "int", 10),
                 exports.Column("Сумма у нас", "money", 14), exports.Column("Статус у нас"),
                 exports.Column("Разрешено", "datetime"), exports.Column("Кем", width=20),
-                exports.Column("Комментарий", width=40))
+                exports.Column("Комментарий", width=40),
+                exports.Column("Комиссия банка", "money", 14),
+                exports.Column("К перечислению", "money", 14),
+                exports.Column("Комиссия по тарифу", "money", 14),
+                exports.Column("Комиссия не по тарифу", width=12))
+
+
+def export_row(r: ItemRow) -> tuple[Any, ...]:
+    """An item as a row of ``ITEM_COLUMNS`` (the XLSX sheets and the CSV)."""
+    return (r.bank_line_no, r.operation_label, r.bank_txn_id or "", r.bank_rrn or "",
+            r.bank_masked_pan or "", r.bank_time, r.bank_amount, r.payment_id,
+            r.our_amount, r.our_status_label, r.resolved_at, r.resolved_by or "",
+            r.resolution_comment or "", r.bank_fee, r.bank_net, r.expected_fee,
+            "да" if r.fee_differs else "")
+
+
+def export_items(s: Session, run_id: int, klass: str) -> Iterator[ItemRow]:
+    """A class's items of a run for an export (at most ``EXPORT_LIMIT``), streamed."""
+    result = s.execute(_items_query(run_id, klass).limit(EXPORT_LIMIT)
+                       .execution_options(yield_per=2000))
+    for item, resolver in result:
+        yield _item_row(item, resolver)
 
 
 def export_run(app: App, actor: StaffActor, run_id: int,
@@ -617,15 +676,9 @@ def export_run(app: App, actor: StaffActor, run_id: int,
 
         def items(klass: str) -> Iterator[tuple[Any, ...]]:
             nonlocal counted
-            result = s.execute(_items_query(view.id, klass).limit(EXPORT_LIMIT)
-                               .execution_options(yield_per=2000))
-            for item, resolver in result:
-                r = _item_row(item, resolver)
+            for r in export_items(s, view.id, klass):
                 counted += 1
-                yield (r.bank_line_no, r.operation_label, r.bank_txn_id or "", r.bank_rrn or "",
-                       r.bank_masked_pan or "", r.bank_time, r.bank_amount, r.payment_id,
-                       r.our_amount, r.our_status_label, r.resolved_at, r.resolved_by or "",
-                       r.resolution_comment or "")
+                yield export_row(r)
 
         summary = [(c.label, c.bank_count, c.bank_sum, c.our_count, c.our_sum, c.open_count)
                    for c in view.classes]
@@ -634,6 +687,8 @@ def export_run(app: App, actor: StaffActor, run_id: int,
         sheets = [exports.Sheet("Итоги", SUMMARY_COLUMNS, summary)]
         sheets += [exports.Sheet(CLASS_LABELS[klass], ITEM_COLUMNS, items(klass))
                    for klass in CLASSES]
+        if view.fees is not None:
+            sheets += bank_fees.sheets(view.fees)
         data = exports.to_xlsx_sheets(sheets, progress)
     with app.uow() as uow:
         audit.record(uow.session, at=app.now(), action="reconciliation.export", actor=actor,
