@@ -1,4 +1,5 @@
-"""«Профили банков» on «Сверка»: the list, a form to create or change a profile (a
+"""The bank profile of an upload (picked, or detected from the file's header) and
+«Профили банков» on «Сверка»: the list, a form to create or change a profile (a
 built-in one is saved as a copy), delete with confirmation, export and import a
 profiles file. What people typed (names, header spellings, words) is shown as text:
 in tables and inputs, never as markdown."""
@@ -18,11 +19,29 @@ from dashboard.downloads import download
 from dashboard.widgets import (ask_confirmation, confirm_dialog, flash, fmt_dt, run_action,
                                show_error)
 
+AUTO = ""  # the upload's «Определить по заголовку»
+UPLOAD_PICK = "rec_profile"
 NEW = ""  # the picker's «Новый профиль»
 PICK = "rec_prof_pick"
 PICK_NEXT = "rec_prof_pick_next"  # the profile to show after a save (set before the rerun)
 EXPORT = "rec_prof_export_data"
 JSON_MIME = "application/json"
+
+
+def upload_profile(app: App, actor: StaffActor, uploaded: object) -> BankProfile | None:
+    """«Профиль банка» at upload: the profile to read the file by (None: the reader's
+    default, our format and the common spellings)."""
+    try:
+        entries = bp.list_profiles(app, actor)
+    except DomainError as error:
+        show_error(error)
+        return None
+    by_name = {e.name: e.profile for e in entries}
+    if st.session_state.get(UPLOAD_PICK) not in (AUTO, *by_name):  # deleted meanwhile
+        st.session_state[UPLOAD_PICK] = AUTO
+    choice = st.selectbox("Профиль банка", [AUTO, *by_name], key=UPLOAD_PICK,
+                          format_func=lambda n: n or "Определить по заголовку")
+    return by_name.get(choice)
 
 
 def profiles_part(app: App, actor: StaffActor) -> None:

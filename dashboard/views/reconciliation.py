@@ -9,7 +9,7 @@ from core.errors import DomainError
 from core.money import format_kopecks
 from core.finance import reconciliation as rec
 from dashboard import look
-from dashboard.bank_profiles_part import profiles_part
+from dashboard.bank_profiles_part import profiles_part, upload_profile
 from dashboard.uploads import problems_table
 from dashboard.widgets import (
     ask_confirmation, close_card_button, confirm_dialog, excel_export, fmt_dt, get_app, guard,
@@ -31,11 +31,11 @@ def _upload() -> None:
                "допускаются. Период сверки определяется по датам операций в файле.")
     types = ["csv", "xlsx"]
     hint = look.russian_uploader("rec_file", types)
-    with st.form("rec_upload_form", clear_on_submit=False):
-        uploaded = st.file_uploader("Реестр банка (CSV или XLSX)", type=types, key="rec_file",
-                                    help=hint)
-        submitted = st.form_submit_button("Сверить", type="primary")
-    if not submitted:
+    # No form: the profile and the preview follow the file as soon as it is chosen.
+    uploaded = st.file_uploader("Реестр банка (CSV или XLSX)", type=types, key="rec_file",
+                                help=hint)
+    profile = upload_profile(app, actor, uploaded)
+    if not st.button("Сверить", type="primary", key="rec_run"):
         return
     if uploaded is None:
         st.error("Файл: выберите реестр банка в формате CSV или XLSX")
@@ -46,7 +46,8 @@ def _upload() -> None:
         bar.progress(min(done / total, 1.0) if total else 1.0, text=f"Сверка: {done} %")
 
     try:
-        run = rec.reconcile(app, actor, uploaded.name, uploaded.getvalue(), progress)
+        run = rec.reconcile(app, actor, uploaded.name, uploaded.getvalue(), progress,
+                            profile=profile)
     except rec.FileAlreadyReconciled as error:
         st.warning(str(error))
         open_card(CARD, error.run_id)
