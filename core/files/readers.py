@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from collections.abc import Sequence
@@ -49,6 +49,10 @@ class SourceTable:
     numbers: list[int]  # the file's row number of each data row
     columns: dict[str, list[str]]  # canonical column -> stripped text of each data row
     missing: list[str]  # canonical columns the header lacks (their texts are all "")
+    # Rows with filled cells right of the header's last column (the file's row number,
+    # its cells up to the last filled one, the header's columns): the importer decides.
+    extra_cells: list[tuple[int, int, int]] = field(default_factory=list)
+    delimiter: str | None = None  # the CSV separator used; None for a spreadsheet
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -113,10 +117,11 @@ def read_columns(file_name: str, data: bytes,
     if not data:
         raise FileUnreadable(file_name, "файл пустой")
     if _is_spreadsheet(data):
-        grid: list[list[Any]] = _spreadsheet_rows(file_name, data)
-    else:
-        grid = _csv_rows(file_name, _decode(file_name, data), columns)
-    return _table(grid, columns)
+        return _table(_spreadsheet_rows(file_name, data), columns)
+    delimiter, grid = _csv_rows(file_name, _decode(file_name, data), columns)
+    table = _table(grid, columns)
+    return SourceTable(table.numbers, table.columns, table.missing, table.extra_cells,
+                       delimiter)
 
 
 def parse_decimal(text: str) -> Decimal:
@@ -160,7 +165,7 @@ def _decode(file_name: str, data: bytes) -> str:
 
 
 def _csv_rows(file_name: str, text: str,
-              columns: dict[str, tuple[str, ...]]) -> list[list[str]]:
+              columns: dict[str, tuple[str, ...]]) -> tuple[str, list[list[str]]]:
     """Split with the separator under which a header row is found (ties: the most used)."""
     head = text[:65536]
     best: tuple[int, int, str] | None = None
@@ -176,7 +181,7 @@ def _csv_rows(file_name: str, text: str,
             best = score
     delimiter = best[2] if best else ";"
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        return delimiter, list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
         raise FileUnreadable(file_name, f"ошибка разбора CSV ({error})") from None
 
@@ -259,7 +264,23 @@ def _table(grid: list[list[Any]], columns: dict[str, tuple[str, ...]]) -> Source
              for name, position in positions.items()}
     for name in missing:
         texts[name] = [""] * len(numbers)
-    return SourceTable(numbers, texts, missing)
+    return SourceTable(numbers, texts, missing,
+                       _extra_cells(body, numbers, _width(head[header_index])))
+
+
+def _width(cells: Sequence[Any]) -> int:
+    """Cells up to the last filled one (trailing empty cells are nobody's column)."""
+    for index in range(len(cells) - 1, -1, -1):
+        cell = cells[index]
+        if cell is not None and not (cell.__class__ is str and (not cell or cell.isspace())):
+            return index + 1
+    return 0
+
+
+def _extra_cells(body: list[list[Any]], numbers: list[int],
+                 width: int) -> list[tuple[int, int, int]]:
+    return [(number, _width(cells), width) for number, cells in zip(numbers, body)
+            if len(cells) > width and _width(cells) > width]
 
 
 def _filled(cells: list[Any]) -> bool:

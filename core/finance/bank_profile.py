@@ -167,4 +167,72 @@ def _int(value: Any, label: str, field_name: str, largest: int) -> int:
     return number
 
 
-__all__ = ["AMOUNT_UNITS", "COLUMN_LABELS", "ENCODINGS", "BankProfile", "from_dict"]
+# --- the profiles shipped with the product ---------------------------------------------
+
+# Reading without a profile: our own format (the simulator's) and the spellings banks
+# commonly use. The ``clock`` spellings are tried before ``time``'s: a file with «Дата
+# операции» and «Время операции» has the two halves in two cells; «Время операции»
+# alone is a date with a time.
+DEFAULT = BankProfile(
+    name="Наш формат и распространённые названия",
+    columns={
+        "time": ("Дата операции", "Дата и время операции", "Дата/время", "Дата и время",
+                 "Время операции", "Дата", "Operation date", "Date", "Time"),
+        "clock": ("Время операции", "Время", "Time"),
+        "operation": ("Операция", "Тип операции", "Вид операции", "Описание операции", "Тип",
+                      "Operation", "Type"),
+        "txn_id": ("ID транзакции", "Идентификатор транзакции", "Транзакция",
+                   "Номер транзакции", "ID операции", "Transaction ID", "Txn ID",
+                   "gateway_txn_id"),
+        "rrn": ("RRN", "Референс", "Retrieval reference number"),
+        "masked_pan": ("Карта", "Номер карты", "Маска карты", "PAN", "Card", "Card number"),
+        "amount": ("Сумма", "Сумма, руб.", "Сумма операции", "Сумма операции, руб.",
+                   "Сумма (RUB)", "Сумма, ₽", "Amount"),
+        "fee": ("Комиссия", "Комиссия банка", "Комиссия, руб.", "Fee", "Commission"),
+        "net": ("К перечислению", "Сумма к зачислению", "Сумма к перечислению",
+                "К зачислению", "Net", "Net amount"),
+    },
+    payment_words=("Оплата", "Покупка", "Платёж", "Списание", "Оплата товаров и услуг",
+                   "Оплата услуг", "Покупка (онлайн)", "Payment", "Purchase", "Sale"),
+    refund_words=("Возврат", "Отмена", "Сторно", "Возврат покупки", "Refund", "Return",
+                  "Reversal"),
+    builtin=True)
+
+SHIPPED: tuple[BankProfile, ...] = (
+    DEFAULT,
+    BankProfile(
+        name="Эквайринг: дата и время раздельно, комиссия",
+        columns={"date": ("Дата операции", "Дата"), "clock": ("Время операции", "Время"),
+                 "operation": ("Операция", "Тип операции"), "rrn": ("RRN",),
+                 "masked_pan": ("Номер карты", "Карта"), "amount": ("Сумма", "Сумма, руб."),
+                 "fee": ("Комиссия", "Комиссия банка"),
+                 "net": ("К перечислению", "Сумма к зачислению")},
+        payment_words=("Оплата товаров и услуг", "Оплата"), refund_words=("Сторно", "Возврат"),
+        builtin=True),
+    BankProfile(
+        name="Интернет-банк: только дата",
+        columns={"date": ("Дата",), "operation": ("Описание операции", "Операция"),
+                 "rrn": ("RRN",), "masked_pan": ("Номер карты", "Карта"),
+                 "amount": ("Сумма (RUB)", "Сумма, ₽", "Сумма")},
+        payment_words=("Покупка (онлайн)", "Покупка", "Оплата"),
+        refund_words=("Возврат покупки", "Возврат"), date_format="%d.%m.%Y", builtin=True),
+    BankProfile(
+        name="Суммы в копейках",
+        columns={"time": ("Дата операции",), "operation": ("Операция",),
+                 "txn_id": ("ID транзакции",), "rrn": ("RRN",), "masked_pan": ("Карта",),
+                 "amount": ("Сумма, коп.", "Сумма в копейках")},
+        payment_words=("Оплата услуг", "Оплата"), refund_words=("Возврат",),
+        amount_unit="kopecks", builtin=True),
+    BankProfile(
+        name="English, ISO 8601",
+        columns={"time": ("Date", "Time", "Operation date"), "operation": ("Type", "Operation"),
+                 "txn_id": ("Transaction ID", "Txn ID"), "rrn": ("RRN",),
+                 "masked_pan": ("Card", "Card number", "PAN"), "amount": ("Amount",),
+                 "fee": ("Fee", "Commission"), "net": ("Net", "Net amount")},
+        payment_words=("Purchase", "Payment", "Sale"),
+        refund_words=("Refund", "Reversal", "Return"), builtin=True),
+)
+
+
+__all__ = ["AMOUNT_UNITS", "COLUMN_LABELS", "DEFAULT", "ENCODINGS", "SHIPPED", "BankProfile",
+           "from_dict"]

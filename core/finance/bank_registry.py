@@ -40,53 +40,49 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.money import MoneyFormatError, parse_rubles
-from core.finance.bank_profile import COLUMN_LABELS, BankProfile
+from core.finance.bank_profile import COLUMN_LABELS, DEFAULT, ENCODINGS, BankProfile
 from core.files import exports, uploads
-from core.files.readers import RowProblem, header_key, read_table
+from core.files.readers import (HEADER_SEARCH_ROWS, FileUnreadable, RowProblem, SourceTable,
+                                header_key, read_columns)
 from core.payments import gateway as g
 from core.timefmt import MOSCOW, as_utc
 
 HEADER = ("Дата операции", "Операция", "ID транзакции", "RRN", "Карта", "Сумма")
 OPERATION_WORDS = {g.Operation.PAYMENT: "Оплата", g.Operation.REFUND: "Возврат"}
-# Canonical column -> accepted header spellings (compared by core.files.readers.header_key).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "time": ("Дата операции", "Дата и время операции", "Дата/время", "Дата и время",
-             "Время операции", "Дата", "Operation date", "Date", "Time"),
-    "operation": ("Операция", "Тип операции", "Вид операции", "Тип", "Operation", "Type"),
-    "txn_id": ("ID транзакции", "Идентификатор транзакции", "Транзакция", "Номер транзакции",
-               "ID операции", "Transaction ID", "Txn ID", "gateway_txn_id"),
-    "rrn": ("RRN", "Референс", "Retrieval reference number"),
-    "masked_pan": ("Карта", "Номер карты", "Маска карты", "PAN", "Card", "Card number"),
-    "amount": ("Сумма", "Сумма, руб.", "Сумма операции", "Сумма операции, руб.", "Amount"),
-    "fee": ("Комиссия", "Комиссия банка", "Комиссия, руб.", "Fee", "Commission"),
-    "net": ("К перечислению", "Сумма к зачислению", "Сумма к перечислению", "К зачислению",
-            "Net", "Net amount"),
-}
-LABELS = {**dict(zip(COLUMNS, HEADER)), "fee": COLUMN_LABELS["fee"], "net": COLUMN_LABELS["net"]}
-REQUIRED = ("time", "operation", "txn_id", "amount")
+# Canonical column -> accepted header spellings without a profile (compared by
+# core.files.readers.header_key): the default profile's.
+COLUMNS: dict[str, tuple[str, ...]] = dict(DEFAULT.columns)
+LABELS = {**dict(zip(("time", "operation", "txn_id", "rrn", "masked_pan", "amount"), HEADER)),
+          "date": HEADER[0], "clock": COLUMN_LABELS["clock"], "fee": COLUMN_LABELS["fee"],
+          "net": COLUMN_LABELS["net"]}
+TEXT_COLUMNS = ("time", "operation", "txn_id", "rrn", "masked_pan", "amount", "fee", "net")
 OPTIONAL = ("fee", "net")  # the bank's commission and net amount: read where the file has them
-_OPERATIONS = {header_key(word): op for op, words in {
-    g.Operation.PAYMENT: ("Оплата", "Покупка", "Платёж", "Списание", "payment", "purchase",
-                          "sale"),
-    g.Operation.REFUND: ("Возврат", "Отмена", "refund", "return", "reversal"),
-}.items() for word in words}
+KEYS = ("txn_id", "rrn", "masked_pan")  # what finds a line at ours: at least one of them
+# Matched first: «Время операции» beside a date column is the clock, not the time.
+_MATCH_ORDER = ("clock", "date", "time", "operation", "txn_id", "rrn", "masked_pan", "amount",
+                "fee", "net")
 _TOTALS_WORDS = ("итог", "всего", "total")
 _TEXT_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
-                 "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%y %H:%M:%S", "%d.%m.%y %H:%M")
+                 "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%y %H:%M:%S", "%d.%m.%y %H:%M",
+                 "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%d.%m.%Y %H:%M:%S.%f")
+_DAY_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%y")
+# ISO 8601 with its offset: converted by the offset written, not taken as Moscow time.
+_ISO_OFFSET = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)"
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _AMOUNT_MAX = 10**12  # kopecks (10 млрд ₽): more is a typo, not a card operation
 _RRN = re.compile(r"\d{1,12}")
 _PAN = re.compile(r"[0-9*xXхХ• ]{4,19}")
 FRAME_COLUMNS = ("line_no", "txn_id", "rrn", "masked_pan", "amount", "operation", "time", "fee",
-                 "net")
+                 "net", "day_only")
 
 
 @dataclass(frozen=True)
 class BankRegistry:
     """A read registry: its lines as a frame (``FRAME_COLUMNS``; amounts in kopecks,
     positive; time UTC; ``fee`` and ``net`` the bank's commission and net amount in
-    kopecks as written, Int64 <NA> where the file has no such column or cell) unless
-    ``problems`` refuse it."""
+    kopecks as written, Int64 <NA> where the file has no such column or cell;
+    ``day_only`` a line whose file gave the day alone: its ``time`` is the Moscow
+    midnight and matching pairs it by the day) unless ``problems`` refuse it."""
 
     file_name: str
     sha256: str
@@ -159,50 +155,198 @@ def registry_for_period(app, day_from: date, day_to: date) -> list[g.SettlementL
 
 # --- reading ------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Layout:
+    """What the profile makes of a header: canonical column -> the header's index."""
+
+    positions: dict[str, int]
+    width: int  # the header's cells
+
+    @property
+    def split_time(self) -> bool:
+        return "date" in self.positions
+
+
+def spellings(profile: BankProfile) -> dict[str, tuple[str, ...]]:
+    """The profile's header spellings in the order they are matched (``_MATCH_ORDER``)."""
+    return {name: tuple(profile.columns[name]) for name in _MATCH_ORDER
+            if profile.columns.get(name)}
+
+
+def _resolve(positions: dict[str, int]) -> dict[str, int]:
+    """The date and the clock as the profile's header gave them: a clock beside a
+    ``time`` column makes that column the date; a clock alone is a date with a time."""
+    positions = dict(positions)
+    if "clock" in positions and "date" not in positions:
+        if "time" in positions:
+            positions["date"] = positions.pop("time")
+        else:
+            positions["time"] = positions.pop("clock")
+    if "date" in positions:
+        positions.pop("time", None)
+    return positions
+
+
+def header_problems(positions: dict[str, int], profile: BankProfile) -> list[RowProblem]:
+    """What a header lacks for a registry to be read by ``profile`` (nothing: readable)."""
+    problems = [RowProblem(None, LABELS[c], "в файле нет такого столбца")
+                for c in ("time", "operation", "amount")
+                if c not in positions and not (c == "time" and "date" in positions)]
+    if not set(KEYS) & set(positions):
+        problems.append(RowProblem(None, LABELS["txn_id"], (
+            "в файле нет ни ID транзакции, ни RRN, ни карты: строку не с чем найти у нас"
+            + _profile_note(profile))))
+    return problems
+
+
+def _profile_note(profile: BankProfile) -> str:
+    return "" if profile is DEFAULT else f" (профиль «{profile.name}»)"
+
+
 def read_registry(file_name: str, data: bytes,
                   profile: BankProfile | None = None) -> BankRegistry:
-    """Read a registry file (CSV or XLSX), as ``profile`` says (None: our own format and
-    the common spellings). Raises ``core.files.readers.FileUnreadable`` for
-    a file that is not a table at all; row problems come back in ``problems``."""
+    """Read a registry file (CSV or XLSX), as ``profile`` says (None: ``DEFAULT``, our
+    own format and the common spellings). Raises ``core.files.readers.FileUnreadable``
+    for a file that is not a table at all; row problems come back in ``problems``."""
+    profile = profile or DEFAULT
     checksum = uploads.checksum(data)
-    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in FRAME_COLUMNS})
-    frame = _plain_csv(data)
-    if frame is None:
-        rows, missing = read_table(file_name, data, COLUMNS)
-        lacking = [c for c in REQUIRED if c in missing]
-        if set(missing) == set(COLUMNS):
-            return BankRegistry(file_name, checksum, empty, (RowProblem(
-                None, "Заголовок", "не найдена строка заголовка с названиями столбцов: "
-                + ", ".join(HEADER)),))
-        if lacking:
-            return BankRegistry(file_name, checksum, empty, tuple(
-                RowProblem(None, LABELS[c], "в файле нет такого столбца") for c in lacking))
-        frame = pd.DataFrame([{**row.values, "line_no": row.number} for row in rows],
-                             columns=["line_no", *COLUMNS])
+    frame, problems = read_frame(file_name, data, profile)
+    if problems:
+        return BankRegistry(file_name, checksum, _empty(), tuple(problems))
     totals = _totals_mask(frame)
     totals_rows = int(totals.sum())
     totals_frame = frame.loc[totals]
     frame = frame.loc[~totals].reset_index(drop=True)
     if frame.empty:
-        return BankRegistry(file_name, checksum, empty,
+        return BankRegistry(file_name, checksum, _empty(),
                             (RowProblem(None, "Файл", "нет ни одной операции"),), totals_rows)
-    parsed, problems = _parse(frame)
+    parsed, problems = parse_frame(frame, profile)
     if not problems:
-        problems = _check_totals(totals_frame, parsed)
+        problems = _check_totals(totals_frame, parsed, profile)
     if problems:
-        problems.sort(key=lambda p: (p.row or 0, list(LABELS.values()).index(p.column)
-                                     if p.column in LABELS.values() else 99))
-        return BankRegistry(file_name, checksum, empty, tuple(problems), totals_rows)
+        return BankRegistry(file_name, checksum, _empty(), tuple(_sorted(problems)),
+                            totals_rows)
     return BankRegistry(file_name, checksum, parsed, (), totals_rows)
 
 
-def _plain_csv(data: bytes) -> pd.DataFrame | None:
-    """The fast path: a CSV whose first line is our header, split by pandas' C reader.
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in FRAME_COLUMNS})
 
-    The same text cells (stripped, "" when empty) and row numbers as ``read_table``
+
+def _sorted(problems: list[RowProblem]) -> list[RowProblem]:
+    order = list(dict.fromkeys(LABELS.values()))
+    return sorted(problems, key=lambda p: (p.row or 0, order.index(p.column)
+                                           if p.column in order else 99))
+
+
+def _recode(file_name: str, data: bytes, encoding: str) -> bytes:
+    """A CSV in the profile's encoding as UTF-8 (the readers guess it otherwise)."""
+    if not encoding or data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return data
+    try:
+        return data.decode("utf-8-sig" if encoding == "utf-8" else encoding).encode("utf-8")
+    except UnicodeDecodeError:
+        raise FileUnreadable(file_name, f"файл не в кодировке {ENCODINGS[encoding]}, как "
+                             "сказано в профиле банка") from None
+
+
+def read_frame(file_name: str, data: bytes, profile: BankProfile,
+               limit: int | None = None) -> tuple[pd.DataFrame, list[RowProblem]]:
+    """The data rows as stripped text cells (``TEXT_COLUMNS`` plus ``date``/``clock`` of
+    a split layout, "" where absent) with their row numbers, or the problems of the
+    file's shape (no header, a missing column, a row wider than the header). ``limit``:
+    only the first rows (a preview), read without splitting the whole file."""
+    data = _recode(file_name, data, profile.encoding)
+    if limit is not None:
+        data = _head(data, limit)
+    columns = spellings(profile)
+    frame = _plain_csv(data, columns, profile)
+    if frame is not None:
+        return frame, []
+    table = read_columns(file_name, data, columns)
+    if not table.numbers and len(table.missing) == len(columns):
+        return _empty(), [RowProblem(None, "Заголовок", (
+            "не найдена строка заголовка с названиями столбцов: "
+            + ", ".join(spellings[0] for spellings in columns.values())
+            + _profile_note(profile)))]
+    found = {name for name in columns if name not in table.missing}
+    positions = _resolve({name: n for n, name in enumerate(columns) if name in found})
+    lacking = header_problems(positions, profile)
+    if lacking:
+        return _empty(), lacking
+    if table.extra_cells:
+        return _empty(), _extra_cell_problems(table, positions, limit)
+    texts = {name: table.columns[source] for name, source in _sources(positions, columns)}
+    frame = pd.DataFrame({"line_no": pd.Series(table.numbers, dtype="int64"),
+                          **{name: pd.Series(values, dtype="str")
+                             for name, values in texts.items()}})
+    return frame, []
+
+
+def _sources(positions: dict[str, int],
+             columns: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    """(frame column, the profile's column read into it) after ``_resolve`` renamed some."""
+    by_index = {n: name for n, name in enumerate(columns)}
+    return [(name, by_index[n]) for name, n in positions.items()]
+
+
+def _complete(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text column, "" where the file has none (a date without a clock: "")."""
+    nothing = pd.Series([""] * len(frame), dtype="str", index=frame.index)
+    wanted = (*TEXT_COLUMNS, *(("date", "clock") if "date" in frame else ()))
+    return frame.assign(**{name: nothing for name in wanted if name not in frame})
+
+
+def _head(data: bytes, rows: int) -> bytes:
+    """The first lines of a CSV (a title block, the header and ``rows`` more): a preview
+    of a million-line file reads a few kilobytes."""
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\xff\xfe", b"\xfe\xff")):
+        return data
+    end = -1
+    for _ in range(rows + HEADER_SEARCH_ROWS + 1):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+    return data[:end + 1]
+
+
+def _extra_cell_problems(table: SourceTable, positions: dict[str, int],
+                         limit: int | None) -> list[RowProblem]:
+    """A row wider than the header is refused (its extra cell would be silently lost);
+    a ``,``-separated file whose amounts have unquoted decimal commas gets one problem
+    saying so instead of one per shifted row."""
+    if table.delimiter == "," and "amount" in positions:
+        rows = {n: i for i, n in enumerate(table.numbers)}
+        amount_at = positions["amount"]
+        shifted = 0
+        for number, _cells, width in table.extra_cells[:50]:
+            cells = table.row(rows[number])
+            if width == amount_at + 1 or re.fullmatch(r"-?\d[\d ]*", cells.values.get(
+                    "amount", "")):
+                shifted += 1
+        if shifted * 2 > min(len(table.extra_cells), 50):
+            return [RowProblem(None, "Файл", (
+                f"столбцы разделены запятой, а в суммах десятичная запятая без кавычек: "
+                f"«1391,10» читается как две ячейки, и в {len(table.extra_cells)} строках "
+                "столбцов больше, чем в заголовке. Сохраните файл с разделителем «;» "
+                "(точка с запятой) или возьмите суммы в кавычки"))]
+    problems = []
+    for number, cells, width in table.extra_cells[:limit or 100]:
+        problems.append(RowProblem(number, f"Столбец {width + 1}", (
+            f"в строке {cells} ячеек, а в заголовке {width} столбцов: лишняя ячейка "
+            "не относится ни к одному столбцу, строка не принята")))
+    return problems
+
+
+def _plain_csv(data: bytes, columns: dict[str, tuple[str, ...]] | None = None,
+               profile: BankProfile = DEFAULT) -> pd.DataFrame | None:
+    """The fast path: a CSV whose first line is a readable header, split by Arrow.
+
+    The same text cells (stripped, "" when empty) and row numbers as ``read_columns``
     gives, so everything after reading is shared. Anything unusual (a spreadsheet,
-    UTF-16, quotes, a title block, a header with other names, a ragged row) returns
+    UTF-16, quotes, a title block, a header that lacks a column, a ragged row) returns
     None and the file goes the tolerant way."""
+    columns = spellings(DEFAULT) if columns is None else columns
     if not data or data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\xff\xfe",
                                     b"\xfe\xff")) or b"\x00" in data[:4096] or b'"' in data:
         return None
@@ -212,9 +356,9 @@ def _plain_csv(data: bytes) -> pd.DataFrame | None:
             header = first_line.decode(encoding).rstrip("\r")
         except UnicodeDecodeError:
             continue
-        layouts = [(sep, _header_positions(header.split(sep))) for sep in (";", ",", "\t")]
-        complete = [(sep, pos) for sep, pos in layouts
-                    if len(set(pos) - set(OPTIONAL)) == len(COLUMNS) - len(OPTIONAL)]
+        layouts = [(sep, _resolve(_header_positions(header.split(sep), columns)))
+                   for sep in (";", ",", "\t")]
+        complete = [(sep, pos) for sep, pos in layouts if not header_problems(pos, profile)]
         if len(complete) != 1:
             return None
         sep, positions = complete[0]
@@ -240,21 +384,19 @@ def _plain_csv(data: bytes) -> pd.DataFrame | None:
         blank = np.ones(table.num_rows, dtype=bool)
         for column in stripped:
             blank &= (column == "").to_numpy(dtype=bool)
-        nothing = pd.Series([""] * table.num_rows, dtype="str")
         frame = pd.DataFrame({"line_no": np.arange(2, table.num_rows + 2, dtype="int64"),
-                              **{name: stripped[positions[name]] if name in positions
-                                 else nothing for name in COLUMNS}})
+                              **{name: stripped[pos] for name, pos in positions.items()}})
         return frame.loc[~blank].reset_index(drop=True)
     return None
 
 
-def _header_positions(cells: list[str]) -> dict[str, int]:
+def _header_positions(cells: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
     """Canonical column -> its index in the header (the leftmost match wins), as
     ``core.files.readers`` matches a header."""
     keys = [header_key(cell) for cell in cells]
     positions: dict[str, int] = {}
-    for name, spellings in COLUMNS.items():
-        wanted = {header_key(s) for s in spellings}
+    for name, names in columns.items():
+        wanted = {header_key(s) for s in names}
         index = next((i for i, key in enumerate(keys)
                       if key and key in wanted and i not in positions.values()), None)
         if index is not None:
@@ -265,14 +407,36 @@ def _header_positions(cells: list[str]) -> dict[str, int]:
 def _totals_mask(frame: pd.DataFrame) -> pd.Series:
     """A row whose first filled cell starts with «Итого»/«Всего»: the totals, not a line."""
     first = pd.Series("", index=frame.index, dtype="str")
-    for column in COLUMNS:
+    for column in frame.columns:
+        if column == "line_no":
+            continue
         cells = frame[column].astype("str").str.strip()
         first = first.where(first != "", cells)
     # lower() runs in Arrow; casefold() would go row by row (the same for these words).
     return first.str.lower().str.startswith(_TOTALS_WORDS).fillna(False).astype(bool)
 
 
-def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
+def _operation_words(profile: BankProfile) -> dict[str, str]:
+    return {header_key(word): op.value for op, words in (
+        (g.Operation.PAYMENT, profile.payment_words), (g.Operation.REFUND, profile.refund_words))
+        for word in words}
+
+
+def _operation_reason(profile: BankProfile) -> str:
+    if profile is DEFAULT:
+        return "ожидается «Оплата» или «Возврат»"
+    def listed(words: tuple[str, ...]) -> str:
+        return ", ".join(f"«{w}»" for w in words[:4]) + (" и др." if len(words) > 4 else "")
+    return (f"ожидается оплата ({listed(profile.payment_words)}) или возврат "
+            f"({listed(profile.refund_words)}) — слова профиля «{profile.name}»")
+
+
+def parse_frame(frame: pd.DataFrame,
+                profile: BankProfile = DEFAULT) -> tuple[pd.DataFrame, list[RowProblem]]:
+    """Text cells (``read_frame``: the header's columns only) -> the lines
+    (``FRAME_COLUMNS``) and every problem."""
+    present = set(frame.columns)
+    frame = _complete(frame)
     problems: list[RowProblem] = []
     line_no = frame["line_no"].astype("int64")
 
@@ -281,17 +445,25 @@ def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
             problems.append(RowProblem(int(number), LABELS[column],
                                        why(text) if callable(why) else why))
 
-    for column in REQUIRED:
+    split = "date" in frame
+    when = frame["time"]
+    if split:
+        when = (frame["date"] + " " + frame["clock"]).str.strip()
+        report(frame["date"] == "", "date", "не заполнено")
+    for column in ("operation", "amount", *(() if split else ("time",))):
         report(frame[column] == "", column, "не заполнено")
-    filled = {c: frame[c] != "" for c in COLUMNS}
+    frame = frame.assign(time=when)
+    times, day_only = _times(when, profile.date_format, split)
+    expected = ("дд.мм.гггг" if split and profile.date_format == "" else
+                profile.date_format or "дд.мм.гггг чч:мм:сс")
+    report((when != "") & times.isna(), "time",
+           lambda t: f"«{t}» не дата и время (ожидается {expected})")
 
-    times = _times(frame["time"])
-    report(filled["time"] & times.isna(), "time",
-           lambda t: f"«{t}» не дата и время (ожидается дд.мм.гггг чч:мм:сс)")
-
-    operations = _per_value(frame["operation"], lambda t: _OPERATIONS.get(header_key(t)))
-    report(filled["operation"] & operations.isna(), "operation",
-           lambda t: f"«{t}» — ожидается «Оплата» или «Возврат»")
+    words = _operation_words(profile)
+    operations = _per_value(frame["operation"], lambda t: words.get(header_key(t)))
+    reason = _operation_reason(profile)
+    report((frame["operation"] != "") & operations.isna(), "operation",
+           lambda t: f"«{t}» — {reason}")
 
     txn = frame["txn_id"].str.strip()
     report(txn.str.len() > 64, "txn_id", "не длиннее 64 символов")
@@ -303,17 +475,23 @@ def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
     pan = frame["masked_pan"].str.strip()
     report((pan != "") & ~pan.str.fullmatch(_PAN.pattern), "masked_pan",
            lambda t: f"«{t}» не похоже на маску карты (например 411111******1111)")
+    # A line must be findable at ours: by our transaction id where the file has that
+    # column (every line then), else by the bank's RRN or the card.
+    if "txn_id" in present:
+        report(txn == "", "txn_id", "не заполнено")
+    else:
+        report((rrn == "") & (pan == ""), "rrn", "не заполнено (нет ни RRN, ни карты: "
+               "строку не с чем найти у нас)")
 
-    amounts, reasons = _amounts(frame["amount"])
-    bad_amount = filled["amount"] & reasons.notna()
-    report(bad_amount, "amount", lambda t: f"«{t}»: {_kopecks(t)}")
+    unit = profile.amount_unit
+    amounts, reasons = _amounts(frame["amount"], unit)
+    bad_amount = (frame["amount"] != "") & reasons.notna()
+    report(bad_amount, "amount", lambda t: f"«{t}»: {_kopecks(t, unit)}")
     # A refund written as a negative amount is still a refund; a negative payment is not.
     negative = (amounts < 0).fillna(False).astype(bool)
     report(negative & (operations == g.Operation.PAYMENT.value), "amount",
            "сумма оплаты не может быть отрицательной")
-    money = {}
-    for column in OPTIONAL:
-        money[column] = _money(frame[column], column, report)
+    money = {column: _money(frame[column], column, unit, report) for column in OPTIONAL}
     if problems:
         return frame, problems
     out = pd.DataFrame({
@@ -326,20 +504,22 @@ def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
         "time": times,
         "fee": money["fee"],
         "net": money["net"],
+        "day_only": day_only,
     })
     return out, problems
 
 
-def _money(texts: pd.Series, column: str, report) -> pd.Series:  # type: ignore[no-untyped-def]
+def _money(texts: pd.Series, column: str, unit: str, report) -> pd.Series:  # type: ignore[no-untyped-def]
     """The bank's commission or net amount: kopecks (Int64, <NA> where not written; a
     zero commission is a commission). Negative ones are kept as written (a refund's)."""
     filled = texts != ""
     if not filled.any():
         return pd.Series(pd.NA, index=texts.index, dtype="Int64")
-    zero = texts.str.fullmatch(r"-?0+(?:[.,]0{1,2})?").fillna(False).astype(bool)
-    values, reasons = _amounts(texts.where(~zero, ""))
-    report(filled & ~zero & reasons.notna(), column, lambda t: f"«{t}»: {_kopecks(t)}")
-    return values.where(~zero, 0).astype("Int64").reset_index(drop=True)
+    zero = texts.str.fullmatch(r"-?0+(?:[.,]0{1,2})?(?:\s*(?:₽|руб\.?|RUB))?").fillna(
+        False).astype(bool)
+    values, reasons = _amounts(texts.where(~zero, ""), unit)
+    report(filled & ~zero & reasons.notna(), column, lambda t: f"«{t}»: {_kopecks(t, unit)}")
+    return values.where(~zero, 0).astype("Int64")
 
 
 def _per_value(column: pd.Series, parse) -> pd.Series:  # type: ignore[no-untyped-def]
@@ -348,16 +528,32 @@ def _per_value(column: pd.Series, parse) -> pd.Series:  # type: ignore[no-untype
     return column.map(parsed).astype("object")
 
 
-def _kopecks(text: str) -> int | str:
+_CURRENCY = re.compile(r"\s*(?:₽|руб\.?|р\.|RUB|RUR)\s*$", re.IGNORECASE)
+_POINT_GROUPS = re.compile(r"-?\d{1,3}(?:\.\d{3})+,\d{1,2}")  # «1.234,50»
+_COMMA_GROUPS = re.compile(r"-?\d{1,3}(?:,\d{3})+\.\d{1,2}")  # «1,234.50»
+_KOPECKS = re.compile(r"-?\d{1,3}(?:[ \u00a0\u202f]\d{3})*|-?\d+")
+
+
+def _kopecks(text: str, unit: str = "rubles") -> int | str:
     """Kopecks, or the reason the text is not an amount (a string)."""
-    try:
-        kopecks = parse_rubles(text, grouped=True, trailing_zeros=True).kopecks
-    except MoneyFormatError as error:
-        if error.reason == "too_precise":
-            return "не больше двух знаков после запятой"
-        if error.reason == "too_long":
-            return "слишком большая сумма"
-        return "не число (ожидается сумма в рублях, например 1 234,56)"
+    text = _CURRENCY.sub("", text)
+    if unit == "kopecks":
+        if not _KOPECKS.fullmatch(text):
+            return "не целое число копеек (единица сумм профиля — копейки)"
+        kopecks = int(re.sub(r"\s", "", text))
+    else:
+        if _POINT_GROUPS.fullmatch(text):
+            text = text.replace(".", "")
+        elif _COMMA_GROUPS.fullmatch(text):
+            text = text.replace(",", "")
+        try:
+            kopecks = parse_rubles(text, grouped=True, trailing_zeros=True).kopecks
+        except MoneyFormatError as error:
+            if error.reason == "too_precise":
+                return "не больше двух знаков после запятой"
+            if error.reason == "too_long":
+                return "слишком большая сумма"
+            return "не число (ожидается сумма в рублях, например 1 234,56)"
     if kopecks == 0:
         return "сумма должна быть больше нуля"
     if abs(kopecks) > _AMOUNT_MAX:
@@ -368,27 +564,34 @@ def _kopecks(text: str) -> int | str:
 # Plain amounts (no thousands groups, at most two decimals) are read a column at a time;
 # anything else goes through ``_kopecks``, which knows every reason to refuse a cell.
 _PLAIN_AMOUNT = r"-?\d{1,10}(?:[.,]\d{1,2})?"
+_PLAIN_KOPECKS = r"-?\d{1,12}"
 
 
-def _amounts(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _amounts(texts: pd.Series, unit: str = "rubles") -> tuple[pd.Series, pd.Series]:
     """Kopecks (Int64, <NA> where unreadable) and the reason a filled cell is refused."""
-    plain = texts.str.fullmatch(_PLAIN_AMOUNT).fillna(False).astype(bool)
-    rubles = pd.to_numeric(texts.where(plain, "0").str.replace(",", ".", regex=False))
-    kopecks = pd.Series(np.rint(rubles.to_numpy(dtype="float64") * 100).astype("int64"),
-                        index=texts.index)
+    plain = texts.str.fullmatch(_PLAIN_KOPECKS if unit == "kopecks" else _PLAIN_AMOUNT).fillna(
+        False).astype(bool)
+    if unit == "kopecks":
+        kopecks = pd.Series(pd.to_numeric(texts.where(plain, "0")).to_numpy(dtype="int64"),
+                            index=texts.index)
+    else:
+        rubles = pd.to_numeric(texts.where(plain, "0").str.replace(",", ".", regex=False))
+        kopecks = pd.Series(np.rint(rubles.to_numpy(dtype="float64") * 100).astype("int64"),
+                            index=texts.index)
     fine = plain & (kopecks != 0) & (kopecks.abs() <= _AMOUNT_MAX)
     values = kopecks.astype("Int64").where(fine, pd.NA)
     reasons = pd.Series(None, index=texts.index, dtype="object")
     other = ~fine & (texts != "")
     if other.any():
-        parsed = _per_value(texts[other], _kopecks)
+        parsed = _per_value(texts[other], lambda t: _kopecks(t, unit))
         good = parsed.map(lambda v: isinstance(v, int))
         values.loc[parsed.index[good]] = parsed[good].astype("int64")
         reasons.loc[parsed.index[~good]] = parsed[~good]
     return values, reasons
 
 
-def _check_totals(totals: pd.DataFrame, lines: pd.DataFrame) -> list[RowProblem]:
+def _check_totals(totals: pd.DataFrame, lines: pd.DataFrame,
+                  profile: BankProfile = DEFAULT) -> list[RowProblem]:
     """A totals row with an amount must add up: to all lines as written, to payments
     minus refunds, or to either kind alone (banks print several totals rows)."""
     payments = int(lines.loc[lines["operation"] == "payment", "amount"].sum())
@@ -396,7 +599,7 @@ def _check_totals(totals: pd.DataFrame, lines: pd.DataFrame) -> list[RowProblem]
     accepted = {payments + refunds, payments - refunds, payments, refunds}
     problems = []
     for row in totals.itertuples(index=False):
-        stated = _kopecks(row.amount) if row.amount else None
+        stated = _kopecks(row.amount, profile.amount_unit) if row.amount else None
         if not isinstance(stated, int) or abs(stated) in accepted:
             continue
         problems.append(RowProblem(int(row.line_no), LABELS["amount"], (
@@ -406,13 +609,18 @@ def _check_totals(totals: pd.DataFrame, lines: pd.DataFrame) -> list[RowProblem]
     return problems
 
 
-def _times(texts: pd.Series) -> pd.Series:
-    """Moscow wall time as written (text or an Excel serial number) -> UTC timestamps."""
+def _times(texts: pd.Series, date_format: str = "",
+           split: bool = False) -> tuple[pd.Series, np.ndarray]:
+    """Moscow wall time as written (text or an Excel serial number; ISO 8601 with an
+    offset by its offset) -> UTC timestamps, and which lines gave the day alone."""
     result = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")
+    day_only = np.zeros(len(texts), dtype=bool)
     # Our own format, strictly (the bulk of any file): Arrow's strptime, then every part
     # compared with the digits written, because strptime rolls 31.02 over to 03.03.
     arrow = pa.array(texts.astype("str"), type=pa.string())
     plain = pc.fill_null(pc.match_substring_regex(arrow, _PLAIN_TIME), False)
+    if date_format not in ("", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y"):
+        plain = pc.and_(plain, False)
     parsed = pc.strptime(arrow, format="%d.%m.%Y %H:%M:%S", unit="s", error_is_null=True)
     for part, (begin, end) in _TIME_PARTS.items():
         written = pc.cast(pc.if_else(plain, pc.utf8_slice_codeunits(arrow, begin, end), "0"),
@@ -424,10 +632,15 @@ def _times(texts: pd.Series) -> pd.Series:
         result.loc[fast] = pd.Series(parsed.to_numpy(zero_copy_only=False),
                                      index=texts.index).astype("datetime64[ns]")[fast]
     rest = ~fast & (texts != "").to_numpy(dtype=bool)
+    offset = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
     if rest.any():
-        result.loc[rest] = _times_tolerant(texts[rest])
-    return result.dt.tz_localize(MOSCOW, ambiguous="NaT",
-                                 nonexistent="NaT").dt.tz_convert("UTC")
+        naive, aware, days = _times_tolerant(texts[rest], date_format, split)
+        result.loc[rest] = naive
+        offset.loc[rest] = aware
+        day_only[rest] = days.to_numpy(dtype=bool)
+    moscow = result.dt.tz_localize(MOSCOW, ambiguous="NaT",
+                                   nonexistent="NaT").dt.tz_convert("UTC")
+    return moscow.where(offset.isna(), offset), day_only
 
 
 _PLAIN_TIME = r"^\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d$"
@@ -435,22 +648,45 @@ _TIME_PARTS = {"day": (0, 2), "month": (3, 5), "year": (6, 10), "hour": (11, 13)
                "minute": (14, 16), "second": (17, 19)}
 
 
-def _times_tolerant(texts: pd.Series) -> pd.Series:
-    """Every accepted spelling, format by format (naive Moscow wall time)."""
+def _times_tolerant(texts: pd.Series, date_format: str = "",
+                    split: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Every accepted spelling, format by format: naive Moscow wall time, the UTC time
+    of ISO texts with an offset, and which texts were a day alone."""
     cleaned = texts.str.strip().str.replace(r"\s+", " ", regex=True)
     result = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")
-    for fmt in _TEXT_FORMATS:
+    aware = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
+    days = pd.Series(False, index=texts.index, dtype=bool)
+    if date_format:
+        with_time = "%H" in date_format
+        formats = ((date_format,) if with_time else
+                   (f"{date_format} %H:%M:%S", f"{date_format} %H:%M"))
+        day_formats = () if with_time else (date_format,)
+    else:
+        formats, day_formats = _TEXT_FORMATS, _DAY_FORMATS
+        iso = cleaned.str.fullmatch(_ISO_OFFSET).fillna(False).astype(bool)
+        if iso.any():
+            aware.loc[iso] = pd.to_datetime(cleaned[iso], format="ISO8601", utc=True,
+                                            errors="coerce")
+            result.loc[iso & aware.notna()] = pd.Timestamp(0)  # taken: by its offset
+    for fmt in formats:
         todo = result.isna() & (cleaned != "")
         if not todo.any():
             break
         result.loc[todo] = pd.to_datetime(cleaned[todo], format=fmt, errors="coerce")
+    for fmt in day_formats:
+        todo = result.isna() & (cleaned != "")
+        if not todo.any():
+            break
+        day = pd.to_datetime(cleaned[todo], format=fmt, errors="coerce")
+        result.loc[todo] = day
+        days.loc[todo] = day.notna()
     todo = result.isna() & cleaned.str.fullmatch(r"\d{5}([.,]\d+)?")
-    if todo.any():  # an Excel date cell saved as a plain number: days since 1899-12-30
+    if todo.any() and not date_format:  # an Excel date saved as a number: days since 1899-12-30
         serial = pd.to_numeric(cleaned[todo].str.replace(",", ".", regex=False),
                                errors="coerce")
         result.loc[todo] = (pd.Timestamp(_EXCEL_EPOCH)
                             + pd.to_timedelta(serial, unit="D")).dt.round("s")
-    return result
+    return result.where(aware.isna(), pd.NaT), aware, days
 
 
 def frame_from_lines(lines: Sequence[g.SettlementLine]) -> pd.DataFrame:

@@ -12,8 +12,9 @@ result, and every row has exactly one class:
 ``duplicate_at_bank``  a second line for the same transaction and operation.
 
 Payment lines are paired first by the gateway's transaction id, then by RRN, then the
-rest by amount + masked card + a time window (``WINDOW``). Refund lines are paired with
-our succeeded refunds by the payment's transaction id and amount (the n-th refund of an
+rest by amount + masked card + a time window (``WINDOW``; a line whose file gave the
+day alone, ``day_only``, by amount + card on the same Moscow day). Refund lines are
+paired with our succeeded refunds by the payment's transaction id and amount (the n-th refund of an
 amount with the n-th line of it), then by transaction id alone (amount differs).
 
 The transaction id is factorised to integer codes once, over the union of every side;
@@ -254,14 +255,21 @@ def _pair_in_window(lines: pd.DataFrame, ours: pd.DataFrame,
     """One-to-one pairs by amount and card within the window: the nearest in time first,
     charged payments before others; a few greedy passes, each on whole columns."""
     columns = ["row", "line_no", "our_row", "matched_by"]
-    left = lines.loc[lines["k_pan"] >= 0, ["row", "line_no", "amount", "k_pan", "time"]]
+    lines = lines.assign(day_only=lines["day_only"].astype(bool) if "day_only" in lines
+                         else False)
+    left = lines.loc[lines["k_pan"] >= 0, ["row", "line_no", "amount", "k_pan", "time",
+                                          "day_only"]]
     right = ours.loc[ours["k_pan"] >= 0, ["our_row", "payment_id", "amount", "k_pan", "time",
                                           "status"]]
     if left.empty or right.empty:
         return pd.DataFrame(columns=columns)
     candidates = left.merge(right, on=["amount", "k_pan"], suffixes=("", "_ours"))
-    candidates["gap"] = (candidates["time"] - candidates["time_ours"]).abs()
-    candidates = candidates[candidates["gap"] <= pd.Timedelta(window)]
+    since = candidates["time_ours"] - candidates["time"]
+    candidates["gap"] = since.abs()
+    # A line with the day alone (its time the Moscow midnight): any time of that day.
+    same_day = candidates["day_only"] & (since >= pd.Timedelta(0)) & (since < pd.Timedelta(
+        days=1))
+    candidates = candidates[(candidates["gap"] <= pd.Timedelta(window)) | same_day]
     candidates["uncharged"] = ~candidates["status"].isin(CHARGED)
     candidates = candidates.sort_values(["uncharged", "gap", "line_no", "payment_id"])
     chosen = []

@@ -3,8 +3,12 @@ its profile says, and reconciles with the scenario's expected classes."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from core.finance import bank_registry
+from core.finance.bank_profile import SHIPPED
 from core.finance.bank_registry import read_registry
+from core.timefmt import MOSCOW, as_utc
 from tests.finance import bank_files as bf
 
 
@@ -32,3 +36,102 @@ def test_the_banks_commission_and_net_are_read_in_kopecks():
     assert plain.lines["fee"].dtype == "Int64"
     pd.testing.assert_frame_equal(plain.lines.drop(columns=["fee", "net"]),
                                   registry.lines.drop(columns=["fee", "net"]))
+
+
+def _profile(name):  # type: ignore[no-untyped-def]
+    return None if name is None else next(p for p in SHIPPED if p.name == name)
+
+
+@pytest.mark.parametrize("kind", list(bf.READABLE))
+def test_each_kind_reads_as_the_lines_it_was_made_of(kind):
+    lines = bf.sample_lines()
+    file = bf.all_files(lines)[kind]
+    registry = read_registry(file.file_name, file.data, _profile(file.profile))
+    assert registry.accepted, [p.text for p in registry.problems[:3]]
+    got = registry.lines
+    assert got["amount"].tolist() == [x.amount_kopecks for x in lines]
+    assert got["operation"].tolist() == [x.operation.value for x in lines]
+    assert got["masked_pan"].tolist() == [x.masked_pan for x in lines]
+    assert got["rrn"].tolist() == [x.rrn for x in lines]
+    days = [pd.Timestamp(as_utc(x.time)).tz_convert(MOSCOW).normalize() for x in lines]
+    if kind == "date_only_rub":  # the day alone: the Moscow midnight, flagged
+        assert got["day_only"].all()
+        assert got["time"].tolist() == [d.tz_convert("UTC") for d in days]
+    else:
+        assert not got["day_only"].any()
+        assert got["time"].tolist() == [pd.Timestamp(as_utc(x.time)) for x in lines]
+    has_txn = kind not in ("rrn_only", "split_date_time_fee", "date_only_rub")
+    assert got["txn_id"].tolist() == [x.gateway_txn_id if has_txn else "" for x in lines]
+    if kind in ("split_date_time_fee", "fee_net_credit"):
+        assert got["fee"].tolist() == [bf.fee_of(x) for x in lines]
+        assert got["net"].tolist() == [x.amount_kopecks - bf.fee_of(x) for x in lines]
+    else:
+        assert got["fee"].isna().all() and got["net"].isna().all()
+
+
+def _tolerant(monkeypatch, name, data, profile=None):  # type: ignore[no-untyped-def]
+    with monkeypatch.context() as m:
+        m.setattr(bank_registry, "_plain_csv", lambda *_args: None)
+        return read_registry(name, data, profile)
+
+
+def test_a_row_with_one_cell_more_than_the_header_is_refused_naming_row_and_counts(
+        monkeypatch):
+    data = bf.extra_cell(bf.sample_lines(), row=3)
+    expected = ["Строка 3, «Столбец 7»: в строке 7 ячеек, а в заголовке 6 столбцов: лишняя "
+                "ячейка не относится ни к одному столбцу, строка не принята"]
+    assert [p.text for p in read_registry("r.csv", data).problems] == expected
+    assert [p.text for p in _tolerant(monkeypatch, "r.csv", data).problems] == expected
+    # Trailing empty cells (a «;» at the end of every row) are nobody's column: fine.
+    padded = b"\r\n".join(row + b";" if row else row
+                          for row in bf.ours_crlf(bf.sample_lines()).split(b"\r\n"))
+    assert read_registry("r.csv", padded).accepted
+
+
+def test_a_comma_separated_file_with_unquoted_decimal_commas_gets_one_problem():
+    registry = read_registry("comma.csv", bf.comma_unquoted(bf.sample_lines()))
+    assert len(registry.problems) == 1
+    text = registry.problems[0].text
+    assert "разделены запятой" in text and "без кавычек" in text
+    assert "разделителем «;»" in text and "в кавычки" in text
+
+
+def test_iso_times_are_converted_by_their_offset_not_taken_as_moscow():
+    lines = bf.sample_lines(3)
+    text = bf.english_iso_offset(lines).decode().replace("+03:00", "+05:00")
+    registry = read_registry("en.csv", text.encode(), _profile("English, ISO 8601"))
+    assert registry.accepted
+    assert registry.lines["time"].tolist() == [
+        pd.Timestamp(as_utc(x.time)) - pd.Timedelta(hours=2) for x in lines]
+
+
+def test_an_unknown_operation_word_names_the_profiles_words():
+    lines = bf.sample_lines(3)
+    data = bf.date_only_rub(lines).decode().replace("Покупка (онлайн)", "Перевод", 1).encode()
+    registry = read_registry("online.csv", data, _profile("Интернет-банк: только дата"))
+    assert [p.text for p in registry.problems] == [
+        "Строка 2, «Операция»: «Перевод» — ожидается оплата («Покупка (онлайн)», «Покупка», "
+        "«Оплата») или возврат («Возврат покупки», «Возврат») — слова профиля «Интернет-банк: "
+        "только дата»"]
+
+
+def test_a_kopecks_profile_reads_integer_kopecks_and_refuses_rubles():
+    lines = bf.sample_lines(3)
+    profile = _profile("Суммы в копейках")
+    registry = read_registry("k.csv", bf.kopecks_header(lines), profile)
+    assert registry.lines["amount"].tolist() == [x.amount_kopecks for x in lines]
+    data = bf.kopecks_header(lines).decode().replace(f";{lines[0].amount_kopecks}\r",
+                                                     ";1000,50\r").encode()
+    assert [p.text for p in read_registry("k.csv", data, profile).problems] == [
+        "Строка 2, «Сумма»: «1000,50»: не целое число копеек (единица сумм профиля — копейки)"]
+
+
+def test_a_file_without_any_key_column_is_refused_naming_it():
+    data = "Дата операции;Операция;Сумма\r\n25.11.2026 10:00:00;Оплата;10,00\r\n".encode()
+    assert [p.text for p in read_registry("r.csv", data).problems] == [
+        "Заголовок файла, «ID транзакции»: в файле нет ни ID транзакции, ни RRN, ни карты: "
+        "строку не с чем найти у нас"]
+    rows = bf.rrn_only(bf.sample_lines(3)).decode().split("\r\n")
+    rows[1] = ";".join([*rows[1].split(";")[:2], "", "", rows[1].split(";")[-1]])
+    assert [p.text for p in read_registry("r.csv", "\r\n".join(rows).encode()).problems] == [
+        "Строка 2, «RRN»: не заполнено (нет ни RRN, ни карты: строку не с чем найти у нас)"]

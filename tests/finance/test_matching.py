@@ -132,3 +132,19 @@ def test_thousands_of_rows_are_matched_on_whole_columns():
     result = matching.match(bank, frame)
     assert len(result) == n
     assert result["klass"].value_counts().to_dict() == {"matched": n - 1, "amount_differs": 1}
+
+
+def test_a_line_with_the_day_alone_pairs_by_amount_and_card_on_that_moscow_day():
+    midnight = pd.Timestamp("2026-11-24 21:00", tz="UTC")  # 25.11 00:00 in Moscow
+    rows = [{**line(2, "", 1000), "time": midnight, "day_only": True},
+            {**line(3, "", 2000), "time": midnight, "day_only": True},
+            {**line(4, "", 3000), "time": midnight, "day_only": False}]
+    bank = pd.DataFrame(rows)
+    frame = pd.DataFrame([ours(1, None, 1000, minutes=600),  # 19:00 Moscow the same day
+                          ours(2, None, 2000, minutes=900),  # 00:00 Moscow the next day
+                          ours(3, None, 3000, minutes=60)], columns=list(matching.OUR_COLUMNS))
+    result = matching.match(bank, frame, None)
+    assert classes(result) == {"matched": [(2, 1)],
+                               "missing_at_bank": [(None, 2), (None, 3)],
+                               "missing_at_ours": [(3, None), (4, None)]}
+    assert result.loc[result["klass"] == "matched", "matched_by"].tolist() == ["window"]

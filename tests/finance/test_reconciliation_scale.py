@@ -35,7 +35,7 @@ def _lines(n: int, seed: int = 3) -> list[g.SettlementLine]:
 
 def _tolerant(monkeypatch, name: str, data: bytes) -> bank_registry.BankRegistry:  # type: ignore[no-untyped-def]
     with monkeypatch.context() as m:
-        m.setattr(bank_registry, "_plain_csv", lambda _data: None)
+        m.setattr(bank_registry, "_plain_csv", lambda *_args: None)
         return read_registry(name, data)
 
 
