@@ -453,22 +453,26 @@ EXPORT_COLUMNS = (
     exports.Column("Лицевой счёт", width=16), exports.Column("Сумма", "money", 14),
     exports.Column("Комиссия", "money", 12), exports.Column("Итого списано", "money", 14),
     exports.Column("Возвращено", "money", 14), exports.Column("Карта", width=20),
-    exports.Column("RRN", width=14), exports.Column("Плательщик", width=24))
+    exports.Column("ID транзакции эквайера", width=26), exports.Column("RRN", width=14),
+    exports.Column("Плательщик", width=24))
 
 
 def export_payments(app: App, actor: StaffActor, flt: PaymentFilter) -> bytes:
-    """«Выгрузить в Excel»: every payment matching the filter (not only the page), audited."""
+    """«Выгрузить в Excel»: every payment matching the filter (not only the page), audited.
+    The acquirer's transaction id and RRN are there so that a payment is found in the
+    bank's registry (and a registry line among our payments)."""
     require_role(actor, EXPORTERS, "выгрузка платежей")
     conditions = filter_conditions(flt)
 
     def to_row(values: Any) -> tuple[Any, ...]:
-        r = _row(values)
+        r = _row(values[:-1])
         card = f"{brand_label(r.card_brand)} {r.masked_pan}".strip() if r.masked_pan else ""
         return (r.id, r.created_at, r.status_label, r.provider_name, r.account_number,
-                r.amount, r.commission, r.total, r.refunded_amount, card, r.rrn or "",
-                r.payer)
+                r.amount, r.commission, r.total, r.refunded_amount, card, values[-1] or "",
+                r.rrn or "", r.payer)
 
-    return audit.journaled_export(app, actor, _ordered(_rows_query().where(*conditions)),
+    query = _rows_query().add_columns(Payment.gateway_txn_id).where(*conditions)
+    return audit.journaled_export(app, actor, _ordered(query),
                                   EXPORT_COLUMNS, to_row, sheet="Платежи",
                                   action="payment.export",
                                   details={"filter": _filter_json(flt)})

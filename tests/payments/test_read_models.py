@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry
+from core.db.models import AuditEntry, Payment
 from core.actors import PermissionDenied, StaffRole
 from core.errors import NotFound, ValidationError
 from core.customers.errors import SessionInvalid
@@ -299,7 +299,13 @@ def test_export_is_filtered_neutralised_and_journaled(app, world, finance):
     by_id = {r[0]: r for r in rows[1:]}
     big = by_id[world["ids"]["ok_big"]]
     assert big[2] == "Оплачен" and big[5] == 5000 and big[7] == 5050
-    assert big[9] == "Mastercard 553691******4242" and big[11] == "+7 999 123-45-67"
+    assert big[9] == "Mastercard 553691******4242" and big[12] == "+7 999 123-45-67"
+    # The acquirer's transaction id and RRN, to find the payment in the bank's registry.
+    assert rows[0][10:12] == ("ID транзакции эквайера", "RRN")
+    with app.uow(write=False) as uow:
+        payment = uow.session.get(Payment, world["ids"]["ok_big"])
+        txn, rrn = payment.gateway_txn_id, payment.rrn
+    assert txn and rrn and big[10:12] == (txn, rrn)
     formula_cell = [r for r in rows[1:] if r[4] == "=1+1"]
     assert formula_cell  # kept as text, not turned into a formula
     with app.uow(write=False) as uow:
