@@ -147,7 +147,8 @@ def _columns(value: Any) -> dict[str, tuple[str, ...]]:
     if "time" not in columns and "date" not in columns:
         raise ValidationError(f"Столбец «{COLUMN_LABELS['time']}»", "укажите столбец даты и "
                               "времени или столбец даты", field="columns.time")
-    if "clock" in columns and "date" not in columns:
+    # A clock beside a ``time`` column makes that column the date (as DEFAULT reads).
+    if "clock" in columns and "date" not in columns and "time" not in columns:
         raise ValidationError(f"Столбец «{COLUMN_LABELS['date']}»", "время без даты не "
                               "прочитать: укажите и столбец даты", field="columns.date")
     if not {"txn_id", "rrn", "masked_pan"} & set(columns):

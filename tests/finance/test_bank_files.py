@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from core.finance import bank_registry
-from core.finance.bank_profile import SHIPPED
+from core.errors import ValidationError
+from core.finance.bank_profile import DEFAULT, SHIPPED, from_dict
+from core.finance.registry_preview import PREVIEW_COLUMNS, detect_profile, preview_registry
 from core.finance.bank_registry import read_registry
 from core.timefmt import MOSCOW, as_utc
 from tests.finance import bank_files as bf
@@ -135,3 +137,49 @@ def test_a_file_without_any_key_column_is_refused_naming_it():
     rows[1] = ";".join([*rows[1].split(";")[:2], "", "", rows[1].split(";")[-1]])
     assert [p.text for p in read_registry("r.csv", "\r\n".join(rows).encode()).problems] == [
         "Строка 2, «RRN»: не заполнено (нет ни RRN, ни карты: строку не с чем найти у нас)"]
+
+
+@pytest.mark.parametrize("kind", list(bf.READABLE))
+def test_the_profile_is_detected_from_the_header(kind):
+    file = bf.all_files(bf.sample_lines(5))[kind]
+    found = detect_profile(file.file_name, file.data, SHIPPED)
+    assert found is not None and found.name == (file.profile or DEFAULT.name)
+
+
+def test_no_profile_is_detected_for_a_file_none_can_read():
+    assert detect_profile("x.csv", "Дата;Сумма\r\n1;2\r\n".encode(), SHIPPED) is None
+
+
+def test_a_preview_shows_the_first_rows_as_read_without_reading_the_rest():
+    lines = bf.sample_lines(40)
+    data = bf.split_date_time_fee(lines) + b"\xff\xfe garbage that would refuse the file\r\n"
+    preview = preview_registry("a.csv", data, _profile(bf.READABLE["split_date_time_fee"][2]),
+                               rows=3)
+    assert preview.readable
+    assert list(preview.rows.columns) == list(PREVIEW_COLUMNS)
+    first = preview.rows.iloc[0].to_dict()
+    moscow = as_utc(lines[0].time).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M:%S")
+    assert first == {"Строка": 3, "Дата и время (МСК)": moscow, "Операция": "Оплата",
+                     "ID транзакции": "", "RRN": lines[0].rrn, "Карта": lines[0].masked_pan,
+                     "Сумма, ₽": lines[0].amount_kopecks / 100,
+                     "Комиссия банка, ₽": bf.fee_of(lines[0]) / 100,
+                     "К перечислению, ₽": (lines[0].amount_kopecks - bf.fee_of(lines[0])) / 100}
+    assert len(preview.rows) == 3
+
+
+def test_a_preview_names_the_problems_of_its_rows():
+    rows = bf.ours_crlf(bf.sample_lines(5)).decode().split("\r\n")
+    rows[2] = rows[2].replace("Оплата", "Перевод")
+    preview = preview_registry("r.csv", "\r\n".join(rows).encode(), DEFAULT, rows=5)
+    assert [p.text for p in preview.problems] == [
+        "Строка 3, «Операция»: «Перевод» — ожидается «Оплата» или «Возврат»"]
+    assert preview.rows["Операция"].tolist()[1] == "Перевод"
+
+
+def test_a_bad_profile_is_refused_naming_the_field():
+    raw = DEFAULT.to_dict()
+    with pytest.raises(ValidationError, match="^Столбец «Сумма»: "):
+        from_dict({**raw, "columns": {k: v for k, v in raw["columns"].items() if k != "amount"}})
+    with pytest.raises(ValidationError, match="^Единица сумм: "):
+        from_dict({**raw, "amount_unit": "dollars"})
+    assert from_dict(raw) == DEFAULT  # the shipped default survives its file form
