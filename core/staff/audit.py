@@ -87,6 +87,8 @@ ACTION_LABELS: dict[str, str] = {
     "reconciliation.run": "Сверка с реестром банка",
     "reconciliation.resolve": "Разрешение расхождения сверки",
     "reconciliation.reopen": "Повторное открытие сверки",
+    "reconciliation.pair": "Ручное сопоставление строки банка с платежом",
+    "reconciliation.unpair": "Снятие ручного сопоставления сверки",
     "reconciliation.export": "Выгрузка сверки",
     "bank_profile.add": "Новый профиль банка",
     "bank_profile.update": "Изменение профиля банка",

@@ -19,6 +19,7 @@ from core.customers.rules import CabinetStatus, format_phone
 from core.finance.bank_profile import (AMOUNT_UNITS, COLUMN_LABELS as PROFILE_COLUMNS,
                                        ENCODINGS as PROFILE_ENCODINGS)
 from core.finance.matching import CLASS_LABELS
+from core.finance.resolutions import kind_label
 from core.money import Money
 from core.notifications.channels import MessageStatus
 from core.notifications.template_rules import CHANNELS, TOPICS
@@ -47,7 +48,10 @@ FIELD_LABELS: dict[str, str] = {
     "amount": "сумма", "amount_from": "сумма от", "amount_to": "сумма до",
     "attempts": "попыток отправки", "auth_code": "код авторизации",
     "bank": "ответ банка", "bank_line_no": "строка реестра банка",
-    "bank_lines": "строк в реестре банка",
+    "bank_lines": "строк в реестре банка", "bank_amount": "сумма банка",
+    "our_amount": "сумма у нас", "paired_item_id": "сопоставлена со строкой сверки",
+    "resolution_kind": "что сделано", "bank_resolution_kind": "что было сделано по строке банка",
+    "our_resolution_kind": "что было сделано по платежу",
     "binding_id": "привязка", "birth_date": "дата рождения", "block_reason": "причина блокировки",
     "body": "текст", "card": "карта", "card_id": "карта", "card_saved": "карта сохранена",
     "channel": "канал", "check": "проверка", "closed_at": "закрыта",
@@ -89,9 +93,11 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 MONEY_KEYS = frozenset({"amount", "payments_total", "refunds_total", "net", "total_due",
-                        "released_kopecks", "commission_min", "fee_min"})
+                        "released_kopecks", "commission_min", "fee_min", "bank_amount",
+                        "our_amount"})
 _NUMBERED = {"payment_id": "№ {}", "refund_id": "№ {}", "invoice_id": "№ {}", "run_id": "№ {}",
              "payout_id": "№ {}", "item_id": "№ {}", "message_id": "№ {}", "binding_id": "№ {}",
+             "paired_item_id": "№ {}",
              "card_id": "№ {}", "journal_id": "№ {}", "bank_line_no": "№ {}",
              "customer_id": "№ {}"}
 _LOGIN_WAYS = {"password": "по паролю", "cookie": "без пароля: браузер помнил вход"}
@@ -212,6 +218,8 @@ class _Entry:
             return SERVICE_KINDS.get(value, str(value))
         if key == "klass":
             return CLASS_LABELS.get(value, str(value)).lower()
+        if key in ("resolution_kind", "bank_resolution_kind", "our_resolution_kind"):
+            return f"«{kind_label(value)}»"
         if key == "bank":
             return bank_answer(value)
         if key == "outcome":

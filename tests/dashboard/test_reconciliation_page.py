@@ -59,16 +59,21 @@ def test_finance_uploads_sees_the_classes_and_resolves_a_discrepancy(dash_app, l
     assert items["ID транзакции"].tolist() == ["txn-stranger-1"]
     assert items["Решение"].tolist() == ["не разрешено"]
 
-    # «Разрешить» without a comment is refused; with one, the run closes.
+    # «Разрешить» without what was done, or a write-off without its reason, is refused;
+    # with both, the run closes.
     button(at, "Разрешить").click().run()
+    confirm(at, "Чужая операция")
+    assert any(shown(e.value).startswith("Что сделано: выберите") for e in at.error)
+    at.selectbox(key="rec_kind").set_value("written_off").run()
     confirm(at, "")
-    assert any("Комментарий" in e.value for e in at.error)
+    assert any(shown(e.value) == "Комментарий: укажите причину списания" for e in at.error)
     confirm(at, "Чужая операция, банк исправит реестр")
     assert not at.exception, at.exception
     with dash_app.uow(write=False) as uow:
-        comments = list(uow.session.scalars(select(ReconciliationItem.resolution_comment)
-                                            .where(ReconciliationItem.klass != "matched")))
-    assert comments == ["Чужая операция, банк исправит реестр"]
+        decisions = list(uow.session.execute(
+            select(ReconciliationItem.resolution_kind, ReconciliationItem.resolution_comment)
+            .where(ReconciliationItem.klass != "matched")))
+    assert decisions == [("written_off", "Чужая операция, банк исправит реестр")]
     at.run()
     assert "Закрыта" in texts(at)
     assert "Открыть заново" in [b.label for b in at.button]

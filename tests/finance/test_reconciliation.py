@@ -15,7 +15,7 @@ from core.errors import ValidationError
 from core.finance.bank_registry import (HEADER, OPERATION_WORDS, read_registry, write_registry_csv,
                                         write_registry_xlsx)
 from core.paging import PageRequest
-from core.finance import reconciliation as rec
+from core.finance import reconciliation as rec, run_decisions as decide
 from core.timefmt import MOSCOW, as_utc
 from tests.factories.customers import make_staff
 from tests.finance import scenario
@@ -155,22 +155,25 @@ def test_resolving_needs_a_comment_closes_the_run_and_a_reopen_is_audited(app, s
     open_items = [i for i in _items(app, run.id) if i.klass != "matched"]
     matched = next(i for i in _items(app, run.id) if i.klass == "matched")
     with pytest.raises(ValidationError, match="^Комментарий: "):
-        rec.resolve_item(app, finance, open_items[0].id, "   ")
+        decide.resolve_item(app, finance, open_items[0].id, "confirmed", "   ")
     with pytest.raises(ValidationError, match="не нужно"):
-        rec.resolve_item(app, finance, matched.id, "ok")
+        decide.resolve_item(app, finance, matched.id, "confirmed", "ok")
     assert rec.get_run(app, finance, run.id).open_discrepancies == len(open_items)
     for item in open_items[:-1]:
-        view = rec.resolve_item(app, finance, item.id, "Уточнено с банком, письмо № 5")
+        view = decide.resolve_item(app, finance, item.id, "bank_error",
+                                   "Уточнено с банком, письмо № 5")
         assert view.closed_at is None
-    view = rec.resolve_item(app, finance, open_items[-1].id, "Возврат проведён банком")
+    view = decide.resolve_item(app, finance, open_items[-1].id, "refunded",
+                               "Возврат проведён банком")
     assert view.closed_at is not None and view.open_discrepancies == 0
     with pytest.raises(ValidationError, match="закрыта"):
-        rec.resolve_item(app, finance, open_items[0].id, "ещё раз")
+        decide.resolve_item(app, finance, open_items[0].id, "confirmed", "ещё раз")
     with pytest.raises(ValidationError, match="^Причина: "):
-        rec.reopen_run(app, finance, run.id, "")
-    reopened = rec.reopen_run(app, finance, run.id, "Банк прислал исправленный реестр")
+        decide.reopen_run(app, finance, run.id, "")
+    reopened = decide.reopen_run(app, finance, run.id, "Банк прислал исправленный реестр")
     assert reopened.closed_at is None
-    again = rec.resolve_item(app, finance, open_items[0].id, "Пересмотрено")
+    again = decide.resolve_item(app, finance, open_items[0].id, "written_off",
+                                 "Пересмотрено: списано, банк не вернёт")
     assert again.closed_at is not None
     detail = rec.run_detail(app, finance, run.id, "missing_at_bank", PageRequest(1, 25))
     assert [r.resolution_comment for r in detail.items.items] == ["Уточнено с банком, письмо № 5"]
