@@ -14,8 +14,11 @@ from core.actors import StaffActor
 from core.app import App
 from core.errors import DomainError
 from core.finance import bank_profiles as bp
-from core.finance.bank_profile import AMOUNT_UNITS, COLUMN_LABELS, ENCODINGS, BankProfile
+from core.finance.bank_profile import (AMOUNT_UNITS, COLUMN_LABELS, DEFAULT, ENCODINGS,
+                                       BankProfile)
+from core.finance.registry_preview import detect_profile, preview_registry
 from dashboard.downloads import download
+from dashboard.uploads import problems_table
 from dashboard.widgets import (ask_confirmation, confirm_dialog, flash, fmt_dt, run_action,
                                show_error)
 
@@ -26,6 +29,7 @@ PICK = "rec_prof_pick"
 PICK_NEXT = "rec_prof_pick_next"  # the profile to show after a save (set before the rerun)
 EXPORT = "rec_prof_export_data"
 JSON_MIME = "application/json"
+PREVIEW_ROWS = 20
 
 
 def upload_profile(app: App, actor: StaffActor, uploaded: object) -> BankProfile | None:
@@ -41,7 +45,36 @@ def upload_profile(app: App, actor: StaffActor, uploaded: object) -> BankProfile
         st.session_state[UPLOAD_PICK] = AUTO
     choice = st.selectbox("Профиль банка", [AUTO, *by_name], key=UPLOAD_PICK,
                           format_func=lambda n: n or "Определить по заголовку")
-    return by_name.get(choice)
+    if uploaded is None:
+        return by_name.get(choice)
+    name, data = uploaded.name, uploaded.getvalue()  # type: ignore[attr-defined]
+    profile = by_name.get(choice)
+    if choice == AUTO:
+        profile = detect_profile(name, data, list(by_name.values()))
+        # st.text: a profile's name is typed by people, never markdown.
+        st.text(f"Определён профиль: {profile.name}" if profile else
+                "Профиль по заголовку не определён: ни один профиль не находит в файле нужных "
+                "столбцов. Выберите профиль или создайте его в «Профили банков»")
+    _preview(name, data, profile or DEFAULT)
+    return profile
+
+
+def _preview(file_name: str, data: bytes, profile: BankProfile) -> None:
+    """The first rows as the run will read them, and their problems, before «Сверить»."""
+    with st.expander("Предпросмотр", expanded=True):
+        try:
+            preview = preview_registry(file_name, data, profile, rows=PREVIEW_ROWS)
+        except DomainError as error:
+            show_error(error)
+            return
+        st.caption(f"Первые строки файла (до {PREVIEW_ROWS}) так, как сверка их прочитает: "
+                   "суммы в рублях, время московское")
+        if preview.problems:
+            st.warning(f"В первых строках ошибок: {len(preview.problems)}. Сверка такой файл "
+                       "не примет; проверьте профиль банка или исправьте файл")
+            st.dataframe(problems_table(preview.problems), hide_index=True,
+                         key="rec_preview_problems")
+        st.dataframe(preview.rows, hide_index=True, key="rec_preview")
 
 
 def profiles_part(app: App, actor: StaffActor) -> None:

@@ -155,3 +155,90 @@ def test_export_gives_the_profiles_file_and_import_refuses_a_bad_one_naming_each
     assert not at.exception, at.exception
     assert "Загружено профилей: 1" in texts(at)
     assert sorted(_stored(dash_app)) == ["Банк Восток", "Банк Запад"]
+
+
+
+KOPECKS_PROFILE = {
+    "name": "Банк в копейках",
+    "columns": {"time": ["Дата операции"], "operation": ["Операция"],
+                "txn_id": ["ID транзакции"], "rrn": ["RRN"], "masked_pan": ["Карта"],
+                "amount": ["Сумма в копейках"]},
+    "payment_words": ["Оплата ЖКУ"], "refund_words": ["Возврат"], "amount_unit": "kopecks"}
+
+
+def _kopecks_registry(app) -> tuple[bytes, list[str]]:  # type: ignore[no-untyped-def]
+    """The page test's registry (two of our payments and a stranger) as a bank writes it
+    in kopecks under «Сумма в копейках», a purchase called «Оплата ЖКУ»; and its amounts
+    in rubles as written in our format."""
+    from tests.dashboard.test_reconciliation_page import _registry
+
+    lines = [line.split(";") for line in _registry(app).decode("utf-8-sig").splitlines()
+             if line]
+    assert lines[0][-1] == "Сумма" and lines[1][1] == "Оплата"
+    rubles = [cells[-1] for cells in lines[1:]]
+    out = [";".join([*lines[0][:-1], "Сумма в копейках"])]
+    out += [";".join([cells[0], "Оплата ЖКУ", *cells[2:-1],
+                      cells[-1].replace(",", "").replace(" ", "").replace("\u00a0", "")])
+            for cells in lines[1:]]
+    return ("\r\n".join(out) + "\r\n").encode(), rubles
+
+
+def test_the_profile_is_detected_from_the_header_and_the_preview_reads_as_the_run(
+        dash_app, logged_in):
+    data, rubles = _kopecks_registry(dash_app)
+    at, actor = _open(logged_in)
+    bp.save_profile(dash_app, actor, KOPECKS_PROFILE)
+    at.run()
+    assert at.selectbox(key="rec_profile").value == ""  # «Определить по заголовку»
+    at.file_uploader(key="rec_file").set_value(("kop.csv", data, "text/csv")).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.text] == ["Определён профиль: Банк в копейках"]
+    preview = table_with(at, "Сумма, ₽")
+    assert len(preview) == 3 and preview["Операция"].tolist() == ["Оплата"] * 3
+    assert [f"{v:.2f}".replace(".", ",") for v in preview["Сумма, ₽"]] == [
+        r.replace("\u00a0", "").replace(" ", "") for r in rubles]
+    assert not at.warning
+    assert _runs(dash_app) == 0  # only a preview
+    button(at, "Сверить").click().run()
+    assert not at.exception, at.exception
+    assert "Сверка № 1 за" in texts(at) and "расхождений 1" in texts(at)
+    summary = table_with(at, "Класс")
+    assert dict(zip(summary["Класс"], summary["Строк банка"]))["Совпало"] == 2
+
+
+def _runs(app) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func
+
+    from core.db.models import ReconciliationRun
+
+    with app.uow(write=False) as uow:
+        return uow.session.scalar(select(func.count()).select_from(ReconciliationRun)) or 0
+
+
+def test_a_file_no_profile_reads_says_so_and_the_preview_names_the_problem(dash_app,
+                                                                          logged_in):
+    at, _ = _open(logged_in)
+    odd = "Когда;Что;Сколько\r\n01.12.2026 10:00:00;Оплата;10,00\r\n".encode()
+    at.file_uploader(key="rec_file").set_value(("odd.csv", odd, "text/csv")).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.text][0].startswith("Профиль по заголовку не определён")
+    assert any("В первых строках ошибок" in w.value for w in at.warning)
+    assert "Колонка" in table_with(at, "Колонка").columns
+
+
+def test_the_profile_picked_at_upload_reads_the_file(dash_app, logged_in):
+    """The kopecks registry, its profile picked by hand: reconciled by it."""
+    data, _ = _kopecks_registry(dash_app)
+    at, actor = _open(logged_in)
+    bp.save_profile(dash_app, actor, KOPECKS_PROFILE)
+    bp.save_profile(dash_app, actor, {**KOPECKS_PROFILE, "name": "Тот же, в рублях",
+                                      "amount_unit": "rubles"})
+    at.run()
+    at.selectbox(key="rec_profile").set_value("Банк в копейках").run()
+    at.file_uploader(key="rec_file").set_value(("kop.csv", data, "text/csv"))
+    button(at, "Сверить").click().run()
+    assert not at.exception, at.exception
+    assert not at.text  # nothing detected: the profile was picked
+    assert "Сверка № 1 за" in texts(at) and "расхождений 1" in texts(at), texts(at)
+    summary = table_with(at, "Класс")
+    assert dict(zip(summary["Класс"], summary["Строк банка"]))["Совпало"] == 2
