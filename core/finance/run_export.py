@@ -1,4 +1,5 @@
-"""A reconciliation run as CSV, beside the XLSX (``reconciliation.export_run``).
+"""A reconciliation run as CSV, beside the XLSX (``reconciliation.export_run``), and
+the lines whose bank commission is off the tariff (the run card's list).
 
 One table (CSV has no sheets): every item of every class, the class first, then the
 XLSX sheets' columns; UTF-8 with a BOM and ``;`` (``core.files.exports.to_csv``: what a
@@ -13,6 +14,7 @@ from typing import Any
 
 from core.actors import StaffActor, require_role
 from core.app import App
+from core.db.models import ReconciliationItem
 from core.files import exports
 from core.finance import reconciliation as rec
 from core.staff import audit
@@ -43,4 +45,16 @@ def export_run_csv(app: App, actor: StaffActor, run_id: int) -> bytes:
     return data
 
 
-__all__ = ["CSV_COLUMNS", "export_run_csv"]
+def off_tariff(app: App, actor: StaffActor, run_id: int,
+               limit: int = 100) -> list[rec.ItemRow]:
+    """The run's lines whose commission is not the tariff's (for the card; the exports
+    mark every one in «Комиссия не по тарифу»)."""
+    require_role(actor, rec.RECONCILERS, "сверка с банком")
+    with app.uow(write=False) as uow:
+        return list(rec.export_items(
+            uow.session, int(run_id), None, ReconciliationItem.expected_fee.is_not(None),
+            ReconciliationItem.bank_fee.is_not(None),
+            ReconciliationItem.bank_fee != ReconciliationItem.expected_fee, limit=limit))
+
+
+__all__ = ["CSV_COLUMNS", "export_run_csv", "off_tariff"]

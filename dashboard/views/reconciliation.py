@@ -13,6 +13,7 @@ from core.timefmt import moscow_date
 from core.finance import reconciliation as rec, resolutions, run_decisions as decide
 from dashboard import look
 from dashboard.bank_profiles_part import profiles_part, upload_profile
+from dashboard.run_fees_part import csv_export, fees_part
 from dashboard.uploads import problems_table
 from dashboard.widgets import (
     ask_confirmation, close_card_button, confirm_dialog, excel_export, fmt_dt, get_app, guard,
@@ -306,8 +307,10 @@ def _run(run_id: int) -> None:
     st.caption(f"Файл «{plain(run.file_name)}» · {fmt_dt(run.created_at)} · провёл(а) "
                f"{plain(run.staff_name)} · {run.status_text}")
     _summary(run)
+    fees_part(app, actor, run)
     excel_export(f"rec_{run.id}", f"sverka_{run.id}.xlsx",
                  lambda: rec.export_run(app, actor, run.id))
+    csv_export(app, actor, run)
     if run.closed_at is not None:
         action_id = f"rec_reopen_{run.id}"
         if st.button("Открыть заново", key="rec_reopen"):

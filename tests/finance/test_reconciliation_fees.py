@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, Payment, ReconciliationItem, Refund
+from core.db.models import AuditEntry, Payment, ReconciliationItem, ReconciliationRun, Refund
 from core.actors import StaffRole
 from core.finance import reconciliation as rec, run_export, settlement
 from core.finance.bank_profile import from_dict
@@ -152,9 +152,23 @@ def test_the_run_totals_the_banks_fee_and_net_and_lists_the_lines_off_the_tariff
     assert [r[-1] for r in matched[1:]].count("да") == 1
 
 
-def test_a_file_without_fees_has_none_and_no_tariff_means_no_check(app, story, finance):
-    plain = rec.reconcile(app, finance, "plain.csv", write_registry_csv(story.lines))
-    assert plain.fees is None
+def test_a_file_without_fees_has_no_fee_summary_nor_fee_columns(app, story, finance):
+    plain = rec.reconcile(app, finance, "plain.csv", write_registry_csv(story.lines),
+                          profile=PROFILE)
+    assert plain.fees is None and "fees" not in _stored_summary(app, plain.id)
+    with app.uow(write=False) as uow:
+        fees = set(uow.session.execute(select(
+            ReconciliationItem.bank_fee, ReconciliationItem.bank_net,
+            ReconciliationItem.expected_fee).where(ReconciliationItem.run_id == plain.id)))
+    assert fees == {(None, None, None)}
+
+
+def _stored_summary(app, run_id: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    with app.uow(write=False) as uow:
+        return uow.session.get(ReconciliationRun, run_id).summary
+
+
+def test_without_a_tariff_the_fees_are_totalled_but_not_checked(app, story, finance):
     untariffed = from_dict({**PROFILE.to_dict(), "fee_rate_bp": None})
     run = rec.reconcile(app, finance, "fee_net.csv",
                         _fee_file(story.lines, _txn(app, story.ids["plain2"])),
