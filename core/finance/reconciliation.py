@@ -24,9 +24,8 @@ We refuse rather than silently return the earlier run so that the person sees th
 uploaded a file already done; a run whose decisions must be revised is re-opened
 (``reopen_run``), not redone.
 
-Each discrepancy is resolved with a comment (audited); a run closes when none is left
-open, and may be re-opened later with a reason (audited); while a run is open a
-resolved item may be resolved again with a new comment. Exports (summary sheet + one
+The decisions about a run's discrepancies (resolving with what was done, pairing by
+hand, re-opening) are in ``core.finance.run_decisions``. Exports (summary sheet + one
 sheet per class) are audited too.
 """
 from __future__ import annotations
@@ -48,7 +47,6 @@ from core.app import App
 from core.db.models import (AcquirerSettlement, Payment, ReconciliationItem, ReconciliationRun,
                             Refund, StaffUser)
 from core.errors import DomainError, NotFound, ValidationError
-from core.text import refuse_control_characters
 from core.finance import bank_fees, matching
 from core.finance.bank_profile import BankProfile
 from core.finance.bank_registry import BankRegistry, read_registry
@@ -67,9 +65,6 @@ LOOKUP_CHUNK = 900  # ids per IN (...) list
 # Payments are loaded by creation time from this long before the period (a payment
 # confirmed after midnight, a pending one settled later); others by their txn id.
 LOOKBACK = timedelta(days=2)
-COMMENT_LABEL = "Комментарий"
-REASON_LABEL = "Причина"
-COMMENT_MAX = 1000
 COMMAND_LINE = "командная строка"  # who ran a run of ``python -m core reconcile``
 EXPORT_LIMIT = 1_000_000
 
@@ -166,6 +161,8 @@ class ItemRow:
     bank_fee: int | None = None
     bank_net: int | None = None
     expected_fee: int | None = None  # the profile's tariff (payment lines only)
+    resolution_kind: str | None = None  # core.finance.resolutions.KINDS; None: not recorded
+    paired_item_id: int | None = None  # paired by hand with this item of the run
 
     @property
     def fee_differs(self) -> bool:
@@ -541,7 +538,8 @@ def _item_row(item: ReconciliationItem, resolver: str | None) -> ItemRow:
                    our_status=item.our_status, resolved_at=item.resolved_at,
                    resolved_by=resolver, resolution_comment=item.resolution_comment,
                    bank_fee=item.bank_fee, bank_net=item.bank_net,
-                   expected_fee=item.expected_fee)
+                   expected_fee=item.expected_fee, resolution_kind=item.resolution_kind,
+                   paired_item_id=item.paired_item_id)
 
 
 def run_detail(app: App, actor: StaffActor, run_id: int, klass: str,
@@ -559,74 +557,6 @@ def run_detail(app: App, actor: StaffActor, run_id: int, klass: str,
                                                      .offset(page.sql_offset))]
     return RunDetail(view, klass, Page(items=rows, total=total, request=page,
                                        total_capped=capped))
-
-
-# --- decisions -------------------------------------------------------------------
-
-def _text(value: str | None, label: str, field: str, why: str) -> str:
-    text = " ".join(refuse_control_characters(value, label, field).split())
-    if not text:
-        raise ValidationError(label, why, field=field)
-    if len(text) > COMMENT_MAX:
-        raise ValidationError(label, f"не длиннее {COMMENT_MAX} символов", field=field)
-    return text
-
-
-def resolve_item(app: App, actor: StaffActor, item_id: int, comment: str) -> RunView:
-    """Resolve one discrepancy with a comment; the run closes when none is left open."""
-    require_role(actor, RECONCILERS, "сверка с банком")
-    text = _text(comment, COMMENT_LABEL, "comment", "напишите, как разрешено расхождение")
-    now = app.now()
-    with app.uow() as uow:
-        s = uow.session
-        item = s.get(ReconciliationItem, int(item_id))
-        if item is None:
-            raise NotFound("Строка сверки не найдена")
-        if item.klass == "matched":
-            raise ValidationError("Строка сверки", "совпавшую операцию разрешать не нужно",
-                                  field="item_id")
-        run = _get_run(s, item.run_id)
-        if run.closed_at is not None:
-            raise ValidationError("Сверка", f"сверка № {run.id} закрыта; откройте её заново, "
-                                  "чтобы изменить решение", field="run_id")
-        before = ({"comment": item.resolution_comment, "staff_id": item.resolved_by_staff_id}
-                  if item.resolved_at is not None else None)
-        item.resolved_at, item.resolved_by_staff_id = now, actor.staff_id
-        item.resolution_comment = text
-        s.flush()
-        left = s.scalar(select(func.count()).select_from(ReconciliationItem).where(
-            *_open_discrepancies(run.id))) or 0
-        if left == 0:
-            run.closed_at = now
-        audit.record(s, at=now, action="reconciliation.resolve", actor=actor,
-                     reason=text, before=before,
-                     after={"run_id": run.id, "item_id": item.id, "klass": item.klass,
-                            "payment_id": item.payment_id, "bank_line_no": item.bank_line_no,
-                            "run_closed": left == 0})
-        uow.commit()
-        run_id = run.id
-    with app.uow(write=False) as uow:
-        return _run_view(uow.session, run_id)
-
-
-def reopen_run(app: App, actor: StaffActor, run_id: int, reason: str) -> RunView:
-    """Re-open a closed run: its decisions may be revised (each resolve is audited)."""
-    require_role(actor, RECONCILERS, "сверка с банком")
-    why = _text(reason, REASON_LABEL, "reason", "укажите, зачем сверка открывается заново")
-    now = app.now()
-    with app.uow() as uow:
-        s = uow.session
-        run = _get_run(s, run_id)
-        if run.closed_at is None:
-            raise ValidationError("Сверка", f"сверка № {run.id} и так открыта", field="run_id")
-        closed_at = run.closed_at
-        run.closed_at = None
-        audit.record(s, at=now, action="reconciliation.reopen", actor=actor, reason=why,
-                     before={"run_id": run.id, "closed_at": closed_at.isoformat()},
-                     after={"run_id": run.id, "closed_at": None})
-        uow.commit()
-    with app.uow(write=False) as uow:
-        return _run_view(uow.session, run_id)
 
 
 # --- export ----------------------------------------------------------------------
