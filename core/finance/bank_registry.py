@@ -632,15 +632,16 @@ def _times(texts: pd.Series, date_format: str = "",
         result.loc[fast] = pd.Series(parsed.to_numpy(zero_copy_only=False),
                                      index=texts.index).astype("datetime64[ns]")[fast]
     rest = ~fast & (texts != "").to_numpy(dtype=bool)
-    offset = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
+    aware = None
     if rest.any():
         naive, aware, days = _times_tolerant(texts[rest], date_format, split)
         result.loc[rest] = naive
-        offset.loc[rest] = aware
         day_only[rest] = days.to_numpy(dtype=bool)
     moscow = result.dt.tz_localize(MOSCOW, ambiguous="NaT",
                                    nonexistent="NaT").dt.tz_convert("UTC")
-    return moscow.where(offset.isna(), offset), day_only
+    if aware is not None and aware.notna().any():  # ISO with an offset: as written
+        moscow.loc[aware.index[aware.notna()]] = aware[aware.notna()]
+    return moscow, day_only
 
 
 _PLAIN_TIME = r"^\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d$"
