@@ -290,7 +290,7 @@ def _open_by_period() -> None:
             return
         rows = [*summary.rows, summary.total]
         st.dataframe(pd.DataFrame([{
-            "Период": r.label, "Сверок": r.runs, "Закрыто": r.closed_runs,
+            "Период сверок": r.label, "Сверок": r.runs, "Закрыто": r.closed_runs,
             "Не разрешено": r.open_count, "Сумма по банку": format_kopecks(r.bank_sum),
             "Сумма у нас": format_kopecks(r.our_sum)} for r in rows]), hide_index=True)
         st.caption("Суммы неразрешённых строк: оплаты минус возвраты; у нас — сумма платежа "
