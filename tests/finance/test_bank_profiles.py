@@ -18,6 +18,7 @@ from core.staff import audit
 from core.paging import PageRequest
 from tests.factories.customers import make_staff
 
+REAL_SHIPPED = bank_profile.SHIPPED
 BUILTIN = bank_profile.BankProfile(
     name="Встроенный банк", columns={"time": ("Дата",), "operation": ("Операция",),
                                      "rrn": ("RRN",), "amount": ("Сумма",)},
@@ -216,3 +217,17 @@ def test_only_finance_and_admins_keep_profiles(app, role):
     with pytest.raises(PermissionDenied):
         bp.save_profile(app, member, raw())
     assert _stored(app) == []
+
+
+def test_the_profiles_shipped_with_the_product_come_first_and_are_read_only(app, finance,
+                                                                           monkeypatch):
+    monkeypatch.setattr(bank_profile, "SHIPPED", REAL_SHIPPED)
+    bp.save_profile(app, finance, raw())
+    entries = bp.list_profiles(app, finance)
+    assert [e.name for e in entries] == [p.name for p in REAL_SHIPPED] + ["Банк Восток"]
+    assert [e.builtin for e in entries] == [True] * len(REAL_SHIPPED) + [False]
+    first = REAL_SHIPPED[0].name
+    with pytest.raises(ValidationError, match="встроенный профиль; выберите другое название"):
+        bp.save_profile(app, finance, {**REAL_SHIPPED[0].to_dict(), "name": first.upper()})
+    exported = json.loads(bp.export_profiles(app, finance, [first]))
+    assert bank_profile.from_dict(exported["profiles"][0]) == REAL_SHIPPED[0]
