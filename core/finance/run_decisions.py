@@ -81,8 +81,22 @@ def _item(s: Session, item_id: Any, label: str = "Строка сверки",
     return item
 
 
-def _open_run(s: Session, run_id: int) -> ReconciliationRun:
-    run = _get_run(s, run_id)
+def _locked_run(s: Session, run_id: int) -> ReconciliationRun:
+    """The run, locked for this transaction: the decisions of one run take turns, so the
+    one that resolves the last open item sees the others' and closes the run (two
+    people resolving the last two items at once each saw the other's still open, and
+    the run stayed open with nothing left). SQLite's write transactions take turns
+    anyway (BEGIN IMMEDIATE)."""
+    _get_run(s, run_id)  # its own message when there is none
+    return s.scalars(select(ReconciliationRun).where(ReconciliationRun.id == int(run_id))
+                     .with_for_update().execution_options(populate_existing=True)).one()
+
+
+def _open_run(s: Session, run_id: int, *items: ReconciliationItem) -> ReconciliationRun:
+    """The run, locked, refused if closed; ``items`` re-read under the lock."""
+    run = _locked_run(s, run_id)
+    for item in items:
+        s.refresh(item)
     if run.closed_at is not None:
         raise ValidationError("Сверка", f"сверка № {run.id} закрыта; откройте её заново, "
                               "чтобы изменить решение", field="run_id")
@@ -128,7 +142,7 @@ def resolve_item(app: App, actor: StaffActor, item_id: int, kind: str | None,
         if item.klass == "matched":
             raise ValidationError("Строка сверки", "совпавшую операцию разрешать не нужно",
                                   field="item_id")
-        run = _open_run(s, item.run_id)
+        run = _open_run(s, item.run_id, item)
         if item.paired_item_id is not None:
             raise ValidationError("Строка сверки", "сопоставлена вручную со строкой сверки "
                                   f"№ {item.paired_item_id}; чтобы решить иначе, сначала "
@@ -156,7 +170,7 @@ def reopen_run(app: App, actor: StaffActor, run_id: int, reason: str) -> RunView
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        run = _get_run(s, run_id)
+        run = _locked_run(s, run_id)
         if run.closed_at is None:
             raise ValidationError("Сверка", f"сверка № {run.id} и так открыта", field="run_id")
         closed_at = run.closed_at
@@ -200,7 +214,7 @@ def pair_items(app: App, actor: StaffActor, bank_item_id: int, our_item_id: int,
             raise ValidationError("Платёж", f"{_described(ours)} из сверки № {ours.run_id}, "
                                   f"а строка банка — из сверки № {line.run_id}; сопоставляются "
                                   "строки одной сверки", field="our_item_id")
-        run = _open_run(s, line.run_id)
+        run = _open_run(s, line.run_id, line, ours)
         for item, label, field in ((line, "Строка банка", "bank_item_id"),
                                    (ours, "Платёж", "our_item_id")):
             if item.paired_item_id is not None:
@@ -244,8 +258,12 @@ def unpair_items(app: App, actor: StaffActor, item_id: int, reason: str) -> RunV
         if item.paired_item_id is None:
             raise ValidationError("Строка сверки", f"{_described(item)} не сопоставлена "
                                   "вручную", field="item_id")
-        run = _open_run(s, item.run_id)
+        run = _open_run(s, item.run_id, item)
+        if item.paired_item_id is None:  # unpaired meanwhile
+            raise ValidationError("Строка сверки", f"{_described(item)} не сопоставлена "
+                                  "вручную", field="item_id")
         other = _item(s, item.paired_item_id)
+        s.refresh(other)
         line, ours = (item, other) if item.klass == BANK_ONLY else (other, item)
         payment_id = ours.payment_id
         for one in (line, ours):

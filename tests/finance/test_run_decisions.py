@@ -3,6 +3,7 @@ pairing a «нет у нас» line with a «нет в банке» payment by h
 the open items per period; on SQLite and PostgreSQL, with real payments."""
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -125,6 +126,49 @@ def test_resolving_records_what_was_done_and_a_write_off_needs_its_reason(app, c
     assert revised.after["resolution_kind"] == "bank_error"
     text = describe(revised.action, revised.before, revised.after)
     assert "«Деньги возвращены клиенту» → «Сообщено банку об ошибке»" in text
+
+
+def test_the_last_two_items_resolved_at_once_close_the_run(app, clock, finance, monkeypatch):
+    """Two people resolve the run's last two open items at the same moment: the one
+    counting the open items second must see the other's decision and close the run."""
+    story = scenario.build(app, clock)
+    run = rec.reconcile(app, finance, "r.csv", write_registry_csv(story.lines))
+    open_items = sorted(i.id for i in _items(app, run.id).values() if i.klass != "matched")
+    for item_id in open_items[:-2]:
+        decide.resolve_item(app, finance, item_id, "confirmed", "Банк подтвердил")
+    first, last = open_items[-2:]
+    counted, go = threading.Event(), threading.Event()
+    close_if_done = decide._close_if_done
+    errors: list[BaseException] = []
+
+    def slow(s, run_row, now):  # type: ignore[no-untyped-def]
+        closed = close_if_done(s, run_row, now)
+        if threading.current_thread().name == "first":
+            counted.set()  # counted (the last item still open), not committed yet
+            go.wait(10)
+        return closed
+
+    def resolve(item_id):  # type: ignore[no-untyped-def]
+        try:
+            decide.resolve_item(app, finance, item_id, "bank_error", "Письмо в банк")
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+
+    monkeypatch.setattr(decide, "_close_if_done", slow)
+    one = threading.Thread(target=resolve, args=(first,), name="first")
+    one.start()
+    assert counted.wait(10)
+    two = threading.Thread(target=resolve, args=(last,), name="second")
+    two.start()
+    two.join(1.0)
+    waited = two.is_alive()  # the second decision waits for the first one's run
+    go.set()
+    one.join(10)
+    two.join(10)
+    assert errors == []
+    assert waited
+    view = rec.get_run(app, finance, run.id)
+    assert view.open_discrepancies == 0 and view.closed_at is not None
 
 
 def _pair_items(app, run_id, lost, plain2):  # type: ignore[no-untyped-def]
