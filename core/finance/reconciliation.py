@@ -19,7 +19,13 @@ foreign-key look-up of each item's payment); a more compact storage of matched i
 and migration, so it is left for a decision (see the issue-6 report).
 
 The same file (by SHA-256) is reconciled once: a second upload raises
-``FileAlreadyReconciled`` naming the earlier run (its ``run_id`` lets the page open it).
+``FileAlreadyReconciled`` naming the earlier run (its ``run_id`` lets the page open it);
+so do the same lines in another file (CRLF, a BOM, XLSX for CSV, another order of lines:
+``LinesAlreadyReconciled``, by ``core.finance.registry_fingerprint``). A new registry over
+days an earlier run covers raises ``PeriodAlreadyReconciled`` naming those runs unless
+the person confirms (``confirm_overlap``). Amounts a hundredfold off ours for the period
+(kopecks read as rubles or back) raise ``AmountUnitSuspected`` (``core.finance.amount_unit``);
+a profile in the right unit reads the file. Each of these stores nothing.
 We refuse rather than silently return the earlier run so that the person sees they
 uploaded a file already done; a run whose decisions must be revised is re-opened
 (``reopen_run``), not redone.
@@ -47,9 +53,11 @@ from core.app import App
 from core.db.models import (AcquirerSettlement, Payment, ReconciliationItem, ReconciliationRun,
                             Refund, StaffUser)
 from core.errors import DomainError, NotFound, ValidationError
-from core.finance import bank_fees, matching
-from core.finance.bank_profile import BankProfile
+from core.money import format_kopecks
+from core.finance import amount_unit, bank_fees, matching
+from core.finance.bank_profile import AMOUNT_UNITS, BankProfile
 from core.finance.bank_registry import BankRegistry, read_registry
+from core.finance.registry_fingerprint import content_fingerprint
 from core.files.readers import RowProblem
 from core.paging import Page, PageRequest, capped_count
 from core.staff import audit, permissions
@@ -67,6 +75,7 @@ LOOKUP_CHUNK = 900  # ids per IN (...) list
 LOOKBACK = timedelta(days=2)
 COMMAND_LINE = "командная строка"  # who ran a run of ``python -m core reconcile``
 EXPORT_LIMIT = 1_000_000
+OVERLAPS_SHOWN = 10  # earlier runs named when a period is reconciled again
 
 Progress = Callable[[int, int], None]  # (done, total) in percent: (n, 100)
 
@@ -79,6 +88,79 @@ class FileAlreadyReconciled(DomainError):
                          f"{format_datetime_msk(when)}, провёл(а) {who}. Откройте её в списке "
                          "сверок", field="file")
         self.run_id = run_id
+
+
+class LinesAlreadyReconciled(FileAlreadyReconciled):
+    """Another file (CRLF, a BOM, XLSX for CSV) with the lines of a reconciled one."""
+
+    code = "lines_already_reconciled"
+
+    def __init__(self, run_id: int, file_name: str, when: datetime, who: str) -> None:
+        DomainError.__init__(
+            self, f"Этот реестр уже сверен: в нём те же операции, что в файле «{file_name}» "
+            f"(сверка № {run_id} от {format_datetime_msk(when)}, провёл(а) {who}); файлы "
+            "отличаются только видом (CSV или XLSX, кодировка, концы строк, порядок строк). "
+            "Ничего не сохранено. Откройте ту сверку в списке сверок", field="file")
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class EarlierRun:
+    run_id: int
+    period_from: date
+    period_to: date
+    file_name: str
+
+    @property
+    def period_text(self) -> str:
+        return _period_text(self.period_from, self.period_to)
+
+
+class PeriodAlreadyReconciled(DomainError):
+    """A run over days an earlier run covers: asked before a second one is stored."""
+
+    code = "period_already_reconciled"
+
+    def __init__(self, file_name: str, period: tuple[date, date],
+                 runs: tuple[EarlierRun, ...]) -> None:
+        listed = "; ".join(f"№ {r.run_id} за {r.period_text} (файл «{r.file_name}»)"
+                           for r in runs)
+        super().__init__(
+            f"Файл «{file_name}» не сверен: за {_period_text(*period)} уже есть "
+            f"{'сверка' if len(runs) == 1 else 'сверки'} {listed}. Вторая сверка тех же дней "
+            "покажет те же расхождения ещё раз. Откройте прежнюю сверку или, если этот "
+            "реестр другой (исправленный, за другой терминал), сверьте его всё равно",
+            field="file")
+        self.runs = runs
+
+
+class AmountUnitSuspected(DomainError):
+    """The file's amounts look a hundredfold off ours: asked before anything is stored."""
+
+    code = "amount_unit_suspected"
+
+    def __init__(self, file_name: str, guess: amount_unit.UnitGuess, lines: int,
+                 file_total: int, our_total: int, read_as: str) -> None:
+        unit = AMOUNT_UNITS[guess.unit]
+        as_read = AMOUNT_UNITS.get(read_as, read_as)
+        side = "больше" if guess.unit == "kopecks" else "меньше"
+        super().__init__(
+            f"Файл «{file_name}» не сверен: суммы в нём, похоже, записаны в {_IN_UNIT[unit]}, "
+            f"а прочитаны как {as_read}. Итого по файлу {format_kopecks(file_total)} "
+            f"({lines} строк), у нас за период {format_kopecks(our_total)}: примерно в 100 раз "
+            f"{side}; с нашими суммами совпадают {guess.share_as_read:.0%} строк как прочитано "
+            f"и {guess.share:.0%}, если читать суммы как {unit}. Ничего не сохранено. "
+            f"Выберите профиль банка с единицей сумм «{unit}» (или сохраните такой профиль "
+            "для этого банка) и сверьте файл снова", field="file")
+        self.unit = guess.unit
+        self.guess = guess
+
+
+_IN_UNIT = {"копейки": "копейках", "рубли": "рублях"}
+
+
+def _period_text(first: date, last: date) -> str:
+    return format_date(first) if first == last else f"{format_date(first)} — {format_date(last)}"
 
 
 class RegistryRejected(DomainError):
@@ -192,9 +274,11 @@ class RunDetail:
 # --- reconcile -------------------------------------------------------------------
 
 def reconcile(app: App, actor: StaffActor | None, file_name: str, data: bytes,
-              progress: Progress | None = None, profile: BankProfile | None = None) -> RunView:
+              progress: Progress | None = None, profile: BankProfile | None = None,
+              confirm_overlap: bool = False) -> RunView:
     """Reconcile a registry file; see the module docstring. ``actor`` None is the
-    operator's command line (the run and the journal say «командная строка»)."""
+    operator's command line (the run and the journal say «командная строка»).
+    ``confirm_overlap``: the person saw ``PeriodAlreadyReconciled`` and goes on."""
     if actor is not None:
         require_role(actor, RECONCILERS, "сверка с банком")
     name = uploads.clean_file_name(file_name)
@@ -208,10 +292,16 @@ def reconcile(app: App, actor: StaffActor | None, file_name: str, data: bytes,
     _tell(progress, 25)
     period = registry.period
     assert period is not None  # an accepted file has lines
+    content = content_fingerprint(registry.lines)
     with app.uow(write=False) as uow:
+        _refuse_known(uow.session, checksum, content)
+        overlaps = _overlapping(uow.session, period)
+        if overlaps and not confirm_overlap:
+            raise PeriodAlreadyReconciled(name, period, overlaps)
         ours, refunds = _our_side(uow.session, registry, period)
         settled = (_settlements(uow.session, period) if bank_fees.has_fees(registry.lines)
                    else {})
+    _refuse_wrong_unit(name, registry, ours, refunds, profile)
     _tell(progress, 45)
     result = matching.match(registry.lines, ours, refunds)
     summary: dict[str, Any] = matching.summarise(result)
@@ -224,11 +314,11 @@ def reconcile(app: App, actor: StaffActor | None, file_name: str, data: bytes,
     now = app.now()
     with app.uow() as uow:
         s = uow.session
-        _refuse_known(s, checksum)  # the same file, reconciled meanwhile
+        _refuse_known(s, checksum, content)  # the same file, reconciled meanwhile
         open_items = int((result["klass"] != "matched").sum())
         run = ReconciliationRun(
             created_at=now, staff_id=actor.staff_id if actor else None, file_name=name,
-            file_sha256=checksum,
+            file_sha256=checksum, content_sha256=content,
             period_from=period[0], period_to=period[1], bank_lines=len(registry.lines),
             bank_total=registry.payments_total - registry.refunds_total,
             our_payments=sum(summary[klass]["our_count"] for klass in CLASSES),
@@ -240,7 +330,7 @@ def reconcile(app: App, actor: StaffActor | None, file_name: str, data: bytes,
         except IntegrityError:  # the same file, stored by a parallel upload a moment ago
             s.rollback()
             with app.uow(write=False) as again:
-                _refuse_known(again.session, checksum)
+                _refuse_known(again.session, checksum, content)
             raise
         _store_items(s, run.id, result, progress)
         audit.record(s, at=now, action="reconciliation.run", actor=actor,
@@ -249,7 +339,9 @@ def reconcile(app: App, actor: StaffActor | None, file_name: str, data: bytes,
                      after={"run_id": run.id, "file_name": name, "sha256": checksum,
                             "period_from": period[0].isoformat(),
                             "period_to": period[1].isoformat(),
-                            "bank_lines": run.bank_lines, "discrepancies": open_items})
+                            "bank_lines": run.bank_lines, "discrepancies": open_items,
+                            "content_sha256": content,
+                            **({"overlaps": [r.run_id for r in overlaps]} if overlaps else {})})
         uow.commit()
         run_id = run.id
     _tell(progress, 100)
@@ -262,16 +354,52 @@ def _tell(progress: Progress | None, percent: int) -> None:
         progress(percent, 100)
 
 
-def _refuse_known(s: Session, checksum: str) -> None:
+def _refuse_known(s: Session, checksum: str, content: str | None = None) -> None:
+    """The same file, or (``content``) the same lines in another file, was reconciled."""
+    same = ReconciliationRun.file_sha256 == checksum
+    if content is not None:
+        same = same | (ReconciliationRun.content_sha256 == content)
     earlier = s.execute(
         select(ReconciliationRun.id, ReconciliationRun.file_name, ReconciliationRun.created_at,
-               StaffUser.name)
+               StaffUser.name, ReconciliationRun.file_sha256)
         .outerjoin(StaffUser, StaffUser.id == ReconciliationRun.staff_id)
-        .where(ReconciliationRun.file_sha256 == checksum)
-        .order_by(ReconciliationRun.id).limit(1)).first()
-    if earlier is not None:
-        run_id, file_name, when, who = earlier
+        .where(same).order_by(ReconciliationRun.id).limit(1)).first()
+    if earlier is None:
+        return
+    run_id, file_name, when, who, its_checksum = earlier
+    if its_checksum == checksum:
         raise FileAlreadyReconciled(run_id, file_name, when, who or COMMAND_LINE)
+    raise LinesAlreadyReconciled(run_id, file_name, when, who or COMMAND_LINE)
+
+
+def _overlapping(s: Session, period: tuple[date, date]) -> tuple[EarlierRun, ...]:
+    """Runs whose period shares a day with ``period`` (the first few, oldest first)."""
+    rows = s.execute(
+        select(ReconciliationRun.id, ReconciliationRun.period_from, ReconciliationRun.period_to,
+               ReconciliationRun.file_name)
+        .where(ReconciliationRun.period_from <= period[1],
+               ReconciliationRun.period_to >= period[0])
+        .order_by(ReconciliationRun.id).limit(OVERLAPS_SHOWN))
+    return tuple(EarlierRun(*row) for row in rows)
+
+
+def _refuse_wrong_unit(name: str, registry: BankRegistry, ours: pd.DataFrame,
+                       refunds: pd.DataFrame, profile: BankProfile | None) -> None:
+    """The file's amounts a hundredfold off ours: see ``core.finance.amount_unit``."""
+    lines = registry.lines
+    guess = amount_unit.suspected_unit(
+        lines["amount"].to_numpy(dtype="int64"),
+        np.concatenate([ours["amount"].to_numpy(dtype="int64"),
+                        refunds["amount"].to_numpy(dtype="int64")]))
+    read_as = profile.amount_unit if profile is not None else "rubles"
+    if guess is None or guess.unit == read_as:
+        return  # read in the unit the figures point to: nothing better to suggest
+    charged = ours["status"].isin(matching.CHARGED) & ours["in_period"].astype(bool)
+    our_total = (int(ours.loc[charged, "amount"].sum())
+                 - int(refunds.loc[refunds["in_period"].astype(bool), "amount"].sum()))
+    raise AmountUnitSuspected(name, guess, len(lines),
+                              registry.payments_total - registry.refunds_total, our_total,
+                              read_as)
 
 
 def _settlements(s: Session, period: tuple[date, date]) -> dict[date, int]:

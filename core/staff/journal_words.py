@@ -79,7 +79,8 @@ FIELD_LABELS: dict[str, str] = {
     "removed": "удалена", "role": "роль", "rows": "строк", "run_closed": "сверка закрыта",
     "run_id": "сверка", "second_factor": "второй фактор входа", "service_kind": "вид услуг",
     "sessions_ended": "завершено сеансов",
-    "sha256": "контрольная сумма файла", "sheets": "листов", "staff_id": "решил",
+    "sha256": "контрольная сумма файла", "content_sha256": "отпечаток строк реестра",
+    "overlaps": "за те же дни уже были сверки", "sheets": "листов", "staff_id": "решил",
     "status": "статус", "subject": "тема", "surname": "фамилия", "topic": "рассылка",
     "total_due": "начислено", "updated": "обновлено", "via": "способ входа",
     "left": "осталось кодов восстановления", "recovery_codes": "кодов восстановления",
@@ -248,8 +249,10 @@ class _Entry:
             return PROFILE_ENCODINGS.get(value, str(value))
         if key in ("commission_bp", "fee_rate_bp") and isinstance(value, int):
             return f"{value / 100:.2f}".replace(".", ",") + " %"
-        if key == "sha256":
+        if key in ("sha256", "content_sha256"):
             return f"{str(value)[:12]}…"
+        if key == "overlaps" and isinstance(value, list):
+            return ", ".join(f"№ {v}" for v in value)
         if key == "filter" and isinstance(value, Mapping):
             inner = _Entry(self.action, {}, value, self.names)
             return inner.changes() or "нет"

@@ -24,6 +24,7 @@ SPREAD_KEYS = {
                      "ownership_proof"},
     "provider.update": {"name", "commission_bp", "commission_min", "service_kind"},
     "staff.login_failed": {"locked"},
+    "reconciliation.run": {"overlaps"},
     **{f"bank_profile.{verb}": {"columns", "payment_words", "refund_words", "amount_unit",
                                 "date_format", "encoding", "fee_rate_bp", "fee_min"}
        for verb in ("add", "update", "delete", "import")},
