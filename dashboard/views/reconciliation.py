@@ -2,6 +2,7 @@
 resolve discrepancies with a comment, export to Excel, open earlier runs."""
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pandas as pd
@@ -11,6 +12,7 @@ from core.errors import DomainError
 from core.money import format_kopecks
 from core.timefmt import moscow_date
 from core.finance import reconciliation as rec, resolutions, run_decisions as decide
+from core.finance.bank_profile import DEFAULT, BankProfile
 from dashboard import look
 from dashboard.bank_profiles_part import profiles_part, upload_profile
 from dashboard.run_fees_part import csv_export, fees_part
@@ -22,6 +24,21 @@ from dashboard.widgets import (
 )
 
 CARD = "run"  # /reconciliation?run=7 opens that run (also set by an upload)
+PAGE = "views/reconciliation.py"
+RETRY = "rec_retry"  # the upload run again with the answer to its question
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """How to read the uploaded file (``file_id``) the next time «Сверить» runs it."""
+
+    file_id: str
+    profile: BankProfile | None
+    confirm_overlap: bool
+
+
+def _ask_again(retry: _Retry) -> None:
+    st.session_state[RETRY] = retry
 
 actor = guard("reconciliation")
 app = get_app()
@@ -39,9 +56,14 @@ def _upload() -> None:
     uploaded = st.file_uploader("Реестр банка (CSV или XLSX)", type=types, key="rec_file",
                                 help=hint)
     profile = upload_profile(app, actor, uploaded)
+    again = st.session_state.pop(RETRY, None)  # «Читать суммы как …», «Всё равно сверить»
     if not st.button("Сверить", type="primary", key="rec_run"):
-        return
-    if uploaded is None:
+        if again is None or uploaded is None or again.file_id != uploaded.file_id:
+            return
+        profile = again.profile
+    elif uploaded is not None:
+        again = _Retry(uploaded.file_id, profile, confirm_overlap=False)
+    if uploaded is None or again is None:
         st.error("Файл: выберите реестр банка в формате CSV или XLSX")
         return
     bar = st.progress(0.0, text="Читаем файл…")
@@ -51,10 +73,23 @@ def _upload() -> None:
 
     try:
         run = rec.reconcile(app, actor, uploaded.name, uploaded.getvalue(), progress,
-                            profile=profile)
+                            profile=profile, confirm_overlap=again.confirm_overlap)
     except rec.FileAlreadyReconciled as error:
         st.warning(str(error))
         open_card(CARD, error.run_id)
+    except rec.AmountUnitSuspected as error:
+        show_error(error)
+        unit = "копейки" if error.unit == "kopecks" else "рубли"
+        st.button(f"Читать суммы как {unit}", key="rec_unit", on_click=_ask_again,
+                  args=(replace(again, profile=replace(profile or DEFAULT,
+                                                       amount_unit=error.unit)),))
+    except rec.PeriodAlreadyReconciled as error:
+        st.warning(str(error))
+        for earlier in error.runs:
+            st.page_link(PAGE, label=f"Сверка № {earlier.run_id} за {earlier.period_text}",
+                         icon=":material/open_in_new:", query_params={CARD: str(earlier.run_id)})
+        st.button("Всё равно сверить", key="rec_overlap", on_click=_ask_again,
+                  args=(replace(again, confirm_overlap=True),))
     except rec.RegistryRejected as error:
         show_error(error)
         st.dataframe(problems_table(error.problems), hide_index=True)
