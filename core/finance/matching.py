@@ -13,9 +13,21 @@ result, and every row has exactly one class:
 
 Payment lines are paired first by the gateway's transaction id, then by RRN, then the
 rest by amount + masked card + a time window (``WINDOW``; a line whose file gave the
-day alone, ``day_only``, by amount + card on the same Moscow day). Refund lines are
-paired with our succeeded refunds by the payment's transaction id and amount (the n-th refund of an
-amount with the n-th line of it), then by transaction id alone (amount differs).
+day alone, ``day_only``, by amount + card on the same Moscow day). A line repeating the
+RRN of another line is the same operation listed twice: it is never paired on its own,
+and it is a duplicate of the payment its first line was paired with.
+
+Refund lines are paired with our succeeded refunds by the payment's transaction id and
+amount (the n-th refund of an amount with the n-th line of it), then by transaction id
+alone (amount differs). A refund line that names no payment of ours (a bank's own export
+without our transaction id; the bank gives a refund an RRN of its own, which we do not
+keep) is paired by the refunded payment's card + amount within the window (the same
+Moscow day for a ``day_only`` line), nearest first, one to one; then by the card alone
+as ``amount_differs``, but only where that card has exactly one such line and one such
+refund of ours within the window: a refund is known by its payment, and the card is the
+only trace of the payment such a file has, so a lone pair on one card minutes apart is
+the same refund with another amount, while several on a card (a payer's bills refunded
+together) are left to the suggested pairs rather than guessed.
 
 The transaction id is factorised to integer codes once, over the union of every side;
 our ids are unique, so a code indexes our row directly (an array look-up, no hash join).
@@ -48,7 +60,9 @@ REFUND_STATUS = "refund"  # ``our_status`` of a row whose our side is a succeede
 BANK_COLUMNS = ("line_no", "txn_id", "rrn", "masked_pan", "amount", "operation", "time")
 OUR_COLUMNS = ("payment_id", "txn_id", "rrn", "masked_pan", "amount", "status", "time",
                "in_period")
-REFUND_COLUMNS = ("refund_id", "payment_id", "txn_id", "amount", "time", "in_period")
+# ``masked_pan``: the refunded payment's card (pairs a line without our transaction id).
+REFUND_COLUMNS = ("refund_id", "payment_id", "txn_id", "masked_pan", "amount", "time",
+                  "in_period")
 RESULT_COLUMNS = ("klass", "matched_by", "line_no", "payment_id", "refund_id", "bank_txn_id",
                   "bank_rrn", "bank_operation", "bank_amount", "bank_masked_pan", "bank_time",
                   "our_amount", "our_status")
@@ -82,10 +96,13 @@ def match(bank: pd.DataFrame, ours: pd.DataFrame,
     refunds["amount"] = refunds["amount"].astype("int64")
     ours["time"] = pd.to_datetime(ours["time"], utc=True).astype("datetime64[ns, UTC]")
     bank["time"] = pd.to_datetime(bank["time"], utc=True).astype("datetime64[ns, UTC]")
+    refunds["time"] = pd.to_datetime(refunds["time"], utc=True).astype("datetime64[ns, UTC]")
+    if "masked_pan" not in refunds:
+        refunds["masked_pan"] = None
 
     is_payment = (bank["operation"] == "payment").to_numpy(dtype=bool)
     payment_rows = _payments(bank[is_payment], ours, window)
-    refund_rows = _refunds(bank[~is_payment], refunds, ours)
+    refund_rows = _refunds(bank[~is_payment], refunds, ours, window)
     parts = [p for p in (*payment_rows, *refund_rows) if not p.empty]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in RESULT_COLUMNS})
@@ -171,26 +188,15 @@ def _payments(lines: pd.DataFrame, ours: pd.DataFrame,
     pos = np.where((k_line >= 0) & ~duplicate, row_of[np.maximum(k_line, 0)], -1)
     pos[k_line < 0] = -1
     matched_by = np.where(pos >= 0, "txn", None).astype(object)
+    # A duplicate names the payment of its transaction, but counts nothing on our side.
+    dup_row = np.where(duplicate, row_of[np.maximum(k_line, 0)], -1)
+    matched_by[duplicate] = "txn"
 
     taken = np.zeros(len(ours), dtype=bool)
     taken[pos[pos >= 0]] = True
     rest = np.flatnonzero((pos < 0) & ~duplicate)
-    if len(rest) and not taken.all():
-        rest_lines = lines.iloc[rest]
-        rest_ours = ours.loc[~taken]
-        rest_lines, rest_ours = _with_codes(rest_lines, rest_ours)
-        # RRN only where it is unique among what is left on our side.
-        unique_rrn = rest_ours[~rest_ours.duplicated("k_rrn", keep=False)]
-        by_rrn = _pair_on(rest_lines, unique_rrn, "k_rrn", "rrn").drop_duplicates("line_no")
-        by_rrn = by_rrn.drop_duplicates("our_row")
-        rest_lines = rest_lines[~rest_lines["row"].isin(by_rrn["row"])]
-        rest_ours = rest_ours[~rest_ours["our_row"].isin(by_rrn["our_row"])]
-        by_window = _pair_in_window(rest_lines, rest_ours, window)
-        for found in (by_rrn, by_window):
-            rows = found["row"].to_numpy(dtype="int64")
-            pos[rows] = found["our_row"].to_numpy(dtype="int64")
-            matched_by[rows] = found["matched_by"].to_numpy(dtype=object)
-            taken[found["our_row"].to_numpy(dtype="int64")] = True
+    if len(rest):
+        _pair_the_rest(lines, ours, rest, window, pos, taken, matched_by, duplicate, dup_row)
 
     paired = pos >= 0
     our_amount = _take(ours["amount"].to_numpy(dtype="int64"), pos, 0)
@@ -200,12 +206,9 @@ def _payments(lines: pd.DataFrame, ours: pd.DataFrame,
     klass = np.select([duplicate, ~paired, ~charged, bank_amount != our_amount],
                       ["duplicate_at_bank", "missing_at_ours", "status_differs",
                        "amount_differs"], "matched").astype(object)
-    # A duplicate names the payment of its transaction, but counts nothing on our side.
-    dup_row = np.where(duplicate & (k_line >= 0), row_of[np.maximum(k_line, 0)], -1)
     ids = ours["payment_id"].to_numpy(dtype="int64")
     payment_id = pd.array(_take(ids, np.where(paired, pos, dup_row), -1), dtype="Int64")
     payment_id[(~paired) & (dup_row < 0)] = pd.NA
-    matched_by[duplicate] = "txn"
     bank_side = pd.DataFrame({
         "klass": klass, "matched_by": matched_by, "line_no": lines["line_no"].to_numpy(),
         "payment_id": payment_id,
@@ -226,6 +229,64 @@ def _payments(lines: pd.DataFrame, ours: pd.DataFrame,
         "klass": "missing_at_bank", "payment_id": expected["payment_id"].astype("Int64"),
         "our_amount": expected["amount"], "our_status": expected["status"]})
     return [bank_side, missing_bank]
+
+
+def _pair_the_rest(lines: pd.DataFrame, ours: pd.DataFrame, rest: np.ndarray,
+                   window: timedelta, pos: np.ndarray, taken: np.ndarray,
+                   matched_by: np.ndarray, duplicate: np.ndarray, dup_row: np.ndarray) -> None:
+    """RRN, then amount + card + time, for the ``rest`` of the lines (rows the
+    transaction id left unpaired); fills the arrays in place (``taken`` by our row, the
+    others by line row). A line repeating another line's RRN is the same operation
+    listed twice: only the first is paired, the repeat is its duplicate."""
+    by_txn = pos >= 0
+    rest_lines, rest_ours = _with_codes(lines.iloc[rest], ours.loc[~taken])
+    k_rrn = rest_lines["k_rrn"].to_numpy(dtype="int64")
+    again = (k_rrn >= 0) & pd.Series(k_rrn).duplicated().to_numpy(dtype=bool)
+    firsts = rest_lines.loc[(k_rrn >= 0) & ~again, ["row", "k_rrn"]]
+    repeats = rest_lines.loc[again, ["row", "k_rrn"]]
+    rest_lines = rest_lines[~again]
+    # RRN only where it is unique among what is left on our side.
+    unique_rrn = rest_ours[~rest_ours.duplicated("k_rrn", keep=False)]
+    by_rrn = _pair_on(rest_lines, unique_rrn, "k_rrn", "rrn").drop_duplicates("line_no")
+    by_rrn = by_rrn.drop_duplicates("our_row")
+    _record(by_rrn, pos, taken, matched_by)
+    rest_lines = rest_lines[~rest_lines["row"].isin(by_rrn["row"])]
+    rest_ours = rest_ours[~rest_ours["our_row"].isin(by_rrn["our_row"])]
+    # The RRN of a line paired by the transaction id: that line listed again (one pass
+    # over the lines, only when an unpaired line has an RRN at all).
+    named = rest_lines.loc[rest_lines["k_rrn"] >= 0, ["row", "rrn"]]
+    if len(named) and by_txn.any():
+        hit = np.flatnonzero(lines["rrn"].isin(named["rrn"]).to_numpy(dtype=bool) & by_txn)
+        owners = pd.DataFrame({"rrn": lines["rrn"].iloc[hit].to_numpy(dtype=object),
+                               "owner": pos[hit]}).drop_duplicates("rrn")
+        found = named.astype({"rrn": object}).merge(owners, on="rrn")
+        _mark_duplicates(found["row"].to_numpy(dtype="int64"),
+                         found["owner"].to_numpy(dtype="int64"), duplicate, dup_row,
+                         matched_by)
+        rest_lines = rest_lines[~rest_lines["row"].isin(found["row"])]
+    _record(_pair_in_window(rest_lines, rest_ours, window), pos, taken, matched_by)
+    if len(repeats):
+        pairs = repeats.merge(firsts.rename(columns={"row": "first"}), on="k_rrn")
+        first = pairs["first"].to_numpy(dtype="int64")
+        owner = np.where(pos[first] >= 0, pos[first], dup_row[first])
+        rows = pairs["row"].to_numpy(dtype="int64")
+        _mark_duplicates(rows[owner >= 0], owner[owner >= 0], duplicate, dup_row, matched_by)
+
+
+def _record(found: pd.DataFrame, pos: np.ndarray, taken: np.ndarray,
+            matched_by: np.ndarray) -> None:
+    rows = found["row"].to_numpy(dtype="int64")
+    our_rows = found["our_row"].to_numpy(dtype="int64")
+    pos[rows] = our_rows
+    matched_by[rows] = found["matched_by"].to_numpy(dtype=object)
+    taken[our_rows] = True
+
+
+def _mark_duplicates(rows: np.ndarray, our_rows: np.ndarray, duplicate: np.ndarray,
+                     dup_row: np.ndarray, matched_by: np.ndarray) -> None:
+    duplicate[rows] = True
+    dup_row[rows] = our_rows
+    matched_by[rows] = "rrn"
 
 
 def _take(values: np.ndarray, rows: np.ndarray, fill: object) -> np.ndarray:
@@ -255,35 +316,46 @@ def _pair_in_window(lines: pd.DataFrame, ours: pd.DataFrame,
     """One-to-one pairs by amount and card within the window: the nearest in time first,
     charged payments before others; a few greedy passes, each on whole columns."""
     columns = ["row", "line_no", "our_row", "matched_by"]
-    lines = lines.assign(day_only=lines["day_only"].astype(bool) if "day_only" in lines
-                         else False)
+    day_only = ["day_only"] if "day_only" in lines else []
     left = lines.loc[lines["k_pan"] >= 0, ["row", "line_no", "amount", "k_pan", "time",
-                                          "day_only"]]
+                                          *day_only]]
     right = ours.loc[ours["k_pan"] >= 0, ["our_row", "payment_id", "amount", "k_pan", "time",
                                           "status"]]
     if left.empty or right.empty:
         return pd.DataFrame(columns=columns)
-    candidates = left.merge(right, on=["amount", "k_pan"], suffixes=("", "_ours"))
-    since = candidates["time_ours"] - candidates["time"]
-    candidates["gap"] = since.abs()
-    # A line with the day alone (its time the Moscow midnight): any time of that day.
-    same_day = candidates["day_only"] & (since >= pd.Timedelta(0)) & (since < pd.Timedelta(
-        days=1))
-    candidates = candidates[(candidates["gap"] <= pd.Timedelta(window)) | same_day]
+    candidates = _in_window(left.merge(right, on=["amount", "k_pan"], suffixes=("", "_ours")),
+                            window)
     candidates["uncharged"] = ~candidates["status"].isin(CHARGED)
     candidates = candidates.sort_values(["uncharged", "gap", "line_no", "payment_id"])
+    chosen = _one_to_one(candidates, "row", "our_row")
+    return chosen[["row", "line_no", "our_row"]].assign(matched_by="window")
+
+
+def _in_window(candidates: pd.DataFrame, window: timedelta) -> pd.DataFrame:
+    """The candidate pairs (``time`` the line's, ``time_ours`` ours) close enough in
+    time, with their ``gap``. A line with the day alone (its time the Moscow midnight):
+    any time of that day."""
+    since = candidates["time_ours"] - candidates["time"]
+    gap = since.abs()
+    close = gap <= pd.Timedelta(window)
+    if "day_only" in candidates:
+        close |= (candidates["day_only"].astype(bool) & (since >= pd.Timedelta(0))
+                  & (since < pd.Timedelta(days=1)))
+    return candidates.assign(gap=gap)[close]
+
+
+def _one_to_one(candidates: pd.DataFrame, left: str, right: str) -> pd.DataFrame:
+    """Greedy one-to-one choice among ``candidates`` sorted best first: a few passes,
+    each taking every ``left`` row's best that is its ``right`` row's best too."""
     chosen = []
     for _ in range(WINDOW_PASSES):
         if candidates.empty:
             break
-        best = (candidates.drop_duplicates("row")
-                .drop_duplicates("our_row"))
-        chosen.append(best[["row", "line_no", "our_row"]])
-        candidates = candidates[~candidates["row"].isin(best["row"])
-                                & ~candidates["our_row"].isin(best["our_row"])]
-    if not chosen:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(chosen, ignore_index=True).assign(matched_by="window")
+        best = candidates.drop_duplicates(left).drop_duplicates(right)
+        chosen.append(best)
+        candidates = candidates[~candidates[left].isin(best[left])
+                                & ~candidates[right].isin(best[right])]
+    return pd.concat(chosen, ignore_index=True) if chosen else candidates
 
 
 def _bank_side(frame: pd.DataFrame) -> pd.DataFrame:
@@ -296,8 +368,8 @@ def _bank_side(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- refunds --------------------------------------------------------------------
 
-def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame,
-             ours: pd.DataFrame) -> list[pd.DataFrame]:
+def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame, ours: pd.DataFrame,
+             window: timedelta) -> list[pd.DataFrame]:
     lines = lines.sort_values("line_no", kind="stable").copy()
     refunds = refunds.sort_values("refund_id", kind="stable").copy()
     # The n-th line of (txn, amount) with our n-th refund of (txn, amount).
@@ -313,17 +385,11 @@ def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame,
     differs = (rest_lines.loc[rest_lines["k_txn"] >= 0, ["line_no", "k_txn", "m"]]
                .merge(rest_refunds.loc[rest_refunds["k_txn"] >= 0, ["refund_id", "k_txn", "m"]],
                       on=["k_txn", "m"]))
-    paired = pd.concat([exact.assign(klass="matched"),
-                        differs.assign(klass="amount_differs")], ignore_index=True)
-    paired = paired[["line_no", "refund_id", "klass"]].merge(
-        lines.drop(columns=["n"]), on="line_no").merge(
-        refunds[["refund_id", "payment_id", "amount"]].rename(columns={"amount": "our_amount"}),
-        on="refund_id").assign(our_status=REFUND_STATUS, matched_by="txn")
-
     rest_lines = rest_lines[~rest_lines["line_no"].isin(differs["line_no"])]
     rest_refunds = rest_refunds[~rest_refunds["refund_id"].isin(differs["refund_id"])]
     # A line repeating an already paired (txn, amount): a duplicate; a refund of a
-    # payment we know but never refunded so: status differs; otherwise unknown to us.
+    # payment we know but never refunded so: status differs; a line naming no payment
+    # of ours: by the card (below); otherwise unknown to us.
     seen = exact[["k_txn", "amount"]].drop_duplicates().assign(seen=True)
     rest_lines = rest_lines.merge(seen, on=["k_txn", "amount"], how="left")
     known = ours.loc[ours["k_txn"] >= 0, ["k_txn", "payment_id", "status"]].rename(
@@ -331,6 +397,20 @@ def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame,
     rest_lines = rest_lines.merge(known, on="k_txn", how="left")
     duplicate = rest_lines["seen"].eq(True)
     known_payment = rest_lines["payment_id"].notna()
+    by_card = _refunds_by_card(rest_lines[~duplicate & ~known_payment], rest_refunds, window)
+
+    paired = pd.concat([exact.assign(klass="matched", matched_by="txn"),
+                        differs.assign(klass="amount_differs", matched_by="txn"), by_card],
+                       ignore_index=True)
+    paired = paired[["line_no", "refund_id", "klass", "matched_by"]].merge(
+        lines.drop(columns=["n"]), on="line_no").merge(
+        refunds[["refund_id", "payment_id", "amount"]].rename(columns={"amount": "our_amount"}),
+        on="refund_id").assign(our_status=REFUND_STATUS)
+
+    unpaired = ~rest_lines["line_no"].isin(by_card["line_no"]).to_numpy(dtype=bool)
+    rest_lines = rest_lines[unpaired]
+    duplicate, known_payment = duplicate[unpaired], known_payment[unpaired]
+    rest_refunds = rest_refunds[~rest_refunds["refund_id"].isin(by_card["refund_id"])]
     rest_lines["klass"] = np.select([duplicate, known_payment],
                                     ["duplicate_at_bank", "status_differs"], "missing_at_ours")
     rest_lines["our_status"] = rest_lines["payment_status"].where(
@@ -345,6 +425,39 @@ def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame,
     for frame in (paired, rest_lines):
         frame["payment_id"] = frame["payment_id"].astype("Int64")
     return [_bank_side(paired), _bank_side(rest_lines), missing_bank]
+
+
+def _refunds_by_card(lines: pd.DataFrame, refunds: pd.DataFrame,
+                     window: timedelta) -> pd.DataFrame:
+    """Refund lines naming no payment of ours with our refunds (``line_no``,
+    ``refund_id``, ``klass``, ``matched_by``): by the refunded payment's card + amount
+    within the window, nearest first, one to one (``matched``); then a lone pair on a
+    card, one line and one refund of it within the window (``amount_differs``).
+
+    Not by RRN: the bank gives a refund an RRN of its own, which we do not keep, and
+    some banks repeat the payment's RRN on each of its refunds, so a repeated RRN on
+    refund lines is no sign of a line listed twice."""
+    columns = ["line_no", "refund_id", "klass", "matched_by"]
+    if lines.empty or refunds.empty:
+        return pd.DataFrame(columns=columns)
+    day_only = ["day_only"] if "day_only" in lines else []
+    lines = lines[["line_no", "masked_pan", "amount", "time", *day_only]].reset_index(drop=True)
+    refunds = refunds[["refund_id", "masked_pan", "amount", "time"]].reset_index(drop=True)
+    lines["k_pan"], refunds["k_pan"] = _codes(lines["masked_pan"], refunds["masked_pan"])
+    lines, refunds = lines[lines["k_pan"] >= 0], refunds[refunds["k_pan"] >= 0]
+    candidates = _in_window(lines.merge(refunds, on=["k_pan", "amount"],
+                                        suffixes=("", "_ours")), window)
+    same = _one_to_one(candidates.sort_values(["gap", "line_no", "refund_id"]),
+                       "line_no", "refund_id")
+    lines = lines[~lines["line_no"].isin(same["line_no"])]
+    refunds = refunds[~refunds["refund_id"].isin(same["refund_id"])]
+    candidates = _in_window(lines.merge(refunds, on="k_pan", suffixes=("", "_ours")), window)
+    lone = candidates[~candidates.duplicated("line_no", keep=False)
+                      & ~candidates.duplicated("refund_id", keep=False)]
+    return pd.concat([same[["line_no", "refund_id"]].assign(klass="matched", matched_by="window"),
+                      lone[["line_no", "refund_id"]].assign(klass="amount_differs",
+                                                            matched_by="card")],
+                     ignore_index=True)
 
 
 def _codes(*columns: pd.Series) -> tuple[np.ndarray, ...]:

@@ -28,9 +28,9 @@ def ours(pid, txn, amount, status="succeeded", minutes=0, rrn=None, pan=PAN,  # 
             "status": status, "time": at(minutes), "in_period": in_period}
 
 
-def refund(rid, pid, txn, amount, in_period=True):  # type: ignore[no-untyped-def]
-    return {"refund_id": rid, "payment_id": pid, "txn_id": txn, "amount": amount,
-            "time": at(30), "in_period": in_period}
+def refund(rid, pid, txn, amount, in_period=True, minutes=30, pan=PAN):  # type: ignore[no-untyped-def]
+    return {"refund_id": rid, "payment_id": pid, "txn_id": txn, "masked_pan": pan,
+            "amount": amount, "time": at(minutes), "in_period": in_period}
 
 
 def classes(result: pd.DataFrame) -> dict[str, list[tuple[object, object]]]:
@@ -148,3 +148,85 @@ def test_a_line_with_the_day_alone_pairs_by_amount_and_card_on_that_moscow_day()
                                "missing_at_bank": [(None, 2), (None, 3)],
                                "missing_at_ours": [(3, None), (4, None)]}
     assert result.loc[result["klass"] == "matched", "matched_by"].tolist() == ["window"]
+
+
+def _refund_pairs(result: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
+    """klass -> sorted (line_no, refund_id) of the rows with both a refund line and ours."""
+    rows = result[result["line_no"].notna() & result["refund_id"].notna()]
+    out: dict[str, list[tuple[int, int]]] = {}
+    for row in rows.itertuples():
+        out.setdefault(row.klass, []).append((int(row.line_no), int(row.refund_id)))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_a_refund_line_without_our_transaction_id_pairs_by_the_cards_amount_nearest_first():
+    # Two refunds of 300 on one card a quarter of an hour apart, each line nearest its own;
+    # a line 22 minutes from the only refund of its card and amount is not it.
+    result = run(
+        [line(2, "a", 1000), line(3, "b", 1000, 1), line(4, "c", 500, 2, pan=PAN2),
+         line(5, "", 300, 44, op="refund", rrn="700000000005"),
+         line(6, "", 300, 31, op="refund", rrn="700000000006"),
+         line(7, "", 200, 52, op="refund", rrn="700000000007", pan=PAN2)],
+        [ours(1, "a", 1000, "partially_refunded"), ours(2, "b", 1000, "partially_refunded", 1),
+         ours(3, "c", 500, "partially_refunded", 2, pan=PAN2)],
+        [refund(1, 1, "a", 300, minutes=30), refund(2, 2, "b", 300, minutes=45),
+         refund(3, 3, "c", 200, minutes=30, pan=PAN2)])
+    assert _refund_pairs(result) == {"matched": [(5, 2), (6, 1)]}
+    assert classes(result) == {"matched": [(2, 1), (3, 2), (4, 3), (5, 2), (6, 1)],
+                               "missing_at_bank": [(None, 3)], "missing_at_ours": [(7, None)]}
+    refunds = result[result["refund_id"].notna() & result["line_no"].notna()]
+    assert refunds["matched_by"].tolist() == ["window", "window"]
+    assert refunds["our_status"].tolist() == [matching.REFUND_STATUS] * 2
+    summary = matching.summarise(result)
+    assert summary["matched"]["our_sum"] == 1000 + 1000 + 500 - 300 - 300
+
+
+def test_a_lone_refund_line_on_a_card_pairs_with_its_lone_refund_as_amount_differs():
+    lone = run([line(2, "a", 1000), line(3, "", 350, 31, op="refund", rrn="700000000003")],
+               [ours(1, "a", 1000, "partially_refunded")], [refund(1, 1, "a", 300)])
+    assert _refund_pairs(lone) == {"amount_differs": [(3, 1)]}
+    assert lone.loc[lone["line_no"] == 3, "matched_by"].tolist() == ["card"]
+    # Two refunds of that card in the window: which one the bank changed is a guess.
+    two = run([line(2, "a", 1000), line(3, "b", 1000, 1),
+               line(4, "", 350, 31, op="refund", rrn="700000000004")],
+              [ours(1, "a", 1000, "partially_refunded"),
+               ours(2, "b", 1000, "partially_refunded", 1)],
+              [refund(1, 1, "a", 300), refund(2, 2, "b", 200, minutes=33)])
+    assert _refund_pairs(two) == {}
+    assert classes(two)["missing_at_ours"] == [(4, None)]
+    assert classes(two)["missing_at_bank"] == [(None, 1), (None, 2)]
+
+
+def test_a_refund_line_with_the_day_alone_pairs_with_a_refund_of_that_moscow_day():
+    midnight = pd.Timestamp("2026-11-24 21:00", tz="UTC")  # 25.11 00:00 in Moscow
+    bank = pd.DataFrame([{**line(2, "a", 1000), "day_only": True, "time": midnight},
+                         {**line(3, "", 300, op="refund"), "day_only": True, "time": midnight},
+                         {**line(4, "", 400, op="refund"), "day_only": True, "time": midnight}])
+    frame = pd.DataFrame([ours(1, "a", 1000, "partially_refunded")],
+                         columns=list(matching.OUR_COLUMNS))
+    refunds = pd.DataFrame([refund(1, 1, "a", 300, minutes=600),  # 22:00 Moscow that day
+                            refund(2, 1, "a", 400, minutes=900)],  # 02:00 the next day
+                           columns=list(matching.REFUND_COLUMNS))
+    result = matching.match(bank, frame, refunds)
+    assert _refund_pairs(result) == {"matched": [(3, 1)]}
+    assert classes(result)["missing_at_ours"] == [(4, None)]
+
+
+def test_a_payment_line_repeating_a_paired_lines_rrn_is_a_duplicate():
+    # By RRN, by the window (our payment has no RRN stored) and by the transaction id.
+    by_rrn = run([line(2, "", 1000, rrn="600000000001"), line(3, "", 1000, rrn="600000000001")],
+                 [ours(1, None, 1000, rrn="600000000001", minutes=50)])
+    assert classes(by_rrn) == {"matched": [(2, 1)], "duplicate_at_bank": [(3, 1)]}
+    # The second line must not take the payer's second payment of the same amount.
+    by_window = run([line(2, "", 1000, 1, rrn="600000000001"),
+                     line(3, "", 1000, 1, rrn="600000000001")],
+                    [ours(1, None, 1000), ours(2, None, 1000, minutes=3)])
+    assert classes(by_window) == {"matched": [(2, 1)], "duplicate_at_bank": [(3, 1)],
+                                  "missing_at_bank": [(None, 2)]}
+    by_txn = run([line(2, "a", 1000, rrn="600000000001"), line(3, "", 1000, rrn="600000000001")],
+                 [ours(1, "a", 1000, rrn="600000000001")])
+    assert classes(by_txn) == {"matched": [(2, 1)], "duplicate_at_bank": [(3, 1)]}
+    for result in (by_rrn, by_window, by_txn):
+        dup = result[result["klass"] == "duplicate_at_bank"]
+        assert dup["our_amount"].isna().all() and dup["matched_by"].tolist() == ["rrn"]
+        assert matching.summarise(result)["duplicate_at_bank"]["our_count"] == 0
