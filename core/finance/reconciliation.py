@@ -54,7 +54,7 @@ from core.db.models import (AcquirerSettlement, Payment, ReconciliationItem, Rec
                             Refund, StaffUser)
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import format_kopecks
-from core.finance import amount_unit, bank_fees, matching
+from core.finance import amount_unit, bank_fees, matching, resolutions
 from core.finance.bank_profile import AMOUNT_UNITS, BankProfile
 from core.finance.bank_registry import BankRegistry, read_registry
 from core.finance.registry_fingerprint import content_fingerprint
@@ -700,7 +700,9 @@ ITEM_COLUMNS = (exports.Column("Строка файла", "int", 10), exports.Co
                 exports.Column("Сумма банка", "money", 14), exports.Column("Платёж №", "int", 10),
                 exports.Column("Сумма у нас", "money", 14), exports.Column("Статус у нас"),
                 exports.Column("Разрешено", "datetime"), exports.Column("Кем", width=20),
+                exports.Column("Что сделано", width=26),
                 exports.Column("Комментарий", width=40),
+                exports.Column("Пара: строка сверки №", "int", 12),
                 exports.Column("Комиссия банка", "money", 14),
                 exports.Column("К перечислению", "money", 14),
                 exports.Column("Комиссия по тарифу", "money", 14),
@@ -712,7 +714,8 @@ def export_row(r: ItemRow) -> tuple[Any, ...]:
     return (r.bank_line_no, r.operation_label, r.bank_txn_id or "", r.bank_rrn or "",
             r.bank_masked_pan or "", r.bank_time, r.bank_amount, r.payment_id,
             r.our_amount, r.our_status_label, r.resolved_at, r.resolved_by or "",
-            r.resolution_comment or "", r.bank_fee, r.bank_net, r.expected_fee,
+            resolutions.kind_label(r.resolution_kind) if r.resolved_at else "",
+            r.resolution_comment or "", r.paired_item_id, r.bank_fee, r.bank_net, r.expected_fee,
             "да" if r.fee_differs else "")
 
 

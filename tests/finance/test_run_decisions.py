@@ -346,3 +346,39 @@ def test_open_items_and_their_sums_per_run_and_per_month(app, clock, finance):
         decide.open_by_period(app, finance, date(2026, 11, 1), None)
     with pytest.raises(ValidationError, match="^Группировка: "):
         decide.open_by_period(app, finance, date(2026, 11, 1), date(2026, 11, 30), "week")
+
+
+def test_the_exports_say_what_was_done_and_name_the_pair(app, clock, finance):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from core.finance import run_export
+
+    story, lost, plain2, lines = _pairable(app, clock)
+    run = rec.reconcile(app, finance, "r.csv", write_registry_csv(lines))
+    fee_line, lost_item, typo_line, _, _ = _pair_items(app, run.id, lost, plain2)
+    decide.pair_items(app, finance, fee_line.id, lost_item.id, "Банк не взял комиссию")
+    decide.resolve_item(app, finance, typo_line.id, "bank_error", "Письмо в банк № 5")
+
+    table = list(csv.reader(io.StringIO(
+        run_export.export_run_csv(app, finance, run.id).decode("utf-8-sig")), delimiter=";"))
+    head = table[0]
+    by_line = {row[head.index("Строка файла")]: row for row in table[1:]}
+    paired = by_line[str(fee_line.bank_line_no)]
+    assert paired[head.index("Что сделано")] == "Сопоставлено вручную"
+    assert paired[head.index("Пара: строка сверки №")] == str(lost_item.id)
+    assert paired[head.index("Комментарий")] == "Банк не взял комиссию"
+    reported = by_line[str(typo_line.bank_line_no)]
+    assert reported[head.index("Что сделано")] == "Сообщено банку об ошибке"
+    assert reported[head.index("Пара: строка сверки №")] == ""
+    untouched = next(row for row in table[1:] if row[0] == "Расходится сумма")
+    assert untouched[head.index("Что сделано")] == ""
+
+    sheet = load_workbook(io.BytesIO(rec.export_run(app, finance, run.id)))["Нет у нас"]
+    titles = [c.value for c in sheet[1]]
+    rows = {r[titles.index("Строка файла")]: r for r in sheet.iter_rows(min_row=2,
+                                                                          values_only=True)}
+    assert rows[fee_line.bank_line_no][titles.index("Что сделано")] == "Сопоставлено вручную"
+    assert rows[fee_line.bank_line_no][titles.index("Пара: строка сверки №")] == lost_item.id
