@@ -21,9 +21,11 @@
     python -m core ledger check             prove the ledger's invariants (exit 1: problems)
     python -m core ledger settle --day D    book the acquirer's registry of a Moscow day (YYYY-MM-DD)
     python -m core payments recover         ask the gateway about every payment due a check
-    python -m core reconcile FILE [--profile NAME]   reconcile the acquirer's registry file, as
-                                            «Сверка» does, as the system (exit 0: all matched,
-                                            1: discrepancies to resolve, 2: refused, nothing stored)
+    python -m core reconcile FILE [--profile NAME] [--confirm-overlap]
+                                            reconcile the acquirer's registry file, as «Сверка»
+                                            does, as the system (exit 0: all matched, 1:
+                                            discrepancies to resolve, 2: refused, nothing stored;
+                                            days another run covers: refused unless confirmed)
     python -m core payouts make --day D [--provider ID]   payout registries of a Moscow day
                                             (every provider with something to pay, or one)
     python -m core payouts list [--day D] [--provider ID]   produced payout registries
@@ -364,7 +366,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     app = _app()
     profile = run_cli.profile_by_name(app, args.profile) if args.profile else None
     try:
-        view = reconciliation.reconcile(app, None, path.name, data, profile=profile)
+        view = reconciliation.reconcile(app, None, path.name, data, profile=profile,
+                                        confirm_overlap=args.confirm_overlap)
     except reconciliation.RegistryRejected as rejected:
         print(f"Ошибка: {rejected}", file=sys.stderr)
         for problem in rejected.problems:
@@ -575,6 +578,9 @@ def build_parser() -> argparse.ArgumentParser:
     recon.add_argument("file", help="файл реестра банка (CSV или XLSX)")
     recon.add_argument("--profile", help="профиль банка: встроенный или сохранённый на "
                        "странице «Сверка», по названию")
+    recon.add_argument("--confirm-overlap", action="store_true",
+                       help="сверить, даже если за эти дни уже есть сверка (иначе отказ с "
+                       "кодом 2, номерами прежних сверок и их периодами)")
     recon.set_defaults(func=cmd_reconcile)
     pout = sub.add_parser("payouts", help="реестры перечислений поставщикам")
     pout.add_argument("action", choices=["make", "list"])

@@ -67,10 +67,7 @@ class ProfilesRejected(DomainError):
 
 def shipped() -> tuple[BankProfile, ...]:
     """The profiles shipped with the product, marked built-in."""
-    values = getattr(bank_profile, "SHIPPED", ())
-    if isinstance(values, Mapping):
-        values = values.values()
-    return tuple(replace(p, builtin=True) for p in values)
+    return tuple(replace(p, builtin=True) for p in bank_profile.SHIPPED)
 
 
 def _key(name: str) -> str:
@@ -114,6 +111,25 @@ def list_profiles(app: App, actor: StaffActor) -> list[ProfileEntry]:
         stored = [ProfileEntry(from_dict(r.profile), False, r.updated_at, who)
                   for r, who in rows]
     return [ProfileEntry(p, True) for p in shipped()] + stored
+
+
+def find_profile(app: App, name: str) -> BankProfile | None:
+    """A shipped or stored profile by name, any case, for the system's own runs (the
+    command line acts as no staff member; people go through ``get_profile``)."""
+    builtin = _builtin(str(name or ""))
+    if builtin is not None:
+        return builtin
+    with app.uow(write=False) as uow:
+        record = _record(uow.session, str(name or ""))
+        return from_dict(record.profile) if record is not None else None
+
+
+def profile_names(app: App) -> list[str]:
+    """Every profile's name, the shipped ones first (what an unknown name is told)."""
+    with app.uow(write=False) as uow:
+        stored = list(uow.session.scalars(select(BankProfileRecord.name)
+                                          .order_by(BankProfileRecord.name_key)))
+    return [p.name for p in shipped()] + stored
 
 
 def get_profile(app: App, actor: StaffActor, name: str) -> ProfileEntry:

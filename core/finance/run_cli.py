@@ -8,13 +8,10 @@ file, an unknown profile, a file already reconciled).
 """
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from core.app import App
-from core.db.models import BankProfileRecord
 from core.errors import NotFound
-from core.finance import bank_profile
-from core.finance.bank_profile import BankProfile, from_dict
+from core.finance import bank_profiles
+from core.finance.bank_profile import BankProfile
 from core.finance.reconciliation import RunView
 from core.money import Money
 from core.timefmt import format_date
@@ -22,27 +19,14 @@ from core.timefmt import format_date
 MATCHED, DISCREPANCIES, REFUSED = 0, 1, 2
 
 
-def shipped_profiles() -> tuple[BankProfile, ...]:
-    values = getattr(bank_profile, "SHIPPED", ())
-    return tuple(values.values() if isinstance(values, dict) else values)
-
-
 def profile_by_name(app: App, name: str) -> BankProfile:
     """A shipped or stored profile by its name (case does not matter), else ``NotFound``
     naming the profiles there are."""
-    key = " ".join(name.split()).casefold()
-    for profile in shipped_profiles():
-        if profile.name.casefold() == key:
-            return profile
-    with app.uow(write=False) as uow:
-        stored = uow.session.scalar(select(BankProfileRecord.profile)
-                                    .where(BankProfileRecord.name_key == key))
-        names = [p.name for p in shipped_profiles()] + list(uow.session.scalars(
-            select(BankProfileRecord.name).order_by(BankProfileRecord.name_key)))
-    if stored is None:
-        known = ", ".join(f"«{n}»" for n in names) or "нет ни одного"
+    profile = bank_profiles.find_profile(app, " ".join(name.split()))
+    if profile is None:
+        known = ", ".join(f"«{n}»" for n in bank_profiles.profile_names(app)) or "нет ни одного"
         raise NotFound(f"--profile: профиль банка «{name}» не найден; есть: {known}")
-    return from_dict(stored)
+    return profile
 
 
 def exit_code(view: RunView) -> int:

@@ -170,3 +170,24 @@ def test_reconcile_is_listed_in_the_help(env, capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "python -m core reconcile FILE [--profile NAME]" in capsys.readouterr().out
+
+
+def test_days_another_run_covers_exit_2_unless_confirmed(env, tmp_path, capsys):
+    line = _paid(env)
+    first = tmp_path / "reestr.csv"
+    first.write_bytes(write_registry_csv([line]))
+    assert main(["reconcile", str(first)]) == 0
+    unknown = g.SettlementLine("txn-unknown-2", "699999999998", "220000******0004", 55_500,
+                               g.Operation.PAYMENT, line.time + timedelta(minutes=5))
+    corrected = tmp_path / "reestr-2.csv"
+    corrected.write_bytes(write_registry_csv([line, unknown]))
+    capsys.readouterr()
+
+    assert main(["reconcile", str(corrected)]) == 2
+    err = capsys.readouterr().err
+    assert "Файл «reestr-2.csv» не сверен" in err and "№ 1 за" in err
+    assert len(_runs(env)[0]) == 1
+
+    assert main(["reconcile", str(corrected), "--confirm-overlap"]) == 1
+    assert "Сверка № 2: файл «reestr-2.csv»" in capsys.readouterr().out
+    assert [r.file_name for r in _runs(env)[0]] == ["reestr.csv", "reestr-2.csv"]
