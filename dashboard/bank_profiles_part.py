@@ -19,8 +19,7 @@ from core.finance.bank_profile import (AMOUNT_UNITS, COLUMN_LABELS, DEFAULT, ENC
 from core.finance.registry_preview import detect_profile, preview_registry
 from dashboard.downloads import download
 from dashboard.uploads import problems_table
-from dashboard.widgets import (ask_confirmation, confirm_dialog, flash, fmt_dt, run_action,
-                               show_error)
+from dashboard.widgets import confirmed_button, flash, fmt_dt, run_action, show_error
 
 AUTO = ""  # the upload's «Определить по заголовку»
 UPLOAD_PICK = "rec_profile"
@@ -181,12 +180,10 @@ def _save(app: App, actor: StaffActor, raw: dict[str, object], original: str | N
 
 def _delete(app: App, actor: StaffActor, name: str) -> None:
     action_id = f"rec_prof_delete_{_token(name)}"
-    if st.button("Удалить профиль", key="rec_prof_delete"):
-        ask_confirmation(action_id)
-    confirm_dialog(action_id, "Удалить профиль банка?",
-                   f"Профиль «{name}» будет удалён; файлы этого банка придётся читать по "
-                   "другому профилю. Это записывается в журнал действий.",
-                   lambda _: _deleted(app, actor, name), "Профиль удалён")
+    confirmed_button("Удалить профиль", "rec_prof_delete", action_id, "Удалить профиль банка?",
+                     f"Профиль «{name}» будет удалён; файлы этого банка придётся читать по "
+                     "другому профилю. Это записывается в журнал действий.",
+                     lambda _: _deleted(app, actor, name), "Профиль удалён")
 
 
 def _deleted(app: App, actor: StaffActor, name: str) -> None:

@@ -15,8 +15,8 @@ from core.errors import DomainError
 from core.finance import reconciliation as rec, resolutions, run_decisions as decide
 from core.money import format_kopecks
 from core.timefmt import moscow_date
-from dashboard.widgets import (ask_confirmation, confirm_dialog, fmt_dt, page_request, pager,
-                               run_action, show_error)
+from dashboard.widgets import (ask_confirmation, confirm_dialog, confirmed_button, fmt_dt,
+                               page_request, pager, run_action, show_error)
 
 
 def _text(number: int | None) -> str:
@@ -96,13 +96,11 @@ def _decision(r: rec.ItemRow, klass: str) -> str:
 def _unpair(app: App, actor: StaffActor, item: rec.ItemRow, label: str) -> None:
     st.caption(f"{label}: сопоставлено вручную со строкой сверки № {item.paired_item_id}")
     action_id = f"rec_unpair_{item.id}"
-    if st.button("Снять сопоставление", key="rec_unpair"):
-        ask_confirmation(action_id)
-    confirm_dialog(action_id, "Снять сопоставление?",
-                   "Обе строки пары снова станут неразрешёнными, строка банка перестанет "
-                   "называть платёж. Это записывается в журнал действий.",
-                   lambda reason: decide.unpair_items(app, actor, item.id, reason),
-                   "Сопоставление снято", reason_label="Причина")
+    confirmed_button("Снять сопоставление", "rec_unpair", action_id, "Снять сопоставление?",
+                     "Обе строки пары снова станут неразрешёнными, строка банка перестанет "
+                     "называть платёж. Это записывается в журнал действий.",
+                     lambda reason: decide.unpair_items(app, actor, item.id, reason),
+                     "Сопоставление снято", reason_label="Причина")
 
 
 def _side(amount: int | None, pan: str | None, moment) -> str:  # type: ignore[no-untyped-def]
@@ -141,14 +139,13 @@ def pairs_part(app: App, actor: StaffActor, run: rec.RunView) -> None:
                               key="rec_suggestion")
         pair = found.items[number]
         action_id = f"rec_pair_{pair.bank.item_id}_{pair.ours.item_id}"
-        if st.button("Сопоставить", key="rec_pair"):
-            ask_confirmation(action_id)
-        confirm_dialog(action_id, "Сопоставить строку банка с платежом?",
-                       f"{labels[number]}: {pair.reason}. Обе строки будут разрешены как "
-                       "«Сопоставлено вручную»; это записывается в журнал действий.",
-                       lambda reason: decide.pair_items(app, actor, pair.bank.item_id,
-                                                        pair.ours.item_id, reason),
-                       "Строка банка сопоставлена с платежом", reason_label="Причина")
+        confirmed_button("Сопоставить", "rec_pair", action_id,
+                         "Сопоставить строку банка с платежом?",
+                         f"{labels[number]}: {pair.reason}. Обе строки будут разрешены как "
+                         "«Сопоставлено вручную»; это записывается в журнал действий.",
+                         lambda reason: decide.pair_items(app, actor, pair.bank.item_id,
+                                                          pair.ours.item_id, reason),
+                         "Строка банка сопоставлена с платежом", reason_label="Причина")
     else:
         st.caption("Похожих пар не найдено")
     try:

@@ -248,6 +248,15 @@ def _dismiss() -> None:
     st.session_state.pop(PENDING, None)
 
 
+def confirmed_button(label: str, key: str, action_id: str, title: str, text: str,
+                     on_confirm: Callable[[str], object], success: str, *,
+                     reason_label: str | None = None) -> None:
+    """A button whose action runs only after its confirmation dialog (``confirm_dialog``)."""
+    if st.button(label, key=key):
+        ask_confirmation(action_id)
+    confirm_dialog(action_id, title, text, on_confirm, success, reason_label=reason_label)
+
+
 def confirm_dialog(action_id: str, title: str, text: str, on_confirm: Callable[[str], object],
                    success: str, *, reason_label: str | None = None) -> None:
     """Draw the confirmation for ``action_id`` if it was asked for."""

@@ -17,7 +17,7 @@ from dashboard.run_decisions_part import items_part, open_by_period_part, pairs_
 from dashboard.run_fees_part import csv_export, fees_part
 from dashboard.uploads import problems_table
 from dashboard.widgets import (
-    ask_confirmation, close_card_button, confirm_dialog, excel_export, fmt_dt, get_app, guard,
+    close_card_button, confirmed_button, excel_export, fmt_dt, get_app, guard,
     linked_id, open_card, row_table,
     page_request, pager, plain, show_error,
 )
@@ -163,13 +163,11 @@ def _run(run_id: int) -> None:
     csv_export(app, actor, run)
     if run.closed_at is not None:
         action_id = f"rec_reopen_{run.id}"
-        if st.button("Открыть заново", key="rec_reopen"):
-            ask_confirmation(action_id)
-        confirm_dialog(action_id, "Открыть сверку заново?",
-                       f"Сверка № {run.id} снова станет открытой, решения по расхождениям "
-                       "можно будет изменить. Это записывается в журнал действий.",
-                       lambda reason: decide.reopen_run(app, actor, run.id, reason),
-                       "Сверка открыта заново", reason_label="Причина")
+        confirmed_button("Открыть заново", "rec_reopen", action_id, "Открыть сверку заново?",
+                         f"Сверка № {run.id} снова станет открытой, решения по расхождениям "
+                         "можно будет изменить. Это записывается в журнал действий.",
+                         lambda reason: decide.reopen_run(app, actor, run.id, reason),
+                         "Сверка открыта заново", reason_label="Причина")
     items_part(app, actor, run)
     pairs_part(app, actor, run)
 

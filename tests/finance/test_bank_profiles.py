@@ -37,11 +37,6 @@ def raw(name: str = "Банк Восток", **changes: Any) -> dict[str, Any]:
     return profile
 
 
-@pytest.fixture
-def finance(app):  # type: ignore[no-untyped-def]
-    return make_staff(app, StaffRole.FINANCE)
-
-
 @pytest.fixture(autouse=True)
 def one_builtin(monkeypatch):  # type: ignore[no-untyped-def]
     """A known shipped profile, whatever the product ships."""

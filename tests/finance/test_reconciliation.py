@@ -18,17 +18,6 @@ from core.paging import PageRequest
 from core.finance import reconciliation as rec, run_decisions as decide
 from core.timefmt import MOSCOW, as_utc
 from tests.factories.customers import make_staff
-from tests.finance import scenario
-
-
-@pytest.fixture
-def story(app, clock):  # type: ignore[no-untyped-def]
-    return scenario.build(app, clock)
-
-
-@pytest.fixture
-def finance(app):  # type: ignore[no-untyped-def]
-    return make_staff(app, StaffRole.FINANCE)
 
 
 def _items(app, run_id):  # type: ignore[no-untyped-def]

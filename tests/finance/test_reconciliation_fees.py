@@ -12,28 +12,16 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Payment, ReconciliationItem, ReconciliationRun, Refund
-from core.actors import StaffRole
 from core.finance import reconciliation as rec, run_export, settlement
 from core.finance.bank_profile import from_dict
 from core.finance.bank_registry import HEADER, OPERATION_WORDS, write_registry_csv
 from core.paging import PageRequest
 from core.payments import gateway as g, machine
 from core.timefmt import MOSCOW, as_utc
-from tests.factories.customers import make_staff
 from tests.finance import scenario
 
 RATE_BP = 180  # 1.8 %, the tariff of the profile and of the bank's file
 WRONG_BY = 100  # kopecks the bank overcharged on one line
-
-
-@pytest.fixture
-def story(app, clock):  # type: ignore[no-untyped-def]
-    return scenario.build(app, clock)
-
-
-@pytest.fixture
-def finance(app):  # type: ignore[no-untyped-def]
-    return make_staff(app, StaffRole.FINANCE)
 
 
 def _tariff(kopecks: int) -> int:

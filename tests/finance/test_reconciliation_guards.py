@@ -16,17 +16,7 @@ from core.finance.bank_profile import DEFAULT
 from core.finance.bank_registry import write_registry_csv
 from core.money import format_kopecks
 from tests.factories.customers import make_staff
-from tests.finance import bank_files, scenario
-
-
-@pytest.fixture
-def story(app, clock):  # type: ignore[no-untyped-def]
-    return scenario.build(app, clock)
-
-
-@pytest.fixture
-def finance(app):  # type: ignore[no-untyped-def]
-    return make_staff(app, StaffRole.FINANCE)
+from tests.finance import bank_files
 
 
 def _stored(app) -> tuple[int, int]:  # type: ignore[no-untyped-def]

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.actors import StaffRole
 from core.db.models import AuditEntry, Payment, ReconciliationItem, ReconciliationRun
 from core.errors import ValidationError
 from core.finance import reconciliation as rec, run_decisions as decide
@@ -18,13 +17,7 @@ from core.finance.bank_registry import write_registry_csv
 from core.payments import gateway as g
 from core.paging import PageRequest
 from core.staff.journal_words import describe
-from tests.factories.customers import make_staff
 from tests.finance import scenario
-
-
-@pytest.fixture
-def finance(app):  # type: ignore[no-untyped-def]
-    return make_staff(app, StaffRole.FINANCE)
 
 
 def _payment(app, payment_id):  # type: ignore[no-untyped-def]
