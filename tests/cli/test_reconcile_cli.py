@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from core.actors import ActorKind, StaffRole
 from core.cli import main
-from core.db.models import (AuditEntry, BankProfileRecord, Payment, Provider, ReconciliationRun,
+from core.db.models import (AuditEntry, BankProfileRecord, Payment, ReconciliationRun,
                             StaffUser)
 from core.finance.bank_registry import write_registry_csv
 from core.payments import gateway as g
 from tests.cli.test_cli import _app
+from tests.factories.billing import water_provider
 
 TXN = "sim-cli-000001"
 
@@ -35,11 +36,7 @@ def _paid(env) -> g.SettlementLine:  # type: ignore[no-untyped-def]
     at = app.now() - timedelta(days=1)
     with app.uow() as uow:
         s = uow.session
-        provider = Provider(name="ГУП «Водоканал»", inn="7800000001",
-                            contact_phone="8 812 305-09-09", service_kind="water",
-                            account_pattern=r"\d{10}", account_hint="10 цифр",
-                            invoicing_enabled=True, commission_bp=100, commission_min=0,
-                            ownership_proof=False, created_at=at)
+        provider = water_provider(at)
         s.add(provider)
         s.flush()
         s.add(Payment(idempotency_key="cli-reconcile", request_fingerprint="f" * 64,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +21,15 @@ BAD_FILE = SAMPLES / "registry_bad.csv"
 ENERGO_ACCOUNTS = tuple(str(400000000001 + n) for n in range(8))
 
 _seq = itertools.count(1)
+
+
+def water_provider(at: datetime) -> Provider:
+    """The CLI tests' provider row (1 % commission, invoicing, no proof of ownership),
+    for a session to add."""
+    return Provider(name="ГУП «Водоканал»", inn="7800000001", contact_phone="8 812 305-09-09",
+                    service_kind="water", account_pattern=r"\d{10}", account_hint="10 цифр",
+                    invoicing_enabled=True, commission_bp=100, commission_min=0,
+                    ownership_proof=False, created_at=at)
 
 
 def sample_account_numbers(file_name: str = "accounts_vodokanal.csv") -> list[str]:

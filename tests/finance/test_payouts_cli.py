@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, Payment, Payout, Provider
+from core.db.models import AuditEntry, Payment, Payout
 from core.finance import ledger
 from core.timefmt import moscow_date
 from tests.cli.test_cli import _app, core
+from tests.factories.billing import water_provider
 
 
 @pytest.fixture
@@ -29,11 +30,7 @@ def _paid_yesterday(env: dict[str, str]) -> tuple[int, str]:
     at = app.now() - timedelta(days=1)
     with app.uow() as uow:
         s = uow.session
-        provider = Provider(name="ГУП «Водоканал»", inn="7800000001",
-                            contact_phone="8 812 305-09-09", service_kind="water",
-                            account_pattern=r"\d{10}", account_hint="10 цифр",
-                            invoicing_enabled=True, commission_bp=100, commission_min=0,
-                            ownership_proof=False, created_at=at)
+        provider = water_provider(at)
         s.add(provider)
         s.flush()
         for n, amount in enumerate((123_456, 10_000)):
