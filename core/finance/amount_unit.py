@@ -19,6 +19,7 @@ import numpy as np
 MATCH_SHARE = 0.5  # of the lines: what «most amounts» means
 RATIO_BAND = (70.0, 140.0)  # «about a hundredfold» of the medians
 FEW_AS_READ = 0.1  # the medians alone decide only when so few lines meet ours as read
+SAMPLE = 100_000  # lines looked at, evenly spread: shares, not a count (0.1 s at 1M lines)
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,21 @@ def suspected_unit(bank: np.ndarray, ours: np.ndarray) -> UnitGuess | None:
     """``bank``: the file's amounts in kopecks as read; ``ours``: our amounts of the
     period (payments with commission and refunds). None: nothing to suspect."""
     bank = np.asarray(bank, dtype="int64")
-    ours = np.unique(np.asarray(ours, dtype="int64"))
+    ours = np.sort(np.asarray(ours, dtype="int64"))
     if not len(bank) or not len(ours):
         return None  # nothing of ours to compare with: the unit cannot be told
-    as_read = float(np.isin(bank, ours).mean())
+    bank = bank[::max(1, len(bank) // SAMPLE)]
+
+    def ours_share(amounts: np.ndarray) -> float:
+        at = np.minimum(np.searchsorted(ours, amounts), len(ours) - 1)
+        return float((ours[at] == amounts).mean())
+
+    as_read = ours_share(bank)
     if as_read >= MATCH_SHARE:
         return None
     ratio = float(np.median(bank)) / max(float(np.median(ours)), 1.0)
-    hundredth = float(((bank % 100 == 0) & np.isin(bank // 100, ours)).mean())
-    hundredfold = float(np.isin(bank * 100, ours).mean())
+    hundredth = ours_share(np.where(bank % 100 == 0, bank // 100, -1))
+    hundredfold = ours_share(bank * 100)
     low, high = RATIO_BAND
     few = as_read < FEW_AS_READ
     if hundredth >= MATCH_SHARE or (few and low <= ratio <= high):
