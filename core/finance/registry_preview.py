@@ -15,10 +15,11 @@ import pandas as pd
 from core.finance import bank_registry as br
 from core.finance.bank_profile import BankProfile
 from core.files.readers import FileUnreadable, RowProblem, read_columns
+from core.money import format_kopecks
 from core.timefmt import MOSCOW
 
 PREVIEW_COLUMNS = ("Строка", "Дата и время (МСК)", "Операция", "ID транзакции", "RRN", "Карта",
-                   "Сумма, ₽", "Комиссия банка, ₽", "К перечислению, ₽")
+                   "Сумма", "Комиссия банка", "К перечислению")
 _OPERATION_LABELS = {"payment": "Оплата", "refund": "Возврат"}
 
 
@@ -60,14 +61,16 @@ def detect_profile(file_name: str, data: bytes,
     return None if best is None else profiles[best[1]]
 
 
-def _rubles(values: pd.Series) -> pd.Series:
-    return values.astype("Float64") / 100
+def _money(values: pd.Series) -> pd.Series:
+    """Money as people read it («1 246,34 ₽»); "" where the file has no such column."""
+    return pd.Series([format_kopecks(int(v)) if not pd.isna(v) else "" for v in values],
+                     index=values.index, dtype="object")
 
 
 def preview_registry(file_name: str, data: bytes, profile: BankProfile,
                      rows: int = 20) -> RegistryPreview:
     """The first ``rows`` lines as ``read_registry(file_name, data, profile)`` reads them
-    (our labels, amounts in rubles, times in Moscow) and the problems of those lines."""
+    (our labels, money as «1 234,56 ₽», times in Moscow) and the problems of those lines."""
     frame, problems = br.read_frame(file_name, data, profile, limit=rows)
     if problems:
         return RegistryPreview(profile, pd.DataFrame(columns=list(PREVIEW_COLUMNS)),
@@ -81,8 +84,8 @@ def preview_registry(file_name: str, data: bytes, profile: BankProfile,
             "Строка": text["line_no"],
             "Дата и время (МСК)": text["time"], "Операция": text["operation"],
             "ID транзакции": text["txn_id"], "RRN": text["rrn"], "Карта": text["masked_pan"],
-            "Сумма, ₽": text["amount"], "Комиссия банка, ₽": text["fee"],
-            "К перечислению, ₽": text["net"]})
+            "Сумма": text["amount"], "Комиссия банка": text["fee"],
+            "К перечислению": text["net"]})
         return RegistryPreview(profile, shown, tuple(br._sorted(problems)))
     moscow = parsed["time"].dt.tz_convert(MOSCOW)
     when = moscow.dt.strftime("%d.%m.%Y %H:%M:%S").where(~parsed["day_only"],
@@ -91,8 +94,8 @@ def preview_registry(file_name: str, data: bytes, profile: BankProfile,
         "Строка": parsed["line_no"], "Дата и время (МСК)": when,
         "Операция": parsed["operation"].map(_OPERATION_LABELS),
         "ID транзакции": parsed["txn_id"], "RRN": parsed["rrn"], "Карта": parsed["masked_pan"],
-        "Сумма, ₽": _rubles(parsed["amount"]), "Комиссия банка, ₽": _rubles(parsed["fee"]),
-        "К перечислению, ₽": _rubles(parsed["net"])})
+        "Сумма": _money(parsed["amount"]), "Комиссия банка": _money(parsed["fee"]),
+        "К перечислению": _money(parsed["net"])})
     return RegistryPreview(profile, shown, ())
 
 

@@ -8,7 +8,9 @@ done, and the run closes.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -27,6 +29,13 @@ from tests.factories.payment_flow import pay_invoice, payer
 pytestmark = pytest.mark.browser
 HEADER = "Дата платежа;Время;Тип;Референс;Номер карты;Сумма платежа"
 PROFILE = "Банк Восток"
+SHOTS = os.environ.get("SCREENSHOTS_DIR")  # where to keep the pages' pictures, if set
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / name), full_page=True)
 
 
 def _mistyped(pan: str) -> str:
@@ -114,6 +123,7 @@ def test_a_banks_file_is_set_up_previewed_reconciled_paired_and_resolved(
         expect(page.get_by_text("Предпросмотр", exact=True)).to_be_visible()
         expect(page.get_by_text("Первые строки файла", exact=False)).to_be_visible()
         expect(page.get_by_text("Сверка такой файл не примет")).to_have_count(0)
+        _shot(page, "reconciliation_preview.png")
 
         page.get_by_role("button", name="Сверить").click()
         settled(page)
@@ -123,6 +133,7 @@ def test_a_banks_file_is_set_up_previewed_reconciled_paired_and_resolved(
         # The suggested pair: the same amount on the same day, the card one digit apart.
         expect(page.get_by_role("heading", name="Сопоставление вручную")).to_be_visible()
         expect(page.get_by_text("Возможные пары", exact=False)).to_be_visible()
+        _shot(page, "reconciliation_run.png")
         page.get_by_role("button", name="Сопоставить", exact=True).click()
         settled(page)
         _confirm(page, "Причина", "Банк ошибся в цифре карты: та же сумма в тот же день")
@@ -136,6 +147,7 @@ def test_a_banks_file_is_set_up_previewed_reconciled_paired_and_resolved(
         settled(page)
         _confirm(page, "Комментарий", "Письмо в банк: операции 699999999999 у нас нет")
         expect(page.get_by_text("Расхождение разрешено").first).to_be_visible()
+        _shot(page, "reconciliation_closed.png")
     finally:
         context.close()
 

@@ -193,10 +193,10 @@ def test_the_profile_is_detected_from_the_header_and_the_preview_reads_as_the_ru
     at.file_uploader(key="rec_file").set_value(("kop.csv", data, "text/csv")).run()
     assert not at.exception, at.exception
     assert [t.value for t in at.text] == ["Определён профиль: Банк в копейках"]
-    preview = table_with(at, "Сумма, ₽")
+    preview = table_with(at, "Комиссия банка")
     assert len(preview) == 3 and preview["Операция"].tolist() == ["Оплата"] * 3
-    assert [f"{v:.2f}".replace(".", ",") for v in preview["Сумма, ₽"]] == [
-        r.replace("\u00a0", "").replace(" ", "") for r in rubles]
+    assert [v.replace("\u00a0", "") for v in preview["Сумма"]] == [
+        r.replace("\u00a0", "").replace(" ", "") + "₽" for r in rubles]
     assert not at.warning
     assert _runs(dash_app) == 0  # only a preview
     button(at, "Сверить").click().run()

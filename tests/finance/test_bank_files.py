@@ -12,6 +12,7 @@ from core.finance import reconciliation as rec
 from core.finance.bank_profile import DEFAULT, SHIPPED, from_dict
 from core.finance.registry_preview import PREVIEW_COLUMNS, detect_profile, preview_registry
 from core.finance.bank_registry import read_registry
+from core.money import format_kopecks
 from core.timefmt import MOSCOW, as_utc
 from tests.factories.customers import make_staff
 from tests.finance import bank_files as bf, scenario
@@ -164,9 +165,12 @@ def test_a_preview_shows_the_first_rows_as_read_without_reading_the_rest():
     moscow = as_utc(lines[0].time).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M:%S")
     assert first == {"Строка": 3, "Дата и время (МСК)": moscow, "Операция": "Оплата",
                      "ID транзакции": "", "RRN": lines[0].rrn, "Карта": lines[0].masked_pan,
-                     "Сумма, ₽": lines[0].amount_kopecks / 100,
-                     "Комиссия банка, ₽": bf.fee_of(lines[0]) / 100,
-                     "К перечислению, ₽": (lines[0].amount_kopecks - bf.fee_of(lines[0])) / 100}
+                     "Сумма": format_kopecks(lines[0].amount_kopecks),
+                     "Комиссия банка": format_kopecks(bf.fee_of(lines[0])),
+                     "К перечислению": format_kopecks(lines[0].amount_kopecks
+                                                      - bf.fee_of(lines[0]))}
+    assert set(preview_registry("a.csv", bf.rrn_only(lines[:2]),
+                                DEFAULT).rows["Комиссия банка"]) == {""}  # a file without the bank's commission shows none, not «None»
     assert len(preview.rows) == 3
 
 
