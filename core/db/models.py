@@ -689,6 +689,9 @@ class Refund(Base):
     approved_by_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff_users.id"))
     review_comment: Mapped[Optional[str]] = mapped_column(String(500))  # the approver's word
     gateway_refund_id: Mapped[Optional[str]] = mapped_column(String(64))
+    # The refund's own retrieval reference number (not the payment's): a bank's registry
+    # without our transaction id lists the refund under it.
+    rrn: Mapped[Optional[str]] = mapped_column(String(12))
     created_at: Mapped[datetime]
     completed_at: Mapped[Optional[datetime]]
 
