@@ -170,7 +170,13 @@ def seed_scale(app: App, *, customers: int, payments: int, seed: int, if_empty: 
         writer.reset_sequences(list(writer.rows))
         if writer.pg:
             writer.conn.commit()
+            # Before the rollups and the invoice snapshot read the tables, and committed:
+            # psycopg opened a transaction for it, and closing the connection rolled the
+            # statistics back (pg_statistic is transactional; only pg_class.reltuples and
+            # last_analyze survived), which left the snapshot's query a BitmapAnd with the
+            # status index per invoice (cancelled after 6 minutes at full scale).
             writer.execute("ANALYZE")
+            writer.commit()
         else:
             writer.execute("PRAGMA journal_mode=WAL")  # what every connection expects
         report.index_seconds = time.perf_counter() - index_started
