@@ -32,7 +32,8 @@ from core.billing import invoice_rules as rules
 from core.billing.account_rules import normalize_account_number
 from core.errors import NotFound, ValidationError
 from core.text import CONTROL_PROBLEM, has_control_characters
-from core.files.readers import RowProblem, SourceTable, parse_decimal, read_columns
+from core.files.readers import (RowProblem, SourceTable, extra_cell_problems, parse_decimal,
+                                read_columns)
 from core.money import Money, MoneyFormatError, parse_rubles
 from core.staff import audit, permissions
 from core.notifications import outbox
@@ -422,6 +423,7 @@ def _check_table(table: SourceTable, provider: Provider, today: date,
         out.problems += [RowProblem(None, LABELS[c], "в файле нет такого столбца")
                          for c in lacking]
         return out
+    out.problems += extra_cell_problems(table)
     parser = _CellParser(provider, today)
     texts, numbers = table.columns, table.numbers
     totals_rows = _totals_rows(texts)

@@ -30,7 +30,7 @@ from core.billing.account_rules import (SERVICE_KINDS, account_rule, clean_accou
 from core.errors import DomainError, NotFound, ValidationError
 from core.billing.registry_files import earlier_file
 from core.files import uploads
-from core.files.readers import RowProblem, read_table
+from core.files.readers import RowProblem, extra_cell_problems, read_columns
 from core.money import Money
 from core.staff import audit, permissions
 
@@ -342,7 +342,8 @@ def _already(provider_id: int, name: str, known: RegistryFile) -> RegisterReport
 def _check_rows(name: str, data: bytes, pattern: str,
                 hint: str) -> tuple[list[_Account], list[RowProblem], int]:
     """Every good row as an account, and every problem of every bad row."""
-    rows, missing = read_table(name, data, REGISTER_COLUMNS)
+    table = read_columns(name, data, REGISTER_COLUMNS)
+    rows, missing = table.rows(), table.missing
     problems = [RowProblem(None, COLUMN_LABELS[c], "нет такого столбца в заголовке; ожидается "
                            "один из: " + ", ".join(f"«{s}»" for s in REGISTER_COLUMNS[c][:3]))
                 for c in missing]
@@ -353,6 +354,7 @@ def _check_rows(name: str, data: bytes, pattern: str,
                                "в файле нет ни одной строки с данными")], 0
     accounts: list[_Account] = []
     seen: dict[str, int] = {}
+    wide = {problem.row: problem for problem in extra_cell_problems(table)}
     for row in rows:
         row_problems: list[RowProblem] = []
         number = address = payer = ""
@@ -376,6 +378,8 @@ def _check_rows(name: str, data: bytes, pattern: str,
             payer = mask_payer(clean_payer_name(row.values["payer"]))
         except ValueError as error:
             row_problems.append(RowProblem(row.number, COLUMN_LABELS["payer"], str(error)))
+        if row.number in wide:
+            row_problems.append(wide[row.number])
         if row_problems:
             problems.extend(row_problems)
         else:

@@ -50,7 +50,8 @@ class SourceTable:
     columns: dict[str, list[str]]  # canonical column -> stripped text of each data row
     missing: list[str]  # canonical columns the header lacks (their texts are all "")
     # Rows with filled cells right of the header's last column (the file's row number,
-    # its cells up to the last filled one, the header's columns): the importer decides.
+    # its cells up to the last filled one, the header's columns): every importer refuses
+    # them, worded by ``extra_cell_problems``.
     extra_cells: list[tuple[int, int, int]] = field(default_factory=list)
     delimiter: str | None = None  # the CSV separator used; None for a spreadsheet
 
@@ -79,6 +80,31 @@ class RowProblem:
     def text(self) -> str:
         where = f"Строка {self.row}" if self.row is not None else "Заголовок файла"
         return f"{where}, «{self.column}»: {self.reason}"
+
+
+def extra_cell_problem(number: int, cells: int, width: int) -> RowProblem:
+    """A row with filled cells right of the header's last column (``SourceTable.extra_cells``)
+    is refused: its extra cell belongs to no column, and a row shifted by one cell would
+    load wrong values into the columns it does have."""
+    return RowProblem(number, f"Столбец {width + 1}", (
+        f"в строке {_count(cells, 'ячейка', 'ячейки', 'ячеек')}, а в заголовке "
+        f"{_count(width, 'столбец', 'столбца', 'столбцов')}: лишняя ячейка "
+        "не относится ни к одному столбцу, строка не принята"))
+
+
+def _count(n: int, one: str, few: str, many: str) -> str:
+    """«3 столбца», «5 столбцов», «21 столбец»: a register has 3 columns, a bank file 6."""
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} {one}"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"{n} {few}"
+    return f"{n} {many}"
+
+
+def extra_cell_problems(table: SourceTable, limit: int | None = None) -> list[RowProblem]:
+    """``extra_cell_problem`` of each row wider than the header (the first ``limit``)."""
+    return [extra_cell_problem(number, cells, width)
+            for number, cells, width in table.extra_cells[:limit]]
 
 
 class FileUnreadable(DomainError):

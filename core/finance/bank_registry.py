@@ -43,7 +43,7 @@ from core.money import MoneyFormatError, parse_rubles
 from core.finance.bank_profile import COLUMN_LABELS, DEFAULT, ENCODINGS, BankProfile
 from core.files import exports, uploads
 from core.files.readers import (HEADER_SEARCH_ROWS, FileUnreadable, RowProblem, SourceTable,
-                                header_key, read_columns)
+                                extra_cell_problems, header_key, read_columns)
 from core.payments import gateway as g
 from core.timefmt import MOSCOW, as_utc
 
@@ -330,12 +330,7 @@ def _extra_cell_problems(table: SourceTable, positions: dict[str, int],
                 f"«1391,10» читается как две ячейки, и в {len(table.extra_cells)} строках "
                 "столбцов больше, чем в заголовке. Сохраните файл с разделителем «;» "
                 "(точка с запятой) или возьмите суммы в кавычки"))]
-    problems = []
-    for number, cells, width in table.extra_cells[:limit or 100]:
-        problems.append(RowProblem(number, f"Столбец {width + 1}", (
-            f"в строке {cells} ячеек, а в заголовке {width} столбцов: лишняя ячейка "
-            "не относится ни к одному столбцу, строка не принята")))
-    return problems
+    return extra_cell_problems(table, limit or 100)
 
 
 def _plain_csv(data: bytes, columns: dict[str, tuple[str, ...]] | None = None,

@@ -12,8 +12,8 @@ import pytest
 import xlsxwriter
 
 from core.errors import DomainError
-from core.files.readers import (FileUnreadable, RowProblem, SourceRow, header_key, parse_decimal,
-                                read_table)
+from core.files.readers import (FileUnreadable, RowProblem, SourceRow, extra_cell_problem,
+                                header_key, parse_decimal, read_table)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 COLUMNS = {"number": ("лицевой счет", "лс", "л/с", "номер лицевого счета", "account"),
@@ -247,3 +247,16 @@ def test_parse_decimal_refuses_anything_else(text):
 def test_dates_are_not_parsed_as_numbers():
     with pytest.raises(ValueError):
         parse_decimal(date(2026, 11, 25).strftime("%d.%m.%Y"))
+
+
+@pytest.mark.parametrize("cells, width, counts", [
+    (4, 3, "в строке 4 ячейки, а в заголовке 3 столбца"),
+    (7, 6, "в строке 7 ячеек, а в заголовке 6 столбцов"),
+    (12, 11, "в строке 12 ячеек, а в заголовке 11 столбцов"),
+    (22, 21, "в строке 22 ячейки, а в заголовке 21 столбец"),
+])
+def test_a_row_wider_than_the_header_is_worded_with_both_counts(cells, width, counts):
+    """The one wording every importer (registers, billing and bank registries) refuses with."""
+    assert extra_cell_problem(9, cells, width).text == (
+        f"Строка 9, «Столбец {width + 1}»: {counts}: лишняя ячейка не относится ни к одному "
+        "столбцу, строка не принята")
