@@ -273,3 +273,56 @@ def test_the_planner_has_statistics_of_the_loaded_rows(scale) -> None:
             assert len(analysed) == columns, (table, sorted(analysed))
             last_id = conn.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
             assert analysed["id"].strip("{}").split(",")[-1] == str(last_id), table
+
+
+def _page_plan(app, run) -> list[str]:  # type: ignore[no-untyped-def]
+    """The plan of the ORDER BY … LIMIT statement ``run()`` sends: PostgreSQL's node
+    types, or SQLite's plan lines."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, many):  # type: ignore[no-untyped-def]
+        if "ORDER BY" in statement and "LIMIT" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(app.engine, "before_cursor_execute", keep)
+    try:
+        run()
+    finally:
+        event.remove(app.engine, "before_cursor_execute", keep)
+    (statement, parameters), = sent
+    with app.engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        if app.engine.dialect.name == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return [row[-1] for row in cursor.fetchall()]
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+        nodes, found = [cursor.fetchone()[0][0]["Plan"]], []
+        while nodes:
+            node = nodes.pop()
+            found.append(node["Node Type"])
+            nodes += node.get("Plans", [])
+        return found
+
+
+def test_the_invoice_list_reads_its_page_in_index_order(scale) -> None:
+    """«Счета» (newest period first, then by id) reads 25 rows of the period index instead
+    of sorting the whole newest month: on PostgreSQL, whose index on the period alone
+    left ties in no order, that sort was 91 ms a page at 40,000 customers (0.2 ms on
+    SQLite, whose indexes end in the rowid)."""
+    from core.actors import StaffRole
+    from core.billing import invoices
+    from core.paging import PageRequest
+    from tests.factories.customers import make_staff
+
+    app, _ = scale
+    agent = make_staff(app, StaffRole.AGENT)
+    pages = []
+    plan = _page_plan(app, lambda: pages.append(invoices.list_invoices(
+        app, agent, invoices.InvoiceFilter(), PageRequest(1, 25))))
+    assert not [step for step in plan if "Sort" in step or "TEMP B-TREE" in step], plan
+    with app.engine.connect() as conn:
+        newest = conn.exec_driver_sql(
+            "SELECT id FROM invoices ORDER BY period DESC, id DESC LIMIT 25").scalars().all()
+    assert [row.id for row in pages[0].items] == newest
