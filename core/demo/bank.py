@@ -32,12 +32,13 @@ def seed_bank(app: App) -> int:
         s = uow.session
         cards = [HistoricCard(c.gateway_token, c.brand, c.masked_pan, c.exp_month, c.exp_year)
                  for c in s.scalars(select(SavedCard).where(SavedCard.removed_at.is_(None)))]
-        # The refund's RRN is the bank's and not kept by us: any stable number will do.
+        # The refund's RRN as the demo stored it (a demo written before refunds kept one:
+        # any stable number will do).
         made = [HistoricRefund(key, txn, amount, masked or "000000******0000",
-                               f"{900_000_000_000 + refund_id % 10**11}", as_utc(at))
-                for refund_id, key, txn, amount, masked, at in s.execute(select(
+                               rrn or f"{900_000_000_000 + refund_id % 10**11}", as_utc(at))
+                for refund_id, key, txn, amount, masked, rrn, at in s.execute(select(
                     Refund.id, Refund.idempotency_key, Payment.gateway_txn_id, Refund.amount,
-                    Payment.masked_pan, Refund.completed_at)
+                    Payment.masked_pan, Refund.rrn, Refund.completed_at)
                     .join(Payment, Payment.id == Refund.payment_id)
                     .where(Refund.status == "succeeded", Refund.completed_at.is_not(None),
                            Payment.gateway_txn_id.is_not(None))

@@ -613,7 +613,8 @@ class _Writer:
                 payment_id=pid_of[i], idempotency_key=f"demo-refund-{refund_seq + n:08d}",
                 amount=amount, reason=reason, status="succeeded",
                 requested_by_staff_id=self.staff_id, approved_by_staff_id=None,
-                gateway_refund_id=f"demo-r-{refund_seq + n:08d}", created_at=at,
+                gateway_refund_id=f"demo-r-{refund_seq + n:08d}",
+                rrn=f"{900_000_000_000 + (refund_seq + n) % 10**11}", created_at=at,
                 completed_at=done))
             refund_src.append(i)
         refund_ids = self._insert(Refund, refund_rows, key="idempotency_key")

@@ -20,14 +20,17 @@ and it is a duplicate of the payment its first line was paired with.
 Refund lines are paired with our succeeded refunds by the payment's transaction id and
 amount (the n-th refund of an amount with the n-th line of it), then by transaction id
 alone (amount differs). A refund line that names no payment of ours (a bank's own export
-without our transaction id; the bank gives a refund an RRN of its own, which we do not
-keep) is paired by the refunded payment's card + amount within the window (the same
-Moscow day for a ``day_only`` line), nearest first, one to one; then by the card alone
-as ``amount_differs``, but only where that card has exactly one such line and one such
-refund of ours within the window: a refund is known by its payment, and the card is the
-only trace of the payment such a file has, so a lone pair on one card minutes apart is
-the same refund with another amount, while several on a card (a payer's bills refunded
-together) are left to the suggested pairs rather than guessed.
+without our transaction id) is paired by the refund's own RRN, which the acquirer
+answered and we keep (amount differs if the amounts do; a further line of that RRN is
+the refund listed again, a duplicate). The rest (our refunds made before we kept the RRN,
+banks that write another number there) by the refunded payment's card + amount within
+the window (the same Moscow day for a ``day_only`` line), nearest first, one to one;
+then by the card alone as ``amount_differs``, but only where that card has exactly one
+such line and one such refund of ours within the window: a refund is known by its
+payment, and the card is the only trace of the payment such a file has, so a lone pair
+on one card minutes apart is the same refund with another amount, while several on a
+card (a payer's bills refunded together) are left to the suggested pairs rather than
+guessed.
 
 The transaction id is factorised to integer codes once, over the union of every side;
 our ids are unique, so a code indexes our row directly (an array look-up, no hash join).
@@ -60,8 +63,9 @@ REFUND_STATUS = "refund"  # ``our_status`` of a row whose our side is a succeede
 BANK_COLUMNS = ("line_no", "txn_id", "rrn", "masked_pan", "amount", "operation", "time")
 OUR_COLUMNS = ("payment_id", "txn_id", "rrn", "masked_pan", "amount", "status", "time",
                "in_period")
-# ``masked_pan``: the refunded payment's card (pairs a line without our transaction id).
-REFUND_COLUMNS = ("refund_id", "payment_id", "txn_id", "masked_pan", "amount", "time",
+# ``rrn``: the refund's own (the acquirer's answer; None before we kept it), ``masked_pan``:
+# the refunded payment's card; both pair a line without our transaction id.
+REFUND_COLUMNS = ("refund_id", "payment_id", "txn_id", "rrn", "masked_pan", "amount", "time",
                   "in_period")
 RESULT_COLUMNS = ("klass", "matched_by", "line_no", "payment_id", "refund_id", "bank_txn_id",
                   "bank_rrn", "bank_operation", "bank_amount", "bank_masked_pan", "bank_time",
@@ -97,8 +101,9 @@ def match(bank: pd.DataFrame, ours: pd.DataFrame,
     ours["time"] = pd.to_datetime(ours["time"], utc=True).astype("datetime64[ns, UTC]")
     bank["time"] = pd.to_datetime(bank["time"], utc=True).astype("datetime64[ns, UTC]")
     refunds["time"] = pd.to_datetime(refunds["time"], utc=True).astype("datetime64[ns, UTC]")
-    if "masked_pan" not in refunds:
-        refunds["masked_pan"] = None
+    for column in ("rrn", "masked_pan"):
+        if column not in refunds:
+            refunds[column] = None
 
     is_payment = (bank["operation"] == "payment").to_numpy(dtype=bool)
     payment_rows = _payments(bank[is_payment], ours, window)
@@ -397,7 +402,19 @@ def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame, ours: pd.DataFrame,
     rest_lines = rest_lines.merge(known, on="k_txn", how="left")
     duplicate = rest_lines["seen"].eq(True)
     known_payment = rest_lines["payment_id"].notna()
-    by_card = _refunds_by_card(rest_lines[~duplicate & ~known_payment], rest_refunds, window)
+    unnamed = rest_lines[~duplicate & ~known_payment]
+    by_rrn, repeats = _refunds_by_rrn(unnamed, refunds, rest_refunds)
+    done = pd.concat([by_rrn["line_no"], repeats["line_no"]])
+    by_card = pd.concat([by_rrn, _refunds_by_card(
+        unnamed[~unnamed["line_no"].isin(done)],
+        rest_refunds[~rest_refunds["refund_id"].isin(by_rrn["refund_id"])], window)],
+        ignore_index=True)
+    # A line repeating the RRN of our refund already paired: that refund listed again.
+    again = rest_lines["line_no"].isin(repeats["line_no"])
+    if again.any():
+        owner = repeats.set_index("line_no")["payment_id"]
+        rest_lines.loc[again, "payment_id"] = rest_lines.loc[again, "line_no"].map(owner)
+        duplicate = duplicate | again
 
     paired = pd.concat([exact.assign(klass="matched", matched_by="txn"),
                         differs.assign(klass="amount_differs", matched_by="txn"), by_card],
@@ -415,7 +432,7 @@ def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame, ours: pd.DataFrame,
                                     ["duplicate_at_bank", "status_differs"], "missing_at_ours")
     rest_lines["our_status"] = rest_lines["payment_status"].where(
         rest_lines["klass"] == "status_differs", None)
-    rest_lines["matched_by"] = np.where(known_payment, "txn", None)
+    rest_lines["matched_by"] = np.select([known_payment, again[unpaired]], ["txn", "rrn"], None)
     rest_lines = rest_lines.drop(columns=["n", "m", "seen", "payment_status"])
     expected = rest_refunds[rest_refunds["in_period"].astype(bool)]
     missing_bank = pd.DataFrame({
@@ -427,6 +444,32 @@ def _refunds(lines: pd.DataFrame, refunds: pd.DataFrame, ours: pd.DataFrame,
     return [_bank_side(paired), _bank_side(rest_lines), missing_bank]
 
 
+def _refunds_by_rrn(lines: pd.DataFrame, refunds: pd.DataFrame,
+                    free: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Refund lines naming no payment of ours with our refunds by the refund's own RRN
+    (where it is unique among ``refunds``): the first line of an RRN with the refund, if
+    it is still ``free`` (``line_no``, ``refund_id``, ``klass``, ``matched_by``); a
+    further line of it, or a line of a refund the transaction id paired already, is that
+    refund listed again (``line_no``, ``payment_id``)."""
+    pairs = pd.DataFrame(columns=["line_no", "refund_id", "klass", "matched_by"])
+    repeats = pd.DataFrame(columns=["line_no", "payment_id"])
+    if lines.empty or not refunds["rrn"].notna().any():
+        return pairs, repeats
+    lines = lines[["line_no", "rrn", "amount"]].reset_index(drop=True)
+    refunds = refunds[["refund_id", "payment_id", "rrn", "amount"]].reset_index(drop=True)
+    lines["k_rrn"], refunds["k_rrn"] = _codes(lines["rrn"], refunds["rrn"])
+    refunds = refunds[(refunds["k_rrn"] >= 0) & ~refunds.duplicated("k_rrn", keep=False)]
+    found = (lines.loc[lines["k_rrn"] >= 0, ["line_no", "k_rrn", "amount"]]
+             .merge(refunds.drop(columns="rrn"), on="k_rrn", suffixes=("", "_ours"))
+             .sort_values("line_no", kind="stable"))
+    first = found[~found.duplicated("k_rrn") & found["refund_id"].isin(free["refund_id"])]
+    pairs = first[["line_no", "refund_id"]].assign(
+        klass=np.where(first["amount"] == first["amount_ours"], "matched", "amount_differs"),
+        matched_by="rrn")
+    repeats = found.loc[~found["line_no"].isin(first["line_no"]), ["line_no", "payment_id"]]
+    return pairs, repeats
+
+
 def _refunds_by_card(lines: pd.DataFrame, refunds: pd.DataFrame,
                      window: timedelta) -> pd.DataFrame:
     """Refund lines naming no payment of ours with our refunds (``line_no``,
@@ -434,9 +477,10 @@ def _refunds_by_card(lines: pd.DataFrame, refunds: pd.DataFrame,
     within the window, nearest first, one to one (``matched``); then a lone pair on a
     card, one line and one refund of it within the window (``amount_differs``).
 
-    Not by RRN: the bank gives a refund an RRN of its own, which we do not keep, and
-    some banks repeat the payment's RRN on each of its refunds, so a repeated RRN on
-    refund lines is no sign of a line listed twice."""
+    After the RRN (``_refunds_by_rrn``), for our refunds without one (made before we kept
+    it) and banks that put another number there: some repeat the payment's RRN on each
+    of its refunds, so a repeated RRN that is not our refund's is no sign of a line
+    listed twice."""
     columns = ["line_no", "refund_id", "klass", "matched_by"]
     if lines.empty or refunds.empty:
         return pd.DataFrame(columns=columns)

@@ -434,10 +434,11 @@ def _our_side(s: Session, registry: BankRegistry,
         ours["time"] = _as_utc_series(s, ours["time"])
         ours["in_period"] = ((ours["time"] >= start) & (ours["time"] < end)).astype(bool)
 
-    # The payment's card pairs a refund line of a file without our transaction id.
-    ref_columns = (Refund.id, Refund.payment_id, Payment.gateway_txn_id, Payment.masked_pan,
-                   Refund.amount, _raw_time(s, Refund.completed_at))
-    ref_names = ["refund_id", "payment_id", "txn_id", "masked_pan", "amount", "time"]
+    # The refund's RRN, then the payment's card, pair a refund line of a file without our
+    # transaction id.
+    ref_columns = (Refund.id, Refund.payment_id, Payment.gateway_txn_id, Refund.rrn,
+                   Payment.masked_pan, Refund.amount, _raw_time(s, Refund.completed_at))
+    ref_names = ["refund_id", "payment_id", "txn_id", "rrn", "masked_pan", "amount", "time"]
     base = (select(*ref_columns).join(Payment, Payment.id == Refund.payment_id)
             .where(Refund.status == "succeeded"))
     refunds = _frame(s, base.where(Refund.completed_at >= start - margin,

@@ -251,7 +251,7 @@ def _record_success(app: App, refund_id: int, answer: g.RefundResponse,
             return RefundResult(row.id, Money(row.amount), state.status_of(payment),
                                 Money(payment.refunded_amount))
         row.status = transition(row.status, RefundEvent.BANK_SUCCEEDED).value
-        row.completed_at, row.gateway_refund_id = now, answer.refund_id
+        row.completed_at, row.gateway_refund_id, row.rrn = now, answer.refund_id, answer.rrn
         payment.refunded_amount += row.amount
         event = (PaymentEvent.REFUND_FULL if payment.refunded_amount >= payment.amount
                  else PaymentEvent.REFUND_PARTIAL)

@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from core.app import build_app
 from core.config import Settings
-from core.db.models import Payment, SavedCard
+from core.db.models import Payment, Refund, SavedCard
 from core.actors import StaffRole
 from core.demo.rich import seed_demo
 from core.demo.bank import seed_bank
 from core.payments.machine import PaymentStatus
-from core.payments import recovery, refunds
+from core.payments import gateway as g, recovery, refunds
+from core.timefmt import moscow_date
 from tests.conftest import TEST_SECRETS
 from tests.factories.customers import make_staff
 
@@ -55,3 +56,14 @@ def test_demo_pending_payments_resolve_both_ways(demo_app) -> None:
         left = list(uow.session.scalars(select(Payment.manual_review).where(
             Payment.status == PaymentStatus.PENDING.value)))
     assert left and all(left)  # only the one flagged for a person stays unknown
+
+
+def test_the_demos_refunds_keep_the_rrn_the_banks_registry_lists_them_under(demo_app) -> None:
+    seed_bank(demo_app)
+    with demo_app.uow(write=False) as uow:
+        made = uow.session.execute(select(Refund.rrn, Refund.completed_at).where(
+            Refund.status == "succeeded").order_by(Refund.id)).all()
+    assert made and all(rrn for rrn, _ in made)
+    rrn, done = made[0]
+    lines = demo_app.gateway.settlement_registry(moscow_date(done))
+    assert rrn in {x.rrn for x in lines if x.operation is g.Operation.REFUND}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
+from core.db.models import Refund
 from core.finance import bank_registry
+from core.payments import gateway as g
 from core.actors import StaffRole
 from core.errors import ValidationError
 from core.finance import reconciliation as rec
@@ -194,24 +197,39 @@ def test_a_bad_profile_is_refused_naming_the_field():
 
 _ALL = {"matched": 7, "amount_differs": 1, "status_differs": 2, "missing_at_bank": 0,
         "missing_at_ours": 1, "duplicate_at_bank": 1}
-# Without our transaction id the refund is paired by its payment's card and amount, the
-# doubled payment's second line by its RRN; only the refund line of a payment we never
-# refunded names no payment of ours (its RRN is the bank's own): «нет у нас», not
+# Without our transaction id the refund is paired by its own RRN (kept from the acquirer's
+# answer), the doubled payment's second line by its RRN; only the refund line of a payment
+# we never refunded names no payment of ours (its RRN is the bank's own): «нет у нас», not
 # «расходится статус».
 _NO_TXN = {**_ALL, "status_differs": 1, "missing_at_ours": 2}
 
 
 @pytest.mark.parametrize("kind", list(bf.READABLE))
-def test_each_kind_reconciles_with_the_expected_classes(app, clock, kind):  # type: ignore[no-untyped-def]
+def test_each_kind_reconciles_with_the_expected_classes(app, clock, kind, monkeypatch):  # type: ignore[no-untyped-def]
     story = scenario.build(app, clock)
     file = bf.all_files(story.lines)[kind]
+    results = []
+    match = rec.matching.match
+    monkeypatch.setattr(rec.matching, "match",
+                        lambda *args, **kw: results.append(match(*args, **kw)) or results[-1])
     run = rec.reconcile(app, make_staff(app, StaffRole.FINANCE), file.file_name, file.data,
                         profile=_profile(file.profile))
     counts = {c.klass: c.bank_count for c in run.classes}
-    if kind in ("rrn_only", "split_date_time_fee", "date_only_rub"):
+    no_txn = kind in ("rrn_only", "split_date_time_fee", "date_only_rub")
+    if no_txn:
         assert counts == _NO_TXN, (counts, {c.klass: c.our_count for c in run.classes})
     else:
         assert counts == _ALL, counts
+    # The refund we made is paired with its line by the transaction id, or (no id in the
+    # file) by the refund's own RRN the acquirer answered, not by the card's amount.
+    with app.uow(write=False) as uow:
+        made = uow.session.execute(select(Refund.id, Refund.rrn)).all()
+    assert len(made) == 1 and made[0].rrn
+    assert made[0].rrn in {x.rrn for x in story.lines if x.operation is g.Operation.REFUND}
+    ours = results[-1][results[-1]["refund_id"] == made[0].id]
+    assert ours["klass"].tolist() == ["matched"]
+    assert ours["matched_by"].tolist() == ["rrn" if no_txn else "txn"]
+    assert ours["bank_rrn"].tolist() == [made[0].rrn]
     ours = {c.klass: c.our_count for c in run.classes}
     assert ours["missing_at_bank"] == 1  # the payment the bank lost, not the refund
     assert run.bank_lines == len(story.lines)

@@ -28,8 +28,8 @@ def ours(pid, txn, amount, status="succeeded", minutes=0, rrn=None, pan=PAN,  # 
             "status": status, "time": at(minutes), "in_period": in_period}
 
 
-def refund(rid, pid, txn, amount, in_period=True, minutes=30, pan=PAN):  # type: ignore[no-untyped-def]
-    return {"refund_id": rid, "payment_id": pid, "txn_id": txn, "masked_pan": pan,
+def refund(rid, pid, txn, amount, in_period=True, minutes=30, pan=PAN, rrn=None):  # type: ignore[no-untyped-def]
+    return {"refund_id": rid, "payment_id": pid, "txn_id": txn, "rrn": rrn, "masked_pan": pan,
             "amount": amount, "time": at(minutes), "in_period": in_period}
 
 
@@ -230,3 +230,58 @@ def test_a_payment_line_repeating_a_paired_lines_rrn_is_a_duplicate():
         dup = result[result["klass"] == "duplicate_at_bank"]
         assert dup["our_amount"].isna().all() and dup["matched_by"].tolist() == ["rrn"]
         assert matching.summarise(result)["duplicate_at_bank"]["our_count"] == 0
+
+
+def test_a_refund_line_without_our_transaction_id_pairs_with_our_refund_by_its_own_rrn():
+    # The bank's times put each of the two 300s nearer the other refund; the RRN says which.
+    result = run(
+        [line(2, "a", 1000), line(3, "b", 1000, 1), line(4, "c", 500, 2, pan=PAN2),
+         line(5, "", 300, 31, op="refund", rrn="700000000002"),
+         line(6, "", 300, 44, op="refund", rrn="700000000001"),
+         # Another amount, with a second refund on the card: the card alone would not say.
+         line(7, "", 250, 80, op="refund", rrn="700000000003", pan=PAN2),
+         # Not our refund's RRN (a refund made before we kept it): the card and amount.
+         line(8, "", 100, 51, op="refund", rrn="799999999999"),
+         # The same refund listed again: its duplicate, not «нет у нас».
+         line(9, "", 300, 46, op="refund", rrn="700000000002")],
+        [ours(1, "a", 1000, "partially_refunded"), ours(2, "b", 1000, "partially_refunded", 1),
+         ours(3, "c", 500, "partially_refunded", 2, pan=PAN2)],
+        [refund(1, 1, "a", 300, minutes=30, rrn="700000000001"),
+         refund(2, 2, "b", 300, minutes=45, rrn="700000000002"),
+         refund(3, 3, "c", 200, minutes=30, pan=PAN2, rrn="700000000003"),
+         refund(4, 2, "b", 100, minutes=50),
+         refund(5, 3, "c", 50, minutes=81, pan=PAN2, rrn="700000000005")])
+    assert _refund_pairs(result) == {"matched": [(5, 2), (6, 1), (8, 4)],
+                                     "amount_differs": [(7, 3)]}
+    by = dict(zip(result["line_no"], result["matched_by"]))
+    assert [by[n] for n in (5, 6, 7, 8, 9)] == ["rrn", "rrn", "rrn", "window", "rrn"]
+    dup = result[result["line_no"] == 9]
+    assert dup["klass"].tolist() == ["duplicate_at_bank"] and dup["payment_id"].tolist() == [2]
+    assert dup["our_amount"].isna().all()
+    assert classes(result)["missing_at_bank"] == [(None, 3)]  # refund 5: the bank lost it
+    summary = matching.summarise(result)
+    assert summary["duplicate_at_bank"]["our_count"] == 0
+    assert sum(c["our_count"] for c in summary.values()) == 3 + 5
+
+
+def test_a_refund_line_repeating_the_rrn_of_a_refund_paired_by_transaction_id_is_its_duplicate():
+    # Before: the repeat took the payment's other refund of 300 by card and amount.
+    result = run([line(2, "a", 1000), line(3, "a", 300, 30, op="refund", rrn="700000000001"),
+                  line(4, "", 300, 31, op="refund", rrn="700000000001")],
+                 [ours(1, "a", 1000, "partially_refunded")],
+                 [refund(1, 1, "a", 300, minutes=30, rrn="700000000001"),
+                  refund(2, 1, "a", 300, minutes=32)])
+    assert classes(result) == {"matched": [(2, 1), (3, 1)], "missing_at_bank": [(None, 1)],
+                               "duplicate_at_bank": [(4, 1)]}
+    assert result.loc[result["line_no"] == 4, "matched_by"].tolist() == ["rrn"]
+    assert result.loc[result["klass"] == "missing_at_bank", "refund_id"].tolist() == [2]
+
+
+def test_an_rrn_two_of_our_refunds_share_pairs_nothing_by_itself():
+    result = run([line(2, "a", 1000), line(3, "", 300, 31, op="refund", rrn="700000000001")],
+                 [ours(1, "a", 1000, "partially_refunded")],
+                 [refund(1, 1, "a", 300, minutes=30, rrn="700000000001"),
+                  refund(2, 1, "a", 300, minutes=45, rrn="700000000001")])
+    # The card and amount then, nearest first.
+    assert _refund_pairs(result) == {"matched": [(3, 1)]}
+    assert result.loc[result["line_no"] == 3, "matched_by"].tolist() == ["window"]
