@@ -1,3 +1,4 @@
 from benchmarks.suite import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a payer process (spawn) re-imports the main module
+    raise SystemExit(main())

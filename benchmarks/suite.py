@@ -11,6 +11,9 @@ Every figure is measured beside a raw baseline in the same run and reported as a
 - Excel export 100,000 rows vs the bare writer, XLSX/CSV import vs the bare reader
   (``benchmarks.excel``);
 - the payment flow end to end vs raw small transactions (``benchmarks.payment_flow``);
+- on PostgreSQL, 1, 2, 4 and 8 payers paying at once (processes): payments/s and each
+  step's p50/p95 vs bare transactions of the same shape, and two payers racing for one
+  invoice (``benchmarks.payment_concurrency``);
 - reconciliation of a 1,000,000-line registry vs a bare merge (``benchmarks.reconciliation``).
 
 With ``DATABASE_URL`` (or ``--database-url``) pointing at PostgreSQL, the data set and
@@ -32,7 +35,8 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import excel, load, pages, payment_flow, reconciliation
+from benchmarks import (excel, load, pages, payment_concurrency, payment_flow,
+                        reconciliation)
 from benchmarks.common import Figure, bench_app, median_ms
 from core.config import FAST_HASHING
 from core.db.engine import make_engine
@@ -42,6 +46,7 @@ from core.actors import StaffRole
 RESULTS = Path(__file__).resolve().parent / "results"
 NEEDS_DATA_SET = {"load", "pages", "session"}
 SCALES = ("small", "full")
+CONCURRENT_PAYMENTS = {"small": 30, "full": 100}  # per payer and level
 
 
 def bench_session_check(database_url: str, work: Path) -> Figure:
@@ -168,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             _step("excel", lambda: excel.run(work, args.scale), figures)
         if "payments" in wanted:
             _step("payment flow", lambda: payment_flow.run(work, args.scale), figures)
+            if pg:
+                _step("payments at once",
+                      lambda: payment_concurrency.run(pg, work, CONCURRENT_PAYMENTS[args.scale]),
+                      figures)
+            else:
+                print("  payments at once: skipped, SQLite has one writer at a time (its "
+                      "BEGIN IMMEDIATE serialises payers); give --database-url "
+                      "postgresql+psycopg://…", file=sys.stderr, flush=True)
         if "reconciliation" in wanted:
             _step("reconciliation",
                   lambda: reconciliation.run(work, args.scale, pg), figures)
