@@ -16,6 +16,7 @@ from sqlalchemy import case, delete, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from core.app import App
+from core.db import leases
 from core.db.models import Invoice, InvoiceMonthStat, Payment, ProviderAccount
 from core.billing.invoice_rules import InvoiceStatus
 from core.paging import moscow_day
@@ -29,10 +30,19 @@ RECENT_MONTHS = 3  # invoices are paid within a month or two of their period
 class RefreshReport:
     since: date | None
     rows: int
+    skipped: bool = False  # another process was refreshing the snapshot (PostgreSQL)
 
     def __str__(self) -> str:
         scope = f"с {self.since:%m.%Y}" if self.since else "за все месяцы"
+        if self.skipped:
+            return f"сводка счетов {scope} не обновлялась: её обновляет другой процесс"
         return f"сводка счетов {scope} обновлена: строк {self.rows}"
+
+
+# One refresh at a time (recent or all months: they rewrite the same rows). Two at once
+# on PostgreSQL: the second's DELETE misses the rows the first inserts, and its INSERT
+# then fails on their primary key once the first commits. The second process skips.
+_LOCK = "analytics.invoice_snapshot"
 
 
 def refresh(session: Session, now: datetime, since: date | None = None) -> int:
@@ -79,6 +89,8 @@ def refresh_recent(app: App) -> RefreshReport:
     now = app.now()
     since = recent_since(moscow_date(now))
     with app.uow() as uow:
+        if not leases.try_transaction_lock(uow.session, _LOCK):
+            return RefreshReport(since, 0, skipped=True)
         rows = refresh(uow.session, now, since)
         uow.commit()
     return RefreshReport(since, rows)
@@ -87,6 +99,8 @@ def refresh_recent(app: App) -> RefreshReport:
 def refresh_all(app: App) -> RefreshReport:
     """The worker's daily job and the command after a bulk load: every month."""
     with app.uow() as uow:
+        if not leases.try_transaction_lock(uow.session, _LOCK):
+            return RefreshReport(None, 0, skipped=True)
         rows = refresh(uow.session, app.now())
         uow.commit()
     return RefreshReport(None, rows)

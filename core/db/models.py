@@ -696,6 +696,9 @@ class Refund(Base):
     rrn: Mapped[Optional[str]] = mapped_column(String(12))
     created_at: Mapped[datetime]
     completed_at: Mapped[Optional[datetime]]
+    # The retry job's lease on a requested refund whose answer was lost: a worker that
+    # repeats it holds it till then, so no other worker repeats it meanwhile.
+    next_attempt_at: Mapped[Optional[datetime]]
 
 
 class Receipt(Base):

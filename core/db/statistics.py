@@ -13,17 +13,31 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from core.app import App
+from core.db import leases
 
 
 @dataclass(frozen=True)
 class StatisticsReport:
     seconds: float
+    skipped: bool = False  # another process was analysing (PostgreSQL)
 
     def __str__(self) -> str:
+        if self.skipped:
+            return "статистика планировщика не обновлялась: её обновляет другой процесс"
         return f"статистика планировщика обновлена за {self.seconds:.1f} с"
 
 
 def refresh_statistics(engine: Engine) -> StatisticsReport:
+    """ANALYZE, once at a time: two workers' daily jobs at once would analyse every table
+    twice (and concurrent ANALYZEs of a table can fail on pg_statistic's row); the
+    second process skips."""
+    with leases.exclusive(engine, "db.statistics") as mine:
+        if not mine:
+            return StatisticsReport(0.0, skipped=True)
+        return _analyze(engine)
+
+
+def _analyze(engine: Engine) -> StatisticsReport:
     start = time.perf_counter()
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":

@@ -45,6 +45,8 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.payments import machine
 
@@ -145,7 +147,7 @@ def _conform(part: pd.DataFrame) -> pd.DataFrame:
         else:
             columns[column] = pd.Series(pd.NA if dtype == "Int64" else None, dtype=dtype,
                                         index=part.index)
-    return pd.DataFrame(columns, index=part.index)
+    return pd.DataFrame(columns, index=part.index, copy=False)
 
 
 def summarise(result: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -507,19 +509,44 @@ def _refunds_by_card(lines: pd.DataFrame, refunds: pd.DataFrame,
 def _codes(*columns: pd.Series) -> tuple[np.ndarray, ...]:
     """Integer codes of several string columns over one shared vocabulary; -1 for empty.
 
-    Emptiness is judged on the distinct values, not per row: stripping a million
-    cells costs more than the factorising itself. Columns are joined as objects when
-    any side is not Arrow text already (converting a million ids to Arrow costs more);
-    then only "" counts as blank (our ids are never padded, the reader strips cells)."""
+    Arrow's dictionary encoding of the columns joined (our ids converted from objects
+    once): about 4x faster than pandas' factorising a million Python strings, which was
+    the largest part of matching. Emptiness is judged on the distinct values, not per
+    row. When every side is Arrow text (the file's columns) blank means spaces alone too;
+    ids from the database are never padded, so with them only "" is blank."""
     arrow = all(isinstance(c.dtype, pd.StringDtype) for c in columns)
+    try:
+        joined = pa.concat_arrays([_arrow_text(c) for c in columns])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not text after all (a test's numbers)
+        return _pandas_codes(arrow, *columns)
+    encoded = joined.dictionary_encode()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype("int64")
+    words = encoded.dictionary
+    blank_words = pc.utf8_trim_whitespace(words) if arrow else words
+    empty = pc.equal(blank_words, "").to_numpy(zero_copy_only=False)
+    return _split(codes, np.flatnonzero(empty), columns)
+
+
+def _arrow_text(column: pd.Series) -> pa.Array:
+    """A column as Arrow text (pandas keeps its text as large strings)."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        return pa.array(column.array).cast(pa.large_string())
+    return pa.array(column.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+
+
+def _pandas_codes(arrow: bool, *columns: pd.Series) -> tuple[np.ndarray, ...]:
     joined = pd.concat(columns if arrow else [c.astype("object") for c in columns],
                        ignore_index=True)
     codes, uniques = pd.factorize(joined, use_na_sentinel=True)
     if arrow:
         empty = pd.Series(uniques).str.strip().eq("").to_numpy(dtype=bool)
-    else:  # ids from the database are never padded: only the empty one is blank
+    else:
         empty = np.asarray(uniques, dtype=object) == ""
-    blank = np.flatnonzero(empty)
+    return _split(codes, np.flatnonzero(empty), columns)
+
+
+def _split(codes: np.ndarray, blank: np.ndarray,
+           columns: tuple[pd.Series, ...]) -> tuple[np.ndarray, ...]:
     if len(blank):
         codes = np.where(np.isin(codes, blank), -1, codes)
     out, start = [], 0

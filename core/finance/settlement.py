@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.app import App
+from core.db import leases
 from core.db.models import AcquirerSettlement
 from core.errors import DomainError
 from core.money import Money
@@ -27,6 +28,14 @@ class AlreadySettled(DomainError):
 
     def __init__(self, day: date) -> None:
         super().__init__(f"Расчёт с эквайером за {format_date(day)} уже проведён")
+
+
+class SettlementInProgress(DomainError):
+    code = "settlement_in_progress"
+
+    def __init__(self, day: date) -> None:
+        super().__init__(f"Расчёт с эквайером за {format_date(day)} уже проводится "
+                         "другим процессом")
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,18 @@ class SettlementResult:
 
 
 def settle_day(app: App, day: date) -> SettlementResult:
-    """Fetch the day's registry from the acquirer and book it (refused if booked)."""
+    """Fetch the day's registry from the acquirer and book it (refused if booked).
+
+    One process at a time per day (a PostgreSQL advisory lock held across the fetch and
+    the booking): a second worker skips instead of fetching the registry again; the
+    unique day of ``acquirer_settlements`` still refuses a second booking."""
+    with leases.exclusive(app.engine, f"ledger.settle:{day.isoformat()}") as mine:
+        if not mine:
+            raise SettlementInProgress(day)
+        return _settle_day(app, day)
+
+
+def _settle_day(app: App, day: date) -> SettlementResult:
     with app.uow(write=False) as uow:
         if uow.session.scalar(select(AcquirerSettlement.id)
                               .where(AcquirerSettlement.day == day)) is not None:
@@ -75,9 +95,10 @@ def settle_day(app: App, day: date) -> SettlementResult:
 
 
 def settle_yesterday(app: App) -> SettlementResult | None:
-    """The worker's daily job: yesterday (Moscow) once it is over; None if booked."""
+    """The worker's daily job: yesterday (Moscow) once it is over; None if booked (or
+    being booked by another worker)."""
     day = moscow_date(app.now()) - timedelta(days=1)
     try:
         return settle_day(app, day)
-    except AlreadySettled:
+    except (AlreadySettled, SettlementInProgress):
         return None

@@ -6,6 +6,7 @@ only if the action committed); sending happens later, outside it.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from core.actors import StaffActor, require_role
 from core.notifications.senders import OutgoingMessage, SendFailed
 from core.app import App
+from core.db import leases
 from core.db.models import (AccountBinding, CabinetBlock, Customer, Invoice, OutboxMessage,
                             Provider, ProviderAccount, Subscription)
 from core.notifications.channels import Channel, MessageStatus
@@ -53,36 +55,39 @@ class SendReport:
     sent: int
     failed: int
     retrying: int
-
-
-def send_pending(app: App, *, limit: int = 500) -> SendReport:
-    """Send what is due. Each message is claimed, sent and settled on its own."""
-    sent = failed = retrying = 0
-    with app.uow(write=False) as uow:
-        due_ids = list(uow.session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == MessageStatus.QUEUED,
-                   OutboxMessage.next_attempt_at <= app.now())
-            .order_by(OutboxMessage.id).limit(limit)))
-    for message_id in due_ids:
-        outcome = _send_one(app, message_id)
-        sent += outcome == "sent"
-        failed += outcome == "failed"
-        retrying += outcome == "retry"
-    return SendReport(sent=sent, failed=failed, retrying=retrying)
+    skipped: int = 0  # claimed, then taken by another worker (its lease ran out meanwhile)
 
 
 # A claimed message is not due again for this long: if the process dies between
 # sending and settling, the message is sent again after the lease (at least once).
 SEND_LEASE = timedelta(minutes=2)
+# Messages claimed per transaction: a claim is one short transaction for the batch, and
+# small batches spread a queue over several workers instead of one taking it all.
+CLAIM_BATCH = 50
 
 
-def _send_one(app: App, message_id: int) -> str:
-    """Claim in one short transaction, send outside any transaction, settle in another:
-    a slow SMTP server never holds the database's write lock."""
-    claimed = _claim(app, message_id)
-    if isinstance(claimed, str):
-        return claimed
+def send_pending(app: App, *, limit: int = 500) -> SendReport:
+    """Send what is due, up to ``limit``: claimed by batches (SKIP LOCKED on PostgreSQL,
+    so several workers share the queue without sending a message twice), each message
+    sent outside any transaction and settled on its own."""
+    outcomes: Counter[str] = Counter()
+    taken = 0
+    while taken < limit:
+        batch = _claim_batch(app, min(CLAIM_BATCH, limit - taken))
+        if not batch:
+            break
+        taken += len(batch)
+        for held, claimed in batch:
+            outcomes[claimed if isinstance(claimed, str) else _send_claimed(app, held, claimed)] += 1
+    return SendReport(sent=outcomes["sent"], failed=outcomes["failed"],
+                      retrying=outcomes["retry"], skipped=outcomes["skipped"])
+
+
+def _send_claimed(app: App, held: leases.Claim, claimed: OutgoingMessage) -> str:
+    """Send outside any transaction, settle in another: a slow SMTP server never holds
+    the database's write lock. A lease half spent (a slow batch) is renewed first."""
+    if leases.still_held(app.uow, OutboxMessage.next_attempt_at, held, app.now()) is None:
+        return "skipped"  # our lease ran out and another worker has the message now
     sender = app.senders[Channel(claimed.channel)]
     try:
         sender.send(claimed)
@@ -92,29 +97,51 @@ def _send_one(app: App, message_id: int) -> str:
 
 
 def _claim(app: App, message_id: int) -> OutgoingMessage | str:
+    """Claim one message (what a batch does for each of its messages)."""
+    batch = _claim_batch(app, 1, only=message_id)
+    return batch[0][1] if batch else "skipped"  # another worker took it, or its lease runs
+
+
+def _claim_batch(app: App, size: int, *, only: int | None = None
+                 ) -> list[tuple[leases.Claim, OutgoingMessage | str]]:
+    """Up to ``size`` due messages, oldest first, in one transaction: each counts an
+    attempt and is not due for anybody else for ``SEND_LEASE``. A message to a blocked
+    cabinet is given up on here ("failed") and never sent."""
     with app.uow() as uow:
+        s = uow.session
         now = app.now()
-        query = select(OutboxMessage).where(OutboxMessage.id == message_id,
-                                            OutboxMessage.status == MessageStatus.QUEUED,
-                                            OutboxMessage.next_attempt_at <= now)
-        if app.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        message = uow.session.scalar(query)
-        if message is None:
-            return "skipped"  # another worker took it, or its lease runs
-        if message.customer_id is not None and _cabinet_blocked(uow.session, message.customer_id):
-            # A blocked cabinet receives nothing, including what was queued before the block.
-            message.status = MessageStatus.FAILED
-            message.last_error = "Кабинет заблокирован: сообщение не отправлено"
-            _forget_secret(message)
-            uow.commit()
-            return "failed"
-        message.attempts += 1
-        message.next_attempt_at = now + SEND_LEASE
-        claimed = OutgoingMessage(message.id, message.channel.value, message.recipient,
-                                  message.subject, message.body, message.created_at)
+        query = (select(OutboxMessage.id, OutboxMessage.next_attempt_at)
+                 .where(OutboxMessage.status == MessageStatus.QUEUED,
+                        OutboxMessage.next_attempt_at <= now)
+                 .order_by(OutboxMessage.id).limit(size))
+        if only is not None:
+            query = query.where(OutboxMessage.id == only)
+        claims = leases.claim(s, query, OutboxMessage.next_attempt_at, now=now,
+                              lease=SEND_LEASE, attempts=OutboxMessage.attempts + 1)
+        if not claims:
+            return []
+        by_id = {m.id: m for m in s.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_([c.id for c in claims])))}
+        blocked = _blocked_customers(s, {m.customer_id for m in by_id.values()
+                                         if m.customer_id is not None})
+        batch: list[tuple[leases.Claim, OutgoingMessage | str]] = []
+        for held in claims:
+            message = by_id[held.id]
+            if message.customer_id in blocked:
+                # A blocked cabinet receives nothing, including what was queued before the
+                # block: no attempt is counted, the message is given up on.
+                message.attempts -= 1
+                message.next_attempt_at = held.due_at or now
+                message.status = MessageStatus.FAILED
+                message.last_error = "Кабинет заблокирован: сообщение не отправлено"
+                _forget_secret(message)
+                batch.append((held, "failed"))
+                continue
+            batch.append((held, OutgoingMessage(message.id, message.channel.value,
+                                                message.recipient, message.subject,
+                                                message.body, message.created_at)))
         uow.commit()
-        return claimed
+        return batch
 
 
 def _settle_failure(app: App, message_id: int, error: str) -> str:
@@ -153,6 +180,13 @@ def _forget_secret(message: OutboxMessage) -> None:
     sent: once sent or given up on, its body becomes the masked text."""
     if message.redacted_body is not None:
         message.body = message.redacted_body
+
+
+def _blocked_customers(session: Session, customer_ids: set[int]) -> set[int]:
+    if not customer_ids:
+        return set()
+    return set(session.scalars(select(CabinetBlock.customer_id).where(
+        CabinetBlock.customer_id.in_(customer_ids), CabinetBlock.lifted_at.is_(None))))
 
 
 def _cabinet_blocked(session: Session, customer_id: int) -> bool:

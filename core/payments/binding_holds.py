@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from core.actors import ActorKind
 from core.app import App
+from core.db import leases
 from core.db.models import CardBinding
 from core.payments import gateway as g
 from core.payments.card_binding import (BindingStatus, finish, lock_binding,
@@ -46,26 +47,48 @@ RELEASED_REASON = "Проверка карты не завершена, 1 ₽ в
 NOT_HELD_REASON = "Проверка карты не завершена, деньги не удерживались"
 
 
+# A hold being asked about is not due for other workers this long (its hold_check_at is
+# moved ahead): two workers would ask the bank twice and reverse the hold twice.
+HOLD_LEASE = timedelta(minutes=5)
+CLAIM_BATCH = 20
+
+
 def release_due(app: App, *, limit: int = 100) -> RecoveryReport:
-    """The worker's job: every binding whose hold may be left and is due a check."""
-    with app.uow(write=False) as uow:
-        ids = list(uow.session.scalars(
-            select(CardBinding.id).where(CardBinding.hold_check_at <= app.now())
-            .order_by(CardBinding.hold_check_at, CardBinding.id).limit(limit)))
-    outcomes = Counter(release_one(app, binding_id) for binding_id in ids)
-    return RecoveryReport(len(ids), dict(outcomes))
+    """The worker's job: every binding whose hold may be left and is due a check, claimed
+    by batches (SKIP LOCKED on PostgreSQL: several workers share them)."""
+    outcomes: Counter[str] = Counter()
+    taken = 0
+    while taken < limit:
+        with app.uow() as uow:
+            now = app.now()
+            claims = leases.claim(uow.session, select(CardBinding.id, CardBinding.hold_check_at)
+                                  .where(CardBinding.hold_check_at <= now)
+                                  .order_by(CardBinding.hold_check_at, CardBinding.id)
+                                  .limit(min(CLAIM_BATCH, limit - taken)),
+                                  CardBinding.hold_check_at, now=now, lease=HOLD_LEASE)
+            uow.commit()
+        if not claims:
+            break
+        taken += len(claims)
+        outcomes.update(release_one(app, held.id, held) for held in claims)
+    return RecoveryReport(sum(outcomes.values()), dict(outcomes))
 
 
-def release_one(app: App, binding_id: int) -> str:
+def release_one(app: App, binding_id: int, held: leases.Claim | None = None) -> str:
     """Ask the bank about one binding's hold and release it; returns what became of it:
     ``released``, ``not_held``, ``rescheduled`` or, when someone settled it meanwhile,
-    the binding's status."""
+    the binding's status. ``held``: the binding as this worker claimed it (left alone if
+    someone changed it since, or took it after our lease ran out)."""
     with app.uow(write=False) as uow:
         binding = uow.session.get(CardBinding, binding_id)
         assert binding is not None
-        if binding.hold_check_at is None:
+        if binding.hold_check_at is None or (
+                held is not None and binding.hold_check_at != held.until):
             return binding.status
         txn, expires = binding.gateway_txn_id, binding.otp_expires_at
+    if held is not None and leases.still_held(app.uow, CardBinding.hold_check_at, held,
+                                              app.now()) is None:
+        return "skipped"
     if txn is None:  # the card check never got a transaction: nothing to hold
         return _not_held(app, binding_id, g.TxnStatus.NOT_FOUND.value)
     try:

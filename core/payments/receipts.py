@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
+from core.db import leases
 from core.db.models import Customer, Payment, Provider, Receipt
 from core.errors import DomainError
 from core.payments import fiscal, notices, receipt_render, state
@@ -150,15 +151,37 @@ def fiscalise_for_payment(app: App, payment_id: int) -> None:
         fiscalise(app, receipt_id)
 
 
+# A receipt being registered is not due for other workers this long (its next_attempt_at
+# is moved ahead): two workers, each with a register of its own, would print two fiscal
+# documents for it. A new receipt carries such a lease too (``state.succeed``): the
+# payment's own process registers it right after the commit.
+FISCAL_LEASE = timedelta(minutes=2)
+CLAIM_BATCH = 50
+
+
 def fiscalise_due(app: App, *, limit: int = 200) -> FiscalReport:
-    """The worker's job: every receipt still without fiscal data whose time has come."""
-    with app.uow(write=False) as uow:
-        ids = list(uow.session.scalars(
-            select(Receipt.id).where(Receipt.fiscal_document_number.is_(None),
-                                     Receipt.next_attempt_at <= app.now())
-            .order_by(Receipt.id).limit(limit)))
-    done = sum(1 for receipt_id in ids if fiscalise(app, receipt_id))
-    return FiscalReport(fiscalised=done, waiting=len(ids) - done)
+    """The worker's job: every receipt still without fiscal data whose time has come,
+    claimed by batches (SKIP LOCKED on PostgreSQL: several workers share them)."""
+    done = waiting = taken = 0
+    while taken < limit:
+        with app.uow() as uow:
+            now = app.now()
+            claims = leases.claim(uow.session, select(Receipt.id, Receipt.next_attempt_at).where(
+                Receipt.fiscal_document_number.is_(None), Receipt.next_attempt_at <= now)
+                .order_by(Receipt.id).limit(min(CLAIM_BATCH, limit - taken)),
+                Receipt.next_attempt_at, now=now, lease=FISCAL_LEASE)
+            uow.commit()
+        if not claims:
+            break
+        taken += len(claims)
+        for held in claims:
+            if leases.still_held(app.uow, Receipt.next_attempt_at, held, app.now()) is None:
+                continue  # our lease ran out and another worker has it now
+            if fiscalise(app, held.id):
+                done += 1
+            else:
+                waiting += 1
+    return FiscalReport(fiscalised=done, waiting=waiting)
 
 
 # --- documents ------------------------------------------------------------------

@@ -19,15 +19,18 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from core.actors import StaffActor, require_role
 from core.app import App
+from core.db import leases
 from core.db.models import Payment
 from core.payments import gateway as g, receipts, state
 from core.payments.machine import UNDECIDED, PaymentEvent, PaymentStatus
 from core.staff import audit, permissions
+from core.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -44,41 +47,77 @@ class RecoveryReport:
         return f"checked {self.checked}" + (f" ({parts})" if parts else "")
 
 
-def _due(app: App, statuses: set[PaymentStatus], limit: int) -> list[int]:
-    with app.uow(write=False) as uow:
-        return list(uow.session.scalars(
-            select(Payment.id).where(Payment.status.in_([x.value for x in statuses]),
-                                     Payment.next_check_at <= app.now(),
-                                     Payment.manual_review.is_(False))
-            .order_by(Payment.next_check_at, Payment.id).limit(limit)))
+# A payment whose gateway question is being asked is not due for other workers this long
+# (its next_check_at is moved ahead: the lease); a worker that dies meanwhile leaves it
+# due again when the lease runs out.
+RECOVERY_LEASE = timedelta(minutes=2)
+# Payments claimed per transaction: small batches spread the due payments over workers.
+CLAIM_BATCH = 50
+
+
+def _claim_due(app: App, statuses: set[PaymentStatus], size: int) -> list[leases.Claim]:
+    """Up to ``size`` due payments, claimed (SKIP LOCKED on PostgreSQL): their
+    ``next_check_at`` holds the lease until each is looked at."""
+    with app.uow() as uow:
+        now = app.now()
+        claims = leases.claim(uow.session, select(Payment.id, Payment.next_check_at).where(
+            Payment.status.in_([x.value for x in statuses]), Payment.next_check_at <= now,
+            Payment.manual_review.is_(False))
+            .order_by(Payment.next_check_at, Payment.id).limit(size),
+            Payment.next_check_at, now=now, lease=RECOVERY_LEASE)
+        uow.commit()
+    return claims
+
+
+def _claimed_batches(app: App, statuses: set[PaymentStatus], limit: int):  # type: ignore[no-untyped-def]
+    taken = 0
+    while taken < limit:
+        batch = _claim_due(app, statuses, min(CLAIM_BATCH, limit - taken))
+        if not batch:
+            return
+        taken += len(batch)
+        yield from batch
 
 
 def recover_due(app: App, *, limit: int = 500) -> RecoveryReport:
-    """``python -m core payments recover`` and the worker: every payment due a check."""
-    ids = _due(app, set(UNDECIDED), limit)
-    outcomes = Counter(resolve(app, payment_id, state.SYSTEM) for payment_id in ids)
-    return RecoveryReport(len(ids), dict(outcomes))
+    """``python -m core payments recover`` and the worker: every payment due a check.
+    Several workers share the due payments: each is claimed by one of them."""
+    outcomes: Counter[str] = Counter()
+    for held in _claimed_batches(app, set(UNDECIDED), limit):
+        outcomes[_resolve(app, held.id, state.SYSTEM, held)] += 1
+    return RecoveryReport(sum(outcomes.values()), dict(outcomes))
 
 
 def expire_stale(app: App, *, limit: int = 500) -> RecoveryReport:
     """The worker's expiry job: created payments left without a card and passwords
     that ran out (no gateway call is needed for either)."""
-    ids = _due(app, {PaymentStatus.CREATED, PaymentStatus.AWAITING_OTP}, limit)
     outcomes: Counter[str] = Counter()
-    for payment_id in ids:
-        outcomes[_settle_locally(app, payment_id) or "left for recovery"] += 1
-    return RecoveryReport(len(ids), dict(outcomes))
+    for held in _claimed_batches(app, {PaymentStatus.CREATED, PaymentStatus.AWAITING_OTP},
+                                 limit):
+        outcomes[_settle_locally(app, held.id, held) or "left for recovery"] += 1
+    return RecoveryReport(sum(outcomes.values()), dict(outcomes))
 
 
-def _settle_locally(app: App, payment_id: int) -> str | None:
-    """What can be decided without the gateway; None when the gateway must be asked."""
+def _settle_locally(app: App, payment_id: int, held: leases.Claim | None = None, *,
+                    ask: bool = False) -> str | None:
+    """What can be decided without the gateway; None when the gateway must be asked.
+
+    ``held``: the payment as claimed by this worker; if its ``next_check_at`` is no
+    longer the claim's lease, someone acted on it meanwhile and it is left alone. With
+    ``ask`` (the caller asks the gateway next), a None leaves the payment leased to this
+    caller, so that no other worker asks the same question meanwhile; without, it is
+    due again at once (the expiry job leaves it to recovery)."""
     now = app.now()
     with app.uow() as uow:
         s = uow.session
         payment = state.lock_payment(s, payment_id)
+        if held is not None:
+            if payment.next_check_at != held.until:
+                return payment.status  # settled, rescheduled or taken since the claim
+            payment.next_check_at = held.due_at  # decided as it was due
         status = state.status_of(payment)
         if status is PaymentStatus.PENDING:
-            return None
+            return _to_gateway(uow, payment, held, now, ask=ask)
         if status not in UNDECIDED or payment.next_check_at is None or (
                 payment.next_check_at > now):
             return payment.status
@@ -94,11 +133,11 @@ def _settle_locally(app: App, payment_id: int) -> str | None:
                            code="authorization_lost",
                            reason="Авторизация не завершена, деньги не списаны")
             else:
-                return None
+                return _to_gateway(uow, payment, held, now, ask=ask)
         else:
             row = state.latest_otp(s, payment.id)
             if row is not None and row.used_at is not None:
-                return None  # a confirmation went out: ask the gateway
+                return _to_gateway(uow, payment, held, now, ask=ask)  # a confirmation went out
             if row is not None and row.expires_at > now:
                 payment.next_check_at = row.expires_at + state.IN_FLIGHT
                 uow.commit()
@@ -109,9 +148,27 @@ def _settle_locally(app: App, payment_id: int) -> str | None:
         return payment.status
 
 
+def _to_gateway(uow: UnitOfWork, payment: Payment, held: leases.Claim | None, now: datetime,
+                *, ask: bool) -> None:
+    """The payment needs the gateway's word: leased to the asker, or due again."""
+    if ask:
+        if held is not None and not held.half_spent(now):
+            return None  # the claim's lease, still fresh, stays as committed
+        payment.next_check_at = now + RECOVERY_LEASE
+        uow.commit()
+    elif held is not None:
+        uow.commit()  # due again as it was, for the recovery job
+    return None
+
+
 def resolve(app: App, payment_id: int, actor: state.EventActor) -> str:
     """Settle one payment if it can be settled now; returns what became of it."""
-    local = _settle_locally(app, payment_id)
+    return _resolve(app, payment_id, actor, None)
+
+
+def _resolve(app: App, payment_id: int, actor: state.EventActor,
+             held: leases.Claim | None) -> str:
+    local = _settle_locally(app, payment_id, held, ask=True)
     if local is not None:
         return local
     with app.uow(write=False) as uow:
@@ -128,26 +185,30 @@ def resolve(app: App, payment_id: int, actor: state.EventActor) -> str:
             answer = None
     else:
         answer = g.StatusResponse(g.TxnStatus.NOT_FOUND, "")
-    outcome = _record_status(app, payment_id, version, answer, actor)
-    if outcome == PaymentStatus.SUCCEEDED.value:
+    outcome, settled_here = _record_status(app, payment_id, version, answer, actor)
+    if settled_here and outcome == PaymentStatus.SUCCEEDED.value:
+        # Only by whoever recorded the success: a second caller that found it settled
+        # must not ask a register of its own for a second fiscal document.
         receipts.fiscalise_for_payment(app, payment_id)
     return outcome
 
 
 def _record_status(app: App, payment_id: int, version: int,
-                   answer: g.StatusResponse | None, actor: state.EventActor) -> str:
+                   answer: g.StatusResponse | None, actor: state.EventActor
+                   ) -> tuple[str, bool]:
+    """(what became of the payment, whether this call recorded its outcome)."""
     now = app.now()
     with app.uow() as uow:
         s = uow.session
         payment = state.lock_payment(s, payment_id)
         if payment.version != version:
-            return payment.status  # someone settled it meanwhile
+            return payment.status, False  # someone settled it meanwhile
         if answer is None or answer.status is g.TxnStatus.PENDING:
             outcome = "manual_review" if state.schedule_check(payment, now) else "rescheduled"
             if outcome == "manual_review":
                 log.warning("payment %s: outcome still unknown, flagged for review", payment.id)
             uow.commit()
-            return outcome
+            return outcome, False
         if state.status_of(payment) is not PaymentStatus.PENDING:
             # A confirmation whose answer we never recorded: it is lost, by definition.
             state.apply(s, payment, PaymentEvent.GATEWAY_TIMEOUT, now=now, actor=state.SYSTEM,
@@ -162,7 +223,7 @@ def _record_status(app: App, payment_id: int, version: int,
                        reason=g.decline_message(code) if code in g.DECLINE_MESSAGES
                        else "Банк подтвердил: деньги не списаны")
         uow.commit()
-        return payment.status
+        return payment.status, True
 
 
 def ask_gateway(app: App, actor: StaffActor, payment_id: int) -> str:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.actors import StaffActor, require_role
 from core.app import App
+from core.db import leases
 from core.db.models import Payment, Refund
 from core.errors import NotFound, ValidationError
 from core.text import refuse_control_characters
@@ -274,21 +276,35 @@ def _record_success(app: App, refund_id: int, answer: g.RefundResponse,
     return result
 
 
-def retry_requested(app: App, *, older_than_minutes: int = 2, limit: int = 100) -> int:
-    """Recovery of refunds whose answer was lost: repeat them with the same key."""
-    from datetime import timedelta
+# A refund being repeated is not due for other workers this long (refunds.next_attempt_at
+# holds the lease): the gateway deduplicates by the key, but a second worker would still
+# ask it the same thing twice.
+RETRY_LEASE = timedelta(minutes=2)
 
-    cutoff = app.now() - timedelta(minutes=older_than_minutes)
-    with app.uow(write=False) as uow:
-        rows = uow.session.execute(
+
+def retry_requested(app: App, *, older_than_minutes: int = 2, limit: int = 100) -> int:
+    """Recovery of refunds whose answer was lost: repeat them with the same key. Each is
+    claimed first (SKIP LOCKED on PostgreSQL), so several workers share them."""
+    now = app.now()
+    cutoff = now - timedelta(minutes=older_than_minutes)
+    with app.uow() as uow:
+        claims = leases.claim(uow.session, select(Refund.id, Refund.next_attempt_at).where(
+            Refund.status == RefundStatus.REQUESTED.value, Refund.created_at <= cutoff,
+            or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= now))
+            .order_by(Refund.id).limit(limit), Refund.next_attempt_at, now=now,
+            lease=RETRY_LEASE)
+        rows = {refund_id: (amount, key, txn) for refund_id, amount, key, txn in uow.session.execute(
             select(Refund.id, Refund.amount, Refund.idempotency_key, Payment.gateway_txn_id)
             .join(Payment, Payment.id == Refund.payment_id)
-            .where(Refund.status == RefundStatus.REQUESTED.value, Refund.created_at <= cutoff)
-            .order_by(Refund.id).limit(limit)).all()
+            .where(Refund.id.in_([c.id for c in claims])))} if claims else {}
+        uow.commit()
     settled = 0
-    for refund_id, amount, key, txn in rows:
+    for held in claims:
+        if leases.still_held(app.uow, Refund.next_attempt_at, held, app.now()) is None:
+            continue  # our lease ran out and another worker repeats it now
+        amount, key, txn = rows[held.id]
         try:
-            _send(app, refund_id, g.RefundRequest(txn or "", amount, key), None)
+            _send(app, held.id, g.RefundRequest(txn or "", amount, key), None)
             settled += 1
         except (RefundPending, state.GatewayDown, RefundDeclined):
             continue

@@ -210,8 +210,10 @@ def succeed(session: Session, payment: Payment, event: PaymentEvent, *, now: dat
     rollups.payment_finalised(session, payment)
     # Added before the invoice is read for its lock: that read's autoflush then writes the
     # payment and its receipt together (one flush fewer).
+    # Due for the worker only after IN_FLIGHT: until then the receipt is this process's to
+    # register (right after the commit), and a worker's register must not sign it too.
     receipt = Receipt(payment_id=payment.id, operation="income", created_at=now,
-                      sent_to=None, fiscal_attempts=0, next_attempt_at=now)
+                      sent_to=None, fiscal_attempts=0, next_attempt_at=now + IN_FLIGHT)
     session.add(receipt)
     if payment.invoice_id is not None:
         invoices.apply_payment(session, payment.invoice_id, payment.amount)
