@@ -18,11 +18,15 @@ without the client it was issued to. Where an identity provider exists, Streamli
 from __future__ import annotations
 
 import os
+import time
+from types import SimpleNamespace
 from urllib.parse import urlparse
 from datetime import datetime, timedelta, timezone
 
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.delta_generator import DeltaGenerator
+from streamlit_authenticator.models import cookie_model as _library_cookies
 from streamlit_authenticator.utilities.exceptions import LoginError
 
 from core.actors import StaffActor
@@ -32,7 +36,13 @@ from core.customers.errors import LoginFailed, SessionInvalid
 from core.staff import members
 from core.staff.errors import LoginStepPending
 from dashboard import login_steps
+from dashboard.cookies import BrowserCookies, served_over_https
 from dashboard.downloads import purge_downloads
+
+# The library builds its cookie manager (a component that reruns the script whenever it
+# mounts) on every run; ours reads the request and writes without answering back
+# (dashboard/cookies.py). Internals of the pinned library version.
+_library_cookies.stx = SimpleNamespace(CookieManager=BrowserCookies)
 
 COOKIE_NAME = "utility_backoffice_staff"
 TOKEN = "auth_staff_token"
@@ -50,18 +60,26 @@ LIBRARY_KEYS = frozenset({"authentication_status", "username", "name", "email", 
                           "logout", "init", "set", "delete", "get_all"})
 
 
+def failed_login_pause() -> float:
+    """Seconds a wrong password waits before its answer (tests: STAFF_LOGIN_SLEEP=0)."""
+    return float(os.environ.get("STAFF_LOGIN_SLEEP", "0.7"))
+
+
 def _authenticator(app: App) -> stauth.Authenticate:
-    extra = {}
-    if os.environ.get("STAFF_LOGIN_SLEEP") is not None:  # tests: no 0.7 s pause per rerun
-        extra["login_sleep_time"] = float(os.environ["STAFF_LOGIN_SLEEP"])
+    # The library sleeps 0.7 s in every logged-out run, the form's first load and the
+    # successful login included; the pause is ours, after a wrong password only
+    # (_check_password), beside the lockout.
     authenticator = stauth.Authenticate(
         members.login_form_credentials(app), cookie_name=COOKIE_NAME,
         cookie_key=app.secrets.cookie_key, cookie_expiry_days=app.settings.staff_cookie_days,
-        auto_hash=False, **extra)
+        auto_hash=False, login_sleep_time=0)
     # The library would compare bcrypt hashes itself; ours adds lockout, the
     # audit of failed logins and a server-side session. Pinned library version.
     model = authenticator.authentication_controller.authentication_model
     model.check_credentials = lambda username, password: _check_password(app, username, password)
+    # It would also set its cookie as soon as the password is right; ours is set when the
+    # login's last step is done (_set_cookie; see members.resume_from_cookie).
+    authenticator.cookie_controller.set_cookie = lambda: None
     return authenticator
 
 
@@ -75,15 +93,6 @@ def client_hash() -> str:
                                agent if isinstance(agent, str) else None)
 
 
-def _served_over_https() -> bool:
-    try:
-        if str(st.context.url or "").startswith("https://"):
-            return True
-        return str(st.context.headers.get("X-Forwarded-Proto", "")).lower() == "https"
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def _set_cookie(authenticator: stauth.Authenticate) -> None:
     """The library's re-login cookie, with the flags its own setter leaves out
     (Secure over HTTPS, SameSite=Strict). Internals of the pinned library version."""
@@ -92,7 +101,7 @@ def _set_cookie(authenticator: stauth.Authenticate) -> None:
     model.cookie_manager.set(
         model.cookie_name, model._token_encode(),
         expires_at=datetime.now() + timedelta(days=model.cookie_expiry_days),
-        secure=True if _served_over_https() else None, same_site="strict")
+        secure=True if served_over_https() else None, same_site="strict")
 
 
 def _check_password(app: App, username: str, password: str) -> bool:
@@ -100,6 +109,7 @@ def _check_password(app: App, username: str, password: str) -> bool:
         result = members.login(app, username, password, st.context.ip_address, client_hash())
     except DomainError as error:  # wrong password or locked: the message says which
         st.session_state[LOGIN_ERROR] = str(error)
+        time.sleep(failed_login_pause())
         return False
     _remember(result)
     return True
@@ -136,53 +146,87 @@ class StaffAuth:
         self.authenticator = _authenticator(app)
 
     def current_actor(self) -> StaffActor | None:
-        """The logged-in staff member, or None after drawing the login form."""
+        """The logged-in staff member, or None after drawing the login form (or the
+        login's next step).
+
+        A login through the form completes in the run of its submit: the form is drawn
+        in a placeholder, emptied once the password is right, and the session's next
+        step (or the pages) is drawn in the same run. The rerun this once took cost a
+        whole script run per login."""
+        # One place, run after run, for the form, the login's next step and the recovery
+        # codes: what one run drew there the next replaces, never shown beside it.
+        slot = st.empty()
         token = st.session_state.get(TOKEN)
         if token:
-            try:
-                actor = members.check_session(self.app, token, client_hash())
-            except LoginStepPending as pending:
-                # The password was right; the second factor (or a new password) is owed.
-                actor = st.session_state.get(ACTOR)
-                login_steps.draw_step(self.app, token, actor.login if actor else "",
-                                      pending.step,
-                                      lambda notice: _forget(self.authenticator, notice))
-                return None
-            except SessionInvalid as error:
-                _forget(self.authenticator, str(error))
-            else:
-                st.session_state[ACTOR] = actor
-                if st.session_state.pop(COOKIE_PENDING, False):
-                    # Set the re-login cookie in a run that no rerun cuts short,
-                    # so the browser component gets to store it (only now that the
-                    # login is complete: see members.resume_from_cookie).
-                    _set_cookie(self.authenticator)
-                if login_steps.show_recovery_codes():
-                    return None  # once, before any page
-                login_steps.account_box(self.app, actor, token)
+            ended, actor = self._checked(token, slot)
+            if not ended:
                 return actor
+        with slot.container():
+            self._form()
+            if st.session_state.get("authentication_status") and not st.session_state.get(TOKEN):
+                self._resume_from_cookie()
+                if st.session_state.get(TOKEN):
+                    # No form was drawn, but the first run of a session may have been cut
+                    # short before the page was resolved: remember the page asked for.
+                    _note_requested_page()
+                    return st.session_state[ACTOR]
+                # The cookie was refused and forgotten: the form now, as no rerun follows.
+                self._form()
+            # The page a link asked for is noted now: while the form is shown the
+            # address bar may change (the logged-out navigation has no pages of its own).
+            _note_requested_page()
+            if not st.session_state.get(TOKEN):
+                _show_login_messages()
+                return None
+        # Logged in through the form in this run: the form goes, the rest is drawn now.
+        slot.empty()
+        st.session_state[COOKIE_PENDING] = True
+        ended, actor = self._checked(st.session_state[TOKEN], slot)
+        return None if ended else actor
+
+    def _form(self) -> None:
+        """The library's form (nothing when a valid cookie logs in instead)."""
         try:
             self.authenticator.login(location="main", fields=FIELDS, key="staff_login")
         except LoginError:  # a cookie of a member who no longer exists
+            self.authenticator.authentication_controller.logout()  # its cookie is not read again
+            self.authenticator.cookie_controller.delete_cookie()
             _forget(self.authenticator, "Сеанс завершён: войдите снова")
-        if st.session_state.get("authentication_status") and not st.session_state.get(TOKEN):
-            self._resume_from_cookie()
-            if st.session_state.get(TOKEN):
-                # No form was drawn, but the first run of a session may have been cut
-                # short before the page was resolved: remember the page asked for.
-                _note_requested_page()
-                return st.session_state[ACTOR]
-        if st.session_state.get(TOKEN):
-            # Logged in through the form: rerun to draw the pages without it, and
-            # come back to the page the link pointed at (a rerun forgets it).
-            st.session_state[COOKIE_PENDING] = True
-            _note_requested_page()
-            st.rerun()
-        # While the form is shown the address bar may change (the logged-out navigation
-        # has no pages of its own): the page a link asked for is noted now.
-        _note_requested_page()
-        _show_login_messages()
-        return None
+            self.authenticator.login(location="main", fields=FIELDS, key="staff_login")
+
+    def _checked(self, token: str, slot: DeltaGenerator) -> tuple[bool, StaffActor | None]:
+        """(ended, actor) of the session behind ``token``: ended when it is no longer
+        valid (forgotten here, the form comes next); no actor while a step of the login
+        or the recovery codes are drawn."""
+        try:
+            actor = members.check_session(self.app, token, client_hash())
+        except LoginStepPending as pending:
+            # The password was right; the second factor (or a new password) is owed.
+            pending_actor = st.session_state.get(ACTOR)
+            with slot.container():
+                done = login_steps.draw_step(
+                    self.app, token, pending_actor.login if pending_actor else "",
+                    pending.step, lambda notice: _forget(self.authenticator, notice))
+            if not done:
+                return False, None
+            slot.empty()  # the step is done: the next one, or the pages, in this run
+            return self._checked(token, slot)
+        except SessionInvalid as error:
+            _forget(self.authenticator, str(error))
+            return True, None
+        st.session_state[ACTOR] = actor
+        if st.session_state.pop(COOKIE_PENDING, False):
+            # Set the re-login cookie in a run that no rerun cuts short, so the browser
+            # gets to store it (only now that the login is complete: see
+            # members.resume_from_cookie).
+            _set_cookie(self.authenticator)
+        if login_steps.RECOVERY in st.session_state:
+            with slot.container():
+                if login_steps.show_recovery_codes():
+                    return False, None  # once, before any page
+            slot.empty()  # «Коды сохранены»: the pages, in this run
+        login_steps.account_box(self.app, actor, token)
+        return False, actor
 
     def _resume_from_cookie(self) -> None:
         cookie = self.authenticator.cookie_controller.get_cookie()

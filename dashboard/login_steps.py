@@ -28,32 +28,37 @@ STEP_TITLES = {"totp": "Вход: код двухфакторного входа
 
 
 def draw_step(app: App, token: str, login_name: str, step: str,
-              end: Callable[[str], None]) -> None:
+              end: Callable[[str], None]) -> bool:
     """The form of ``step``; ``end(notice)`` forgets this tab's login (a lock, a timeout,
-    «Отмена»)."""
+    «Отмена»). True when the step was done in this run: the caller empties what was
+    drawn and goes on to the next step (or the pages) in the same run, not a rerun."""
     st.subheader(STEP_TITLES.get(step, "Вход"))
     try:
         if step == "totp":
-            _code_step(app, token)
+            if _code_step(app, token):
+                return True
             demo_code = guard.demo_totp_code(app, login_name)
             if demo_code:  # only a demo login still opening with the README's password
                 st.info(f"Демо: ключ этого логина напечатан в README, текущий код — "
                         f"{demo_code}")
         elif step == "password":
-            _password_step(app, token)
+            if _password_step(app, token):
+                return True
         elif step == "enrol":
             st.info("Администраторам и финансистам вход без второго фактора закрыт: "
                     "подключите приложение-аутентификатор, чтобы продолжить.")
-            _enrolment(app, token)
+            if _enrolment(app, token, rerun=False):
+                return True
     except (LoginLocked, SessionInvalid) as error:
         end(str(error))
         st.rerun()
     if st.button("Отмена", key="login_step_cancel"):
         end("Вход отменён")
         st.rerun()
+    return False
 
 
-def _code_step(app: App, token: str) -> None:
+def _code_step(app: App, token: str) -> bool:
     with st.form("login_totp"):
         code = st.text_input("Код из приложения или резервный код", key="login_totp_code",
                              max_chars=20, autocomplete="one-time-code",
@@ -67,11 +72,12 @@ def _code_step(app: App, token: str) -> None:
                 raise
             except DomainError as error:
                 st.error(str(error))
-                return
-            st.rerun()
+                return False
+            return True
+    return False
 
 
-def _password_step(app: App, token: str) -> None:
+def _password_step(app: App, token: str) -> bool:
     st.info("Администратор выдал вам временный пароль: задайте свой, не короче 10 символов, "
             "с буквами и цифрами.")
     with st.form("login_new_password"):
@@ -85,12 +91,14 @@ def _password_step(app: App, token: str) -> None:
                 raise
             except DomainError as error:
                 st.error(str(error))
-                return
-            st.rerun()
+                return False
+            return True
+    return False
 
 
-def _enrolment(app: App, token: str) -> None:
-    """Scan the QR code (or type the key), type the first code: recovery codes next."""
+def _enrolment(app: App, token: str, *, rerun: bool = True) -> bool:
+    """Scan the QR code (or type the key), type the first code: recovery codes next
+    (True once confirmed; with ``rerun``, as in the sidebar, the script reruns instead)."""
     enrolment = st.session_state.get(ENROLMENT)
     if enrolment is None:
         try:
@@ -99,7 +107,7 @@ def _enrolment(app: App, token: str) -> None:
             raise
         except DomainError as error:
             st.error(str(error))
-            return
+            return False
         st.session_state[ENROLMENT] = enrolment
     st.markdown("1. Установите на телефон приложение-аутентификатор (Google Authenticator, "
                 "«Яндекс Ключ», Microsoft Authenticator или другое с кодами TOTP).\n"
@@ -119,10 +127,13 @@ def _enrolment(app: App, token: str) -> None:
                 raise
             except DomainError as error:
                 st.error(str(error))
-                return
+                return False
             st.session_state.pop(ENROLMENT, None)
             st.session_state[RECOVERY] = codes
-            st.rerun()
+            if rerun:
+                st.rerun()
+            return True
+    return False
 
 
 def show_recovery_codes() -> bool:
@@ -138,7 +149,7 @@ def show_recovery_codes() -> bool:
     st.code("\n".join(codes), language=None)
     if st.button("Коды сохранены, продолжить", key="recovery_done", type="primary"):
         del st.session_state[RECOVERY]
-        st.rerun()
+        return False  # the caller empties the codes and draws the pages in this run
     return True
 
 

@@ -12,7 +12,10 @@ if str(HERE.parent) not in sys.path:  # `streamlit run dashboard/server.py` from
 
 import streamlit as st  # noqa: E402
 
+from dashboard import warmup  # noqa: E402
 from webapp.server import MIDDLEWARE, script_error_handler  # noqa: E402
+
+warmup.warm()  # before the health check answers: no first visitor waits for imports
 
 on_script_error = script_error_handler(
     "dashboard", "бэк-офиса",

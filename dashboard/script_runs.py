@@ -1,0 +1,15 @@
+"""How many times this process has run the entry script: a test hook, since a login must
+cost one script run (tests/dashboard/test_login_runs.py). AppTest runs the script in the
+test's own process, so the test reads the count here."""
+from __future__ import annotations
+
+_runs = 0
+
+
+def note() -> None:
+    global _runs
+    _runs += 1
+
+
+def count() -> int:
+    return _runs
