@@ -1,4 +1,8 @@
-"""«Подписки и рассылки»: who subscribes to what, the outbox, the message templates."""
+"""«Подписки и рассылки»: who subscribes to what, the outbox, the message templates.
+
+Only the open tab is read and drawn (tabs that rerun when switched): every view once read
+the subscription counts, the outbox's counts and page, and the templates, and the browser
+drew all three tabs (2.4 s cold, 0.7 s warm in chromium at full scale)."""
 from __future__ import annotations
 
 from typing import Any
@@ -39,14 +43,8 @@ def _subscription_view(staff_id: int, login: str, role: str) -> tuple[pd.DataFra
         title="Подписки активных кабинетов по темам и каналам"))
 
 
-actor = guard("subscriptions")
-app = get_app()
-st.title("Подписки и рассылки")
-sees_outbox = actor.role in outbox.OUTBOX_VIEWERS
-tab_names = ["Подписки"] + (["Исходящие сообщения", "Шаблоны"] if sees_outbox else [])
-tabs = st.tabs(tab_names)
-
-with tabs[0]:
+def _subscriptions_tab() -> None:
+    """«Подписки»: the counts and their chart (kept a minute)."""
     data, chart = _subscription_view(actor.staff_id, actor.login, actor.role.value)
     if chart is None:
         st.info("Активных кабинетов пока нет")
@@ -55,99 +53,120 @@ with tabs[0]:
         st.dataframe(data, hide_index=True)
         st.caption(f"Обновляется раз в {COUNTS_TTL} секунд.")
 
-if sees_outbox:
-    with tabs[1]:
-        totals = outbox.outbox_counts(app, actor)
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("В очереди", format_count(totals.queued))
-        m2.metric("Из них с повтором", format_count(totals.retrying))
-        m3.metric("Отправлено", format_count(totals.sent))
-        m4.metric("Не доставлено", format_count(totals.failed))
-        with st.form("out_filters"):
-            c1, c2, c3, c4, c5, c6 = st.columns(6)
-            status = c1.selectbox("Статус", [None, *outbox.STATUS_LABELS],
-                                  placeholder="Все", key="out_status",
-                                  format_func=lambda k: "Все" if k is None
-                                  else outbox.STATUS_LABELS[k])
-            channel = c2.selectbox("Канал", [None, Channel.SMS, Channel.EMAIL],
-                                   placeholder="Все", key="out_channel",
-                                   format_func=lambda k: "Все" if k is None
-                                   else ("SMS" if k is Channel.SMS else "E-mail"))
-            topic = c3.selectbox("Тема", [None, *outbox.TOPIC_LABELS],
-                                 placeholder="Все", key="out_topic",
-                                 format_func=lambda k: "Все" if k is None
-                                 else outbox.TOPIC_LABELS[k])
-            phone = c4.text_input("Телефон клиента", key="out_phone")
-            date_from = c5.date_input("С", value=None, format="DD.MM.YYYY", key="out_from")
-            date_to = c6.date_input("По", value=None, format="DD.MM.YYYY", key="out_to")
-            if st.form_submit_button("Показать"):
-                st.session_state["out_page"] = 1
-        flt = outbox.OutboxFilter(status=status, channel=channel, topic=topic,
-                                  customer_phone=phone or None, date_from=date_from,
-                                  date_to=date_to)
+
+def _outbox_tab() -> None:
+    """«Исходящие сообщения»: the outbox's counts, filters and page."""
+    totals = outbox.outbox_counts(app, actor)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("В очереди", format_count(totals.queued))
+    m2.metric("Из них с повтором", format_count(totals.retrying))
+    m3.metric("Отправлено", format_count(totals.sent))
+    m4.metric("Не доставлено", format_count(totals.failed))
+    with st.form("out_filters"):
+        c1, c2, c3, c4, c5, c6 = st.columns(6)
+        status = c1.selectbox("Статус", [None, *outbox.STATUS_LABELS],
+                              placeholder="Все", key="out_status",
+                              format_func=lambda k: "Все" if k is None
+                              else outbox.STATUS_LABELS[k])
+        channel = c2.selectbox("Канал", [None, Channel.SMS, Channel.EMAIL],
+                               placeholder="Все", key="out_channel",
+                               format_func=lambda k: "Все" if k is None
+                               else ("SMS" if k is Channel.SMS else "E-mail"))
+        topic = c3.selectbox("Тема", [None, *outbox.TOPIC_LABELS],
+                             placeholder="Все", key="out_topic",
+                             format_func=lambda k: "Все" if k is None
+                             else outbox.TOPIC_LABELS[k])
+        phone = c4.text_input("Телефон клиента", key="out_phone")
+        date_from = c5.date_input("С", value=None, format="DD.MM.YYYY", key="out_from")
+        date_to = c6.date_input("По", value=None, format="DD.MM.YYYY", key="out_to")
+        if st.form_submit_button("Показать"):
+            st.session_state["out_page"] = 1
+    flt = outbox.OutboxFilter(status=status, channel=channel, topic=topic,
+                              customer_phone=phone or None, date_from=date_from,
+                              date_to=date_to)
+    try:
+        page = outbox.list_outbox(app, actor, flt, page_request("out"))
+    except DomainError as error:
+        show_error(error)
+        page = None
+    if page is not None and page.total == 0:
+        st.info("Сообщений по этим условиям нет")
+    elif page is not None:
+        st.dataframe(pd.DataFrame([{
+            "№": r.id, "Создано": fmt_dt(r.created_at), "Клиент": r.customer_phone or "",
+            "Канал": "SMS" if r.channel is Channel.SMS else "E-mail", "Тема": r.topic_label,
+            "Получатель": r.recipient, "Текст": r.body, "Статус": r.status_label,
+            "Попыток": r.attempts, "Ошибка": r.last_error or "",
+            "Отправлено": fmt_dt(r.sent_at)} for r in page.items]),
+            hide_index=True, width="stretch")
+        pager("out", page)
+        failed = [r for r in page.items if r.status is MessageStatus.FAILED]
+        if failed and actor.role in outbox.OUTBOX_ACTORS:
+            options = {r.id: f"№ {r.id} · {r.recipient} · {r.last_error or ''}" for r in failed}
+            chosen = st.selectbox("Недоставленное сообщение", list(options),
+                                  format_func=options.__getitem__, key="out_retry_pick")
+            if st.button("Повторить отправку", key="out_retry"):
+                ask_confirmation("out_retry")
+            confirm_dialog("out_retry", "Повторить отправку?",
+                           f"Сообщение № {chosen} снова встанет в очередь.",
+                           lambda _: outbox.retry_message(app, actor, int(chosen)),
+                           "Сообщение поставлено в очередь")
+
+
+def _templates_tab() -> None:
+    """«Шаблоны»: a template's text, its preview and, for admins, saving it."""
+    items = templates.list_templates(app, actor)
+    keyed = {(t.topic, t.channel.value): t for t in items}
+    pick = st.selectbox("Шаблон", list(keyed), key="tpl_pick",
+                        format_func=lambda k: f"{keyed[k].topic_label} · "
+                        f"{keyed[k].channel_label}"
+                        + (" (стандартный)" if keyed[k].is_default else ""))
+    chosen_tpl = keyed[pick]
+    st.caption("Подстановки: " + ", ".join(f"{{{name}}} — {text}"
+                                           for name, text in chosen_tpl.placeholders))
+    is_email = chosen_tpl.channel is Channel.EMAIL
+    subject = st.text_input("Тема письма", value=chosen_tpl.subject or "",
+                            key=f"tpl_subject_{pick}", disabled=not is_email)
+    body = st.text_area("Текст шаблона", value=chosen_tpl.body, height=200,
+                        key=f"tpl_body_{pick}")
+    c1, c2 = st.columns(2)
+    if c1.button("Предпросмотр", key="tpl_preview"):
         try:
-            page = outbox.list_outbox(app, actor, flt, page_request("out"))
+            shown = templates.preview_template(app, actor, pick[0], pick[1],
+                                               subject if is_email else None, body)
         except DomainError as error:
             show_error(error)
-            page = None
-        if page is not None and page.total == 0:
-            st.info("Сообщений по этим условиям нет")
-        elif page is not None:
-            st.dataframe(pd.DataFrame([{
-                "№": r.id, "Создано": fmt_dt(r.created_at), "Клиент": r.customer_phone or "",
-                "Канал": "SMS" if r.channel is Channel.SMS else "E-mail", "Тема": r.topic_label,
-                "Получатель": r.recipient, "Текст": r.body, "Статус": r.status_label,
-                "Попыток": r.attempts, "Ошибка": r.last_error or "",
-                "Отправлено": fmt_dt(r.sent_at)} for r in page.items]),
-                hide_index=True, width="stretch")
-            pager("out", page)
-            failed = [r for r in page.items if r.status is MessageStatus.FAILED]
-            if failed and actor.role in outbox.OUTBOX_ACTORS:
-                options = {r.id: f"№ {r.id} · {r.recipient} · {r.last_error or ''}" for r in failed}
-                chosen = st.selectbox("Недоставленное сообщение", list(options),
-                                      format_func=options.__getitem__, key="out_retry_pick")
-                if st.button("Повторить отправку", key="out_retry"):
-                    ask_confirmation("out_retry")
-                confirm_dialog("out_retry", "Повторить отправку?",
-                               f"Сообщение № {chosen} снова встанет в очередь.",
-                               lambda _: outbox.retry_message(app, actor, int(chosen)),
-                               "Сообщение поставлено в очередь")
+        else:
+            if shown.subject:
+                st.markdown(f"**{plain(shown.subject)}**")
+            st.text(shown.body)
+            parts = f", частей SMS: {shown.sms_parts}" if shown.sms_parts else ""
+            st.caption(f"Символов: {shown.length}{parts}")
+    if actor.role is StaffRole.ADMIN:
+        if c2.button("Сохранить шаблон", key="tpl_save"):
+            ask_confirmation("tpl_save")
+        confirm_dialog("tpl_save", "Сохранить шаблон?",
+                       f"Новые сообщения «{chosen_tpl.topic_label}» по каналу "
+                       f"{chosen_tpl.channel_label} пойдут с этим текстом.",
+                       lambda _: templates.save_template(app, actor, pick[0], pick[1],
+                                                         subject if is_email else None,
+                                                         body),
+                       "Шаблон сохранён")
 
-    with tabs[2]:
-        items = templates.list_templates(app, actor)
-        keyed = {(t.topic, t.channel.value): t for t in items}
-        pick = st.selectbox("Шаблон", list(keyed), key="tpl_pick",
-                            format_func=lambda k: f"{keyed[k].topic_label} · "
-                            f"{keyed[k].channel_label}"
-                            + (" (стандартный)" if keyed[k].is_default else ""))
-        chosen_tpl = keyed[pick]
-        st.caption("Подстановки: " + ", ".join(f"{{{name}}} — {text}"
-                                               for name, text in chosen_tpl.placeholders))
-        is_email = chosen_tpl.channel is Channel.EMAIL
-        subject = st.text_input("Тема письма", value=chosen_tpl.subject or "",
-                                key=f"tpl_subject_{pick}", disabled=not is_email)
-        body = st.text_area("Текст шаблона", value=chosen_tpl.body, height=200,
-                            key=f"tpl_body_{pick}")
-        c1, c2 = st.columns(2)
-        if c1.button("Предпросмотр", key="tpl_preview"):
-            try:
-                shown = templates.preview_template(app, actor, pick[0], pick[1],
-                                                   subject if is_email else None, body)
-            except DomainError as error:
-                show_error(error)
-            else:
-                if shown.subject:
-                    st.markdown(f"**{plain(shown.subject)}**")
-                st.text(shown.body)
-                parts = f", частей SMS: {shown.sms_parts}" if shown.sms_parts else ""
-                st.caption(f"Символов: {shown.length}{parts}")
-        if actor.role is StaffRole.ADMIN:
-            if c2.button("Сохранить шаблон", key="tpl_save"):
-                ask_confirmation("tpl_save")
-            confirm_dialog("tpl_save", "Сохранить шаблон?",
-                           f"Новые сообщения «{chosen_tpl.topic_label}» по каналу "
-                           f"{chosen_tpl.channel_label} пойдут с этим текстом.",
-                           lambda _: templates.save_template(app, actor, pick[0], pick[1],
-                                                             subject if is_email else None,
-                                                             body),
-                           "Шаблон сохранён")
+
+actor = guard("subscriptions")
+app = get_app()
+st.title("Подписки и рассылки")
+sees_outbox = actor.role in outbox.OUTBOX_VIEWERS
+tab_names = ["Подписки"] + (["Исходящие сообщения", "Шаблоны"] if sees_outbox else [])
+# A closed tab's widgets are not drawn, and Streamlit forgets the state of widgets not
+# drawn: the outbox's filters, its page and the template picked are kept across tab switches.
+for kept in ("out_status", "out_channel", "out_topic", "out_phone", "out_from", "out_to",
+             "out_page", "out_size", "tpl_pick"):
+    if kept in st.session_state:
+        st.session_state[kept] = st.session_state[kept]
+tabs = st.tabs(tab_names, key="subs_tab", on_change="rerun")
+for tab, draw in zip(tabs, (_subscriptions_tab, _outbox_tab, _templates_tab)):
+    if tab.open:
+        with tab:
+            draw()

@@ -3,6 +3,7 @@ the export; finance looks (no export); agents have no such page."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime
 
 import openpyxl
@@ -53,8 +54,28 @@ def _metric(at, label: str):  # type: ignore[no-untyped-def]
     return matches[0]
 
 
+SECTIONS = ("Платежи", "Воронка и отказы", "Счета и подписки")
+
+
+def on_every_tab(at) -> tuple[list, list]:  # type: ignore[no-untyped-def]
+    """The charts' tabs opened in turn (only the open tab's charts are drawn): the plotly
+    charts and the tables of all of them; the first tab is open again at the end."""
+    drawn, frames = [], []
+    for section in (*SECTIONS[1:], SECTIONS[0]):
+        at.session_state["an_section"] = section
+        at.run()
+        assert not at.exception, at.exception
+        drawn += list(at.get("plotly_chart"))
+        frames += [df.value for df in at.dataframe]
+    return drawn, frames
+
+
+def _titles(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [json.loads(e.proto.spec)["layout"]["title"]["text"] for e in at.get("plotly_chart")]
+
+
 def _charts(at) -> int:  # type: ignore[no-untyped-def]
-    return sum(1 for e in at.get("plotly_chart"))
+    return len(on_every_tab(at)[0])
 
 
 def test_manager_sees_tiles_charts_and_exports(dash_app, logged_in, figures):
@@ -68,8 +89,9 @@ def test_manager_sees_tiles_charts_and_exports(dash_app, logged_in, figures):
     assert _metric(at, "Средний платёж").value == "2\u00a0000,25\u00a0₽"
     assert _metric(at, "Успешных платежей").delta == "+2"  # nothing the period before
     # count, sum, by provider, success rate, funnel, declines, subscriptions
-    assert _charts(at) >= 6
-    declines = next(df.value for df in at.dataframe if "Причина" in df.value.columns)
+    drawn, frames = on_every_tab(at)
+    assert len(drawn) >= 6
+    declines = next(df for df in frames if "Причина" in df.columns)
     assert declines.to_dict("records") == [
         {"Причина": "Недостаточно средств", "Платежей": 1, "Доля": "100,0\u00a0%"}]
 
@@ -128,3 +150,27 @@ def test_agent_has_no_analytics_page(dash_app, logged_in):
     at.switch_page("views/analytics.py").run()  # its address says so, showing nothing of it
     assert [shown(e.value) for e in at.error] == ["Нет доступа к разделу «Аналитика»"]
     assert not at.metric
+
+
+def test_each_tab_reads_and_draws_its_own_charts_only(dash_app, logged_in, figures):
+    """Every chart is still there, one tab at a time: the first view draws the payments'
+    four, and the funnel's and the subscriptions' are read only when their tab opens."""
+    at, _ = logged_in(StaffRole.MANAGER)
+    _open(at)
+    assert [t.label for t in at.tabs] == list(SECTIONS)
+    assert _titles(at) == ["Количество успешных платежей по дням", "Сумма платежей по дням",
+                           "Сумма платежей по поставщикам", "Успешность платежей"]
+    assert not [df for df in at.dataframe if "Причина" in df.value.columns]
+    at.session_state["an_section"] = "Воронка и отказы"
+    at.run()
+    assert _titles(at) == ["Кабинеты, зарегистрированные в периоде",
+                           "Самые частые причины отказов"]
+    assert [s.value for s in at.subheader] == ["Воронка", "Причины отказов"]
+    funnel = next(df.value for df in at.dataframe if "Шаг" in df.value.columns)
+    assert funnel["Кабинетов"].iloc[0] == 1  # the one cabinet registered in the period
+    at.session_state["an_section"] = "Счета и подписки"
+    at.run()
+    assert _titles(at) == ["Активные кабинеты: на что подписаны"]
+    assert [s.value for s in at.subheader] == ["Оплата счетов в срок", "Подписки по каналам"]
+    assert "Счетов за месяцы этого периода нет" in texts(at)
+    assert _metric(at, "Успешных платежей").value == "2"  # the tiles stay above the tabs

@@ -125,13 +125,27 @@ def test_outbox_and_templates_tab(dash_app, logged_in, ):
     at, _ = logged_in(StaffRole.ADMIN)
     at.switch_page("views/subscriptions.py").run()
     assert not at.exception
-    outbox_table = at.dataframe[1].value
+    assert [t.label for t in at.tabs] == ["Подписки", "Исходящие сообщения", "Шаблоны"]
+    assert not [b for b in at.button if b.key == "out_retry"]  # only the open tab is drawn
+    at.session_state["subs_tab"] = "Исходящие сообщения"
+    at.run()
+    at.selectbox(key="out_channel").select(outbox.Channel.EMAIL)
+    button(at, "Показать").click().run()
+    outbox_table = at.dataframe[0].value
     assert failed_id in outbox_table["№"].tolist()
     at.button(key="out_retry").click().run()
     confirm(at)
     assert "Сообщение поставлено в очередь" in texts(at)
     with dash_app.uow(write=False) as uow:
         assert uow.session.get(OutboxMessage, failed_id).status is MessageStatus.QUEUED
+    at.session_state["subs_tab"] = "Шаблоны"
+    at.run()
+    assert not at.dataframe  # the outbox's table is not drawn behind the templates
+    at.session_state["subs_tab"] = "Исходящие сообщения"
+    at.run()
+    assert at.selectbox(key="out_channel").value is outbox.Channel.EMAIL  # its filter kept
+    at.session_state["subs_tab"] = "Шаблоны"
+    at.run()
     at.text_area(key=[t.key for t in at.text_area][0]).input("Счёт {sum}")
     button(at, "Предпросмотр").click().run()
     assert "неизвестная подстановка" in texts(at)

@@ -16,7 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from core.actors import StaffRole
 from dashboard import charts
-from tests.dashboard.test_analytics_page import _open, figures  # noqa: F401  (a fixture)
+from tests.dashboard.test_analytics_page import (  # noqa: F401  (a fixture)
+    _open, figures, on_every_tab,
+)
 
 NBSP = "\u00a0"
 BUNDLE = Path(streamlit.__file__).parent / "static" / "static" / "js"
@@ -61,7 +63,7 @@ def test_analytics_sends_russian_figures_and_the_ru_locale(
         dash_app, logged_in, figures):  # noqa: F811  (the fixture imported above)
     at, _ = logged_in(StaffRole.MANAGER)
     _open(at)
-    sent = list(_figures(at).values())
+    sent = [(json.loads(e.proto.spec), json.loads(e.proto.config)) for e in on_every_tab(at)[0]]
     assert len(sent) >= 6
     for spec, config in sent:
         assert config["locale"] == "ru"
