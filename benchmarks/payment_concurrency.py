@@ -366,15 +366,17 @@ def _check_race(contest: list[PayerResult], invoices: int) -> None:
 
 def figures(levels: list[Level], contest: list[PayerResult]) -> list[Figure]:
     out: list[Figure] = []
-    first = levels[0]
+    cores = os.cpu_count() or 1
     for level in levels:
         shape = "+".join(str(level.results[0].commits[s]) for s in STEPS)
+        target = ("reported" if level is levels[0] else
+                  f"grows with payers up to the {cores} cores" if level.payers <= cores
+                  else f"holds above the {cores} cores")
         out.append(figure(
             f"payments at once on PostgreSQL: {level.payers} payer(s), "
             f"{level.payments} payments", level.rate(), "payments/s",
             f"bare INSERT+UPDATE transactions ({shape} per step), same processes",
-            level.raw_rate(), "grows with payers up to the cores"
-            if level is not first else "reported", digits=1))
+            level.raw_rate(), target, digits=1))
     for level in levels:
         for step in STEPS:
             ours, raw = level.times(step), level.times(step, raw=True)
