@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, CheckConstraint, Computed, Date, Enum, ForeignKey, Index, Integer,
-    MetaData, Numeric,
+    LargeBinary, MetaData, Numeric,
     String, Text, UniqueConstraint, false, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -804,16 +804,34 @@ class ReconciliationRun(Base):
     closed_at: Mapped[Optional[datetime]]  # every discrepancy resolved; re-opened: None
 
 
+class ReconciliationMatched(Base):
+    """A run's matched pairs (line and payment or refund agree), all in one row.
+
+    Nearly every line of a registry is matched and nobody decides anything about a
+    matched pair, so they are not items: their columns are one compressed Arrow file
+    (``core.finance.matched_store``); a 1M-line run stored them as 1M item rows before.
+    """
+
+    __tablename__ = "reconciliation_matched"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_runs.id"), primary_key=True)
+    pairs: Mapped[int] = mapped_column(Integer)  # rows in ``data``
+    layout: Mapped[str] = mapped_column(String(20))  # matched_store.LAYOUT of ``data``
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ReconciliationItem(Base):
-    """One bank line and/or one payment of a run, in exactly one class."""
+    """One discrepancy of a run: a bank line and/or one payment, in exactly one class
+    other than «matched» (those are ``ReconciliationMatched``)."""
 
     __tablename__ = "reconciliation_items"
-    __table_args__ = (Index("ix_reconciliation_items_run", "run_id", "klass"),)
+    # paired_item_id: deleting items checks the items naming them (no full scan each).
+    __table_args__ = (Index("ix_reconciliation_items_run", "run_id", "klass"),
+                      Index("ix_reconciliation_items_paired", "paired_item_id"))
 
     id: Mapped[intpk]
     run_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_runs.id"))
-    # matched, missing_at_bank, missing_at_ours, amount_differs, status_differs,
-    # duplicate_at_bank
+    # missing_at_bank, missing_at_ours, amount_differs, status_differs, duplicate_at_bank
     klass: Mapped[str] = mapped_column(String(20))
     payment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payments.id"))
     bank_line_no: Mapped[Optional[int]] = mapped_column(Integer)  # 1-based line of the file

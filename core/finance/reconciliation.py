@@ -9,14 +9,11 @@ with every problem) and nothing is stored.
 Scale (a registry of 1M lines against 1M payments). Our side is one SQL read per table
 through the driver's cursor straight into a frame: no ORM objects and no per-row type
 processing (timestamps come as SQLite's stored text or as epoch microseconds from
-PostgreSQL and are parsed a column at a time). Every item is still stored as its own
-``reconciliation_items`` row, because resolving, paging a class and the Excel export
-work on items; they are written through the driver (``executemany`` of 50,000-row
-batches on SQLite, ``COPY`` on PostgreSQL) from columns converted as a whole. That is
-now the largest part of a 1M run on SQLite (the insert itself, about half of it the
-foreign-key look-up of each item's payment); a more compact storage of matched items
-(one row per run with their columns as arrays) would remove it but needs a new table
-and migration, so it is left for a decision (see the issue-6 report).
+PostgreSQL and are parsed a column at a time). The matched pairs, nearly all of a
+registry, are one compressed row per run (``core.finance.matched_store``: they need no
+decision); each discrepancy is its own ``reconciliation_items`` row, because resolving,
+pairing and paging them work on items. Those are written through the driver
+(``executemany`` on SQLite, ``COPY`` on PostgreSQL) from columns converted as a whole.
 
 The same file (by SHA-256) is reconciled once: a second upload raises
 ``FileAlreadyReconciled`` naming the earlier run (its ``run_id`` lets the page open it);
@@ -54,7 +51,7 @@ from core.db.models import (AcquirerSettlement, Payment, ReconciliationItem, Rec
                             Refund, StaffUser)
 from core.errors import DomainError, NotFound, ValidationError
 from core.money import format_kopecks
-from core.finance import amount_unit, bank_fees, matching, resolutions
+from core.finance import amount_unit, bank_fees, matched_store, matching, resolutions
 from core.finance.bank_profile import AMOUNT_UNITS, BankProfile
 from core.finance.bank_registry import BankRegistry, read_registry
 from core.finance.registry_fingerprint import content_fingerprint
@@ -225,7 +222,7 @@ class RunView:
 
 @dataclass(frozen=True)
 class ItemRow:
-    id: int
+    id: int | None  # the discrepancy's item; None: a matched pair (no item, no decision)
     klass: str
     payment_id: int | None
     bank_line_no: int | None
@@ -332,7 +329,10 @@ def reconcile(app: App, actor: StaffActor | None, file_name: str, data: bytes,
             with app.uow(write=False) as again:
                 _refuse_known(again.session, checksum, content)
             raise
-        _store_items(s, run.id, result, progress)
+        matched = (result["klass"] == "matched").to_numpy(dtype=bool)
+        matched_store.store(s, run.id, result[matched])
+        _tell(progress, 80)
+        _store_items(s, run.id, result[~matched], progress)
         audit.record(s, at=now, action="reconciliation.run", actor=actor,
                      actor_kind=None if actor else ActorKind.SYSTEM,
                      actor_label=None if actor else COMMAND_LINE,
@@ -494,11 +494,12 @@ def _frame(s: Session, query: Any, names: list[str]) -> pd.DataFrame:
 
 
 def _absent(keys: pd.Series, known: pd.Series) -> list[str]:
-    """The distinct non-empty ``keys`` not among ``known``: a set of our ids and the
-    file's distinct ids (a per-row ``isin`` on Arrow text is far slower)."""
-    ours = set(known.dropna().tolist())
-    return sorted(str(k) for k in pd.unique(keys.dropna()).tolist()
-                  if isinstance(k, str) and k.strip() and k not in ours)
+    """The distinct non-empty ``keys`` not among ``known``: the file's distinct ids less
+    ours, as sets (a per-row ``isin`` on Arrow text is far slower; so was testing each
+    of the file's distinct ids against a set of ours in a Python loop)."""
+    absent = set(keys.dropna().tolist())
+    absent.difference_update(known.dropna().tolist())
+    return sorted(str(k) for k in absent if isinstance(k, str) and k.strip())
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
@@ -514,8 +515,9 @@ FEE_COLUMNS_DB = ITEM_COLUMNS_DB[-3:]
 
 def _store_items(s: Session, run_id: int, result: pd.DataFrame,
                  progress: Progress | None) -> None:
-    """Every item, in the run's transaction, straight through the driver: executemany in
-    large batches on SQLite, COPY on PostgreSQL (see the module docstring)."""
+    """The discrepancies, in the run's transaction, straight through the driver:
+    executemany in large batches on SQLite, COPY on PostgreSQL (a run of a broken file
+    may have a million)."""
     total = len(result)
     if not total:
         return
@@ -551,7 +553,7 @@ def _store_items(s: Session, run_id: int, result: pd.DataFrame,
             stop = min(begin + SAVE_CHUNK, total)
             raw.executemany(sql, zip(*(c[begin:stop] for c in columns)))
             if progress is not None:
-                progress(60 + 39 * stop // total, 100)
+                progress(80 + 19 * stop // total, 100)
         return
     cursor = raw.cursor()
     with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
@@ -560,7 +562,7 @@ def _store_items(s: Session, run_id: int, result: pd.DataFrame,
             for row in zip(*(c[begin:stop] for c in columns)):
                 copy.write_row(row)
             if progress is not None:
-                progress(60 + 39 * stop // total, 100)
+                progress(80 + 19 * stop // total, 100)
 
 
 def _ints(series: pd.Series) -> list[Any]:
@@ -678,6 +680,12 @@ def _item_row(item: ReconciliationItem, resolver: str | None) -> ItemRow:
                    paired_item_id=item.paired_item_id)
 
 
+def _matched_row(fields: dict[str, Any]) -> ItemRow:
+    """A matched pair (``matched_store.rows``) as the item row it used to be."""
+    return ItemRow(id=None, klass="matched", resolved_at=None, resolved_by=None,
+                   resolution_comment=None, **fields)
+
+
 def run_detail(app: App, actor: StaffActor, run_id: int, klass: str,
                page: PageRequest) -> RunDetail:
     """A run with one page of the items of one class."""
@@ -686,11 +694,16 @@ def run_detail(app: App, actor: StaffActor, run_id: int, klass: str,
     with app.uow(write=False) as uow:
         s = uow.session
         view = _run_view(s, run_id)
-        query = _items_query(view.id, klass)
-        total, capped = capped_count(s, select(ReconciliationItem.id).where(
-            ReconciliationItem.run_id == view.id, ReconciliationItem.klass == klass))
-        rows = [_item_row(*row) for row in s.execute(query.limit(page.sql_limit)
-                                                     .offset(page.sql_offset))]
+        if klass == "matched":
+            total, capped = matched_store.count(s, view.id), False
+            rows = [_matched_row(r) for r in matched_store.page(
+                s, view.id, page.offset, page.size)]
+        else:
+            query = _items_query(view.id, klass)
+            total, capped = capped_count(s, select(ReconciliationItem.id).where(
+                ReconciliationItem.run_id == view.id, ReconciliationItem.klass == klass))
+            rows = [_item_row(*row) for row in s.execute(query.limit(page.sql_limit)
+                                                         .offset(page.sql_offset))]
     return RunDetail(view, klass, Page(items=rows, total=total, request=page,
                                        total_capped=capped))
 
@@ -726,14 +739,34 @@ def export_row(r: ItemRow) -> tuple[Any, ...]:
             "да" if r.fee_differs else "")
 
 
-def export_items(s: Session, run_id: int, klass: str | None, *where: Any,
+def export_items(s: Session, run_id: int, klass: str | None,
                  limit: int = EXPORT_LIMIT) -> Iterator[ItemRow]:
-    """A class's items of a run (every class: None) for an export or a card's list, at
-    most ``limit``, streamed; ``where``: more conditions on ``ReconciliationItem``."""
-    result = s.execute(_items_query(run_id, klass).where(*where).limit(limit)
+    """A class's items of a run (every class: None, the matched pairs first, as they
+    were stored) for an export, at most ``limit``, streamed."""
+    left = limit
+    if klass in (None, "matched"):
+        for fields in matched_store.every(s, run_id, limit):
+            left -= 1
+            yield _matched_row(fields)
+        if klass == "matched":
+            return
+    if left <= 0:
+        return
+    result = s.execute(_items_query(run_id, klass).limit(left)
                        .execution_options(yield_per=2000))
     for item, resolver in result:
         yield _item_row(item, resolver)
+
+
+def off_tariff_items(s: Session, run_id: int, limit: int) -> list[ItemRow]:
+    """The run's lines whose bank commission is not the tariff's (both known), matched
+    pairs first, at most ``limit``."""
+    found = [_matched_row(f) for f in matched_store.off_tariff(s, run_id, limit)]
+    item = ReconciliationItem
+    query = _items_query(run_id, None).where(
+        item.expected_fee.is_not(None), item.bank_fee.is_not(None),
+        item.bank_fee != item.expected_fee).limit(max(0, limit - len(found)))
+    return found + [_item_row(*row) for row in s.execute(query)]
 
 
 def export_run(app: App, actor: StaffActor, run_id: int,

@@ -14,7 +14,6 @@ from typing import Any
 
 from core.actors import StaffActor, require_role
 from core.app import App
-from core.db.models import ReconciliationItem
 from core.files import exports
 from core.finance import reconciliation as rec
 from core.staff import audit
@@ -51,10 +50,7 @@ def off_tariff(app: App, actor: StaffActor, run_id: int,
     mark every one in «Комиссия не по тарифу»)."""
     require_role(actor, rec.RECONCILERS, "сверка с банком")
     with app.uow(write=False) as uow:
-        return list(rec.export_items(
-            uow.session, int(run_id), None, ReconciliationItem.expected_fee.is_not(None),
-            ReconciliationItem.bank_fee.is_not(None),
-            ReconciliationItem.bank_fee != ReconciliationItem.expected_fee, limit=limit))
+        return rec.off_tariff_items(uow.session, int(run_id), limit)
 
 
 __all__ = ["CSV_COLUMNS", "export_run_csv", "off_tariff"]

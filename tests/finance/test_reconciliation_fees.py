@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AuditEntry, Payment, ReconciliationItem, ReconciliationRun, Refund
+from core.db.models import AuditEntry, Payment, ReconciliationRun, Refund
 from core.finance import reconciliation as rec, run_export, settlement
 from core.finance.bank_profile import from_dict
 from core.finance.bank_registry import HEADER, OPERATION_WORDS, write_registry_csv
@@ -145,9 +145,8 @@ def test_a_file_without_fees_has_no_fee_summary_nor_fee_columns(app, story, fina
                           profile=PROFILE)
     assert plain.fees is None and "fees" not in _stored_summary(app, plain.id)
     with app.uow(write=False) as uow:
-        fees = set(uow.session.execute(select(
-            ReconciliationItem.bank_fee, ReconciliationItem.bank_net,
-            ReconciliationItem.expected_fee).where(ReconciliationItem.run_id == plain.id)))
+        fees = {(r.bank_fee, r.bank_net, r.expected_fee)
+                for r in rec.export_items(uow.session, plain.id, None)}
     assert fees == {(None, None, None)}
 
 
@@ -179,8 +178,8 @@ def test_the_csv_export_has_every_item_of_every_class_and_is_journaled(app, stor
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["Класс", *(c.title for c in rec.ITEM_COLUMNS)]
     with app.uow(write=False) as uow:
-        stored = Counter(rec.CLASS_LABELS[k] for k in uow.session.scalars(
-            select(ReconciliationItem.klass).where(ReconciliationItem.run_id == run.id)))
+        stored = Counter(rec.CLASS_LABELS[r.klass]
+                         for r in rec.export_items(uow.session, run.id, None))
     assert Counter(r[0] for r in rows[1:]) == stored
     assert set(stored) == set(rec.CLASS_LABELS.values())  # every class, in one file
     off = [r for r in rows[1:] if r[-1] == "да"]

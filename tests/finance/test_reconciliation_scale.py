@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import select
 
-from core.db.models import ReconciliationItem
 from core.actors import StaffRole
 from core.finance import bank_registry, matching, reconciliation as rec
 from core.finance.bank_registry import read_registry, write_registry_csv
@@ -136,8 +134,7 @@ def test_the_stored_run_holds_exactly_the_matching_result(app, clock, monkeypatc
     expected = matching.match(registry.lines, ours, refunds)
     run = rec.reconcile(app, finance, "r.csv", data)
     with app.uow(write=False) as uow:
-        items = list(uow.session.scalars(select(ReconciliationItem).where(
-            ReconciliationItem.run_id == run.id).order_by(ReconciliationItem.id)))
+        items = list(rec.export_items(uow.session, run.id, None))
 
     def value(v):  # type: ignore[no-untyped-def]
         if v is None or (not isinstance(v, str) and pd.isna(v)) or v == "":

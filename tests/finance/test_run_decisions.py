@@ -176,14 +176,15 @@ def test_a_line_and_a_payment_are_paired_by_hand_with_a_reason(app, clock, finan
     run = rec.reconcile(app, finance, "r.csv", write_registry_csv(lines))
     fee_line, lost_item, typo_line, plain2_item, _ = _pair_items(app, run.id, lost, plain2)
     assert fee_line.bank_amount == lost_item.our_amount - lost.commission
-    matched = next(i for i in _items(app, run.id).values() if i.klass == "matched")
+    # Not a «нет у нас» line (a matched pair is no item at all: it has no id to pass).
+    other = next(i for i in _items(app, run.id).values() if i.klass == "amount_differs")
     reason = "Банк списал без нашей комиссии, та же карта и время"
 
     _refused(app, lambda: decide.pair_items(app, finance, fee_line.id, lost_item.id, " \n "),
              "^Причина: укажите, почему строка банка и платёж — одна операция$")
-    _refused(app, lambda: decide.pair_items(app, finance, matched.id, lost_item.id, reason),
+    _refused(app, lambda: decide.pair_items(app, finance, other.id, lost_item.id, reason),
              "^Строка банка: сопоставляется строка класса «Нет у нас», а строка файла "
-             f"{matched.bank_line_no} — «Совпало»$")
+             f"{other.bank_line_no} — «Расходится сумма»$")
     _refused(app, lambda: decide.pair_items(app, finance, fee_line.id, typo_line.id, reason),
              "^Платёж: сопоставляется строка класса «Нет в реестре банка», а строка файла "
              f"{typo_line.bank_line_no} — «Нет у нас»$")
