@@ -14,6 +14,9 @@ Every figure is measured beside a raw baseline in the same run and reported as a
 - on PostgreSQL, 1, 2, 4 and 8 payers paying at once (processes): payments/s and each
   step's p50/p95 vs bare transactions of the same shape, and two payers racing for one
   invoice (``benchmarks.payment_concurrency``);
+- on PostgreSQL, 1, 2 and 3 worker processes draining the outbox and recovering lost
+  payments side by side: messages/s and payments/s vs one process's bare
+  UPDATE … SKIP LOCKED loop (``benchmarks.workers``);
 - reconciliation of a 1,000,000-line registry vs a bare merge (``benchmarks.reconciliation``).
 
 With ``DATABASE_URL`` (or ``--database-url``) pointing at PostgreSQL, the data set and
@@ -37,6 +40,7 @@ from pathlib import Path
 
 from benchmarks import (excel, load, pages, payment_concurrency, payment_flow,
                         reconciliation)
+from benchmarks import workers
 from benchmarks.common import Figure, bench_app, median_ms
 from core.config import FAST_HASHING
 from core.db.engine import make_engine
@@ -139,11 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--database-url", help="PostgreSQL to run on (emptied first!)")
     parser.add_argument("--only", action="append", default=[],
-                        help="run only these parts: load, pages, session, registration, "
+                        help="run only these parts: load, pages, session, registration, workers, "
                              "excel, payments, reconciliation")
     args = parser.parse_args(argv)
     pg = _database(args.database_url)
-    wanted = set(args.only) or {"load", "pages", "session", "registration", "excel",
+    wanted = set(args.only) or {"load", "pages", "session", "registration", "excel", "workers",
                                 "payments", "reconciliation"}
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("  payments at once: skipped, SQLite has one writer at a time (its "
                       "BEGIN IMMEDIATE serialises payers); give --database-url "
                       "postgresql+psycopg://…", file=sys.stderr, flush=True)
+        if "workers" in wanted:
+            _step("workers side by side", lambda: workers.run(pg, work, args.scale),
+                  figures)
         if "reconciliation" in wanted:
             _step("reconciliation",
                   lambda: reconciliation.run(work, args.scale, pg), figures)

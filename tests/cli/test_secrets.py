@@ -74,3 +74,38 @@ def test_an_existing_secrets_file_readable_by_others_is_narrowed_with_a_warning(
     assert str(path) in err and "0644" in err and "0600" in err
     load_or_create(path)
     assert capsys.readouterr().err == ""  # private now: nothing more to say
+
+
+def test_processes_starting_at_once_on_a_fresh_install_share_one_set_of_keys(
+        tmp_path, monkeypatch):
+    """Two dashboards (or a dashboard and the worker) started together with no secrets
+    file: before, each generated and appended its own keys (codes and cookies of one
+    failed in the other, and the file held every name twice, refused at the next start)."""
+    import threading
+
+    monkeypatch.delenv("STAFF_COOKIE_KEY", raising=False)
+    monkeypatch.delenv("APP_HMAC_KEY", raising=False)
+    path = tmp_path / "secrets.toml"
+    starts = threading.Barrier(6)
+    looked = threading.local()
+    got: list[core_secrets.Secrets] = []
+    real_exists = Path.exists
+
+    def exists_then_wait(self):  # type: ignore[no-untyped-def]
+        found = real_exists(self)
+        if self == path and not getattr(looked, "once", False):
+            looked.once = True
+            starts.wait(timeout=10)  # every process has looked before any writes
+        return found
+
+    monkeypatch.setattr(Path, "exists", exists_then_wait)
+    threads = [threading.Thread(target=lambda: got.append(load_or_create(path)))
+               for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    monkeypatch.undo()
+    assert len(got) == 6 and len(set(got)) == 1
+    assert load_or_create(path) == got[0]  # the file parses: each name once
+    assert path.read_text().count("cookie_key") == 1

@@ -185,5 +185,5 @@ def test_a_real_worker_process_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             worker.communicate()
     assert worker.returncode == 0, log
     assert "received SIGTERM, stopping" in log
-    assert "job outbox: SendReport(sent=0, failed=0, retrying=0)" in log
+    assert "job outbox: SendReport(sent=0, failed=0, retrying=0, skipped=0)" in log
     assert "worker stopped (beat: " in log and "outbox: 1 runs, 0 failed" in log
