@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 CABINET_PORT ?= 8502
 
-.PHONY: run test bench venv migrate demo worker clean-db lock
+.PHONY: run test bench bench-deps venv migrate demo worker clean-db lock lock-bench
 
 # requirements.txt is the lock (every package pinned with its hashes), made from
 # requirements.in by `make lock`; pip refuses any file whose hash is not in it.
@@ -16,6 +16,15 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The benchmark extra (the Django peer of `--only browser`): its own lock, installed over
+# the app's; never in requirements.txt.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): requirements-bench.txt $(STAMP)
+	$(PY) -m pip install --quiet --require-hashes -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench-deps: $(BENCH_STAMP)
 
 migrate: venv
 	$(PY) -m core secrets init
@@ -39,12 +48,13 @@ run: demo
 serve: venv
 	$(PY) -m core serve --port $(PORT) --cabinet-port $(CABINET_PORT)
 
-## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
-test: venv
+## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set);
+## the benchmark extra too (about 5 s once), so the Django peer's test runs
+test: venv bench-deps
 	$(PY) -m pytest
 
 ## bench: the benchmark suite (figures as ratios to a raw baseline)
-bench: venv
+bench: venv bench-deps
 	$(PY) -m benchmarks --scale small
 
 # The simulated bank's file too: its memory is of the demo it was loaded with.
@@ -60,3 +70,9 @@ lock:
 	uv pip compile requirements.in --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu --no-config \
 	  --custom-compile-command "make lock" -o requirements.txt
+
+## lock-bench: re-make requirements-bench.txt from requirements-bench.in, within the app's lock
+lock-bench:
+	uv pip compile requirements-bench.in -c requirements.txt --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-config \
+	  --custom-compile-command "make lock-bench" -o requirements-bench.txt

@@ -17,7 +17,10 @@ Every figure is measured beside a raw baseline in the same run and reported as a
 - on PostgreSQL, 1, 2 and 3 worker processes draining the outbox and recovering lost
   payments side by side: messages/s and payments/s vs one process's bare
   UPDATE … SKIP LOCKED loop (``benchmarks.workers``);
-- reconciliation of a 1,000,000-line registry vs a bare merge (``benchmarks.reconciliation``).
+- reconciliation of a 1,000,000-line registry vs a bare merge (``benchmarks.reconciliation``);
+- time to content in a real browser (Playwright + Debian's chromium), every page cold and
+  warm, login, cards, search, export, the cabinet, and Django admin as the peer, vs bare
+  Streamlit pages (``benchmarks.browser``; what each view waited for goes to "profile").
 
 With ``DATABASE_URL`` (or ``--database-url``) pointing at PostgreSQL, the data set and
 everything measured on it go there (the database is emptied first: never point it at
@@ -38,7 +41,7 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import (excel, load, pages, payment_concurrency, payment_flow,
+from benchmarks import (browser, excel, load, pages, payment_concurrency, payment_flow,
                         reconciliation)
 from benchmarks import workers
 from benchmarks.common import Figure, bench_app, median_ms
@@ -48,7 +51,7 @@ from core.db.migrate import upgrade
 from core.actors import StaffRole
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NEEDS_DATA_SET = {"load", "pages", "session"}
+NEEDS_DATA_SET = {"load", "pages", "session", "browser"}
 SCALES = ("small", "full")
 CONCURRENT_PAYMENTS = {"small": 30, "full": 100}  # per payer and level
 
@@ -144,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="PostgreSQL to run on (emptied first!)")
     parser.add_argument("--only", action="append", default=[],
                         help="run only these parts: load, pages, session, registration, workers, "
-                             "excel, payments, reconciliation")
+                             "excel, payments, reconciliation, browser")
     args = parser.parse_args(argv)
     pg = _database(args.database_url)
     wanted = set(args.only) or {"load", "pages", "session", "registration", "excel", "workers",
-                                "payments", "reconciliation"}
+                                "payments", "reconciliation", "browser"}
     figures: list[Figure] = []
+    profile: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         built: dict[str, str] = {}
@@ -191,8 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         if "reconciliation" in wanted:
             _step("reconciliation",
                   lambda: reconciliation.run(work, args.scale, pg), figures)
+        if "browser" in wanted:
+            why = browser.available()
+            if why is None:
+                _step("browser", lambda: browser.run(url, work, args.scale, profile), figures)
+            else:
+                print(f"… browser: skipped, {why}", file=sys.stderr, flush=True)
         report = {"scale": args.scale, "machine": machine(url),
                   "figures": [asdict(f) for f in figures]}
+        if profile:
+            report["profile"] = {"browser": profile}
     print(f"{'figure':70} {'value':>10} {'unit':12} {'baseline':>10}  {'ratio':>8}  target")
     for f in figures:
         print(f"{f.name[:70]:70} {f.value:>10} {f.unit[:12]:12} {f.baseline_value:>10}  "

@@ -1,6 +1,8 @@
 """The dependency files: requirements.in names every package the code imports, with a
 reason, and requirements.txt locks all of them, each pinned with its hashes (what
-`make` installs with ``pip install --require-hashes``)."""
+`make` installs with ``pip install --require-hashes``). The benchmark's Django peer
+(benchmarks/django_peer) is the one exception: its packages are the benchmark extra,
+requirements-bench.in, locked in requirements-bench.txt, never the app's."""
 from __future__ import annotations
 
 import ast
@@ -47,11 +49,18 @@ def locked_requirements(text: str) -> dict[str, tuple[str, list[str]]]:
     return found
 
 
-def imported_distributions(*folders: str) -> dict[str, set[str]]:
-    """Distribution -> the top-level modules of ``folders`` that bring it in."""
+PEER = "benchmarks/django_peer"  # the benchmark extra's only importer
+
+
+def imported_distributions(*folders: str, exclude: tuple[str, ...] = ()) -> dict[str, set[str]]:
+    """Distribution -> the top-level modules of ``folders`` (less the ``exclude`` folders)
+    that bring it in."""
     modules: set[str] = set()
+    skipped = [ROOT / folder for folder in exclude]
     for folder in folders:
         for path in (ROOT / folder).rglob("*.py"):
+            if any(path.is_relative_to(skip) for skip in skipped):
+                continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Import):
                     modules |= {alias.name.split(".")[0] for alias in node.names}
@@ -69,14 +78,36 @@ def imported_distributions(*folders: str) -> dict[str, set[str]]:
 
 DIRECT = direct_requirements((ROOT / "requirements.in").read_text(encoding="utf-8"))
 LOCKED = locked_requirements((ROOT / "requirements.txt").read_text(encoding="utf-8"))
+BENCH = direct_requirements((ROOT / "requirements-bench.in").read_text(encoding="utf-8"))
+BENCH_LOCKED = locked_requirements((ROOT / "requirements-bench.txt").read_text(encoding="utf-8"))
 
 
 def test_every_package_the_code_imports_is_a_direct_requirement() -> None:
     missing = {dist: sorted(mods) for dist, mods in
                imported_distributions("core", "dashboard", "cabinet", "webapp", "tests",
-                                      "benchmarks").items()
+                                      "benchmarks", exclude=(PEER,)).items()
                if dist not in DIRECT}
     assert missing == {}, f"add to requirements.in (then `make lock`): {missing}"
+
+
+def test_the_django_peer_imports_only_the_app_and_the_benchmark_extra() -> None:
+    imported = imported_distributions(PEER)
+    assert "django" in imported  # the scan sees the peer at all
+    missing = {dist: sorted(mods) for dist, mods in imported.items()
+               if dist not in BENCH and dist not in DIRECT}
+    assert missing == {}, f"add to requirements-bench.in (then `make lock-bench`): {missing}"
+
+
+def test_the_benchmark_extra_is_apart_from_the_app_and_locked_with_hashes() -> None:
+    assert set(BENCH) & set(DIRECT) == set()  # one place for each package
+    assert not set(BENCH) & set(LOCKED), "the app's lock must not pull in the extra"
+    unpinned = sorted(name for name, (version, _) in BENCH.items() if not version)
+    unexplained = sorted(name for name, (_, reason) in BENCH.items() if not reason)
+    without_hashes = sorted(name for name, (_, hashes) in BENCH_LOCKED.items() if not hashes)
+    differ = {name: (version, BENCH_LOCKED.get(name, ("absent",))[0])
+              for name, (version, _) in BENCH.items()
+              if BENCH_LOCKED.get(name, ("absent",))[0] != version}
+    assert (unpinned, unexplained, without_hashes, differ) == ([], [], [], {})
 
 
 def test_every_direct_requirement_is_pinned_and_says_why() -> None:
