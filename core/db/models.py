@@ -80,8 +80,11 @@ class CabinetBlock(Base):
     __tablename__ = "cabinet_blocks"
     __table_args__ = (
         Index("ix_cabinet_blocks_customer_open", "customer_id", "lifted_at"),
-        # «Заблокированные кабинеты»: the open blocks (lifted_at NULL), newest first.
-        Index("ix_cabinet_blocks_open_newest", "lifted_at", "blocked_at"),
+        # «Заблокированные кабинеты»: the open blocks newest first. Partial: PostgreSQL
+        # would not take ``lifted_at IS NULL`` as fixing a leading column and sorted (0032).
+        Index("ix_cabinet_blocks_open_newest", "blocked_at", "id",
+              postgresql_where=text("lifted_at IS NULL"),
+              sqlite_where=text("lifted_at IS NULL")),
         CheckConstraint("length(reason) > 0", name="reason_not_empty"),
     )
 
@@ -585,16 +588,18 @@ class Payment(Base):
     """One payment to a provider's personal account, through the acquiring gateway."""
 
     __tablename__ = "payments"
+    # The lists' indexes end in the id, their second sort key: SQLite's end in the rowid
+    # anyway, PostgreSQL's would otherwise sort the newest timestamps' rows (0032).
     __table_args__ = (
         Index("ix_payments_status_check", "status", "next_check_at"),
-        Index("ix_payments_created", "created_at"),
-        Index("ix_payments_customer", "customer_id", "created_at"),
-        Index("ix_payments_provider", "provider_id", "created_at"),
+        Index("ix_payments_created", "created_at", "id"),
+        Index("ix_payments_customer", "customer_id", "created_at", "id"),
+        Index("ix_payments_provider", "provider_id", "created_at", "id"),
         Index("ix_payments_invoice", "invoice_id"),
         # Payouts and reconciliation select a day of final payments.
         Index("ix_payments_finalized", "finalized_at"),
         # «Платежи» by the card's last four digits (what a customer on the phone reads out).
-        Index("ix_payments_pan_last4", "pan_last4", "created_at"),
+        Index("ix_payments_pan_last4", "pan_last4", "created_at", "id"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount",
                         name="refund_within_amount"),

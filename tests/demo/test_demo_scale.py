@@ -326,3 +326,33 @@ def test_the_invoice_list_reads_its_page_in_index_order(scale) -> None:
         newest = conn.exec_driver_sql(
             "SELECT id FROM invoices ORDER BY period DESC, id DESC LIMIT 25").scalars().all()
     assert [row.id for row in pages[0].items] == newest
+
+
+@pytest.mark.parametrize("by_provider", [False, True], ids=["all", "by provider"])
+def test_the_payment_list_reads_its_page_in_index_order(scale, by_provider: bool) -> None:
+    """«Платежи» (newest first, then by id) reads its 25 rows in index order: on
+    PostgreSQL, whose index on the time alone left ties in no order, every page sorted
+    the newest timestamps' rows (96 ms a rerun at 1,000,000 payments; SQLite's indexes
+    end in the rowid)."""
+    from core.actors import StaffRole
+    from core.paging import PageRequest
+    from core.payments import read_models
+    from tests.factories.customers import make_staff
+
+    app, _ = scale
+    agent = make_staff(app, StaffRole.AGENT)
+    with app.engine.connect() as conn:
+        provider_id = conn.exec_driver_sql(
+            "SELECT provider_id FROM payments GROUP BY provider_id ORDER BY count(*) DESC"
+        ).scalars().first()
+    flt = read_models.PaymentFilter(provider_id=provider_id if by_provider else None)
+    pages = []
+    plan = _page_plan(app, lambda: pages.append(read_models.list_payments(
+        app, agent, flt, PageRequest(1, 25))))
+    assert not [step for step in plan if "Sort" in step or "TEMP B-TREE" in step], plan
+    where = f"WHERE provider_id = {int(provider_id)} " if by_provider else ""
+    with app.engine.connect() as conn:
+        newest = conn.exec_driver_sql(
+            f"SELECT id FROM payments {where}ORDER BY created_at DESC, id DESC LIMIT 25"
+        ).scalars().all()
+    assert [row.id for row in pages[0].items] == newest
