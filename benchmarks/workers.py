@@ -317,6 +317,10 @@ def run(database_url: str | None, work: Path, scale: str = "small",
                      count if kind == "payments" else 0)
                 got = drain(url, work / f"{kind}-{n}", n, jobs)
                 done = sum(got.sent.values()) if kind == "messages" else sum(got.asked.values())
+                twice = {name: sum(c - 1 for c in calls.values() if c > 1) for name, calls in (
+                    ("sent", got.sent), ("asked", got.asked), ("signed", got.signed))}
+                print(f"  workers: {kind}, {n} process(es): {done:,} in {got.seconds:.1f} s, "
+                      f"twice: {twice}, per process: {got.counts}", flush=True)
                 rate = done / got.seconds
                 single.setdefault(kind, rate)
                 what = ("outbox messages sent" if kind == "messages"
