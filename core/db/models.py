@@ -405,6 +405,9 @@ class AccountBinding(Base):
               sqlite_where=text("removed_at IS NULL"),
               postgresql_where=text("removed_at IS NULL")),
         Index("ix_account_bindings_account", "provider_account_id", "removed_at"),
+        # The customer card's «Лицевые счета» lists removed bindings too, which the
+        # partial unique index above leaves out: without this, a scan of every binding (0032).
+        Index("ix_account_bindings_customer", "customer_id", "created_at", "id"),
     )
 
     id: Mapped[intpk]

@@ -275,15 +275,15 @@ def test_the_planner_has_statistics_of_the_loaded_rows(scale) -> None:
             assert analysed["id"].strip("{}").split(",")[-1] == str(last_id), table
 
 
-def _page_plan(app, run) -> list[str]:  # type: ignore[no-untyped-def]
-    """The plan of the ORDER BY … LIMIT statement ``run()`` sends: PostgreSQL's node
-    types, or SQLite's plan lines."""
+def _page_plan(app, run, sign: str = "LIMIT") -> list[str]:  # type: ignore[no-untyped-def]
+    """The plan of the ORDER BY … LIMIT statement (or the one holding ``sign``) ``run()``
+    sends: PostgreSQL's node types with their relations, or SQLite's plan lines."""
     from sqlalchemy import event
 
     sent: list[tuple[str, object]] = []
 
     def keep(conn, cursor, statement, parameters, context, many):  # type: ignore[no-untyped-def]
-        if "ORDER BY" in statement and "LIMIT" in statement:
+        if "ORDER BY" in statement and sign in statement:
             sent.append((statement, parameters))
 
     event.listen(app.engine, "before_cursor_execute", keep)
@@ -301,7 +301,7 @@ def _page_plan(app, run) -> list[str]:  # type: ignore[no-untyped-def]
         nodes, found = [cursor.fetchone()[0][0]["Plan"]], []
         while nodes:
             node = nodes.pop()
-            found.append(node["Node Type"])
+            found.append(f'{node["Node Type"]} {node.get("Relation Name", "")}'.strip())
             nodes += node.get("Plans", [])
         return found
 
@@ -356,3 +356,28 @@ def test_the_payment_list_reads_its_page_in_index_order(scale, by_provider: bool
             f"SELECT id FROM payments {where}ORDER BY created_at DESC, id DESC LIMIT 25"
         ).scalars().all()
     assert [row.id for row in pages[0].items] == newest
+
+
+def test_a_customers_accounts_are_read_by_the_customer_index(scale) -> None:
+    """The customer card's «Лицевые счета» (removed bindings too) reads the customer's
+    bindings by an index: the only index on the customer was the partial one of active
+    bindings, so every binding was scanned (37 ms on PostgreSQL at 307,000)."""
+    from core.actors import StaffRole
+    from core.billing import accounts
+    from tests.factories.customers import make_staff
+
+    app, _ = scale
+    agent = make_staff(app, StaffRole.AGENT)
+    with app.engine.connect() as conn:
+        customer_id = conn.exec_driver_sql(
+            "SELECT customer_id FROM account_bindings GROUP BY customer_id "
+            "ORDER BY count(*) DESC, customer_id").scalars().first()
+        expected = conn.exec_driver_sql(
+            f"SELECT id FROM account_bindings WHERE customer_id = {int(customer_id)} "
+            "ORDER BY created_at, id").scalars().all()
+    got = []
+    plan = _page_plan(app, lambda: got.extend(accounts.customer_accounts(
+        app, agent, customer_id, include_removed=True)), sign="account_bindings.customer_id")
+    assert not [step for step in plan if step in ("Seq Scan account_bindings",
+                                                   "SCAN account_bindings")], plan
+    assert [b.id for b in got] == expected
