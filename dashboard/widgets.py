@@ -2,6 +2,7 @@
 messages and formatting. Pages stay thin: input -> one service call -> render."""
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.actors import StaffActor
 from core.app import App, build_app
@@ -21,6 +23,7 @@ from core.timefmt import format_date, format_datetime_msk
 from dashboard.access import BY_KEY, can_act, landing_for
 from core.customers.errors import SessionInvalid
 from core.staff import members
+from core.staff.errors import LoginStepPending
 from dashboard.auth import NAME, TOKEN, client_hash
 from dashboard.downloads import download
 from webapp.text import plain  # noqa: F401  (pages take it from here)
@@ -63,6 +66,26 @@ def _refuse_and_land(title: str, actor: StaffActor) -> None:
         st.switch_page(str(DASHBOARD / BY_KEY[landing_for(actor.role)].path))
     except StreamlitAPIException:  # the page run on its own, with no navigation to land in
         st.session_state.pop("flash", None)
+
+
+def fragment(body: Callable[[], None]) -> Callable[[], None]:
+    """``st.fragment`` for a page's list and card: a click inside (a row, the pager, the
+    filters' «Показать») reruns it alone, not the entry script and the whole page (the
+    login check, the navigation, the sidebar, the page's other tab). Such a rerun passes
+    neither app.py nor ``guard``, so it checks the staff session itself; one that ended
+    reruns the whole app, which says why and shows the login."""
+    @functools.wraps(body)
+    def checked() -> None:
+        context = get_script_run_ctx()
+        if context is not None and context.fragment_ids_this_run:
+            try:
+                members.check_session(get_app(), st.session_state.get(TOKEN, ""),
+                                      client_hash())
+            except (SessionInvalid, LoginStepPending):
+                st.rerun()
+        body()
+
+    return st.fragment(checked)
 
 
 def may_act(page_key: str, actor: StaffActor) -> bool:

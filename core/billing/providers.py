@@ -248,6 +248,15 @@ def list_providers(app: App, *, invoicing_only: bool = False) -> list[ProviderIn
         return _infos(uow.session, list(uow.session.scalars(query)))
 
 
+def provider_names(app: App) -> dict[int, str]:
+    """Every provider's name by id, in the order of names: what a filter lists. Without
+    ``list_providers``' counts of accounts, which cost a list page 30 ms a rerun at
+    200,000 accounts."""
+    with app.uow(write=False) as uow:
+        return {int(i): str(n) for i, n in uow.session.execute(
+            select(Provider.id, Provider.name).order_by(Provider.name))}
+
+
 def get_provider(app: App, provider_id: int) -> ProviderInfo:
     with app.uow(write=False) as uow:
         return _infos(uow.session, [_get(uow.session, provider_id)])[0]

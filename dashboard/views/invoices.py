@@ -10,8 +10,8 @@ from core.billing import invoices, providers
 from dashboard.components.invoice_panel import invoice_frame, render_invoice
 from dashboard.uploads import registry_upload
 from dashboard.widgets import (
-    close_card, close_card_button, excel_export, forget_export, get_app, guard, linked_id,
-    page_request, pager, row_table, show_error,
+    close_card, close_card_button, excel_export, forget_export, fragment, get_app, guard,
+    linked_id, page_request, pager, row_table, show_error,
 )
 
 CARD = "invoice"  # /invoices?invoice=7 opens that invoice's charges
@@ -19,11 +19,14 @@ CARD = "invoice"  # /invoices?invoice=7 opens that invoice's charges
 actor = guard("invoices")
 app = get_app()
 st.title("Счета")
-known = {p.id: p.name for p in providers.list_providers(app)}
+known = providers.provider_names(app)
 can_import = actor.role in invoices.IMPORTERS
 tabs = st.tabs(["Счета", "Загрузка реестра начислений"] if can_import else ["Счета"])
 
-with tabs[0]:
+
+@fragment
+def _list_and_card() -> None:
+    """The list and the open invoice: a row's click, the pager or «Показать» reruns this only."""
     with st.form("inv_filters"):
         c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2])
         provider_id = c1.selectbox("Поставщик", [None, *known],
@@ -61,6 +64,10 @@ with tabs[0]:
             render_invoice(invoices.invoice_detail(app, actor, selected))
         except DomainError as error:
             show_error(error)
+
+
+with tabs[0]:
+    _list_and_card()
 
 if can_import:
     with tabs[1]:

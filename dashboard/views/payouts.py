@@ -26,7 +26,7 @@ st.caption("К перечислению поставщику за день — �
            "агента, поставщику она не перечисляется. Реестр формируется один раз за прошедший "
            "день.")
 today = moscow_date(app.now())
-known = {p.id: p.name for p in providers.list_providers(app)}
+known = providers.provider_names(app)
 
 make_tab, list_tab = st.tabs(["Сформировать", "Сформированные реестры"])
 
