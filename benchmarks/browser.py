@@ -801,6 +801,12 @@ def dashboard_figures(views: Views) -> list[Figure]:
     bare_runs = statistics.median(v.runs for v in views.by_name["bare page load"])
     figures.append(figure("browser: script runs per login (code step to landing, settled)",
                           runs, "runs", "bare page load's runs", bare_runs, "1 run", digits=1))
+    steps = ("login form first load", "login password step", "login to landing")
+    every = statistics.median(sum(views.by_name[step][i].runs for step in steps)
+                              for i in range(len(views.by_name["login to landing"])))
+    figures.append(figure("browser: script runs per login (form, password, code: all)",
+                          every, "runs", "bare page load's runs", bare_runs, "reported",
+                          digits=1))
     for name in sorted(n for n in views.by_name if n.startswith("page ")):
         _, key, label = name.split()
         figures.append(_fig(
@@ -826,6 +832,10 @@ def dashboard_figures(views: Views) -> list[Figure]:
                         "bare page load", "bare st.write page load", FORM_TARGET))
     figures.append(_fig(views, "cabinet login to landing", "cabinet: login to «Счета к оплате»",
                         cold, cold_label, COLD_TARGET))
+    cabinet_runs = statistics.median(v.runs for v in views.by_name["cabinet login to landing"])
+    figures.append(figure("browser: cabinet script runs per login (submit to landing, settled)",
+                          cabinet_runs, "runs", "bare page load's runs", bare_runs, "1 run",
+                          digits=1))
     figures.append(_fig(views, "excel export click to file",
                         "Excel export of the search result, click to file", "bare download",
                         "bare st.download_button click to file", "reported"))
