@@ -1,7 +1,13 @@
 """Daily rollups of final payments, for analytics that never GROUP BY the raw table.
 
 One row per (Moscow day of creation, provider, outcome, decline code, saved card or
-not): counts and sums. Kept up to date inside the payment's own transaction — when
+not, shard): counts and sums. The shard is the payment's id modulo :data:`SHARDS`, so
+that payments confirmed at once (consecutive ids) add to different rows: one row per key
+made every confirmation of a provider's day wait for the previous one's commit, since
+the upsert holds its row lock until then. Readers sum over the shards; the rebuild
+groups by the same shard, so it reproduces the incremental rows exactly.
+
+Kept up to date inside the payment's own transaction — when
 a payment reaches a final outcome (:func:`payment_finalised`) and when money is
 refunded (:func:`payment_refunded`) — and rebuildable from the payments table
 (:func:`rebuild`, ``python -m core analytics rebuild``) after a bulk load.
@@ -32,7 +38,10 @@ OUTCOME: dict[str, str] = {
     PaymentStatus.FAILED.value: "failed",
     PaymentStatus.EXPIRED.value: "expired",
 }
-_KEY = ("day", "provider_id", "outcome", "decline_code", "saved_card")
+_KEY = ("day", "provider_id", "outcome", "decline_code", "saved_card", "shard")
+# Concurrent confirmations hit distinct rows while fewer than this many are in flight
+# (their ids are close together); the analytics read at most this many rows per key.
+SHARDS = 16
 
 
 def _upsert(session: Session, values: dict[str, object], add: dict[str, object]) -> None:
@@ -59,7 +68,7 @@ def _key(payment: Payment) -> dict[str, object]:
     return {"day": moscow_date(payment.created_at), "provider_id": payment.provider_id,
             "outcome": outcome,
             "decline_code": "" if outcome == "succeeded" else (payment.decline_code or ""),
-            "saved_card": payment.saved_card_id is not None}
+            "saved_card": payment.saved_card_id is not None, "shard": payment.id % SHARDS}
 
 
 def payment_finalised(session: Session, payment: Payment) -> None:
@@ -82,16 +91,19 @@ def rebuild(session: Session, *, since: date | None = None) -> int:
     outcome = case(*[(Payment.status == status, literal(name))
                      for status, name in OUTCOME.items()])
     charged = outcome == "succeeded"
+    shard = (Payment.id % SHARDS).label("shard")
     source = (select(day.label("day"), Payment.provider_id, outcome.label("outcome"),
                      case((charged, literal("")), else_=func.coalesce(Payment.decline_code, ""))
                      .label("decline_code"),
                      (Payment.saved_card_id.is_not(None)).cast(Boolean).label("saved_card"),
+                     shard,
                      func.count().label("payments"),
                      func.sum(case((charged, Payment.amount), else_=0)).label("amount"),
                      func.sum(case((charged, Payment.commission), else_=0)).label("commission"),
                      func.sum(Payment.refunded_amount).label("refunded"))
               .where(Payment.status.in_(list(OUTCOME)))
-              .group_by(day, Payment.provider_id, outcome, "decline_code", "saved_card"))
+              .group_by(day, Payment.provider_id, outcome, "decline_code", "saved_card",
+                        "shard"))
     if since is not None:
         source = source.where(Payment.created_at >= moscow_day_start(since))
         session.execute(delete(PaymentDailyStat).where(PaymentDailyStat.day >= since))
@@ -106,6 +118,13 @@ def rebuild(session: Session, *, since: date | None = None) -> int:
 
 
 def totals(session: Session, day_from: date, day_to: date) -> list[tuple[object, ...]]:
-    """The rollup rows of a period (Moscow days, inclusive)."""
-    return list(session.execute(select(PaymentDailyStat).where(
-        and_(PaymentDailyStat.day >= day_from, PaymentDailyStat.day <= day_to))).scalars())
+    """The rollups of a period (Moscow days, inclusive), one row per key: (day, provider,
+    outcome, decline code, saved card, payments, amount, commission, refunded), the
+    shards summed."""
+    t = PaymentDailyStat
+    keys = (t.day, t.provider_id, t.outcome, t.decline_code, t.saved_card)
+    return [tuple(r) for r in session.execute(
+        select(*keys, func.sum(t.payments), func.sum(t.amount), func.sum(t.commission),
+               func.sum(t.refunded))
+        .where(and_(t.day >= day_from, t.day <= day_to))
+        .group_by(*keys).order_by(*keys))]

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, CheckConstraint, Computed, Date, Enum, ForeignKey, Index, Integer,
-    LargeBinary, MetaData, Numeric,
+    LargeBinary, MetaData, Numeric, SmallInteger,
     String, Text, UniqueConstraint, false, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -904,7 +904,11 @@ class Payout(Base):
 
 class PaymentDailyStat(Base):
     """Daily rollup of final payments for analytics, kept up to date as payments finalise
-    and refunds happen (rebuildable from the payments table by a command)."""
+    and refunds happen (rebuildable from the payments table by a command).
+
+    A key's counts are spread over ``shard`` rows (the payment's id modulo
+    ``core.analytics.rollups.SHARDS``): payments confirmed at once then add to different
+    rows instead of queueing on one row's lock until each other's commit. Readers SUM."""
 
     __tablename__ = "payment_daily_stats"
 
@@ -913,6 +917,8 @@ class PaymentDailyStat(Base):
     outcome: Mapped[str] = mapped_column(String(20), primary_key=True)  # succeeded, declined…
     decline_code: Mapped[str] = mapped_column(String(30), primary_key=True)  # '' if none
     saved_card: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    # Rows written before the shards (and any direct writer that omits it) are shard 0.
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
     payments: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)  # kopecks to providers
     commission: Mapped[int] = mapped_column(BigInteger)
