@@ -5,7 +5,7 @@ a matched pair (it is never resolved, paired by hand or re-opened). Storing each
 own ``reconciliation_items`` row was most of a 1M-line run (the inserts, the foreign-key
 look-up of each row's payment, the commit of a million rows: 8 s of a 19.7 s run on
 SQLite), so the pairs' columns go into one Arrow IPC file instead, its record batches of
-``BATCH`` rows compressed with zstd (``ReconciliationMatched.data``: about 10 bytes a
+``BATCH`` rows compressed with zstd (``ReconciliationMatched.data``: about 26 bytes a
 pair). The discrepancies stay rows, as resolving, pairing and paging them need.
 
 Reading: the run card pages the pairs (only the batches a page touches are decompressed),
