@@ -1,11 +1,14 @@
 """Daily rollups of final payments, for analytics that never GROUP BY the raw table.
 
 One row per (Moscow day of creation, provider, outcome, decline code, saved card or
-not, shard): counts and sums. The shard is the payment's id modulo :data:`SHARDS`, so
-that payments confirmed at once (consecutive ids) add to different rows: one row per key
-made every confirmation of a provider's day wait for the previous one's commit, since
-the upsert holds its row lock until then. Readers sum over the shards; the rebuild
-groups by the same shard, so it reproduces the incremental rows exactly.
+not, shard): counts and sums. A successful payment's shard is its id modulo
+:data:`SHARDS`, so that payments confirmed at once (consecutive ids) add to different
+rows: one row per key made every confirmation of a provider's day wait for the previous
+one's commit, since the upsert holds its row lock until then. Refusals stay in shard 0:
+two of one provider, day and reason at once are rare, and their keys are many, so
+sharding them would multiply the rows the analytics read for little. Readers sum over
+the shards; the rebuild computes the same shard, so it reproduces the incremental rows
+exactly.
 
 Kept up to date inside the payment's own transaction — when
 a payment reaches a final outcome (:func:`payment_finalised`) and when money is
@@ -40,8 +43,13 @@ OUTCOME: dict[str, str] = {
 }
 _KEY = ("day", "provider_id", "outcome", "decline_code", "saved_card", "shard")
 # Concurrent confirmations hit distinct rows while fewer than this many are in flight
-# (their ids are close together); the analytics read at most this many rows per key.
+# (their ids are close together); the analytics read up to this many rows per
+# successful key (a year of 5 providers at 1M payments: 87,600 rows instead of 32,850).
 SHARDS = 16
+
+
+def _shard(payment_id: int, outcome: str) -> int:
+    return payment_id % SHARDS if outcome == "succeeded" else 0
 
 
 def _upsert(session: Session, values: dict[str, object], add: dict[str, object]) -> None:
@@ -68,7 +76,7 @@ def _key(payment: Payment) -> dict[str, object]:
     return {"day": moscow_date(payment.created_at), "provider_id": payment.provider_id,
             "outcome": outcome,
             "decline_code": "" if outcome == "succeeded" else (payment.decline_code or ""),
-            "saved_card": payment.saved_card_id is not None, "shard": payment.id % SHARDS}
+            "saved_card": payment.saved_card_id is not None, "shard": _shard(payment.id, outcome)}
 
 
 def payment_finalised(session: Session, payment: Payment) -> None:
@@ -91,7 +99,7 @@ def rebuild(session: Session, *, since: date | None = None) -> int:
     outcome = case(*[(Payment.status == status, literal(name))
                      for status, name in OUTCOME.items()])
     charged = outcome == "succeeded"
-    shard = (Payment.id % SHARDS).label("shard")
+    shard = case((charged, Payment.id % SHARDS), else_=0).label("shard")  # as _shard
     source = (select(day.label("day"), Payment.provider_id, outcome.label("outcome"),
                      case((charged, literal("")), else_=func.coalesce(Payment.decline_code, ""))
                      .label("decline_code"),

@@ -906,9 +906,10 @@ class PaymentDailyStat(Base):
     """Daily rollup of final payments for analytics, kept up to date as payments finalise
     and refunds happen (rebuildable from the payments table by a command).
 
-    A key's counts are spread over ``shard`` rows (the payment's id modulo
-    ``core.analytics.rollups.SHARDS``): payments confirmed at once then add to different
-    rows instead of queueing on one row's lock until each other's commit. Readers SUM."""
+    A successful key's counts are spread over ``shard`` rows (the payment's id modulo
+    ``core.analytics.rollups.SHARDS``; refusals stay in shard 0): payments confirmed at
+    once then add to different rows instead of queueing on one row's lock until each
+    other's commit. Readers SUM."""
 
     __tablename__ = "payment_daily_stats"
 

@@ -45,6 +45,7 @@ def test_incremental_rollups_equal_a_rebuild(app, clock) -> None:
     # (saved card, payments, amount, refunded): the saved-card payment carries the refund
     assert [(r[4], r[6], r[7], r[9]) for r in first_day] == [
         (False, 1, 50_000, 0), (True, 1, 100_000, 10_000)]
+    assert {r[5] for r in incremental if r[2] != "succeeded"} == {0}  # refusals: one row
     declines = {r[3]: r[6] for r in incremental if r[2] == "declined"}
     assert declines == {"issuer_declined": 1, "insufficient_funds": 1}
     assert {r[3] for r in incremental if r[2] == "failed"} == {"processing_error"}

@@ -1,10 +1,10 @@
-"""payment_daily_stats.shard: a rollup key's counts spread over 16 rows
+"""payment_daily_stats.shard: a successful payments' rollup key spread over 16 rows
 
 Every confirmation upserts its day's rollup row early in its transaction and holds that
 row's lock until the commit, so all confirmations of a provider's day queued on one row
 (on PostgreSQL with 4 payers: 165 lock waits over 20 ms in a benchmark run, up to 415 ms).
-The shard (the payment's id modulo 16) joins the primary key: payments confirmed at once
-add to different rows. The rows already there become shard 0, with their sums as they
+The shard (a successful payment's id modulo 16; 0 for refusals) joins the primary key:
+payments confirmed at once add to different rows. The rows already there become shard 0, with their sums as they
 were; the downgrade folds the shards of each key back into one row.
 
 Revision ID: 0033
