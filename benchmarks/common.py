@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,3 +56,32 @@ def figure(name: str, value: float, unit: str, baseline_name: str, baseline_valu
     shown = significant if digits is None else (lambda x: round(x, digits))
     return Figure(name, shown(value), unit, baseline_name, shown(baseline_value),
                   significant(ratio), target)
+
+
+@contextmanager
+def own_database(database_url: str, purpose: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of its own on the server of ``database_url``
+    (``<name>_<purpose>_<random>``), dropped afterwards: the suite's own database may hold
+    the data set other parts read."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    from core.db.engine import make_engine
+    from core.db.migrate import upgrade
+
+    base, _, name = database_url.rpartition("/")
+    target = f"{name.split('?')[0]}_{purpose}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{target}"')
+    try:
+        url = f"{base}/{target}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        admin.dispose()

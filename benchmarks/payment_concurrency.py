@@ -35,13 +35,12 @@ import statistics
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, bench_app, figure
+from benchmarks.common import Figure, bench_app, figure, own_database
 
 LEVELS = (1, 2, 4, 8)
 STEPS = ("start", "card", "otp", "confirm")
@@ -397,35 +396,10 @@ def figures(levels: list[Level], contest: list[PayerResult]) -> list[Figure]:
     return out
 
 
-@contextmanager
-def own_database(database_url: str) -> Iterator[str]:
-    """A migrated database of its own next to ``database_url`` (``<name>_payers_<pid>``),
-    dropped afterwards: the suite's own may hold the data set other parts read."""
-    from sqlalchemy import create_engine
-
-    from core.db.engine import make_engine
-    from core.db.migrate import upgrade
-
-    base, _, name = database_url.rpartition("/")
-    target = f"{name.split('?')[0]}_payers_{os.getpid()}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{target}"')
-    try:
-        url = f"{base}/{target}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        admin.dispose()
 
 
 def run(database_url: str, work: Path, payments: int = PAYMENTS,
         levels: tuple[int, ...] = LEVELS, contested: int = CONTESTED) -> list[Figure]:
     """The part, on a database of its own on ``database_url``'s server."""
-    with own_database(database_url) as url:
+    with own_database(database_url, "payers") as url:
         return figures(*measure(url, work, payments, levels, contested))

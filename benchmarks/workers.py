@@ -25,16 +25,13 @@ import os
 import re
 import time
 import traceback
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, figure
+from benchmarks.common import Figure, figure, own_database
 
 # Full: the issue's 10,000 messages and 1,000 pending payments; small: a tenth.
 SIZES = {"small": (1_000, 100), "full": (10_000, 1_000)}
@@ -46,29 +43,6 @@ _SENT_LINE = re.compile(r" #(\d+) ")
 
 # --- the database ---------------------------------------------------------------------
 
-@contextmanager
-def own_database(database_url: str) -> Iterator[str]:
-    """A migrated database of its own next to ``database_url``, dropped afterwards."""
-    from sqlalchemy import create_engine
-
-    from core.db.engine import make_engine
-    from core.db.migrate import upgrade
-
-    base, _, name = database_url.rpartition("/")
-    target = f"{name.split('?')[0]}_workers_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{target}"')
-    try:
-        url = f"{base}/{target}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        admin.dispose()
 
 
 def empty(url: str) -> None:
@@ -300,7 +274,7 @@ def run(database_url: str | None, work: Path, scale: str = "small",
         return []
     messages, payments = sizes or SIZES[scale]
     figures: list[Figure] = []
-    with own_database(database_url) as url:
+    with own_database(database_url, "workers") as url:
         bare = {}
         for kind, count, (table, set_clause, where) in (
                 ("messages", messages, OUTBOX_BARE), ("payments", payments, PAYMENTS_BARE)):

@@ -21,7 +21,7 @@ PAYMENTS, LEVELS, CONTESTED = 2, (1, 2), 3
 
 def test_payers_at_once_pay_every_invoice_and_the_race_charges_once(tmp_path: Path) -> None:
     assert PG_URL
-    with pc.own_database(PG_URL) as url:
+    with pc.own_database(PG_URL, "payers") as url:
         levels, contest = pc.measure(url, tmp_path, PAYMENTS, LEVELS, CONTESTED)
         figures = pc.figures(levels, contest)
         engine = create_engine(url)

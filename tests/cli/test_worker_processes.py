@@ -38,7 +38,7 @@ def pg_url() -> str:
 
 def test_three_workers_send_each_message_once_and_settle_each_payment_once(
         pg_url: str, tmp_path: Path) -> None:
-    with workers.own_database(pg_url) as url:
+    with workers.own_database(pg_url, "workers") as url:
         workers.seed(url, tmp_path / "seed", MESSAGES, PAYMENTS)
 
         got = workers.drain(url, tmp_path / "run", 3, ("outbox", "payments.recover"))
