@@ -264,6 +264,7 @@ def _bench_end_to_end(app: App, actor, registry: bytes, data: _Data,  # type: ig
 
     ours = _our_txn(app)
     runs: list[dict[str, float]] = []
+    baseline: list[float] = []
     detected = "none"
     for attempt in range(REPEAT[scale]):
         marks: dict[int, float] = {}
@@ -285,8 +286,8 @@ def _bench_end_to_end(app: App, actor, registry: bytes, data: _Data,  # type: ig
         # The same lines are one registry: the run made forgets its file and lines (not
         # timed), so the next attempt is stored too (confirming the period's question).
         _forget_lines(app, view.id)
-    baseline = []
-    for _ in range(REPEAT[scale]):
+        # The baseline right after each attempt: on a shared machine whose load drifts,
+        # three runs then three baselines gave ratios from 3.2x to 12.2x for one code.
         start = time.perf_counter()
         frame = pd.read_csv(io.BytesIO(registry), sep=";", dtype=str)
         codes, _ = pd.factorize(pd.concat([frame["ID транзакции"], ours], ignore_index=True))
