@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Figure, figure, own_database
+from tests.factories.dbstate import empty_postgresql
 
 # Full: the 10,000 messages and 1,000 pending payments; small: a tenth.
 SIZES = {"small": (1_000, 100), "full": (10_000, 1_000)}
@@ -43,21 +44,6 @@ _SENT_LINE = re.compile(r" #(\d+) ")
 
 # --- the database ---------------------------------------------------------------------
 
-
-
-def empty(url: str) -> None:
-    from sqlalchemy import text
-
-    from core.db.engine import make_engine
-    from core.db.models import Base
-
-    engine = make_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        # The append-only tables refuse TRUNCATE by trigger; a replica session skips them.
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
 
 
 def seed(url: str, work: Path, messages: int, payments: int) -> None:
@@ -278,7 +264,7 @@ def run(database_url: str | None, work: Path, scale: str = "small",
         bare = {}
         for kind, count, (table, set_clause, where) in (
                 ("messages", messages, OUTBOX_BARE), ("payments", payments, PAYMENTS_BARE)):
-            empty(url)
+            empty_postgresql(url)
             seed(url, work, count if kind == "messages" else 0,
                  count if kind == "payments" else 0)
             bare[kind] = count / bare_claims(url, table, set_clause, where)
@@ -286,7 +272,7 @@ def run(database_url: str | None, work: Path, scale: str = "small",
         for n in processes:
             for kind, count, jobs in (("messages", messages, ("outbox",)),
                                       ("payments", payments, ("payments.recover",))):
-                empty(url)
+                empty_postgresql(url)
                 seed(url, work, count if kind == "messages" else 0,
                      count if kind == "payments" else 0)
                 got = drain(url, work / f"{kind}-{n}", n, jobs)

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from core.customers.captcha import StaticCaptcha
 from core.notifications.senders import LogFileSender, RecordingSender
@@ -20,9 +19,9 @@ from core.clock import FrozenClock
 from core.config import FAST_HASHING, Settings, load_settings
 from core.db.engine import make_engine
 from core.db.migrate import upgrade
-from core.db.models import Base
 from core.notifications.channels import Channel
 from core.secrets import Secrets
+from tests.factories.dbstate import empty_postgresql
 
 TEST_SECRETS = Secrets(cookie_key="test-cookie-key-" + "x" * 32, hmac_key=b"test-hmac-key")
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -70,14 +69,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url = request.getfixturevalue("pg_database")
     yield url
-    engine = make_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        # The append-only tables refuse TRUNCATE by trigger; triggers do not fire for a
-        # (superuser's) replica session, which is how restores skip them too.
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    empty_postgresql(url)
 
 
 @pytest.fixture
