@@ -595,6 +595,7 @@ class Payment(Base):
     # anyway, PostgreSQL's would otherwise sort the newest timestamps' rows (0032).
     __table_args__ = (
         Index("ix_payments_status_check", "status", "next_check_at"),
+        Index("ix_payments_status_created", "status", "created_at", "id"),  # «Статус» alone
         Index("ix_payments_created", "created_at", "id"),
         Index("ix_payments_customer", "customer_id", "created_at", "id"),
         Index("ix_payments_provider", "provider_id", "created_at", "id"),

@@ -19,6 +19,15 @@ included) get an index of their own: the only one on ``customer_id`` was the par
 unique index of the active bindings, so both databases scanned every binding (PostgreSQL
 37 ms at 307,000 bindings, 0.1 ms with the index).
 
+«Платежи» filtered by status alone (the default «Оплачен» of finance) reads
+``(status, created_at, id)``: with only ``(status, next_check_at)`` SQLite sorted every
+succeeded payment for a page (3.5 s at 1,000,000 payments, 889,000 of them succeeded).
+
+SQLite forgets the statistics of a dropped index, and a rebuilt index without them
+misled its planner (the payments list 8.5 s on an upgraded full-scale copy, 8 ms after
+``ANALYZE``): where the database has statistics, the tables touched are analysed again.
+PostgreSQL keeps its statistics per column, which no index rebuild drops.
+
 Revision ID: 0032
 Revises: 0031
 Create Date: 2026-12-04 19:20:00
@@ -53,16 +62,32 @@ def _rebuild(with_id: bool) -> None:
                                       unique=False)
 
 
+TOUCHED = ("payments", "cabinet_blocks", "account_bindings", "invoices")  # invoices: 0029
+
+
+def _reanalyse() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite" or not bind.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+        return  # never analysed: the planner has no statistics to be misled by
+    for table in TOUCHED:
+        bind.exec_driver_sql(f"ANALYZE {table}")
+
+
 def upgrade() -> None:
     _rebuild(with_id=True)
     op.create_index("ix_account_bindings_customer", "account_bindings",
                     ["customer_id", "created_at", "id"], unique=False)
+    op.create_index("ix_payments_status_created", "payments", ["status", "created_at", "id"],
+                    unique=False)
+    _reanalyse()
     op.drop_index("ix_cabinet_blocks_open_newest", table_name="cabinet_blocks")
     op.create_index("ix_cabinet_blocks_open_newest", "cabinet_blocks", ["blocked_at", "id"],
                     unique=False, postgresql_where=OPEN, sqlite_where=OPEN)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payments_status_created", table_name="payments")
     op.drop_index("ix_account_bindings_customer", table_name="account_bindings")
     _rebuild(with_id=False)
     op.drop_index("ix_cabinet_blocks_open_newest", table_name="cabinet_blocks")
