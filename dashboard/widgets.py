@@ -190,10 +190,12 @@ def row_table(key: str, frame: pd.DataFrame, ids: Sequence[int], param: str | No
               ) -> None:
     """A list whose row click opens the row's card: its number goes to the address
     (``param``), or, for a list inside a card, to ``{key}_picked`` (see ``picked_row``)."""
-    # The key follows the rows shown: another page or search is a new table with no
-    # row picked, so a kept position never opens a row nobody clicked on.
-    widget = f"{key}_rows_{zlib.crc32(repr(tuple(ids)).encode())}"
     opened = st.query_params.get(param) if param else st.session_state.get(f"{key}_picked")
+    # The key follows the rows shown: another page or search is a new table with no
+    # row picked, so a kept position never opens a row nobody clicked on. And the open
+    # row: a card closed by its button (not by a click on its row) leaves a table whose
+    # browser side still holds the row picked, and a click on it again only un-picked it.
+    widget = f"{key}_rows_{zlib.crc32(repr((tuple(ids), opened)).encode())}"
     st.session_state[f"{key}_row_ids"] = list(ids)  # what each row opens (tests read it)
     shown = [i for i, record_id in enumerate(ids) if str(record_id) == str(opened)]
 

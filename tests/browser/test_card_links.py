@@ -48,6 +48,15 @@ def test_a_clicked_customer_is_a_link_a_colleague_opens_after_the_login(server, 
     expect(_card_of(page)).to_be_visible()
     link = page.url
     page.screenshot(path=str(tmp_path / "clicked.png"), full_page=True)
+    # Closed, the same row opens it again (the table used to keep the row picked, so the
+    # second click un-picked it and nothing opened).
+    page.get_by_role("button", name="Закрыть карточку").click()
+    settled(page)
+    expect(page).not_to_have_url(re.compile("customer="))
+    expect(page.get_by_role("tab", name="История действий")).to_have_count(0)
+    click_row(page, 0)
+    expect(page).to_have_url(re.compile(rf"/\?customer={wanted.customer_id}$"))
+    expect(_card_of(page)).to_be_visible()
     context.close()
 
     fresh = browser.new_context(viewport={"width": 1400, "height": 1600})  # no cookie
