@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from core.customers.captcha import StaticCaptcha
@@ -85,3 +88,22 @@ def own_database(database_url: str, purpose: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
         admin.dispose()
+
+
+def start_spawned(processes: list[BaseProcess]) -> None:
+    """Start spawned processes whatever this process's ``__main__`` is. A spawned child
+    runs the parent's main script again unless it is a module run by name (as
+    ``python -m benchmarks`` is); after AppTest ran ``dashboard/app.py`` in this process
+    (the page benchmark, or a test before this one), ``__main__`` is that page script, and
+    every child died re-running it. The children need nothing of it: their targets are
+    imported by module name."""
+    main = sys.modules["__main__"]
+    replaced = getattr(main, "__spec__", None) is None and hasattr(main, "__file__")
+    if replaced:
+        sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        for process in processes:
+            process.start()
+    finally:
+        if replaced:
+            sys.modules["__main__"] = main

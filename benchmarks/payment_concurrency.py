@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, bench_app, figure, own_database
+from benchmarks.common import Figure, bench_app, figure, own_database, start_spawned
 
 LEVELS = (1, 2, 4, 8)
 STEPS = ("start", "card", "otp", "confirm")
@@ -243,8 +243,7 @@ def _run_processes(target: Callable[..., None], url: str, work: Path,
     processes = [ctx.Process(target=target, args=(url, str(work), share, barrier, queue, n,
                                                   next(_banks)))
                  for n, share in enumerate(shares)]
-    for p in processes:
-        p.start()
+    start_spawned(processes)
     got: dict[int, PayerResult] = {}
     deadline = time.monotonic() + RELEASE_TIMEOUT * 3
     try:

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, figure, own_database
+from benchmarks.common import Figure, figure, own_database, start_spawned
 from tests.factories.dbstate import empty_postgresql
 
 # Full: the 10,000 messages and 1,000 pending payments; small: a tenth.
@@ -182,8 +182,7 @@ def drain(url: str, work: Path, processes: int, jobs: tuple[str, ...]) -> Draine
     work.mkdir(parents=True, exist_ok=True)
     started = [context.Process(target=worker, args=(url, str(work), jobs, ready, go, results),
                                daemon=True) for _ in range(processes)]
-    for process in started:
-        process.start()
+    start_spawned(started)
     try:
         for _ in started:
             ready.get(timeout=READY_TIMEOUT)
