@@ -418,6 +418,9 @@ def _agent_unblocks(browser, app, office: str) -> None:  # type: ignore[no-untyp
         page.get_by_label("Кодовое слово, которое называет клиент", exact=True).fill("черёмуха")
         page.get_by_role("button", name="Проверить кодовое слово").click()
         expect(page.get_by_text("Верно", exact=True)).to_be_visible()
+        # The card is a fragment: until its rerun ends, the button drawn before the check
+        # (disabled) stays beside the new one, and a click then finds two.
+        settled(page)
         page.get_by_role("button", name="Разблокировать").click()
         dialog = page.get_by_role("dialog")
         dialog.get_by_label("Комментарий (необязательно)", exact=True).fill("Клиентка назвала кодовое слово")
