@@ -15,6 +15,7 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 from core.actors import StaffRole
+from core.timefmt import moscow_date
 from dashboard import charts
 from tests.dashboard.test_analytics_page import (  # noqa: F401  (a fixture)
     _open, figures, on_every_tab,
@@ -69,7 +70,7 @@ def test_analytics_sends_russian_figures_and_the_ru_locale(
         assert config["locale"] == "ru"
         assert config["locales"]["ru"]["format"]["shortMonths"][10] == "ноя"
         assert spec["layout"]["separators"] == "," + NBSP
-    today = dash_app.now().date()
+    today = moscow_date(dash_app.now())  # the page's days are Moscow's (UTC 21:00 is tomorrow)
     dated = [spec for spec, _ in sent if spec["layout"]["xaxis"].get("ticktext")]
     assert len(dated) >= 3  # count, sum, by provider, success rate
     for spec in dated:
