@@ -99,8 +99,10 @@ class BankRegistry:
         """The Moscow days the file's operations fall on (first, last)."""
         if self.lines.empty:
             return None
-        days = self.lines["time"].dt.tz_convert(MOSCOW).dt.date
-        return days.min(), days.max()
+        # The first and last moments' days: a Moscow day never runs backwards, and a
+        # million lines' dates as Python objects cost 0.2–0.3 s.
+        times = self.lines["time"]
+        return (times.min().tz_convert(MOSCOW).date(), times.max().tz_convert(MOSCOW).date())
 
     @property
     def payments_total(self) -> int:

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from core.files import exports, uploads
 from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
+from core.db import arrow_reads
 from core.db.models import (AcquirerSettlement, Payment, ReconciliationItem, ReconciliationRun,
                             Refund, StaffUser)
 from core.errors import DomainError, NotFound, ValidationError
@@ -410,24 +411,28 @@ def _settlements(s: Session, period: tuple[date, date]) -> dict[date, int]:
         .where(AcquirerSettlement.day >= period[0], AcquirerSettlement.day <= period[1]))}
 
 
-def _our_side(s: Session, registry: BankRegistry,
-              period: tuple[date, date]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _our_side(s: Session, registry: BankRegistry, period: tuple[date, date],
+              arrow: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Our payments and succeeded refunds that could meet the file's lines: one SQL read
-    each straight into a frame (no ORM objects, no per-row type processing)."""
+    each straight into a frame (no ORM objects, no per-row type processing), through
+    ADBC into Arrow where the database allows it (``core.db.arrow_reads``; ``arrow``
+    False: through the session's driver, as the look-ups of single ids always are)."""
     start, end = moscow_day_start(period[0]), moscow_day_start(period[1] + timedelta(days=1))
     margin = matching.WINDOW
     moment = func.coalesce(Payment.finalized_at, Payment.created_at)
-    columns = (Payment.id, Payment.gateway_txn_id, Payment.rrn, Payment.masked_pan,
-               Payment.amount + Payment.commission, Payment.status, _raw_time(s, moment))
+    columns = (Payment.id, _text(Payment.gateway_txn_id), _text(Payment.rrn),
+               _text(Payment.masked_pan), Payment.amount + Payment.commission, Payment.status,
+               _raw_time(s, moment))
     names = ["payment_id", "txn_id", "rrn", "masked_pan", "amount", "status", "time"]
-    ours = _frame(s, select(*columns).where(
+    ours = _bulk_frame(s, select(*columns).where(
         Payment.created_at >= start - LOOKBACK, Payment.created_at < end + margin,
-        (Payment.gateway_txn_id.is_not(None)) | (Payment.masked_pan.is_not(None))), names)
+        (Payment.gateway_txn_id.is_not(None)) | (Payment.masked_pan.is_not(None))), names,
+        arrow)
     lines = registry.lines
     wanted = _absent(lines["txn_id"], ours["txn_id"])
     for chunk in _chunks(wanted):
-        ours = pd.concat([ours, _frame(s, select(*columns).where(
-            Payment.gateway_txn_id.in_(chunk)), names)], ignore_index=True)
+        ours = _appended(ours, _frame(s, select(*columns).where(
+            Payment.gateway_txn_id.in_(chunk)), names))
     if ours.empty:
         ours = matching.empty_ours()
     else:
@@ -436,19 +441,20 @@ def _our_side(s: Session, registry: BankRegistry,
 
     # The refund's RRN, then the payment's card, pair a refund line of a file without our
     # transaction id.
-    ref_columns = (Refund.id, Refund.payment_id, Payment.gateway_txn_id, Refund.rrn,
-                   Payment.masked_pan, Refund.amount, _raw_time(s, Refund.completed_at))
+    ref_columns = (Refund.id, Refund.payment_id, _text(Payment.gateway_txn_id),
+                   _text(Refund.rrn), _text(Payment.masked_pan), Refund.amount,
+                   _raw_time(s, Refund.completed_at))
     ref_names = ["refund_id", "payment_id", "txn_id", "rrn", "masked_pan", "amount", "time"]
     base = (select(*ref_columns).join(Payment, Payment.id == Refund.payment_id)
             .where(Refund.status == "succeeded"))
-    refunds = _frame(s, base.where(Refund.completed_at >= start - margin,
-                                   Refund.completed_at < end + margin), ref_names)
+    refunds = _bulk_frame(s, base.where(Refund.completed_at >= start - margin,
+                                        Refund.completed_at < end + margin), ref_names, arrow)
     refunded = lines.loc[lines["operation"] == "refund", "txn_id"]
     refunded = sorted(set(refunded.tolist()) - {""})
     for chunk in _chunks(refunded):
         more = _frame(s, base.where(Payment.gateway_txn_id.in_(chunk)), ref_names)
         more = more[~more["refund_id"].isin(refunds["refund_id"])]
-        refunds = pd.concat([refunds, more], ignore_index=True)
+        refunds = _appended(refunds, more)
     if refunds.empty:
         refunds = matching.empty_refunds()
     else:
@@ -458,19 +464,52 @@ def _our_side(s: Session, registry: BankRegistry,
     return ours, refunds
 
 
+def _text(column: Any) -> Any:
+    """A key that may be missing, as "" then: matching takes "" for no key, as NULL, and
+    ADBC's SQLite driver types a column by its first 1,024 values, so one that starts
+    with NULLs would be read as integers and fail at the first text."""
+    return func.coalesce(column, "")
+
+
 def _raw_time(s: Session, column: Any) -> Any:
-    """A timestamp as the driver gives it cheapest: SQLite's stored text (parsed a whole
-    column at a time), microseconds since the epoch on PostgreSQL."""
+    """A timestamp as microseconds since the epoch, computed by the database: a million
+    ISO texts parsed in pandas cost more than the read. SQLite keeps naive UTC text
+    («2026-10-01 09:30:00.123456», the fraction padded: a text without one reads 0)."""
     if s.get_bind().dialect.name == "sqlite":
-        return type_coerce(column, String)
+        text = type_coerce(column, String)
+        return (cast(func.strftime("%s", text), BigInteger) * 1_000_000
+                + cast(func.substr(text + "000000", 21, 6), BigInteger))
     return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
 
 
 def _as_utc_series(s: Session, values: pd.Series) -> pd.Series:
     """The inverse of ``_raw_time``."""
-    if s.get_bind().dialect.name == "sqlite":
-        return pd.to_datetime(values.astype("str"), format="ISO8601", utc=True)
     return pd.to_datetime(pd.to_numeric(values), unit="us", utc=True)
+
+
+def _bulk_frame(s: Session, query: Any, names: list[str], arrow: bool) -> pd.DataFrame:
+    """A large read (a period's payments): through ADBC where it serves the database,
+    its text as Arrow-backed strings; else ``_frame``."""
+    table = arrow_reads.read_arrow(s.get_bind(), query) if arrow else None  # type: ignore[arg-type]
+    if table is None:
+        return _frame(s, query, names)
+    if table.num_rows == 0:
+        return _frame_of_nothing(names)
+    return table.rename_columns(names).to_pandas()
+
+
+def _appended(frame: pd.DataFrame, more: pd.DataFrame) -> pd.DataFrame:
+    """``more`` (a few looked-up rows) after ``frame`` in ``frame``'s column types: a
+    million Arrow strings concatenated with objects would be converted to objects."""
+    if more.empty:
+        return frame
+    if frame.empty:
+        return more
+    return pd.concat([frame, more.astype(frame.dtypes.to_dict())], ignore_index=True)
+
+
+def _frame_of_nothing(names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype="object") for name in names})
 
 
 def _frame(s: Session, query: Any, names: list[str]) -> pd.DataFrame:
@@ -483,7 +522,7 @@ def _frame(s: Session, query: Any, names: list[str]) -> pd.DataFrame:
     finally:
         result.close()
     if not rows:
-        return pd.DataFrame({name: pd.Series(dtype="object") for name in names})
+        return _frame_of_nothing(names)
     # Plain objects (C code builds them from the tuples): letting pandas infer Arrow
     # strings for a million ids costs more than the read, and matching factorises them.
     frame = pd.DataFrame(rows, columns=names, dtype=object)
