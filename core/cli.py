@@ -29,7 +29,7 @@
     python -m core payouts make --day D [--provider ID]   payout registries of a Moscow day
                                             (every provider with something to pay, or one)
     python -m core payouts list [--day D] [--provider ID]   produced payout registries
-    python -m core analytics rebuild [--since D]   recompute the daily payment rollups and invoice snapshot
+    python -m core analytics rebuild [--since D]   recompute the daily payment rollups, invoice snapshot, subscription counts
                                             (all days, or from the Moscow day D)
     python -m core worker                   periodic jobs (outbox, recovery, expiry, receipts)
                                             until SIGTERM
@@ -416,9 +416,10 @@ def cmd_payouts(args: argparse.Namespace) -> int:
 
 
 def cmd_analytics(args: argparse.Namespace) -> int:
-    """Recompute the analytics' daily rollups from the payments and the invoice snapshot
-    (after a bulk load)."""
+    """Recompute the analytics' daily rollups from the payments, the invoice snapshot
+    and the subscription counts (after a bulk load)."""
     from core.analytics import invoice_snapshot, rollups
+    from core.notifications import subscription_rollup
 
     since = _day(args.since, "--since") if args.since else None
     if args.since and since is None:
@@ -430,6 +431,7 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     print(f"Сводки платежей по дням пересчитаны{f' с {since:%d.%m.%Y}' if since else ''}: "
           f"строк {rows}")
     print(f"Аналитика: {invoice_snapshot.refresh_all(app)}")
+    print(f"Подписки: {subscription_rollup.refresh(app)}")
     return 0
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from core.db.statistics import refresh_app_statistics
 from core.analytics import invoice_snapshot
+from core.notifications import subscription_rollup
 from core.payments import binding_holds, recovery, receipts, refunds
 from core.finance import settlement
 from core.worker import Job, outbox_job
@@ -37,7 +38,10 @@ def maintenance_jobs() -> list[Job]:
             # «Аналитика»'s invoice snapshot: the recent months often, every month daily
             # (an old unpaid invoice turns overdue by the calendar alone).
             Job("analytics.invoices", timedelta(minutes=10), invoice_snapshot.refresh_recent),
-            Job("analytics.invoices.all", timedelta(days=1), invoice_snapshot.refresh_all)]
+            Job("analytics.invoices.all", timedelta(days=1), invoice_snapshot.refresh_all),
+            # «Подписки и рассылки»'s counts over every active cabinet (two aggregates).
+            Job("subscriptions.counts", subscription_rollup.REFRESH_EVERY,
+                subscription_rollup.refresh)]
 
 
 def all_jobs() -> list[Job]:

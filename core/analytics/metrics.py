@@ -55,7 +55,7 @@ from core.payments.gateway import DECLINE_MESSAGES
 from core.payments import machine
 from core.files import exports
 from core.staff import audit, permissions
-from core.notifications.subscriptions import subscribed_cells
+from core.notifications.subscription_rollup import counted as counted_subscriptions
 from core.timefmt import moscow_day_start
 
 VIEWERS = permissions.ANALYTICS_READERS
@@ -529,13 +529,13 @@ class ChannelSubscriptions:
 
 def subscriptions_by_channel(app: App, actor: StaffActor,
                              flt: AnalyticsFilter | None = None) -> list[ChannelSubscriptions]:
-    """Today's subscriptions of active cabinets per channel and topic. Cells without a
-    row count as the default says (``DEFAULT_SUBSCRIPTIONS``); two aggregate queries."""
+    """Today's subscriptions of active cabinets per channel and topic, as the worker last
+    counted them (``subscription_rollup``: a live count until its first refresh)."""
     require_role(actor, VIEWERS, "аналитика")
     with app.uow(write=False) as uow:
         if flt is not None:
             _check(uow.session, flt)
-        counted = subscribed_cells(uow.session)
+        counted = counted_subscriptions(uow.session, app.now()).cells
     return [ChannelSubscriptions(
         channel=Channel(channel), channel_label=rules.CHANNELS[channel], topic=topic,
         topic_label=rules.TOPICS[topic], subscribed=counted[(topic, channel)][0],

@@ -508,6 +508,20 @@ class Subscription(Base):
     updated_at: Mapped[datetime]
 
 
+class SubscriptionCountStat(Base):
+    """Active cabinets subscribed to a topic over a channel, out of all active ones, as
+    counted at ``computed_at``: a rollup the worker refreshes every minute, so that
+    «Подписки и рассылки» reads six rows instead of aggregating every cabinet."""
+
+    __tablename__ = "subscription_count_stats"
+
+    topic: Mapped[str] = mapped_column(String(30), primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, 10), primary_key=True)
+    subscribed: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime]
+
+
 class MessageTemplate(Base):
     """The text of a topic on a channel; placeholders like {amount} are filled per message."""
 

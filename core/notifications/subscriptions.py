@@ -4,27 +4,28 @@ A cabinet has one row per topic x channel cell. Registration writes all six
 with the defaults (``core.notifications.template_rules.DEFAULT_SUBSCRIPTIONS``); a cell
 without a row means the default, so cabinets created in bulk without rows (the
 demo loader) behave exactly like registered ones. Counting and queuing follow
-the same rule in SQL: ``coalesce(enabled, default)``.
+the same rule in SQL: ``coalesce(enabled, default)``. The counts of every cell over all
+active cabinets are a rollup the worker keeps (``subscription_rollup``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.actors import ActorKind, StaffActor, require_role
 from core.app import App
 from core.notifications.channels import Channel
-from core.db.models import Customer, Subscription
-from core.notifications import template_rules as rules
+from core.db.models import Subscription
+from core.notifications import subscription_rollup, template_rules as rules
 from core.customers.rules import clean_reason
 from core.errors import ValidationError
 from core.staff import audit, permissions
 from core.customers import sessions
-from core.customers.lifecycle import get_customer, open_block_exists
+from core.customers.lifecycle import get_customer
 
 VIEWERS = permissions.PERSONAL_DATA_READERS
 EDITORS = permissions.CABINET_ACTORS
@@ -83,6 +84,16 @@ class SubscriptionCount(_CellLabels):
     channel: Channel
     subscribed: int
     total: int
+
+
+@dataclass(frozen=True)
+class SubscriptionCounts:
+    """Every cell's count, topics in order, then channels, as of ``computed_at``."""
+
+    cells: tuple[SubscriptionCount, ...]
+    computed_at: datetime
+    live: bool  # counted for this call: the worker has not written its rollup yet
+    refresh_note: str = subscription_rollup.REFRESH_NOTE
 
 
 def create_default_subscriptions(session: Session, customer_id: int, now: datetime) -> None:
@@ -195,42 +206,14 @@ def set_customer_subscription(app: App, actor: StaffActor, customer_id: int, top
         return changed
 
 
-def active_customer_condition():  # type: ignore[no-untyped-def]
-    """SQL: the cabinet is activated and not blocked (it receives notifications)."""
-    return and_(Customer.activated_at.is_not(None), ~open_block_exists(Customer.id))
-
-
-def subscription_counts(app: App, actor: StaffActor) -> list[SubscriptionCount]:
-    """For the chart «Подписки по темам и каналам»: active cabinets only.
-
-    Two aggregate queries whatever the number of cabinets: the active total, and
-    per cell the explicit rows (enabled, and all); a cabinet without a row for a
-    cell counts as the default says.
-    """
+def subscription_counts(app: App, actor: StaffActor) -> SubscriptionCounts:
+    """For «Подписки по темам и каналам»: active cabinets only, as the worker last
+    counted them (``subscription_rollup``; counted live while it has not yet)."""
     require_role(actor, COUNT_VIEWERS, "статистика подписок")
     with app.uow(write=False) as uow:
-        cells = subscribed_cells(uow.session)
-    return [SubscriptionCount(topic=topic, channel=Channel(channel), subscribed=on, total=total)
-            for (topic, channel), (on, total) in cells.items()]
-
-
-def subscribed_cells(session: Session) -> dict[tuple[str, str], tuple[int, int]]:
-    """(topic, channel) -> (subscribed active cabinets, all active cabinets), topics in
-    order; two aggregate queries, a cabinet without a row counting as the default says."""
-    active = active_customer_condition()
-    total = int(session.scalar(select(func.count()).select_from(Customer).where(active)) or 0)
-    explicit = {(topic, channel.value): (int(on or 0), int(rows))
-                for topic, channel, on, rows in session.execute(
-                    select(Subscription.topic, Subscription.channel,
-                           func.sum(case((Subscription.enabled.is_(True), 1), else_=0)),
-                           func.count())
-                    .join(Customer, Customer.id == Subscription.customer_id)
-                    .where(active)
-                    .group_by(Subscription.topic, Subscription.channel))}
-    cells = {}
-    for topic in rules.TOPICS:
-        for channel in rules.CHANNELS:
-            on, rows = explicit.get((topic, channel), (0, 0))
-            default_on = rules.DEFAULT_SUBSCRIPTIONS[(topic, channel)]
-            cells[(topic, channel)] = (on + (total - rows if default_on else 0), total)
-    return cells
+        found = subscription_rollup.counted(uow.session, app.now())
+    return SubscriptionCounts(
+        cells=tuple(SubscriptionCount(topic=topic, channel=Channel(channel), subscribed=on,
+                                      total=total)
+                    for (topic, channel), (on, total) in found.cells.items()),
+        computed_at=found.computed_at, live=found.live)

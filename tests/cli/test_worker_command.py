@@ -18,7 +18,7 @@ def test_the_worker_runs_every_periodic_job() -> None:
     names = [job.name for job in all_jobs()]
     assert names == ["outbox", "payments.recover", "payments.expire", "refunds.retry",
                      "card_bindings.release_holds", "receipts.fiscalise", "ledger.settle", "db.statistics",
-                     "analytics.invoices", "analytics.invoices.all"]
+                     "analytics.invoices", "analytics.invoices.all", "subscriptions.counts"]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -78,3 +78,23 @@ def test_the_ledger_refuses_updates_and_deletes(db_url, statement):
         with engine.begin() as conn:
             conn.execute(text(statement))
     engine.dispose()
+
+
+def test_the_subscription_counts_rollup_goes_down_and_up_again(db_url):
+    """0034: the worker's subscription counts (``subscription_count_stats``)."""
+    engine = make_engine(db_url)
+    downgrade(engine, "0033")
+    assert "subscription_count_stats" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert {c["name"] for c in inspect(engine).get_columns("subscription_count_stats")} == {
+        "topic", "channel", "subscribed", "total", "computed_at"}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO subscription_count_stats (topic, channel, subscribed, "
+                          "total, computed_at) VALUES ('news', 'sms', 1, 2, CURRENT_TIMESTAMP)"))
+    with pytest.raises(DBAPIError):  # one row per cell
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO subscription_count_stats (topic, channel, "
+                              "subscribed, total, computed_at) "
+                              "VALUES ('news', 'sms', 3, 4, CURRENT_TIMESTAMP)"))
+    assert schema_differences(engine) == []
+    engine.dispose()

@@ -21,8 +21,9 @@ What it writes, deterministically for ``seed`` (same seed, same rows):
   of them for manual review), saved cards, about 1 % of the successes refunded, every
   payment's events, the ledger's journals and entries, a fiscalised receipt per success,
   and the invoices' paid amounts from their payments net of refunds;
-* then the daily payment rollups are rebuilt (``rollups.rebuild``) and the analytics'
-  invoice snapshot refreshed (``invoice_stats.refresh_all``).
+* then the daily payment rollups are rebuilt (``rollups.rebuild``), the analytics'
+  invoice snapshot refreshed (``invoice_stats.refresh_all``) and the subscription
+  counts (``subscription_rollup.refresh``).
 
 Left out, as in the rich demo: outbox messages of the history (notifications are
 produced by new events), reconciliation runs, payout registries and acquirer
@@ -58,6 +59,7 @@ from core.customers.rules import normalize_code_word
 from core.errors import DomainError
 from core.db.statistics import refresh_statistics
 from core.analytics import invoice_snapshot, rollups
+from core.notifications import subscription_rollup
 
 CHUNK = 10_000  # customers per transaction: part of the data's definition (rng streams)
 # Every table the load writes (staff, providers and rollups through the services).
@@ -187,6 +189,7 @@ def seed_scale(app: App, *, customers: int, payments: int, seed: int, if_empty: 
         rollups.rebuild(uow.session)
         uow.commit()
     invoice_snapshot.refresh_all(app)  # the analytics' invoice snapshot, as the worker keeps it
+    subscription_rollup.refresh(app)  # the subscription counts, as the worker keeps them
     if app.engine.dialect.name != "postgresql":  # analysed above, with the indexes
         refresh_statistics(app.engine)  # the planner's statistics (core.db.statistics)
     report.seconds = time.perf_counter() - begun
