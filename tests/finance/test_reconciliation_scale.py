@@ -63,6 +63,23 @@ def test_the_fast_reader_gives_what_the_tolerant_one_gives(monkeypatch):
         _same(fast, _tolerant(monkeypatch, "r.csv", data))
 
 
+def test_an_empty_line_inside_keeps_the_fast_path_and_the_line_numbers(monkeypatch):
+    rows = write_registry_csv(_lines(300)).decode().split("\r\n")
+    rows.insert(50, "")  # an empty line: file line 51
+    rows[120] = rows[120].replace("Оплата", "Перевод").replace("Возврат", "Перевод")
+    for newline in ("\r\n", "\n"):
+        data = newline.join(rows).encode()
+        assert bank_registry._plain_csv(data) is not None  # read by Arrow, not refused
+        fast = read_registry("r.csv", data)
+        # The bad row is the file's line 121 for both readers: the empty line counts.
+        assert [p.row for p in fast.problems] == [121]
+        _same(fast, _tolerant(monkeypatch, "r.csv", data))
+        rows_fixed = [r.replace("Перевод", "Оплата") for r in rows]
+        good = read_registry("r.csv", newline.join(rows_fixed).encode())
+        assert good.accepted and len(good.lines) == 300
+        assert good.lines["line_no"].iloc[49] == 52  # the line after the empty one
+
+
 def test_the_fast_reader_reports_the_same_problems(monkeypatch):
     rows = write_registry_csv(_lines(200)).decode().split("\r\n")
     rows[3] = rows[3].replace("Оплата", "Перевод")
