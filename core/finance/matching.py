@@ -544,7 +544,9 @@ def _codes(*columns: pd.Series) -> tuple[np.ndarray, ...]:
 def _arrow_text(column: pd.Series) -> pa.Array:
     """A column as Arrow text (pandas keeps its text as large strings)."""
     if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
-        return pa.array(column.array).cast(pa.large_string())
+        text = pa.array(column.array).cast(pa.large_string())
+        # Several chunks when the column was concatenated or read in batches (ADBC).
+        return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     return pa.array(column.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
 
 

@@ -495,7 +495,8 @@ def _bulk_frame(s: Session, query: Any, names: list[str], arrow: bool) -> pd.Dat
         return _frame(s, query, names)
     if table.num_rows == 0:
         return _frame_of_nothing(names)
-    return table.rename_columns(names).to_pandas()
+    # One chunk per column: the driver's batches would follow every column taken.
+    return table.rename_columns(names).combine_chunks().to_pandas()
 
 
 def _appended(frame: pd.DataFrame, more: pd.DataFrame) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from core.finance import matching
@@ -285,3 +286,28 @@ def test_an_rrn_two_of_our_refunds_share_pairs_nothing_by_itself():
     # The card and amount then, nearest first.
     assert _refund_pairs(result) == {"matched": [(3, 1)]}
     assert result.loc[result["line_no"] == 3, "matched_by"].tolist() == ["window"]
+
+
+def test_text_read_in_batches_matches_as_text_read_whole():
+    """Our side read by ADBC comes in batches: Arrow text of several chunks per column."""
+    def chunked(frame: pd.DataFrame) -> pd.DataFrame:
+        # Concatenating Arrow-backed halves keeps two chunks per column, as batches do.
+        half = len(frame) // 2
+        parts = [frame.iloc[:half], frame.iloc[half:]]
+        texts = ("txn_id", "rrn", "masked_pan", "status")
+        typed = [p.astype({c: "str" for c in texts if c in p}) for p in parts]
+        return pd.concat(typed, ignore_index=True)
+
+    bank = [line(2, "a", 1000), line(3, "b", 999, 1), line(4, "", 800, 4, pan=PAN2),
+            line(5, "zz", 70, 5)]
+    payments = [ours(1, "a", 1000), ours(2, "b", 1000, minutes=1), ours(3, "", 800, minutes=6,
+                                                                         pan=PAN2, rrn=""),
+                ours(4, "d", 600, minutes=2)]
+    frame = pd.DataFrame(payments, columns=list(matching.OUR_COLUMNS)).fillna({"rrn": ""})
+    batched = chunked(frame)
+    assert isinstance(pa.array(batched["txn_id"].array), pa.ChunkedArray)
+    assert pa.array(batched["txn_id"].array).num_chunks == 2
+    lines = pd.DataFrame(bank, columns=list(matching.BANK_COLUMNS))
+    expected = classes(matching.match(lines, frame))
+    assert classes(matching.match(lines, batched)) == expected
+    assert expected["matched"] == [(2, 1), (4, 3)]
