@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from anywhere
 
 from core.errors import ServiceUnavailable  # noqa: E402
 from core.staff.members import ROLE_LABELS  # noqa: E402
-from dashboard import script_runs  # noqa: E402
+from webapp import script_runs  # noqa: E402
 from dashboard.access import CARD_PAGES, PAGES, landing_for, pages_for  # noqa: E402
 from dashboard.auth import StaffAuth, take_return_to  # noqa: E402
 from dashboard.widgets import get_app, plain, staff_name  # noqa: E402

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.actors import StaffRole
 from core.staff import totp
-from dashboard import script_runs
+from webapp import script_runs
 from dashboard.cookies import cookie_line
 from tests.dashboard.conftest import APP_FILE
 from tests.dashboard.helpers import button

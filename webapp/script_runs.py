@@ -1,5 +1,6 @@
 """How many times this process has run the entry script: a test hook, since a login must
-cost one script run (tests/dashboard/test_login_runs.py). AppTest runs the script in the
+cost one script run (tests/dashboard/test_login_runs.py, tests/cabinet/test_login_runs.py:
+each app's entry script notes its runs). AppTest runs the script in the
 test's own process, so the test reads the count here."""
 from __future__ import annotations
 
