@@ -15,11 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run cabinet/app.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
-from cabinet import session  # noqa: E402
+from cabinet import login_submit, session  # noqa: E402
 from cabinet.widgets import REGISTERING, demo_panel, get_app, plain  # noqa: E402
 from core import customer_api as api  # noqa: E402
 from core.errors import ServiceUnavailable  # noqa: E402
+from webapp import script_runs  # noqa: E402
 
+script_runs.note()
 st.set_page_config(page_title="Личный кабинет ЖКХ", page_icon=":material/home:", layout="wide")
 st.set_option("client.disableDataExport", True)
 here = Path(__file__).resolve().parent
@@ -33,6 +35,7 @@ def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page
 app = get_app()
 try:
     session.open_staff_view(app)
+    login_submit.take_login(app)  # before the pages: a login draws its landing page now
     customer_id = session.current_customer(app)
 except ServiceUnavailable as error:
     logging.getLogger("cabinet").error("Страница не показана: база данных недоступна",

@@ -6,45 +6,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cabinet import session
-from cabinet.activation import code_step, wait_for_code, waiting
-from cabinet.widgets import flash, get_app, show_error
-from core import customer_api as api
+from cabinet import login_submit, session
+from cabinet.activation import code_step, waiting
+from cabinet.widgets import show_error
 
 NOT_ACTIVATED = ("Личный кабинет ещё не активирован. Введите код активации из SMS, "
                  "отправленного на номер мобильного телефона, указанный при регистрации "
                  "(код состоит из 4 цифр).")
 
 
-def _resume(phone: str, password: str) -> None:
-    """The login's «введите код из SMS», made possible: a fresh code, then its step."""
-    try:
-        found = api.resume_activation(get_app(), phone, password)
-    except api.DomainError as error:
-        show_error(error)
-        return
-    flash("Новый код отправлен в SMS" if found.code_sent
-          else "Код отправлен в SMS меньше минуты назад: введите его", "info")
-    wait_for_code(found.customer_id, found.phone, found.email)
-    st.rerun()
-
-
 def _form() -> None:
     session.show_notice()
     with st.form("cab_login"):
-        phone = st.text_input("Телефон", placeholder="+7 9XX XXX-XX-XX", key="cab_login_phone")
-        password = st.text_input("Пароль", type="password", key="cab_login_password")
-        submitted = st.form_submit_button("Войти", type="primary")
-    if submitted:
-        try:
-            login = api.login(get_app(), phone, password)
-        except api.NotActivated:
-            _resume(phone, password)
-        except api.DomainError as error:
-            show_error(error)
-        else:
-            session.start(login)
-            st.rerun()
+        st.text_input("Телефон", placeholder="+7 9XX XXX-XX-XX", key=login_submit.PHONE)
+        st.text_input("Пароль", type="password", key=login_submit.PASSWORD)
+        st.form_submit_button("Войти", type="primary", key=login_submit.SUBMIT)
+    # The click itself was taken before the pages were chosen (cabinet.login_submit).
+    refusal = login_submit.pop_refusal()
+    if refusal is not None:
+        show_error(refusal)
     st.page_link("views/register.py", label="Регистрация", icon=":material/person_add:")
     st.page_link("views/guest_payment.py", label="Произвольный платёж",
                  icon=":material/payments:")
