@@ -54,7 +54,7 @@ def _metric(at, label: str):  # type: ignore[no-untyped-def]
     return matches[0]
 
 
-SECTIONS = ("Платежи", "Воронка и отказы", "Счета и подписки")
+SECTIONS = ("Платежи", "Поставщики и успешность", "Воронка и отказы", "Счета и подписки")
 
 
 def on_every_tab(at) -> tuple[list, list]:  # type: ignore[no-untyped-def]
@@ -153,14 +153,19 @@ def test_agent_has_no_analytics_page(dash_app, logged_in):
 
 
 def test_each_tab_reads_and_draws_its_own_charts_only(dash_app, logged_in, figures):
-    """Every chart is still there, one tab at a time: the first view draws the payments'
-    four, and the funnel's and the subscriptions' are read only when their tab opens."""
+    """Every chart is still there, one tab at a time, two a tab: the first view draws the
+    payments' count and sum (the browser draws plotly charts one after another), the
+    providers' and the success rate's, the funnel's and the subscriptions' are drawn only
+    when their tab opens."""
     at, _ = logged_in(StaffRole.MANAGER)
     _open(at)
     assert [t.label for t in at.tabs] == list(SECTIONS)
-    assert _titles(at) == ["Количество успешных платежей по дням", "Сумма платежей по дням",
-                           "Сумма платежей по поставщикам", "Успешность платежей"]
+    assert _titles(at) == ["Количество успешных платежей по дням", "Сумма платежей по дням"]
+    assert "Данные: платежи" in [e.label for e in at.expander]
     assert not [df for df in at.dataframe if "Причина" in df.value.columns]
+    at.session_state["an_section"] = "Поставщики и успешность"
+    at.run()
+    assert _titles(at) == ["Сумма платежей по поставщикам", "Успешность платежей"]
     at.session_state["an_section"] = "Воронка и отказы"
     at.run()
     assert _titles(at) == ["Кабинеты, зарегистрированные в периоде",
