@@ -41,9 +41,28 @@ def _open() -> None:
                                            refunds=acting))
 
 
+def _show() -> None:
+    """«Показать», before the run: a new filter's first page, no card, no stale file."""
+    st.session_state["pay_page"] = 1
+    close_card(CARD)
+    forget_export("pay")
+
+
 @fragment
 def _register_and_card() -> None:
-    """Both lists and the open card: a row's click, the pager or «Показать» reruns this only."""
+    """Both lists and the open card: a row's click, the pager or «Показать» reruns this only.
+
+    The card is drawn first into its place under the lists: a row's click shows it
+    without waiting for the lists' queries and their tables in the browser (which has
+    them already)."""
+    lists, card_area = st.container(), st.container()
+    with card_area:
+        _open()
+    with lists:
+        _lists()
+
+
+def _lists() -> None:
     register, unknown = st.tabs(["Платежи", "Неясный результат"])
 
     with register:
@@ -61,10 +80,7 @@ def _register_and_card() -> None:
             card = c7.text_input("Карта", key="pay_card",
                                  placeholder="последние 4 цифры, первые 6 или 411111******1111")
             payment_id = c8.text_input("Номер платежа", key="pay_id")
-            if st.form_submit_button("Показать"):
-                st.session_state["pay_page"] = 1
-                close_card(CARD)
-                forget_export("pay")
+            st.form_submit_button("Показать", on_click=_show)
         flt = pv.PaymentFilter(date_from=date_from, date_to=date_to, status=status,
                                provider_id=provider_id, amount_from=amount_from or None,
                                amount_to=amount_to or None, card=card or None,
@@ -92,7 +108,6 @@ def _register_and_card() -> None:
             row_table("pend", pending_frame(pending.items), [r.payment.id for r in pending.items],
                       CARD)
             pager("pend", pending)
-    _open()
 
 
 _register_and_card()

@@ -344,3 +344,36 @@ def test_a_second_finance_user_approves_a_big_refund(shared_gateway, dash_app, l
     with dash_app.uow(write=False) as uow:
         row = uow.session.get(Refund, asked.refund_id)
     assert (row.status, row.approved_by_staff_id) == ("succeeded", approver.staff_id)
+
+
+def test_the_open_card_is_read_before_the_lists_and_shown_under_them(dash_app, logged_in,
+                                                                      payments, monkeypatch):
+    """A row's click shows the card without waiting for the lists (their queries, their
+    tables in the browser): the card is drawn first, into its place under them; and
+    «Показать» still closes it in the same run."""
+    from core.payments import read_models as pv
+
+    at, _ = logged_in(StaffRole.FINANCE)
+    _open_payments(at)
+    read: list[str] = []
+    for name in ("list_payments", "pending_payments", "payment_detail"):
+        real = getattr(pv, name)
+        monkeypatch.setattr(pv, name, lambda *a, _real=real, _name=name, **k: (
+            read.append(_name), _real(*a, **k))[1])
+    open_row(at, "pay", "payment")
+    assert not at.exception, at.exception
+    assert read == ["payment_detail", "list_payments", "pending_payments"]
+    order = ["table" if e.type == "dataframe" else e.value for e in _walk(at.main)
+             if e.type in ("dataframe", "subheader")]
+    card = next(i for i, v in enumerate(order) if str(v).startswith("Платёж №"))
+    assert order.index("table") < card  # the register's table above the card
+    _filter(at)
+    assert "payment" not in at.query_params
+    assert not [e for e in at.subheader if e.value.startswith("Платёж №")]
+
+
+def _walk(node):  # type: ignore[no-untyped-def]
+    """Every element under ``node``, in the page's order (AppTest keeps it by position)."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
