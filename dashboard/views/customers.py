@@ -23,24 +23,45 @@ app = get_app()
 st.title("Клиенты")
 
 
+def _find() -> None:
+    """«Найти», before the run: the query searched from now on, its first page, no card."""
+    status = st.session_state["cust_status_input"]
+    st.session_state["cust_query"] = st.session_state["cust_query_input"]
+    st.session_state["cust_status"] = None if status == ALL_STATUSES else status
+    close_card(CARD)
+    reset_pager("cust")
+    forget_export("cust")
+
+
 @fragment
 def _search_and_card() -> None:
     """The search, its list and the open card: a row's click, the pager or «Найти» reruns
-    this only."""
+    this only.
+
+    The card is drawn first into its place under the lists: a row's click shows it
+    without waiting for the search's and the blocked cabinets' queries and their tables
+    in the browser (which has them already)."""
+    lists, card_area = st.container(), st.container()
+    with card_area:
+        selected = linked_id(CARD, "клиента")
+        if selected is not None:
+            st.divider()
+            close_card_button(CARD)
+            render_card(app, actor, selected)
+    with lists:
+        _lists()
+
+
+def _lists() -> None:
     search_tab, blocked_tab = st.tabs(["Поиск", "Заблокированные кабинеты"])
     with search_tab:
         with st.form("cust_search_form"):
-            query = st.text_input(SEARCH_LABEL, key="cust_query_input")
+            st.text_input(SEARCH_LABEL, key="cust_query_input")
             # Not None for «Все»: the select box would show None as nothing chosen.
-            status = st.selectbox(
+            st.selectbox(
                 "Статус", [ALL_STATUSES, *CabinetStatus], key="cust_status_input",
                 format_func=lambda s: s.label if isinstance(s, CabinetStatus) else s)
-            if st.form_submit_button("Найти", type="primary"):
-                st.session_state["cust_query"] = query
-                st.session_state["cust_status"] = None if status == ALL_STATUSES else status
-                close_card(CARD)
-                reset_pager("cust")
-                forget_export("cust")
+            st.form_submit_button("Найти", type="primary", on_click=_find)
 
         query, status = st.session_state.get("cust_query"), st.session_state.get("cust_status")
         if query:
@@ -65,12 +86,6 @@ def _search_and_card() -> None:
                                                                            status))
     with blocked_tab:
         render_blocked_cabinets(app, actor, CARD)
-
-    selected = linked_id(CARD, "клиента")
-    if selected is not None:
-        st.divider()
-        close_card_button(CARD)
-        render_card(app, actor, selected)
 
 
 _search_and_card()

@@ -81,3 +81,38 @@ def test_blocked_cabinets_tab_lists_who_when_why_and_opens_the_card(dash_app, lo
 def test_no_blocked_cabinets_is_said(dash_app, logged_in):
     at, _ = logged_in(StaffRole.AGENT)
     assert "Заблокированных кабинетов нет." in texts(at)
+
+
+def test_the_open_card_is_read_before_the_lists_and_shown_under_them(dash_app, logged_in,
+                                                                      monkeypatch):
+    """A row's click shows the customer's card without waiting for the search's and the
+    blocked cabinets' lists: the card is read and drawn first, into its place under them;
+    «Найти» still closes it and searches what was typed, in the same run."""
+    from core.customers import blocked_cabinets
+
+    active, _, _ = _three_states(dash_app)
+    at, _ = logged_in(StaffRole.AGENT)
+    search(at, "852-96-93")
+    read: list[str] = []
+    for module, name in ((contact_center, "open_customer_card"),
+                         (contact_center, "search_customers"),
+                         (blocked_cabinets, "list_blocked_cabinets")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: (
+            read.append(_name), _real(*a, **k))[1])
+    open_row(at, "cust", "customer")
+    assert not at.exception, at.exception
+    assert read == ["open_customer_card", "search_customers", "list_blocked_cabinets"]
+    assert at.query_params["customer"] == str(active)
+    order = [e.type for e in _walk(at.main) if e.type in ("dataframe", "subheader")]
+    assert order.index("dataframe") < order.index("subheader")  # the card under the list
+    _search(at, "852-96-95", "Все")
+    assert "customer" not in at.query_params
+    assert table_with(at, "E-mail")["E-mail"].tolist() == ["blocked@example.ru"]
+
+
+def _walk(node):  # type: ignore[no-untyped-def]
+    """Every element under ``node``, in the page's order (AppTest keeps it by position)."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
