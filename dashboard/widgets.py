@@ -180,6 +180,17 @@ def close_card(param: str) -> None:
     st.query_params.pop(param, None)
 
 
+def card_under_lists(draw_card: Callable[[], None], draw_lists: Callable[[], None]) -> None:
+    """The open card in its place under a page's lists, drawn first: a row's click shows
+    it without waiting for the lists' queries and their tables in the browser (which has
+    them already)."""
+    lists, card_area = st.container(), st.container()
+    with card_area:
+        draw_card()
+    with lists:
+        draw_lists()
+
+
 def close_card_button(param: str, label: str = "Закрыть карточку") -> None:
     if st.button(label, key=f"close_{param}", icon=":material/close:"):
         close_card(param)

@@ -436,7 +436,7 @@ def _our_side(s: Session, registry: BankRegistry, period: tuple[date, date],
     if ours.empty:
         ours = matching.empty_ours()
     else:
-        ours["time"] = _as_utc_series(s, ours["time"])
+        ours["time"] = _as_utc_series(ours["time"])
         ours["in_period"] = ((ours["time"] >= start) & (ours["time"] < end)).astype(bool)
 
     # The refund's RRN, then the payment's card, pair a refund line of a file without our
@@ -458,7 +458,7 @@ def _our_side(s: Session, registry: BankRegistry, period: tuple[date, date],
     if refunds.empty:
         refunds = matching.empty_refunds()
     else:
-        refunds["time"] = _as_utc_series(s, refunds["time"])
+        refunds["time"] = _as_utc_series(refunds["time"])
         refunds["in_period"] = ((refunds["time"] >= start)
                                 & (refunds["time"] < end)).astype(bool)
     return ours, refunds
@@ -482,7 +482,7 @@ def _raw_time(s: Session, column: Any) -> Any:
     return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
 
 
-def _as_utc_series(s: Session, values: pd.Series) -> pd.Series:
+def _as_utc_series(values: pd.Series) -> pd.Series:
     """The inverse of ``_raw_time``."""
     return pd.to_datetime(pd.to_numeric(values), unit="us", utc=True)
 
@@ -490,7 +490,8 @@ def _as_utc_series(s: Session, values: pd.Series) -> pd.Series:
 def _bulk_frame(s: Session, query: Any, names: list[str], arrow: bool) -> pd.DataFrame:
     """A large read (a period's payments): through ADBC where it serves the database,
     its text as Arrow-backed strings; else ``_frame``."""
-    table = arrow_reads.read_arrow(s.get_bind(), query) if arrow else None  # type: ignore[arg-type]
+    engine = s.get_bind()
+    table = arrow_reads.read_arrow(engine, query) if arrow else None  # type: ignore[arg-type]
     if table is None:
         return _frame(s, query, names)
     if table.num_rows == 0:

@@ -10,8 +10,9 @@ from core.customers.rules import CabinetStatus
 from dashboard.components.blocked_cabinets import render_blocked_cabinets
 from dashboard.components.customer_card import render_card
 from dashboard.widgets import (
-    close_card, close_card_button, excel_export, fmt_dt, forget_export, fragment, get_app,
-    guard, linked_id, page_request, pager, reset_pager, row_table, show_error,
+    card_under_lists, close_card, close_card_button, excel_export, fmt_dt, forget_export,
+    fragment, get_app, guard, linked_id, page_request, pager, reset_pager, row_table,
+    show_error,
 )
 
 SEARCH_LABEL = "Поиск: телефон, e-mail, ФИО, лицевой счёт или номер платежа"
@@ -36,20 +37,16 @@ def _find() -> None:
 @fragment
 def _search_and_card() -> None:
     """The search, its list and the open card: a row's click, the pager or «Найти» reruns
-    this only.
+    this only; the card is drawn first, under the lists (``card_under_lists``)."""
+    card_under_lists(_card, _lists)
 
-    The card is drawn first into its place under the lists: a row's click shows it
-    without waiting for the search's and the blocked cabinets' queries and their tables
-    in the browser (which has them already)."""
-    lists, card_area = st.container(), st.container()
-    with card_area:
-        selected = linked_id(CARD, "клиента")
-        if selected is not None:
-            st.divider()
-            close_card_button(CARD)
-            render_card(app, actor, selected)
-    with lists:
-        _lists()
+
+def _card() -> None:
+    selected = linked_id(CARD, "клиента")
+    if selected is not None:
+        st.divider()
+        close_card_button(CARD)
+        render_card(app, actor, selected)
 
 
 def _lists() -> None:

@@ -11,8 +11,8 @@ from core.billing import providers
 from dashboard.components.payment_panel import (payment_actions, payment_frame, pending_frame,
                                                 render_payment)
 from dashboard.widgets import (
-    close_card, close_card_button, excel_export, forget_export, fragment, get_app, guard,
-    linked_id, may_act, page_request, pager, row_table, show_error,
+    card_under_lists, close_card, close_card_button, excel_export, forget_export, fragment,
+    get_app, guard, linked_id, may_act, page_request, pager, row_table, show_error,
 )
 
 CARD = "payment"  # /payments?payment=7 opens that payment's card
@@ -50,16 +50,9 @@ def _show() -> None:
 
 @fragment
 def _register_and_card() -> None:
-    """Both lists and the open card: a row's click, the pager or «Показать» reruns this only.
-
-    The card is drawn first into its place under the lists: a row's click shows it
-    without waiting for the lists' queries and their tables in the browser (which has
-    them already)."""
-    lists, card_area = st.container(), st.container()
-    with card_area:
-        _open()
-    with lists:
-        _lists()
+    """Both lists and the open card: a row's click, the pager or «Показать» reruns this only;
+    the card is drawn first, under the lists (``card_under_lists``)."""
+    card_under_lists(_open, _lists)
 
 
 def _lists() -> None:

@@ -79,3 +79,13 @@ def leave_idle(app, staff_id: int, minutes: int = 16) -> None:  # type: ignore[n
         uow.session.execute(update(StaffSession).where(StaffSession.staff_id == staff_id)
                             .values(last_seen_at=app.now() - timedelta(minutes=minutes)))
         uow.commit()
+
+
+def record_calls(monkeypatch, *functions: tuple[object, str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each named function of each module, still doing its work, noted in call order."""
+    calls: list[str] = []
+    for module, name in functions:
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: (
+            calls.append(_name), _real(*a, **k))[1])
+    return calls

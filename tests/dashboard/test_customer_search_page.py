@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.actors import StaffRole
 from core.customers import cabinet, contact_center
 from core.customers.rules import CabinetStatus
-from tests.dashboard.helpers import button, open_row, search, table_with, texts
+from tests.dashboard.helpers import button, open_row, record_calls, search, table_with, texts
 from tests.factories.customers import make_staff, register, register_and_activate
 from tests.factories.dbstate import snapshot
 
@@ -93,13 +93,9 @@ def test_the_open_card_is_read_before_the_lists_and_shown_under_them(dash_app, l
     active, _, _ = _three_states(dash_app)
     at, _ = logged_in(StaffRole.AGENT)
     search(at, "852-96-93")
-    read: list[str] = []
-    for module, name in ((contact_center, "open_customer_card"),
-                         (contact_center, "search_customers"),
-                         (blocked_cabinets, "list_blocked_cabinets")):
-        real = getattr(module, name)
-        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: (
-            read.append(_name), _real(*a, **k))[1])
+    read = record_calls(monkeypatch, (contact_center, "open_customer_card"),
+                        (contact_center, "search_customers"),
+                        (blocked_cabinets, "list_blocked_cabinets"))
     open_row(at, "cust", "customer")
     assert not at.exception, at.exception
     assert read == ["open_customer_card", "search_customers", "list_blocked_cabinets"]

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from core.db.models import AuditEntry, SavedCard
 from core.actors import StaffRole
 from core.payments.machine import PaymentStatus
-from tests.dashboard.helpers import (button, confirm, open_first_card, open_row, pick_row, search,
+from tests.dashboard.helpers import (button, confirm, open_first_card, open_row, pick_row,
+                                    record_calls, search,
                                     shown,
                                     table_with,
                                     texts)
@@ -355,11 +356,8 @@ def test_the_open_card_is_read_before_the_lists_and_shown_under_them(dash_app, l
 
     at, _ = logged_in(StaffRole.FINANCE)
     _open_payments(at)
-    read: list[str] = []
-    for name in ("list_payments", "pending_payments", "payment_detail"):
-        real = getattr(pv, name)
-        monkeypatch.setattr(pv, name, lambda *a, _real=real, _name=name, **k: (
-            read.append(_name), _real(*a, **k))[1])
+    read = record_calls(monkeypatch, (pv, "list_payments"), (pv, "pending_payments"),
+                        (pv, "payment_detail"))
     open_row(at, "pay", "payment")
     assert not at.exception, at.exception
     assert read == ["payment_detail", "list_payments", "pending_payments"]
