@@ -1,5 +1,6 @@
 """What both apps' ``server.py`` put into their ``st.App``: our security headers
-(``webapp.security``) and a last net for an error no page caught, logged with its traceback
+(``webapp.security``), the login form's widget code named in the page (``webapp.preload``)
+and a last net for an error no page caught, logged with its traceback
 and told to the person in Russian.
 
 Each ``server.py`` still writes ``st.App(...)`` itself: ``streamlit run`` finds the app by
@@ -13,9 +14,11 @@ from collections.abc import Callable
 import streamlit as st
 from starlette.middleware import Middleware
 
+from webapp.preload import PreloadModules, login_modules
 from webapp.security import SecurityHeaders
 
-MIDDLEWARE = [Middleware(SecurityHeaders)]
+MIDDLEWARE = [Middleware(SecurityHeaders), Middleware(PreloadModules)]
+login_modules()  # read from Streamlit's files once, when the server starts
 
 
 def script_error_handler(log_name: str, place: str, apology: str) -> Callable[[Exception], bool]:

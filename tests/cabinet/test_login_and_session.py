@@ -119,8 +119,10 @@ def test_self_block_without_a_reason_is_refused_and_changes_nothing(cab_app, log
 
 def test_the_cabinet_server_adds_the_back_offices_security_headers():
     import cabinet.server
+    from webapp.preload import PreloadModules
     from webapp.security import SecurityHeaders
 
     # st.App keeps its middleware here (pinned Streamlit version)
-    assert [m.cls for m in cabinet.server.app._user_middleware] == [SecurityHeaders]
+    assert [m.cls for m in cabinet.server.app._user_middleware] == [SecurityHeaders,
+                                                                   PreloadModules]
     assert cabinet.server.app._script_path.name == "app.py"

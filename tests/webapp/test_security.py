@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+from webapp.preload import PreloadModules
 from webapp.security import SECURITY_HEADERS, SecurityHeaders
 
 
@@ -34,4 +35,4 @@ def test_the_back_office_server_uses_it():
     import dashboard.server
 
     # st.App keeps its middleware here (pinned Streamlit version)
-    assert [m.cls for m in dashboard.server.app._user_middleware] == [SecurityHeaders]
+    assert [m.cls for m in dashboard.server.app._user_middleware] == [SecurityHeaders, PreloadModules]

@@ -30,10 +30,11 @@ def test_an_uncaught_error_is_logged_and_told_in_russian(monkeypatch, caplog):
 def test_both_apps_are_served_through_it(module):
     import importlib
 
+    from webapp.preload import PreloadModules
     from webapp.security import SecurityHeaders
 
     app = importlib.import_module(module).app
-    assert [m.cls for m in app._user_middleware] == [SecurityHeaders]
+    assert [m.cls for m in app._user_middleware] == [SecurityHeaders, PreloadModules]
     assert app._script_path.name == "app.py"
 
 
