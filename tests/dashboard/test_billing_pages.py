@@ -7,7 +7,8 @@ from core.db.models import Invoice, OutboxMessage, Subscription
 from core.notifications.channels import MessageStatus
 from core.actors import StaffRole
 from core.notifications import outbox
-from tests.dashboard.helpers import button, confirm, open_first_card, open_row, search, texts
+from tests.dashboard.helpers import (button, confirm, open_card_tab, open_first_card, open_row,
+                                     search, texts)
 from tests.factories.customers import register_and_activate
 from tests.factories.billing import (BAD_FILE, SAMPLES, VODOKANAL_CP1251_FILE, VODOKANAL_FILE, bind,
                                      vodokanal)
@@ -90,11 +91,14 @@ def test_card_shows_accounts_invoices_and_lets_the_agent_change_subscriptions(da
     at, agent = logged_in(StaffRole.AGENT)
     search(at, "+7 921 555-00-11")
     open_first_card(at)
+    open_card_tab(at, "Лицевые счета")
     frames = [d.value for d in at.dataframe]
     assert any("Название" in f.columns and "Квартира на Ленина" in f["Название"].tolist()
                for f in frames)
-    assert any("Период" in f.columns and len(f) >= 1 for f in frames)
+    open_card_tab(at, "Счета")
+    assert any("Период" in f.columns and len(f) >= 1 for f in (d.value for d in at.dataframe))
 
+    open_card_tab(at, "Подписки")
     sms_key = f"card_sub_{login.customer_id}_new_invoice_sms"
     at.checkbox(key=sms_key).uncheck()
     button(at, "Сохранить подписки").click().run()

@@ -10,7 +10,9 @@ from core.db.models import AuditEntry, CabinetBlock
 from core.actors import StaffRole
 from core.customers.rules import CabinetStatus
 from core.customers import contact_center
-from tests.dashboard.helpers import button, confirm, open_first_card, search, texts
+from dashboard.components.customer_card import CARD_TABS
+from tests.dashboard.helpers import (button, confirm, open_card_tab, open_first_card, record_calls,
+                                     search, texts)
 from tests.factories.customers import make_staff, register_and_activate
 
 
@@ -86,6 +88,34 @@ def test_admin_unblocks_without_code_word_only_with_a_reason(dash_app, logged_in
     card = contact_center.open_customer_card(dash_app, admin, customer_id)
     assert card.status is CabinetStatus.ACTIVE
     assert card.blocks[0].lift_method == "admin_override"
+
+
+def test_the_card_reads_and_draws_its_open_tab_only_and_a_new_card_opens_at_the_profile(
+        dash_app, logged_in, monkeypatch):
+    from core.billing import accounts, invoices
+    from core.payments import read_models, saved_cards
+
+    register_and_activate(dash_app, phone="+79267770021")
+    other = register_and_activate(dash_app, phone="+79267770022")
+    calls = record_calls(monkeypatch, (accounts, "customer_accounts"),
+                         (invoices, "customer_invoices"), (read_models, "customer_payments"),
+                         (saved_cards, "customer_cards"), (contact_center, "customer_history"))
+    at, _ = logged_in(StaffRole.AGENT)
+    search(at, "+7 926 777-00-21")
+    open_first_card(at)
+    assert [t.label for t in at.tabs if t.label in CARD_TABS] == list(CARD_TABS)
+    assert [t.value["Поле"][0] for t in at.table] == ["Фамилия"]  # «Профиль» is open
+    assert calls == []  # nothing of the other eight tabs is read
+    open_card_tab(at, "Платежи")
+    assert calls == ["customer_payments"]
+    assert "Платежей из этого кабинета не было" in texts(at)
+    assert not at.table  # the profile is not drawn behind it
+    at.query_params["customer"] = str(other.customer_id)
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.value["Поле"][0] for t in at.table] == ["Фамилия"]
+    assert calls == ["customer_payments"]
+    assert "Платежей из этого кабинета не было" not in texts(at)
 
 
 def test_finance_sees_the_card_but_no_actions(dash_app, logged_in):

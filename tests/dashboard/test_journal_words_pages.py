@@ -11,7 +11,7 @@ from core.actors import StaffRole
 from core.customers import contact_center
 from core.db.models import AuditEntry, Customer, OutboxMessage
 from core.payments.machine import PaymentStatus
-from tests.dashboard.helpers import button, shown, table_with, texts
+from tests.dashboard.helpers import button, open_card_tab, shown, table_with, texts
 from tests.factories.billing import make_provider
 from tests.factories.customers import register_and_activate
 from tests.factories.payment_flow import DECLINED_CARD, pay_invoice, payer
@@ -52,7 +52,7 @@ def test_the_customer_cards_history_reads_sentences(dash_app, logged_in):
     at.query_params["customer"] = str(customer.customer_id)
     at.run()
     assert not at.exception, at.exception
-    history = table_with(at, "Что произошло")
+    history = table_with(open_card_tab(at, "История действий"), "Что произошло")
     assert any(str(v).startswith("Кабинет заблокирован") for v in history["Что произошло"])
     assert "{" not in " ".join(str(v) for v in history["Что произошло"])
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from core.db.models import AuditEntry, SavedCard
 from core.actors import StaffRole
 from core.payments.machine import PaymentStatus
-from tests.dashboard.helpers import (button, confirm, open_first_card, open_row, pick_row,
+from tests.dashboard.helpers import (button, confirm, open_card_tab, open_first_card, open_row,
+                                    pick_row,
                                     record_calls, search,
                                     shown,
                                     table_with,
@@ -149,9 +150,9 @@ def test_agent_sees_the_list_and_a_detail_without_refund_status_or_export(dash_a
     assert "Запросить статус у банка" not in [b.label for b in at.button]
 
 
-def _card_of(at):  # type: ignore[no-untyped-def]
+def _card_of(at, tab: str):  # type: ignore[no-untyped-def]
     search(at, "+7 999 123-45-67")
-    return open_first_card(at)
+    return open_card_tab(open_first_card(at), tab)
 
 
 def _frame_with(at, column):  # type: ignore[no-untyped-def]
@@ -165,16 +166,18 @@ def test_customer_card_payments_and_cards_tabs(dash_app, logged_in, payments):
     make_card(dash_app, cid, last4="4242", first6="553691", brand="mastercard",
               is_default=True)
     at, _ = logged_in(StaffRole.AGENT)
-    _card_of(at)
-    assert not at.exception, at.exception
+    _card_of(at, "Платежи")
     pays = _frame_with(at, "RRN")
     assert pays["№"].tolist() == [payments["ok"]]
-    cards = _frame_with(at, "Срок")
-    assert cards["Номер"].tolist() == ["553691******4242"]
-    assert cards["Основная"].tolist() == ["да"]
+    assert not [d for d in at.dataframe if "Срок" in d.value.columns]  # another tab's
     assert f"Платёж № {payments['ok']}" not in texts(at)  # until its row is clicked
     pick_row(at, "card_pay", payments["ok"])
     assert f"Платёж № {payments['ok']}" in texts(at)
+    open_card_tab(at, "Карты")
+    cards = _frame_with(at, "Срок")
+    assert cards["Номер"].tolist() == ["553691******4242"]
+    assert cards["Основная"].tolist() == ["да"]
+    assert not [d for d in at.dataframe if "RRN" in d.value.columns]
 
 
 def test_agent_removes_a_card_only_with_a_reason(dash_app, logged_in, payments):
@@ -182,7 +185,7 @@ def test_agent_removes_a_card_only_with_a_reason(dash_app, logged_in, payments):
     first = make_card(dash_app, cid, last4="1111", is_default=True)
     make_card(dash_app, cid, last4="2222")
     at, agent = logged_in(StaffRole.AGENT)
-    _card_of(at)
+    _card_of(at, "Карты")
     at.selectbox(key="card_card_pick").set_value(first).run()
     at.button(key="act_card_remove").click().run()
     before = snapshot(dash_app)
@@ -207,7 +210,7 @@ def test_agent_removes_a_card_only_with_a_reason(dash_app, logged_in, payments):
 def test_finance_sees_cards_without_remove(dash_app, logged_in, payments):
     make_card(dash_app, payments["login"].customer_id, is_default=True)
     at, _ = logged_in(StaffRole.FINANCE)
-    _card_of(at)
+    _card_of(at, "Карты")
     assert _frame_with(at, "Срок")["Номер"].tolist() == ["411111******1111"]
     assert not [b for b in at.button if b.key == "act_card_remove"]
 
@@ -309,7 +312,7 @@ def test_agent_gets_a_receipt_from_the_customer_card(dash_app, logged_in, paymen
                             status=PaymentStatus.DECLINED,
                             customer_id=payments["login"].customer_id)
     at, _ = logged_in(StaffRole.AGENT)
-    _card_of(at)
+    _card_of(at, "Платежи")
     pick_row(at, "card_pay", declined)
     assert "Причина отказа: Недостаточно средств" in texts(at)
     labels = [b.label for b in at.button]

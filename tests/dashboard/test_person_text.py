@@ -12,7 +12,7 @@ from core.customers import contact_center
 from core.customers.rules import PersonalData
 from core.staff import members
 from tests.dashboard.conftest import APP_FILE, login
-from tests.dashboard.helpers import open_first_card, search, shown
+from tests.dashboard.helpers import open_card_tab, open_first_card, search, shown
 from tests.factories.customers import register_and_activate
 
 PIXEL = "![p](http://tracker.example/p.png)"
@@ -66,5 +66,6 @@ def test_block_reason_address_notes_and_staff_name_are_shown_as_text(dash_app):
     sources = _markdown_sources(at)
     _assert_shown_as_text(sources, REASON)
     _assert_shown_as_text(sources, ADDRESS)
-    _assert_shown_as_text(sources, NOTE)
     _assert_shown_as_text(sources, f"Начальник {LINK}")
+    open_card_tab(at, "Заметки")
+    _assert_shown_as_text(_markdown_sources(at), NOTE)

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 from core.actors import StaffRole
 from core.db.models import AuditEntry
 from tests.dashboard.conftest import APP_FILE, login
-from tests.dashboard.helpers import button, leave_idle, open_first_card, search, texts
+from tests.dashboard.helpers import (button, leave_idle, open_card_tab, open_first_card, search,
+                                     texts)
 from tests.factories.customers import make_staff, register_and_activate
 from tests.factories.dbstate import read_only_database
 
@@ -69,7 +70,7 @@ def test_a_read_only_database_is_said_and_is_no_logout(dash_app, logged_in):
     register_and_activate(dash_app, phone="+79267770013")
     at, admin = logged_in(StaffRole.ADMIN)
     search(at, "+7 926 777-00-13")
-    open_first_card(at)
+    open_card_tab(open_first_card(at), "Заметки")
     other = make_staff(dash_app, StaffRole.AGENT)
     dash_app.engine.dispose()
     with read_only_database():
