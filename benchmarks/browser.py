@@ -10,8 +10,9 @@ fresh login of its own administrator, so that no TOTP step waits for the next on
 - every page of the navigation, from the click on its sidebar link to its named main
   element (``DASHBOARD_PAGES``), cold (the first view in the session) and warm (the
   second view, after the whole round);
-- a search by phone, a customer card and a payment card opened by their row, the Excel
-  export's click to the downloaded file;
+- a search by phone, a customer card and a payment card opened by their row, a switch to
+  the customer card's «Платежи» tab (only the open tab is drawn), the Excel export's click
+  to the downloaded file;
 - the cabinet's pages after a customer's login;
 - the peer: Django admin's payments list with a status + provider filter, a payment
   number search, a customer found by phone, one payment's page, and ours doing the same.
@@ -95,17 +96,9 @@ DASHBOARD_PAGES: dict[str, Target] = {
     "staff": Target("Сотрудники", ROW, what="the table's first row"),
 }
 
-# True once the target is on screen: a non-stale title, then a non-stale element of the
-# target (Streamlit keeps the previous run's elements, marked stale, until replaced).
-_SHOWN = """([title, css, idle, text, rows]) => {
-    const fresh = (e) => !e.closest('[data-stale="true"]');
-    const main = document.querySelector('[data-testid="stMain"]') || document;
-    const heads = [...main.querySelectorAll('h1')].filter(
-        (h) => fresh(h) && h.textContent.trim().startsWith(title));
-    if (!heads.length) return false;
-    // A grid on screen (not in a hidden tab) whose canvas drew its first data row:
-    // rows are 35 px under a 35 px header; text is the band's dark pixels.
-    const drawn = (grid) => {
+# A grid on screen (not in a hidden tab) whose canvas drew its first data row:
+# rows are 35 px under a 35 px header; text is the band's dark pixels.
+_DRAWN = """(grid) => {
         const canvas = grid.querySelector('canvas[data-testid="data-grid-canvas"]');
         const box = canvas && canvas.getBoundingClientRect();
         if (!box || box.width < 50 || box.height < 70) return false;
@@ -117,7 +110,17 @@ _SHOWN = """([title, css, idle, text, rows]) => {
             if (band[i + 3] > 128 && band[i] + band[i + 1] + band[i + 2] < 300) dark += 1;
         }
         return dark > 20;
-    };
+    }"""
+
+# True once the target is on screen: a non-stale title, then a non-stale element of the
+# target (Streamlit keeps the previous run's elements, marked stale, until replaced).
+_SHOWN = """([title, css, idle, text, rows]) => {
+    const fresh = (e) => !e.closest('[data-stale="true"]');
+    const main = document.querySelector('[data-testid="stMain"]') || document;
+    const heads = [...main.querySelectorAll('h1')].filter(
+        (h) => fresh(h) && h.textContent.trim().startsWith(title));
+    if (!heads.length) return false;
+    const drawn = __DRAWN__;
     const grids = rows ? [...main.querySelectorAll('[data-testid="stDataFrame"]')].filter(
         (g) => fresh(g) && drawn(g)) : [];
     const found = [...main.querySelectorAll(css)].filter(
@@ -132,7 +135,16 @@ _SHOWN = """([title, css, idle, text, rows]) => {
         for (const c of charts) if (fresh(c) && !c.querySelector('.main-svg')) return false;
     }
     return true;
-}"""
+}""".replace("__DRAWN__", _DRAWN)
+# True once the open tab named so (a card's) holds a non-stale grid that drew its first row.
+_TAB_SHOWN = """(tab) => {
+    const drawn = __DRAWN__;
+    const open = [...document.querySelectorAll('[role="tab"][aria-selected="true"]')].find(
+        (t) => t.textContent.trim() === tab);
+    const panel = open && document.getElementById(open.getAttribute('aria-controls'));
+    return !!panel && [...panel.querySelectorAll('[data-testid="stDataFrame"]')].some(
+        (g) => !g.closest('[data-stale="true"]') && drawn(g));
+}""".replace("__DRAWN__", _DRAWN)
 _IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return app !== null && app.getAttribute('data-test-script-state') === 'notRunning';
@@ -547,6 +559,7 @@ def staff_login(page: Any, wire: Wire, base: str, admin: Admin, views: Views) ->
 
 CUSTOMER_CARD = Target("Клиенты", '[role="tab"]', text="История действий",
                        what="the card's tabs")
+CARD_TAB = "Платежи"  # of the customer card: the heaviest customer's payments
 PAYMENT_CARD = Target("Платежи", "h3", text="Платёж №", what="the card's heading")
 SEARCH_RESULT = Target("Клиенты", ROW, what="the result's first row")
 SEARCH_FIELD = "Поиск: телефон, e-mail, ФИО, лицевой счёт или номер платежа"
@@ -600,6 +613,11 @@ def dashboard_pass(browser: Any, base: str, admin: Admin, phone: str, views: Vie
         # nothing (the table's selection did not change for the server).
         views.add("customer card first", timed(
             page, wire, lambda: click_row(page), shown(page, CUSTOMER_CARD)))
+        # Only the open tab is drawn: a switch to another reruns the card.
+        views.add("customer card tab", timed(
+            page, wire, lambda: page.get_by_role("tab", name=CARD_TAB, exact=True).click(),
+            lambda: page.wait_for_function(_TAB_SHOWN, arg=CARD_TAB, timeout=TIMEOUT_MS,
+                                           polling="raf")))
         views.add("excel export click to file", _export(page, wire))
         dict(navigation(page))["payments"].click()
         shown(page, DASHBOARD_PAGES["payments"])()
@@ -901,6 +919,10 @@ def dashboard_figures(views: Views) -> list[Figure]:
              ("payment card next", "payment card, the next row's while one is open"))
     for name, label in cards:
         figures.append(_fig(views, name, label, warm, warm_label, CARD_TARGET))
+    figures.append(_fig(views, "customer card tab",
+                        f"customer card, a switch to «{CARD_TAB}» to its table's first row",
+                        "bare table switch warm", "bare st.navigation switch to a 25-row "
+                        "st.dataframe's first row, warm", CARD_TARGET))
     for name, label in cards:  # beside the bare row click (its 150 ms debounce included)
         bare = f"bare row click {'next' if name.endswith('next') else 'first'}"
         figures.append(_fig(views, name, f"{label}, vs a bare row click", bare,

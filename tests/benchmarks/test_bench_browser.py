@@ -47,7 +47,8 @@ def test_every_page_and_step_reaches_its_named_element(measured) -> None:  # typ
     for key in browser.CABINET_PAGES:
         assert {f"cabinet {key} cold", f"cabinet {key} warm"} <= set(views)
     for step in ("login form first load", "login to landing", "search by phone",
-                 "customer card first", "payment card first", "payment card next",
+                 "customer card first", "customer card tab", "payment card first",
+                 "payment card next",
                  "excel export click to file", "cabinet login to landing"):
         assert step in views, step
     assert views["excel export click to file"]["file_bytes"] > 0  # the file was downloaded

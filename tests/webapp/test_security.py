@@ -35,4 +35,5 @@ def test_the_back_office_server_uses_it():
     import dashboard.server
 
     # st.App keeps its middleware here (pinned Streamlit version)
-    assert [m.cls for m in dashboard.server.app._user_middleware] == [SecurityHeaders, PreloadModules]
+    assert [m.cls for m in dashboard.server.app._user_middleware] == [SecurityHeaders,
+                                                                     PreloadModules]
