@@ -1,11 +1,12 @@
-"""The login forms' widget code named in the page itself, so the browser fetches it with the
+"""The login steps' widget code named in the page itself, so the browser fetches it with the
 page's own bundle instead of after the first script run.
 
 Streamlit's frontend loads each widget's code only when the server first sends such a
 widget: a fresh browser (a new colleague, a customer's first visit) got the login form's
 text fields, then asked for ``TextInput`` and its 18 modules, and showed the form only
-when they came. In chromium at full scale that wait was 0.2-0.6 s of the form's 1.1-1.8 s
-first load (request timings of the page, ``benchmarks/browser.py``). ``PreloadModules``
+when they came; the code step's plain buttons then waited for ``Button`` the same way. In
+chromium at full scale that wait was 0.2-0.6 s of the form's 1.1-1.8 s first load (request
+timings of the page, ``benchmarks/browser.py``). ``PreloadModules``
 adds ``<link rel="modulepreload">`` for those modules to the HTML page, as Vite's own build
 does for the main bundle's; a module the page already names is not named twice.
 
@@ -22,9 +23,9 @@ from pathlib import Path
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# What both login forms draw that the main bundle does not already hold: text fields (a
-# form and its button come with the main bundle).
-LOGIN_WIDGETS = ("TextInput",)
+# What the login steps draw that the main bundle does not already hold: text fields, and
+# the plain buttons of the code step (a form and its button come with the main bundle).
+LOGIN_WIDGETS = ("TextInput", "Button")
 _STATIC_IMPORT = re.compile(r'(?:\bfrom|\bimport)\s*"\./([\w.\-]+\.js)"')
 _ENTRY = re.compile(r'<script type="module"[^>]*src="\./static/js/([\w.\-]+\.js)"')
 _NAMED = re.compile(r'href="\./static/js/([\w.\-]+\.js)"')
