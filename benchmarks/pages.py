@@ -169,13 +169,18 @@ def _warm_ms(at, repeat: int) -> float:  # type: ignore[no-untyped-def]
 
 def card_run(login: str, phone: str, repeat: int) -> float:
     """The agents' everyday step: «Клиенты», a phone, «Открыть карточку»; the warm
-    rerun of the page with the card open (its tabs: profile, accounts, payments, cards,
-    history), median ms."""
+    rerun of the page with the card open at its «Платежи» tab (only the open tab is read),
+    median ms."""
+    from dashboard.components.customer_card import card_tab_key
+
     at = _logged_in(login)
     at.switch_page("views/customers.py").run()
     at.text_input(key="cust_query_input").input(phone)
     next(b for b in at.button if b.label == "Найти").click().run()
-    at.query_params["customer"] = str(at.session_state["cust_row_ids"][0])  # its row's click
+    customer_id = at.session_state["cust_row_ids"][0]
+    at.query_params["customer"] = str(customer_id)  # its row's click
+    at.run()
+    at.session_state[card_tab_key(customer_id)] = "Платежи"  # a click on the tab
     at.run()
     if at.exception:
         raise RuntimeError(f"customer card: {at.exception}")
