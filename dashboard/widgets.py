@@ -29,6 +29,10 @@ from dashboard.downloads import download
 from webapp.text import plain  # noqa: F401  (pages take it from here)
 
 DASHBOARD = Path(__file__).resolve().parent
+# persist_state of a widget a page may leave undrawn (its tab closed, only the open tab is
+# drawn): Streamlit would forget its value at the end of the run; this keeps it while the
+# user stays on the page and, as ever, not past a switch to another page.
+KEPT_ON_PAGE = "page"
 
 
 @st.cache_resource
@@ -148,8 +152,9 @@ def pager(key: str, page: "Page[object]") -> None:
         st.session_state[f"{key}_page"] = last
     left, right, info = st.columns([1, 1, 3])
     left.selectbox("Строк на странице", PAGE_SIZES, index=PAGE_SIZES.index(25),
-                   key=f"{key}_size")
-    right.number_input("Страница", min_value=1, max_value=last, step=1, key=f"{key}_page")
+                   key=f"{key}_size", persist_state=KEPT_ON_PAGE)
+    right.number_input("Страница", min_value=1, max_value=last, step=1, key=f"{key}_page",
+                       persist_state=KEPT_ON_PAGE)
     more = " и далее" if page.total_capped else ""
     info.caption(f"Всего: {page.total_text} · страниц: {page.pages}{more}")
 

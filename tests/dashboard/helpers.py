@@ -61,16 +61,21 @@ def open_first_card(at: AppTest) -> AppTest:
     return open_row(at, "cust", "customer")
 
 
+def open_tab(at: AppTest, key: str, title: str) -> AppTest:
+    """A click on a tab of tabs drawn with ``key`` (only the open tab is drawn)."""
+    at.session_state[key] = title
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def open_card_tab(at: AppTest, title: str) -> AppTest:
     """A click on a tab of the open customer card: only the open tab is drawn."""
     from dashboard.components.customer_card import card_tab_key
 
     opened = at.query_params["customer"]  # as assigned, or a list once the page set it
     customer_id = int(opened[0] if isinstance(opened, list) else opened)
-    at.session_state[card_tab_key(customer_id)] = title
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_tab(at, card_tab_key(customer_id), title)
 
 
 def confirm(at: AppTest, reason: str | None = None) -> AppTest:

@@ -10,10 +10,7 @@ from core.db.models import AuditEntry, SavedCard
 from core.actors import StaffRole
 from core.payments.machine import PaymentStatus
 from tests.dashboard.helpers import (button, confirm, open_card_tab, open_first_card, open_row,
-                                    pick_row,
-                                    record_calls, search,
-                                    shown,
-                                    table_with,
+                                    open_tab, pick_row, record_calls, search, shown, table_with,
                                     texts)
 from tests.factories.customers import register_and_activate
 from tests.factories.billing import make_provider
@@ -47,6 +44,13 @@ def _open_payments(at):  # type: ignore[no-untyped-def]
     at.switch_page("views/payments.py").run()
     assert not at.exception, at.exception
     return at
+
+
+PAY_LIST_TAB = "pay_list_tab"  # the key of the page's tabs (a page is a script: not imported)
+
+
+def _open_unknown_outcome(at):  # type: ignore[no-untyped-def]
+    return open_tab(at, PAY_LIST_TAB, "Неясный результат")
 
 
 def _filter(at, **fields):  # type: ignore[no-untyped-def]
@@ -104,8 +108,8 @@ def test_bad_filter_says_which_field(dash_app, logged_in, payments):
 
 def test_unknown_outcome_tab(dash_app, logged_in, payments):
     at, _ = logged_in(StaffRole.FINANCE)
-    _open_payments(at)
-    pending = at.dataframe[1].value  # the second tab's table
+    _open_unknown_outcome(_open_payments(at))
+    [pending] = [d.value for d in at.dataframe]  # the open tab's table only
     assert pending["№"].tolist() == [payments["pending"]]
     assert pending["Запросов в банк"].tolist() == [3]
     open_row(at, "pend", "payment")
@@ -145,7 +149,7 @@ def test_agent_sees_the_list_and_a_detail_without_refund_status_or_export(dash_a
     assert "Оформить возврат" not in labels and "Выгрузить в Excel" not in labels
     assert not [t for t in at.text_input if t.key.startswith("pay_refund_amount")]
 
-    open_row(at, "pend", "payment")
+    open_row(_open_unknown_outcome(at), "pend", "payment")
     assert "Результат платежа неизвестен" in texts(at)
     assert "Запросить статус у банка" not in [b.label for b in at.button]
 
@@ -248,7 +252,7 @@ def test_receipt_not_ready_says_why(dash_app, logged_in, payments):
 
 def test_finance_asks_the_bank_about_a_pending_payment(dash_app, logged_in, payments):
     at, finance = logged_in(StaffRole.FINANCE)
-    _open_payments(at)
+    _open_unknown_outcome(_open_payments(at))
     open_row(at, "pend", "payment")
     assert "Подготовить квитанцию" not in [b.label for b in at.button]  # outcome unknown
     assert button(at, "Запросить статус у банка")
@@ -363,7 +367,7 @@ def test_the_open_card_is_read_before_the_lists_and_shown_under_them(dash_app, l
                         (pv, "payment_detail"))
     open_row(at, "pay", "payment")
     assert not at.exception, at.exception
-    assert read == ["payment_detail", "list_payments", "pending_payments"]
+    assert read == ["payment_detail", "list_payments"]  # «Неясный результат» is closed
     order = ["table" if e.type == "dataframe" else e.value for e in _walk(at.main)
              if e.type in ("dataframe", "subheader")]
     card = next(i for i, v in enumerate(order) if str(v).startswith("Платёж №"))
@@ -371,6 +375,37 @@ def test_the_open_card_is_read_before_the_lists_and_shown_under_them(dash_app, l
     _filter(at)
     assert "payment" not in at.query_params
     assert not [e for e in at.subheader if e.value.startswith("Платёж №")]
+
+
+def test_only_the_open_list_is_read_and_the_filter_and_page_stay_across_its_tabs(
+        dash_app, logged_in, payments, monkeypatch):
+    """«Платежи» and «Неясный результат» are read and drawn only while open (a row's click
+    sent the other list again); the register's filter and page survive a look at the other
+    tab, though its form is not drawn meanwhile."""
+    from core.payments import read_models as pv
+
+    at, _ = logged_in(StaffRole.FINANCE)
+    _open_payments(at)
+    at.selectbox(key="pay_provider").select(payments["power"])
+    _filter(at, pay_amount_from="100")
+    assert sorted(at.dataframe[0].value["№"]) == sorted([payments["declined"],
+                                                        payments["pending"]])
+    at.selectbox(key="pay_size").select(10).run()
+    read = record_calls(monkeypatch, (pv, "list_payments"), (pv, "pending_payments"))
+
+    _open_unknown_outcome(at)
+    assert read == ["pending_payments"]
+    assert [list(d.value["№"]) for d in at.dataframe] == [[payments["pending"]]]
+    assert not [t for t in at.text_input if t.key == "pay_amount_from"]  # not drawn
+
+    read.clear()
+    open_tab(at, PAY_LIST_TAB, "Платежи")
+    assert read == ["list_payments"]
+    assert at.text_input(key="pay_amount_from").value == "100"
+    assert at.selectbox(key="pay_provider").value == payments["power"]
+    assert at.selectbox(key="pay_size").value == 10
+    assert sorted(at.dataframe[0].value["№"]) == sorted([payments["declined"],
+                                                        payments["pending"]])
 
 
 def _walk(node):  # type: ignore[no-untyped-def]
