@@ -22,8 +22,8 @@ from core.timefmt import MOSCOW, as_utc, moscow_date
 from dashboard import charts
 from dashboard.charts import format_count
 from dashboard.widgets import (
-    ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager, plain,
-    show_error,
+    KEPT_ON_PAGE, ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager,
+    plain, show_error,
 )
 
 
@@ -76,20 +76,22 @@ def _outbox_tab() -> None:
     with st.form("out_filters"):
         c1, c2, c3, c4, c5, c6 = st.columns(6)
         status = c1.selectbox("Статус", [None, *outbox.STATUS_LABELS],
-                              placeholder="Все", key="out_status",
+                              placeholder="Все", key="out_status", persist_state=KEPT_ON_PAGE,
                               format_func=lambda k: "Все" if k is None
                               else outbox.STATUS_LABELS[k])
         channel = c2.selectbox("Канал", [None, Channel.SMS, Channel.EMAIL],
-                               placeholder="Все", key="out_channel",
+                               placeholder="Все", key="out_channel", persist_state=KEPT_ON_PAGE,
                                format_func=lambda k: "Все" if k is None
                                else ("SMS" if k is Channel.SMS else "E-mail"))
         topic = c3.selectbox("Тема", [None, *outbox.TOPIC_LABELS],
-                             placeholder="Все", key="out_topic",
+                             placeholder="Все", key="out_topic", persist_state=KEPT_ON_PAGE,
                              format_func=lambda k: "Все" if k is None
                              else outbox.TOPIC_LABELS[k])
-        phone = c4.text_input("Телефон клиента", key="out_phone")
-        date_from = c5.date_input("С", value=None, format="DD.MM.YYYY", key="out_from")
-        date_to = c6.date_input("По", value=None, format="DD.MM.YYYY", key="out_to")
+        phone = c4.text_input("Телефон клиента", key="out_phone", persist_state=KEPT_ON_PAGE)
+        date_from = c5.date_input("С", value=None, format="DD.MM.YYYY", key="out_from",
+                                  persist_state=KEPT_ON_PAGE)
+        date_to = c6.date_input("По", value=None, format="DD.MM.YYYY", key="out_to",
+                                persist_state=KEPT_ON_PAGE)
         if st.form_submit_button("Показать"):
             st.session_state["out_page"] = 1
     flt = outbox.OutboxFilter(status=status, channel=channel, topic=topic,
@@ -128,7 +130,7 @@ def _templates_tab() -> None:
     """«Шаблоны»: a template's text, its preview and, for admins, saving it."""
     items = templates.list_templates(app, actor)
     keyed = {(t.topic, t.channel.value): t for t in items}
-    pick = st.selectbox("Шаблон", list(keyed), key="tpl_pick",
+    pick = st.selectbox("Шаблон", list(keyed), key="tpl_pick", persist_state=KEPT_ON_PAGE,
                         format_func=lambda k: f"{keyed[k].topic_label} · "
                         f"{keyed[k].channel_label}"
                         + (" (стандартный)" if keyed[k].is_default else ""))
@@ -170,12 +172,6 @@ app = get_app()
 st.title("Подписки и рассылки")
 sees_outbox = actor.role in outbox.OUTBOX_VIEWERS
 tab_names = ["Подписки"] + (["Исходящие сообщения", "Шаблоны"] if sees_outbox else [])
-# A closed tab's widgets are not drawn, and Streamlit forgets the state of widgets not
-# drawn: the outbox's filters, its page and the template picked are kept across tab switches.
-for kept in ("out_status", "out_channel", "out_topic", "out_phone", "out_from", "out_to",
-             "out_page", "out_size", "tpl_pick"):
-    if kept in st.session_state:
-        st.session_state[kept] = st.session_state[kept]
 tabs = st.tabs(tab_names, key="subs_tab", on_change="rerun")
 for tab, draw in zip(tabs, (_subscriptions_tab, _outbox_tab, _templates_tab)):
     if tab.open:
