@@ -28,6 +28,7 @@ CHANNELS = {"sms": "SMS", "email": "E-mail"}
 MESSAGE_STATUSES = {"queued": "В очереди", "sent": "Отправлено", "failed": "Не доставлено"}
 CARD_TABS = ("Профиль", "Лицевые счета", "Счета", "Платежи", "Карты", "Подписки", "Сообщения",
              "Заметки", "История действий")
+ALWAYS_DRAWN_TAB = "Заметки"
 
 
 def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
@@ -46,15 +47,18 @@ def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
     with main:
         # Only the open tab is read and sent (a switch reruns the card): all nine cost a
         # query each and 0.4 s in the browser at every opening. A new card opens at
-        # «Профиль», its tab kept per customer.
+        # «Профиль», its tab kept per customer. «Заметки» is drawn closed too: a form
+        # sends its fields only on submit, so a note being typed lives in the browser and
+        # is lost once its form leaves the page (a look at «Платежи» in between); it costs
+        # no query, the card holds its notes.
         drawers = (lambda: _profile(card), lambda: _accounts(app, actor, card),
                    lambda: _invoices(app, actor, card), lambda: _payments(app, actor, card),
                    lambda: _cards(app, actor, card), lambda: _subscriptions(app, actor, card),
                    lambda: _messages(card), lambda: _notes(app, actor, card),
                    lambda: _history(app, actor, card))
         tabs = st.tabs(CARD_TABS, key=card_tab_key(card.id), on_change="rerun")
-        for tab, draw in zip(tabs, drawers, strict=True):
-            if tab.open:
+        for title, tab, draw in zip(CARD_TABS, tabs, drawers, strict=True):
+            if tab.open or title == ALWAYS_DRAWN_TAB:
                 with tab:
                     draw()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from core.actors import StaffRole
 from tests.browser.harness import (  # skips the module without chromium or playwright
@@ -17,11 +18,11 @@ from tests.factories.payment_flow import pay_invoice, payer
 pytestmark = pytest.mark.browser
 
 
-def _card_of(page):  # type: ignore[no-untyped-def]
-    """The open card's header line of the wanted customer (the grid's cells are hidden;
-    the header's text carries word joiners, hence the pattern)."""
+def _card_of(page, tail: str = "02"):  # type: ignore[no-untyped-def]
+    """The open card's header line of the wanted customer, +7 999 555-01-<tail> (the
+    grid's cells are hidden; the header's text carries word joiners, hence the pattern)."""
     return page.get_by_test_id("stMarkdownContainer").filter(
-        has_text=re.compile(r"555\W*01\W*02")).first
+        has_text=re.compile(rf"555\W*01\W*{tail}")).first
 
 
 def test_a_clicked_customer_is_a_link_a_colleague_opens_after_the_login(server, browser,
@@ -78,6 +79,43 @@ def test_a_clicked_customer_is_a_link_a_colleague_opens_after_the_login(server, 
     expect(other.get_by_role("tab", name="История действий")).to_have_count(0)
     expect(other).not_to_have_url(re.compile("customer="))
     fresh.close()
+
+
+def test_a_note_being_typed_survives_a_look_at_another_tab_of_the_card(server, browser):
+    """The card draws only its open tab, but «Заметки»: a form sends its fields only on
+    submit, so a draft lived in the browser alone and was gone after a look at «Платежи»."""
+    from core.db.models import CustomerNote
+
+    app, base = server["app"], str(server["base"])
+    wanted = register_and_activate(app, phone="+79995550103")
+    agent = make_staff(app, StaffRole.AGENT)
+    expect = sync_api.expect
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    login(page, base, agent.login)
+    page_shown(page, "Клиенты")
+    page.goto(f"{base}/?customer={wanted.customer_id}")
+    page_shown(page, "Клиенты")
+    expect(_card_of(page, "03")).to_be_visible()
+    page.get_by_role("tab", name="Заметки", exact=True).click()
+    settled(page)
+    draft = page.get_by_label("Новая заметка")
+    draft.fill("Клиент перезвонит после 18:00")
+    page.get_by_role("tab", name="Платежи", exact=True).click()
+    settled(page)
+    expect(page.get_by_text("Платежей из этого кабинета не было").first).to_be_visible()
+    page.get_by_role("tab", name="Заметки", exact=True).click()
+    settled(page)
+    expect(draft).to_have_value("Клиент перезвонит после 18:00")
+    page.get_by_role("button", name="Добавить заметку").click()
+    settled(page)
+    expect(page.get_by_text("Заметка добавлена").first).to_be_visible()
+    context.close()
+    with app.uow(write=False) as uow:
+        notes = uow.session.scalars(select(CustomerNote.text).where(
+            CustomerNote.customer_id == wanted.customer_id)).all()
+    assert notes == ["Клиент перезвонит после 18:00"]
 
 
 def test_a_payment_link_opens_its_card_and_a_refused_page_says_so(server, browser):

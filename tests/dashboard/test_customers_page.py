@@ -106,10 +106,13 @@ def test_the_card_reads_and_draws_its_open_tab_only_and_a_new_card_opens_at_the_
     assert [t.label for t in at.tabs if t.label in CARD_TABS] == list(CARD_TABS)
     assert [t.value["Поле"][0] for t in at.table] == ["Фамилия"]  # «Профиль» is open
     assert calls == []  # nothing of the other eight tabs is read
+    # but «Заметки», whose form keeps a note being typed only while it is on the page
+    assert [t.key for t in at.text_area] == ["card_note_text"]
     open_card_tab(at, "Платежи")
     assert calls == ["customer_payments"]
     assert "Платежей из этого кабинета не было" in texts(at)
     assert not at.table  # the profile is not drawn behind it
+    assert [t.key for t in at.text_area] == ["card_note_text"]
     at.query_params["customer"] = str(other.customer_id)
     at.run()
     assert not at.exception, at.exception
