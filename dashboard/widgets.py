@@ -144,17 +144,20 @@ def reset_pager(key: str) -> None:
     st.session_state[f"{key}_page"] = 1
 
 
-def pager(key: str, page: "Page[object]") -> None:
-    """Page size, page number and the total count, under a list."""
+def pager(key: str, page: "Page[object]", *, kept: bool = False) -> None:
+    """Page size, page number and the total count, under a list; ``kept``: they keep
+    their values while the list is not drawn (its tab closed), as its filter does. Not for
+    the lists of a card, whose keys every customer's card shares."""
     # Past the counted cap the next page is still reachable.
     last = page.pages + (1 if page.total_capped else 0)
     if st.session_state.get(f"{key}_page", 1) > last:
         st.session_state[f"{key}_page"] = last
     left, right, info = st.columns([1, 1, 3])
+    keep = KEPT_ON_PAGE if kept else None
     left.selectbox("Строк на странице", PAGE_SIZES, index=PAGE_SIZES.index(25),
-                   key=f"{key}_size", persist_state=KEPT_ON_PAGE)
+                   key=f"{key}_size", persist_state=keep)
     right.number_input("Страница", min_value=1, max_value=last, step=1, key=f"{key}_page",
-                       persist_state=KEPT_ON_PAGE)
+                       persist_state=keep)
     more = " и далее" if page.total_capped else ""
     info.caption(f"Всего: {page.total_text} · страниц: {page.pages}{more}")
 

@@ -104,7 +104,7 @@ def _register() -> None:
         st.info("Платежей по этим условиям нет")
     elif page is not None:
         row_table("pay", payment_frame(page.items), [r.id for r in page.items], CARD)
-        pager("pay", page)
+        pager("pay", page, kept=True)
         if acting:
             excel_export("pay", "platezhi.xlsx", lambda: pv.export_payments(app, actor, flt))
 
@@ -118,7 +118,7 @@ def _unknown_outcome() -> None:
     else:
         row_table("pend", pending_frame(pending.items), [r.payment.id for r in pending.items],
                   CARD)
-        pager("pend", pending)
+        pager("pend", pending, kept=True)
 
 
 _register_and_card()

@@ -112,7 +112,7 @@ def _outbox_tab() -> None:
             "Попыток": r.attempts, "Ошибка": r.last_error or "",
             "Отправлено": fmt_dt(r.sent_at)} for r in page.items]),
             hide_index=True, width="stretch")
-        pager("out", page)
+        pager("out", page, kept=True)
         failed = [r for r in page.items if r.status is MessageStatus.FAILED]
         if failed and actor.role in outbox.OUTBOX_ACTORS:
             options = {r.id: f"№ {r.id} · {r.recipient} · {r.last_error or ''}" for r in failed}
