@@ -25,6 +25,16 @@ def _card_of(page, tail: str = "02"):  # type: ignore[no-untyped-def]
         has_text=re.compile(rf"555\W*01\W*{tail}")).first
 
 
+def _logged_in(browser, base: str, login_name: str):  # type: ignore[no-untyped-def]
+    """A fresh context logged in as that staff member, on the landing page («Клиенты»)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    login(page, base, login_name)
+    page_shown(page, "Клиенты")
+    return context, page
+
+
 def test_a_clicked_customer_is_a_link_a_colleague_opens_after_the_login(server, browser,
                                                                          tmp_path):
     app, base = server["app"], str(server["base"])
@@ -33,11 +43,7 @@ def test_a_clicked_customer_is_a_link_a_colleague_opens_after_the_login(server, 
     agent, colleague = make_staff(app, StaffRole.AGENT), make_staff(app, StaffRole.AGENT)
     expect = sync_api.expect
 
-    context = browser.new_context(viewport={"width": 1400, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    login(page, base, agent.login)
-    page_shown(page, "Клиенты")
+    context, page = _logged_in(browser, base, agent.login)
     page.get_by_label("Поиск: телефон, e-mail, ФИО").fill("999 555-01-0")
     page.get_by_role("button", name="Найти").click()
     settled(page)
@@ -90,11 +96,7 @@ def test_a_note_being_typed_survives_a_look_at_another_tab_of_the_card(server, b
     wanted = register_and_activate(app, phone="+79995550103")
     agent = make_staff(app, StaffRole.AGENT)
     expect = sync_api.expect
-    context = browser.new_context(viewport={"width": 1400, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    login(page, base, agent.login)
-    page_shown(page, "Клиенты")
+    context, page = _logged_in(browser, base, agent.login)
     page.goto(f"{base}/?customer={wanted.customer_id}")
     page_shown(page, "Клиенты")
     expect(_card_of(page, "03")).to_be_visible()
@@ -123,11 +125,7 @@ def test_a_payment_link_opens_its_card_and_a_refused_page_says_so(server, browse
     paid = pay_invoice(app, payer(app, total_due=123_456))
     agent = make_staff(app, StaffRole.AGENT)
     expect = sync_api.expect
-    context = browser.new_context(viewport={"width": 1400, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    login(page, base, agent.login)
-    page_shown(page, "Клиенты")
+    context, page = _logged_in(browser, base, agent.login)
 
     page.goto(f"{base}/payments?payment={paid.id}")  # through the cookie, as a shared link
     page_shown(page, "Платежи")
