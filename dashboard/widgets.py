@@ -144,6 +144,20 @@ def reset_pager(key: str) -> None:
     st.session_state[f"{key}_page"] = 1
 
 
+def open_tab_only(titles: Sequence[str], key: str, drawers: Sequence[Callable[[], None]],
+                  *, always: str | None = None) -> None:
+    """Tabs of which only the open one is read and drawn: a click on another reruns the
+    script (or the fragment they are in), and ``key`` holds the open tab's title. ``always``
+    names a tab drawn while closed too: a form sends its fields only on submit, so what is
+    typed in it lives in the browser and is lost once the form leaves the page. Widgets of
+    a closed tab lose their values unless drawn with ``persist_state=KEPT_ON_PAGE``."""
+    tabs = st.tabs(list(titles), key=key, on_change="rerun")
+    for title, tab, draw in zip(titles, tabs, drawers, strict=True):
+        if tab.open or title == always:
+            with tab:
+                draw()
+
+
 def pager(key: str, page: "Page[object]", *, kept: bool = False) -> None:
     """Page size, page number and the total count, under a list; ``kept``: they keep
     their values while the list is not drawn (its tab closed), as its filter does. Not for

@@ -18,8 +18,8 @@ from dashboard.components.raw_records import raw_records
 from dashboard.components.payment_panel import (cards_table, payment_actions, payment_frame,
                                                 render_payment)
 from dashboard.widgets import (
-    ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, page_request, pager,
-    picked_row, plain, row_table, run_action, show_error,
+    ask_confirmation, confirm_dialog, fmt_date, fmt_dt, may_act, open_tab_only, page_request,
+    pager, picked_row, plain, row_table, run_action, show_error,
 )
 
 BADGE_COLORS = {CabinetStatus.ACTIVE: "green", CabinetStatus.PENDING_ACTIVATION: "orange",
@@ -28,7 +28,7 @@ CHANNELS = {"sms": "SMS", "email": "E-mail"}
 MESSAGE_STATUSES = {"queued": "В очереди", "sent": "Отправлено", "failed": "Не доставлено"}
 CARD_TABS = ("Профиль", "Лицевые счета", "Счета", "Платежи", "Карты", "Подписки", "Сообщения",
              "Заметки", "История действий")
-ALWAYS_DRAWN_TAB = "Заметки"
+NOTES_TAB = "Заметки"  # drawn while closed too: see the card's tabs below
 
 
 def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
@@ -56,11 +56,7 @@ def render_card(app: App, actor: StaffActor, customer_id: int) -> None:
                    lambda: _cards(app, actor, card), lambda: _subscriptions(app, actor, card),
                    lambda: _messages(card), lambda: _notes(app, actor, card),
                    lambda: _history(app, actor, card))
-        tabs = st.tabs(CARD_TABS, key=card_tab_key(card.id), on_change="rerun")
-        for title, tab, draw in zip(CARD_TABS, tabs, drawers, strict=True):
-            if tab.open or title == ALWAYS_DRAWN_TAB:
-                with tab:
-                    draw()
+        open_tab_only(CARD_TABS, card_tab_key(card.id), drawers, always=NOTES_TAB)
 
 
 def card_tab_key(customer_id: int) -> str:

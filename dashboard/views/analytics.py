@@ -26,7 +26,8 @@ from core.analytics import metrics
 from core.timefmt import format_date, moscow_date
 from dashboard import charts, look
 from dashboard.charts import format_count
-from dashboard.widgets import excel_export, forget_export, get_app, guard, may_act, show_error
+from dashboard.widgets import (excel_export, forget_export, get_app, guard, may_act, open_tab_only,
+                               show_error)
 
 CACHE_TTL = 300  # seconds: rollups move with every payment; five minutes is fresh enough
 
@@ -338,20 +339,12 @@ def _invoices_tab(figures: dict[str, Any]) -> None:
 @st.fragment
 def _sections(key: Key, attempts: int) -> None:
     """The open tab only: read, built and drawn when opened (a tab switch reruns this)."""
-    tabs = st.tabs(SECTIONS, key="an_section", on_change="rerun")
-    for section, tab in zip(SECTIONS, tabs):
-        if not tab.open:
-            continue
-        with tab:
-            figures = _charts(SECTIONS[0] if section == SECTIONS[1] else section, key)
-            if section == SECTIONS[0]:
-                _payments_tab(figures, attempts, BUCKET_TITLES[key[-1]])
-            elif section == SECTIONS[1]:
-                _providers_tab(figures, attempts)
-            elif section == SECTIONS[2]:
-                _funnel_tab(figures)
-            else:
-                _invoices_tab(figures)
+    # «Поставщики и успешность» draws from the figures of the payments' section.
+    open_tab_only(SECTIONS, "an_section", (
+        lambda: _payments_tab(_charts(SECTIONS[0], key), attempts, BUCKET_TITLES[key[-1]]),
+        lambda: _providers_tab(_charts(SECTIONS[0], key), attempts),
+        lambda: _funnel_tab(_charts(SECTIONS[2], key)),
+        lambda: _invoices_tab(_charts(SECTIONS[3], key))))
 
 
 _sections(key, k.current.attempts)

@@ -12,7 +12,8 @@ from dashboard.components.payment_panel import (payment_actions, payment_frame, 
                                                 render_payment)
 from dashboard.widgets import (
     KEPT_ON_PAGE, card_under_lists, close_card, close_card_button, excel_export, forget_export,
-    fragment, get_app, guard, linked_id, may_act, page_request, pager, row_table, show_error,
+    fragment, get_app, guard, linked_id, may_act, open_tab_only, page_request, pager, row_table,
+    show_error,
 )
 
 CARD = "payment"  # /payments?payment=7 opens that payment's card
@@ -60,13 +61,7 @@ def _register_and_card() -> None:
 def _lists() -> None:
     # Only the open tab is read and drawn: «Неясный результат» (a query and a table) was
     # sent again with every row click of the register, 9 KB and 55 ms in the browser.
-    register, unknown = st.tabs(LIST_TABS, key=LIST_TAB_KEY, on_change="rerun")
-    if register.open:
-        with register:
-            _register()
-    if unknown.open:
-        with unknown:
-            _unknown_outcome()
+    open_tab_only(LIST_TABS, LIST_TAB_KEY, (_register, _unknown_outcome))
 
 
 def _register() -> None:

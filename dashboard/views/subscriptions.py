@@ -22,8 +22,8 @@ from core.timefmt import MOSCOW, as_utc, moscow_date
 from dashboard import charts
 from dashboard.charts import format_count
 from dashboard.widgets import (
-    KEPT_ON_PAGE, ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, page_request, pager,
-    plain, show_error,
+    KEPT_ON_PAGE, ask_confirmation, confirm_dialog, fmt_dt, get_app, guard, open_tab_only,
+    page_request, pager, plain, show_error,
 )
 
 
@@ -172,8 +172,5 @@ app = get_app()
 st.title("Подписки и рассылки")
 sees_outbox = actor.role in outbox.OUTBOX_VIEWERS
 tab_names = ["Подписки"] + (["Исходящие сообщения", "Шаблоны"] if sees_outbox else [])
-tabs = st.tabs(tab_names, key="subs_tab", on_change="rerun")
-for tab, draw in zip(tabs, (_subscriptions_tab, _outbox_tab, _templates_tab)):
-    if tab.open:
-        with tab:
-            draw()
+open_tab_only(tab_names, "subs_tab",
+              (_subscriptions_tab, _outbox_tab, _templates_tab)[:len(tab_names)])
